@@ -1,0 +1,38 @@
+/**
+ * The REST API's route table: one entry per API Gateway resource and method.
+ * The CDK stack builds one Lambda per entry; the local gateway routes to the same handlers.
+ * `handler` names the module `functions/handlers/http/<handler>.ts`, which exports `handler`.
+ */
+export interface RouteDefinition {
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'ANY';
+  /** API Gateway resource path, with `{name}` and `{name+}` parameters. */
+  readonly path: string;
+  readonly handler: string;
+  /** False only for documents that need no identity (the OpenAPI document). */
+  readonly authenticated: boolean;
+}
+
+const generation = '/api/generations/{generationId}';
+
+export const routes: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/api/previews', handler: 'list-previews', authenticated: true },
+  { method: 'GET', path: '/api/openapi.json', handler: 'get-openapi', authenticated: false },
+  { method: 'POST', path: `${generation}/preview/launch`, handler: 'launch-preview', authenticated: true },
+  { method: 'GET', path: `${generation}/preview/status`, handler: 'get-preview-status', authenticated: true },
+  { method: 'DELETE', path: `${generation}/preview`, handler: 'delete-preview', authenticated: true },
+  { method: 'GET', path: `${generation}/endpoints`, handler: 'list-endpoints', authenticated: true },
+  { method: 'POST', path: `${generation}/preview/request`, handler: 'send-test-request', authenticated: true },
+  { method: 'ANY', path: `${generation}/preview/proxy/{proxy+}`, handler: 'proxy-preview', authenticated: true },
+  { method: 'GET', path: `${generation}/preview/config`, handler: 'get-preview-config', authenticated: true },
+  { method: 'GET', path: `${generation}/preview/logs`, handler: 'query-logs', authenticated: true },
+  { method: 'GET', path: `${generation}/preview/logs/export`, handler: 'export-logs', authenticated: true },
+  { method: 'POST', path: `${generation}/preview/extend`, handler: 'extend-preview', authenticated: true },
+  { method: 'GET', path: `${generation}/preview/metrics`, handler: 'get-metrics', authenticated: true },
+  {
+    method: 'GET',
+    path: `${generation}/preview/compare/{otherVersionId}`,
+    handler: 'compare-versions',
+    authenticated: true,
+  },
+  { method: 'GET', path: `${generation}/preview/events`, handler: 'list-events', authenticated: true },
+];
