@@ -9,7 +9,11 @@ export interface TableDefinition {
   readonly envVar: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
-  readonly indexes: readonly { readonly name: string; readonly partitionKey: string; readonly sortKey?: string }[];
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: string;
+    readonly sortKey?: string;
+  }[];
   /** Epoch-seconds attribute DynamoDB TTL deletes by (cleanup of history; never relied on as a timer). */
   readonly ttlAttribute?: string;
 }

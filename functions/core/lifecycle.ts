@@ -1,0 +1,53 @@
+import { AppError } from './errors.js';
+
+export const previewStatuses = [
+  'requested',
+  'building',
+  'launching',
+  'running',
+  'healthy',
+  'degraded',
+  'unhealthy',
+  'recovering',
+  'stopping',
+  'stopped',
+  'failed',
+] as const;
+
+export type PreviewStatus = (typeof previewStatuses)[number];
+
+/** Allowed transitions. `failed` is reachable from every non-terminal state. */
+export const transitions: Readonly<Record<PreviewStatus, readonly PreviewStatus[]>> = {
+  requested: ['building', 'launching', 'stopping', 'failed'],
+  building: ['launching', 'stopping', 'failed'],
+  launching: ['running', 'stopping', 'failed'],
+  running: ['healthy', 'degraded', 'unhealthy', 'recovering', 'stopping', 'failed'],
+  healthy: ['degraded', 'unhealthy', 'recovering', 'stopping', 'failed'],
+  degraded: ['healthy', 'unhealthy', 'recovering', 'stopping', 'failed'],
+  unhealthy: ['healthy', 'degraded', 'recovering', 'stopping', 'failed'],
+  recovering: ['launching', 'stopping', 'failed'],
+  stopping: ['stopped', 'failed'],
+  stopped: [],
+  failed: [],
+};
+
+export const terminalStatuses: readonly PreviewStatus[] = ['stopped', 'failed'];
+
+export function isTerminal(status: PreviewStatus): boolean {
+  return terminalStatuses.includes(status);
+}
+
+export function canTransition(from: PreviewStatus, to: PreviewStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** The statuses from which `to` may be entered: the condition of the conditional write. */
+export function sourcesOf(to: PreviewStatus): PreviewStatus[] {
+  return previewStatuses.filter((from) => canTransition(from, to));
+}
+
+export function assertTransition(from: PreviewStatus, to: PreviewStatus): void {
+  if (!canTransition(from, to)) {
+    throw new AppError('conflict', `A preview that is ${from} cannot become ${to}.`);
+  }
+}

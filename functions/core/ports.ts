@@ -1,0 +1,52 @@
+import type { GenerationSource } from './generation.js';
+import type { PreviewStatus } from './lifecycle.js';
+import type { PreviewEvent, PreviewRecord } from './preview.js';
+
+/** Where generations come from: a local directory or S3. */
+export interface GenerationStore {
+  /** The generation with its files; `undefined` when there is no such generation. */
+  load(generationId: string): Promise<GenerationSource | undefined>;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextToken?: string;
+}
+
+export interface PreviewStore {
+  get(userId: string, generationId: string): Promise<PreviewRecord | undefined>;
+  getById(previewId: string): Promise<PreviewRecord | undefined>;
+  listByUser(userId: string): Promise<PreviewRecord[]>;
+  /**
+   * Creates the user's preview of a generation. Succeeds only when there is none, or when the
+   * current one is finished (`replacing` gives its version); otherwise throws a conflict.
+   */
+  create(record: PreviewRecord, replacing?: PreviewRecord): Promise<void>;
+  /**
+   * Writes `next` only if the stored item still has `current.version` and `current.status`:
+   * one of two racing writers wins, the other gets a conflict.
+   */
+  update(current: PreviewRecord, next: PreviewRecord): Promise<void>;
+}
+
+export interface QuotaStore {
+  /** Adds the preview to the user's live set if the set holds fewer than `limit`; false when full. */
+  reserve(userId: string, previewId: string, limit: number): Promise<boolean>;
+  release(userId: string, previewId: string): Promise<void>;
+  live(userId: string): Promise<string[]>;
+}
+
+export interface EventStore {
+  append(event: PreviewEvent): Promise<void>;
+  list(previewId: string, options: { limit: number; nextToken?: string }): Promise<Page<PreviewEvent>>;
+}
+
+/**
+ * Starts the asynchronous part of a launch (build, task start) outside the request:
+ * an asynchronous Lambda invocation in AWS, a background call in the local runtime.
+ */
+export interface LaunchStarter {
+  start(preview: Pick<PreviewRecord, 'userId' | 'generationId' | 'previewId'>): Promise<void>;
+}
+
+export type { PreviewStatus };

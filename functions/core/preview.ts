@@ -1,0 +1,101 @@
+import type { DatabaseType } from './generation.js';
+import type { PreviewStatus } from './lifecycle.js';
+import type { TierName } from './tiers.js';
+
+/** Who did something: a signed-in user, or the service itself (sweeper, health monitor). */
+export interface Actor {
+  readonly type: 'user' | 'system';
+  readonly id: string;
+}
+
+/** The caller, as the authorizer established it. */
+export interface Identity {
+  readonly userId: string;
+  readonly tier: TierName;
+}
+
+export interface ResourceAllocation {
+  readonly memoryMb: number;
+  readonly cpu: number;
+  readonly storageGb: number;
+}
+
+/** A step of the launch, with when it started and ended (the launch timeline). */
+export interface TimelineStep {
+  readonly step: 'requested' | 'build' | 'start' | 'database' | 'migrations' | 'seed' | 'first_healthy';
+  readonly startedAt: string;
+  readonly endedAt?: string;
+}
+
+export interface PreviewFailure {
+  readonly step: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly exitCode?: number;
+  readonly lastLines?: readonly string[];
+}
+
+/** The stored state of one preview: the user's current preview of one generation. */
+export interface PreviewRecord {
+  readonly userId: string;
+  readonly generationId: string;
+  readonly previewId: string;
+  readonly projectId: string;
+  readonly generationVersion?: string;
+  readonly tier: TierName;
+  readonly status: PreviewStatus;
+  readonly statusReason?: string;
+  /** SHA-256 of the preview token; the token itself is never stored. */
+  readonly tokenHash: string;
+  readonly dbType: DatabaseType;
+  readonly autoMigrateDatabase: boolean;
+  readonly resources: ResourceAllocation;
+  readonly sessionSeconds: number;
+  readonly extensionsUsed: number;
+  readonly maxExtensions: number;
+  readonly restarts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly healthyAt?: string;
+  readonly stoppedAt?: string;
+  /** Set when the preview first turns healthy: the session clock starts then. */
+  readonly expiresAt?: string;
+  readonly timeline: readonly TimelineStep[];
+  readonly failure?: PreviewFailure;
+  /** Optimistic-concurrency counter: every write is conditional on the version it read. */
+  readonly version: number;
+}
+
+export const previewEventTypes = [
+  'launched',
+  'build_started',
+  'built',
+  'started',
+  'healthy',
+  'degraded',
+  'unhealthy',
+  'recovering',
+  'recovered',
+  'extended',
+  'stopping',
+  'stopped',
+  'failed',
+  'expired',
+  'token_rotated',
+] as const;
+
+export type PreviewEventType = (typeof previewEventTypes)[number];
+
+/** One line of the audit trail. */
+export interface PreviewEvent {
+  readonly previewId: string;
+  readonly eventId: string;
+  readonly type: PreviewEventType;
+  readonly at: string;
+  readonly actor: Actor;
+  readonly generationId: string;
+  readonly userId: string;
+  readonly reason?: string;
+  readonly detail?: Record<string, unknown>;
+}

@@ -1,0 +1,323 @@
+import type { z } from 'zod';
+import type {
+  eventsResponseSchema,
+  LaunchRequest,
+  LaunchResponse,
+  listPreviewsResponseSchema,
+} from '../api-schemas.js';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
+import { assertTransition, isTerminal, type PreviewStatus } from '../lifecycle.js';
+import type { EventStore, GenerationStore, LaunchStarter, PreviewStore, QuotaStore } from '../ports.js';
+import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
+import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
+import { tierRank, type Tiers } from '../tiers.js';
+
+export interface PreviewServiceDependencies {
+  readonly previews: PreviewStore;
+  readonly quotas: QuotaStore;
+  readonly events: EventStore;
+  readonly generations: GenerationStore;
+  readonly starter: LaunchStarter | undefined;
+  readonly tiers: Tiers;
+  readonly urls: PreviewUrls;
+  readonly clock: Clock;
+  /** How often `?wait=` polls the stored status. */
+  readonly waitPollMs?: number;
+}
+
+export interface LaunchResult {
+  /** 202 for a new launch, 200 when an existing live preview is returned. */
+  readonly httpStatus: 200 | 202;
+  readonly body: LaunchResponse;
+}
+
+/** A launch writes its record right after reserving; a reservation this old without one was abandoned. */
+const abandonedReservationMs = 60_000;
+
+const maxStopAttempts = 5;
+
+const userActor = (identity: Identity): Actor => ({ type: 'user', id: identity.userId });
+
+/** Launch, inspect, list and stop previews: the rules, with storage and runtime behind ports. */
+export class PreviewService {
+  constructor(private readonly deps: PreviewServiceDependencies) {}
+
+  async listPreviews(identity: Identity): Promise<z.infer<typeof listPreviewsResponseSchema>> {
+    const records = await this.deps.previews.listByUser(identity.userId);
+    const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
+    const used = records.filter((r) => !isTerminal(r.status)).length;
+    return {
+      previews: records.map((r) => ({
+        previewInstanceId: r.previewId,
+        generationId: r.generationId,
+        projectId: r.projectId,
+        status: r.status,
+        tier: r.tier,
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt ?? null,
+      })),
+      quota: { tier: identity.tier, limit, used, remaining: Math.max(0, limit - used) },
+    };
+  }
+
+  async launch(
+    identity: Identity,
+    generationId: string,
+    request: LaunchRequest,
+    waitSeconds = 0,
+  ): Promise<LaunchResult> {
+    const starter = this.deps.starter;
+    if (!starter) {
+      throw new AppError(
+        'not_implemented',
+        'No preview runner is configured in this environment, so previews cannot be launched yet.',
+      );
+    }
+    const source = await this.deps.generations.load(generationId);
+    if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
+    const generation = source.generation;
+    if (request.generationId !== undefined && request.generationId !== generationId) {
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        { field: 'body.generationId', message: `must match the generation in the path (${generationId})` },
+      ]);
+    }
+    if (request.projectId !== undefined && request.projectId !== generation.projectId) {
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        { field: 'body.projectId', message: `must be the generation's project (${generation.projectId})` },
+      ]);
+    }
+    const tierName = request.resourceTier ?? identity.tier;
+    if (tierRank(tierName) > tierRank(identity.tier)) {
+      throw new AppError('forbidden', `Your plan (${identity.tier}) does not include ${tierName} resources.`);
+    }
+
+    const existing = await this.deps.previews.get(identity.userId, generationId);
+    if (existing && !isTerminal(existing.status)) {
+      if (!request.restart) return { httpStatus: 200, body: launchView(existing, this.deps.urls) };
+      await this.stopRecord(existing, userActor(identity), 'restart requested');
+    }
+
+    const tier = this.deps.tiers[tierName];
+    const previewId = newPreviewId(this.deps.clock.now());
+    if (!(await this.reserveQuota(identity, previewId))) {
+      throw new AppError(
+        'quota_exceeded',
+        `Your plan (${identity.tier}) allows ${this.deps.tiers[identity.tier].maxConcurrentPreviews} previews at once; stop one to launch another.`,
+        { limit: this.deps.tiers[identity.tier].maxConcurrentPreviews },
+      );
+    }
+
+    const now = this.deps.clock.now().toISOString();
+    const token = newPreviewToken();
+    const record: PreviewRecord = {
+      userId: identity.userId,
+      generationId,
+      previewId,
+      projectId: generation.projectId,
+      ...(generation.version === undefined ? {} : { generationVersion: generation.version }),
+      tier: tierName,
+      status: 'requested',
+      tokenHash: hashToken(token),
+      dbType: request.databaseType ?? generation.dbType,
+      autoMigrateDatabase: request.autoMigrateDatabase ?? true,
+      resources: { memoryMb: tier.memory, cpu: tier.cpu, storageGb: tier.storageGb },
+      sessionSeconds: tier.sessionMinutes * 60,
+      extensionsUsed: 0,
+      maxExtensions: tier.maxExtensions,
+      restarts: 0,
+      createdAt: now,
+      updatedAt: now,
+      timeline: [{ step: 'requested', startedAt: now, endedAt: now }],
+      version: 1,
+    };
+    const current = await this.deps.previews.get(identity.userId, generationId);
+    try {
+      await this.deps.previews.create(record, current && isTerminal(current.status) ? current : undefined);
+    } catch (error) {
+      await this.deps.quotas.release(identity.userId, previewId);
+      if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+      // Another launch of the same generation won the race: answer with its preview.
+      const winner = await this.deps.previews.get(identity.userId, generationId);
+      if (!winner || isTerminal(winner.status)) throw error;
+      return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
+    }
+    await this.recordEvent(record, 'launched', userActor(identity), undefined, {
+      tier: tierName,
+      generationVersion: generation.version,
+    });
+    try {
+      await starter.start(record);
+    } catch (error) {
+      await this.fail(record, {
+        step: 'start',
+        reason: 'start_failed',
+        message: 'The preview could not be started.',
+      });
+      throw error;
+    }
+    const settled = waitSeconds > 0 ? await this.waitForSettled(record, waitSeconds) : record;
+    return { httpStatus: 202, body: launchView(settled, this.deps.urls, token) };
+  }
+
+  async status(identity: Identity, generationId: string) {
+    const record = await this.ownedPreview(identity, generationId);
+    return statusView(record, this.deps.urls, this.deps.clock.now());
+  }
+
+  /** Idempotent: stopping a finished preview answers with its final state. */
+  async stop(identity: Identity, generationId: string) {
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.ownedPreview(identity, generationId);
+      try {
+        const stopped = isTerminal(record.status)
+          ? record
+          : await this.stopRecord(record, userActor(identity), 'stopped by user');
+        return {
+          previewInstanceId: stopped.previewId,
+          status: stopped.status,
+          stoppedAt: stopped.stoppedAt ?? null,
+        };
+      } catch (error) {
+        // The launcher or the health monitor moved it meanwhile: read again and retry.
+        if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxStopAttempts)
+          throw error;
+      }
+    }
+  }
+
+  async listEvents(
+    identity: Identity,
+    generationId: string,
+    page: { limit: number; nextToken?: string },
+  ): Promise<z.infer<typeof eventsResponseSchema>> {
+    const record = await this.ownedPreview(identity, generationId);
+    const result = await this.deps.events.list(record.previewId, page);
+    return {
+      events: result.items.map((e) => ({
+        eventId: e.eventId,
+        type: e.type,
+        timestamp: e.at,
+        actor: e.actor,
+        ...(e.reason === undefined ? {} : { reason: e.reason }),
+        ...(e.detail === undefined ? {} : { data: e.detail }),
+      })),
+      ...(result.nextToken === undefined ? {} : { nextToken: result.nextToken }),
+    };
+  }
+
+  /** The caller's current preview of a generation; someone else's is indistinguishable from none. */
+  async ownedPreview(identity: Identity, generationId: string): Promise<PreviewRecord> {
+    const record = await this.deps.previews.get(identity.userId, generationId);
+    if (!record) throw new AppError('not_found', `There is no preview of generation ${generationId}.`);
+    return record;
+  }
+
+  /** Moves a preview to `to` with a conditional write and records the audit event. */
+  async transition(
+    record: PreviewRecord,
+    to: PreviewStatus,
+    actor: Actor,
+    changes: Partial<Omit<PreviewRecord, 'userId' | 'generationId' | 'previewId' | 'version'>> = {},
+    event?: { type: PreviewEventType; reason?: string; detail?: Record<string, unknown> },
+  ): Promise<PreviewRecord> {
+    assertTransition(record.status, to);
+    const now = this.deps.clock.now().toISOString();
+    const next: PreviewRecord = {
+      ...record,
+      ...changes,
+      status: to,
+      updatedAt: now,
+      version: record.version + 1,
+    };
+    await this.deps.previews.update(record, next);
+    if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
+    if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
+    return next;
+  }
+
+  async fail(record: PreviewRecord, failure: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
+    const now = this.deps.clock.now().toISOString();
+    return this.transition(
+      record,
+      'failed',
+      { type: 'system', id: 'launcher' },
+      { failure, statusReason: failure.message, stoppedAt: now },
+      { type: 'failed', reason: failure.reason, detail: { step: failure.step, message: failure.message } },
+    );
+  }
+
+  private async stopRecord(record: PreviewRecord, actor: Actor, reason: string): Promise<PreviewRecord> {
+    const stopping =
+      record.status === 'stopping'
+        ? record
+        : await this.transition(
+            record,
+            'stopping',
+            actor,
+            { statusReason: reason },
+            { type: 'stopping', reason },
+          );
+    // The runtime teardown (containers, volumes, task) hooks in here with the runner.
+    return this.transition(
+      stopping,
+      'stopped',
+      actor,
+      { stoppedAt: this.deps.clock.now().toISOString() },
+      { type: 'stopped', reason },
+    );
+  }
+
+  /**
+   * Adds the preview to the user's live set. When the set is full, members whose preview has
+   * finished (a crash between steps can leave one behind) are released and the reservation retried once.
+   */
+  private async reserveQuota(identity: Identity, previewId: string): Promise<boolean> {
+    const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
+    if (await this.deps.quotas.reserve(identity.userId, previewId, limit)) return true;
+    let released = false;
+    const staleBefore = this.deps.clock.now().getTime() - abandonedReservationMs;
+    for (const liveId of await this.deps.quotas.live(identity.userId)) {
+      const live = await this.deps.previews.getById(liveId);
+      if (live && !isTerminal(live.status)) continue;
+      // A reservation whose record is not written yet belongs to a launch in flight.
+      if (!live && (previewIdCreatedAt(liveId)?.getTime() ?? 0) > staleBefore) continue;
+      await this.deps.quotas.release(identity.userId, liveId);
+      released = true;
+    }
+    return released && this.deps.quotas.reserve(identity.userId, previewId, limit);
+  }
+
+  private async recordEvent(
+    record: PreviewRecord,
+    type: PreviewEventType,
+    actor: Actor,
+    reason?: string,
+    detail?: Record<string, unknown>,
+  ): Promise<void> {
+    const at = this.deps.clock.now();
+    await this.deps.events.append({
+      previewId: record.previewId,
+      eventId: newEventId(at),
+      type,
+      at: at.toISOString(),
+      actor,
+      generationId: record.generationId,
+      userId: record.userId,
+      ...(reason === undefined ? {} : { reason }),
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
+  private async waitForSettled(record: PreviewRecord, seconds: number): Promise<PreviewRecord> {
+    const deadline = Date.now() + seconds * 1000;
+    let current = record;
+    while (Date.now() < deadline) {
+      if (current.status === 'healthy' || isTerminal(current.status)) return current;
+      await new Promise((resolve) => setTimeout(resolve, this.deps.waitPollMs ?? 250));
+      current = (await this.deps.previews.getById(record.previewId)) ?? current;
+    }
+    return current;
+  }
+}

@@ -1,0 +1,57 @@
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import { ConfigError, type Config } from './config.js';
+import { AppError } from './errors.js';
+import type { Identity } from './preview.js';
+import { tierNameSchema } from './tiers.js';
+
+const claimsSchema = z.object({
+  sub: z.string().regex(/^[A-Za-z0-9@._:|-]{1,128}$/),
+  tier: tierNameSchema,
+});
+
+/** Verifies the SaaS's bearer JWT and yields who the caller is. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+/** HS256 with a shared secret (local), or RS256 against the SaaS's JWKS (AWS). */
+export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (jwt.jwksUrl) {
+    key = createRemoteJWKSet(new URL(jwt.jwksUrl));
+    algorithms = ['RS256'];
+  } else if (jwt.secret) {
+    key = new TextEncoder().encode(jwt.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new ConfigError(['PREVIEW_JWT_SECRET or PREVIEW_JWT_JWKS_URL: one of them must be set']);
+  }
+  const options = {
+    algorithms,
+    ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
+    ...(jwt.audience ? { audience: jwt.audience } : {}),
+  };
+  return {
+    async verify(token) {
+      let payload: unknown;
+      try {
+        // jose's overloads differ only in the key's type; both are handled the same way.
+        payload = (await jwtVerify(token, key as Uint8Array, options)).payload;
+      } catch {
+        throw new AppError('unauthorized', 'A valid bearer token is required.');
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success)
+        throw new AppError('unauthorized', 'The token lacks a valid subject or tier claim.');
+      return { userId: claims.data.sub, tier: claims.data.tier };
+    },
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header value. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}

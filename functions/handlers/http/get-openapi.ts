@@ -1,0 +1,11 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { errorResponse } from '../middleware/error-response.js';
+import { jsonResponse } from '../middleware/json-response.js';
+import { services } from '../services.js';
+import { openApiDocument } from './openapi-document.js';
+
+/** The OpenAPI document; public, like any API's contract. */
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(errorResponse())
+  .handler(async () => jsonResponse(200, openApiDocument(services().config.publicUrl)));

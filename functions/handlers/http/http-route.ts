@@ -1,0 +1,62 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { emptyQuerySchema } from '../../core/api-schemas.js';
+import type { Identity } from '../../core/preview.js';
+import { bodySizeLimit } from '../middleware/body-size-limit.js';
+import { errorResponse } from '../middleware/error-response.js';
+import { jsonResponse } from '../middleware/json-response.js';
+import { callerIdentity, jsonBody, parsePart, queryParameters } from '../request-input.js';
+import { services, type Services } from '../services.js';
+
+export interface RouteInput<P, Q, B> {
+  readonly path: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly identity: Identity;
+  readonly services: Services;
+  readonly event: APIGatewayProxyEvent;
+}
+
+export interface RouteResult {
+  readonly statusCode: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  readonly path: P;
+  readonly query?: Q;
+  readonly body?: B;
+}
+
+/**
+ * A REST route as a Lambda handler: size limit, validation of path, query and body (400 with
+ * field details), the caller's identity, and one error shape for everything that goes wrong.
+ */
+export function httpRoute<
+  P extends z.ZodType,
+  Q extends z.ZodType = typeof emptyQuerySchema,
+  B extends z.ZodType = z.ZodUndefined,
+>(
+  spec: RouteSpec<P, Q, B>,
+  run: (input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(errorResponse())
+    .use(bodySizeLimit(() => services().config.maxBodyBytes))
+    .handler(async (event) => {
+      const identity = callerIdentity(event);
+      const input = {
+        path: parsePart(spec.path, event.pathParameters ?? {}, 'path'),
+        query: parsePart(spec.query ?? emptyQuerySchema, queryParameters(event), 'query'),
+        body: spec.body ? parsePart(spec.body, jsonBody(event), 'body') : undefined,
+      };
+      const result = await run({ ...input, identity, services: services(), event } as RouteInput<
+        z.infer<P>,
+        z.infer<Q>,
+        z.infer<B>
+      >);
+      return jsonResponse(result.statusCode, result.body, result.headers);
+    });
+}

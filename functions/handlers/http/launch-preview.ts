@@ -1,0 +1,10 @@
+import { generationPathSchema, launchQuerySchema, launchRequestSchema } from '../../core/api-schemas.js';
+import { httpRoute } from './http-route.js';
+
+export const handler = httpRoute(
+  { path: generationPathSchema, query: launchQuerySchema, body: launchRequestSchema },
+  async ({ path, query, body, identity, services }) => {
+    const result = await services.previews.launch(identity, path.generationId, body, query.wait ?? 0);
+    return { statusCode: result.httpStatus, body: result.body };
+  },
+);

@@ -1,0 +1,30 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { AppError, errorBody } from '../../core/errors.js';
+import { logger } from '../logger.js';
+import { jsonResponse } from './json-response.js';
+
+/**
+ * Turns any error into the service's one error shape. An AppError's message is meant for
+ * clients; anything else is logged in full and answered with a generic 500, never a stack trace.
+ */
+export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      const appError =
+        error instanceof AppError
+          ? error
+          : new AppError('internal', 'Something went wrong on our side; try again.');
+      if (!(error instanceof AppError) || appError.status >= 500) {
+        logger.error('request failed', {
+          error,
+          path: request.event.path,
+          method: request.event.httpMethod,
+          requestId: request.event.requestContext?.requestId,
+        });
+      }
+      request.response = jsonResponse(appError.status, errorBody(appError));
+    },
+  };
+}

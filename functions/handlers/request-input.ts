@@ -1,0 +1,55 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { z } from 'zod';
+import { AppError, validationError } from '../core/errors.js';
+import type { Identity } from '../core/preview.js';
+import { tierNameSchema } from '../core/tiers.js';
+
+/** Query parameters as one object: a repeated parameter becomes an array. */
+export function queryParameters(event: APIGatewayProxyEvent): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {};
+  const multi = event.multiValueQueryStringParameters ?? {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    const values = multi[name] ?? (value === undefined ? [] : [value]);
+    result[name] = values.length > 1 ? values : (values[0] ?? '');
+  }
+  return result;
+}
+
+export function parsePart<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  part: 'path' | 'query' | 'body',
+): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error, part);
+  return parsed.data;
+}
+
+/** The JSON body; an absent body reads as `{}` so that all-optional bodies may be omitted. */
+export function jsonBody(event: APIGatewayProxyEvent): unknown {
+  const raw =
+    event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (raw === null || raw === undefined || raw.trim() === '') return {};
+  const contentType = Object.entries(event.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'content-type',
+  )?.[1];
+  if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
+    throw new AppError('bad_request', 'The request body must be JSON (Content-Type: application/json).');
+  }
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('bad_request', 'The request body is not valid JSON.');
+  }
+}
+
+/** The caller, as the authorizer put it into the request context. */
+export function callerIdentity(event: APIGatewayProxyEvent): Identity {
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const userId = authorizer?.principalId;
+  const tier = tierNameSchema.safeParse(authorizer?.tier);
+  if (typeof userId !== 'string' || userId === '' || !tier.success) {
+    throw new AppError('unauthorized', 'A valid bearer token is required.');
+  }
+  return { userId, tier: tier.data };
+}

@@ -1,0 +1,183 @@
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Context,
+} from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
+import { handler as authorize } from '../../functions/handlers/authorizer.js';
+import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
+import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
+
+/** API Gateway's own payload limit; the handlers apply the service's tighter one. */
+const maxPayloadBytes = 10 * 1024 * 1024;
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const handlerModules = new Map<string, Promise<ProxyHandler>>();
+
+function loadHandler(name: string): Promise<ProxyHandler> {
+  let loaded = handlerModules.get(name);
+  if (!loaded) {
+    loaded = import(`../../functions/handlers/http/${name}.js`).then(
+      (m: { handler: ProxyHandler }) => m.handler,
+    );
+    handlerModules.set(name, loaded);
+  }
+  return loaded;
+}
+
+function lambdaContext(functionName: string): Context {
+  const deadline = Date.now() + 29_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** API Gateway's own answers (gateway responses), in the service's error shape. */
+function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
+  const error = new AppError(code, message);
+  return {
+    statusCode: error.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(errorBody(error)),
+  };
+}
+
+function findRoute(method: string, path: string) {
+  for (const route of routes) {
+    if (route.method !== 'ANY' && route.method !== method) continue;
+    const parameters = matchResource(route.path, path);
+    if (parameters) return { route, parameters };
+  }
+  return undefined;
+}
+
+/** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
+async function runAuthorizer(
+  route: RouteDefinition,
+  request: IncomingRequest,
+): Promise<{ denied: APIGatewayProxyResult } | { context: Record<string, string> }> {
+  const header = request.headers.authorization;
+  if (!header) return { denied: gatewayError('unauthorized', 'A valid bearer token is required.') };
+  let result: APIGatewayAuthorizerResult;
+  try {
+    result = await authorize({
+      type: 'TOKEN',
+      authorizationToken: header,
+      methodArn: `arn:aws:execute-api:local:000000000000:local/${localStage}/${route.method}${route.path}`,
+    });
+  } catch (error) {
+    if (error instanceof Error && error.message === 'Unauthorized') {
+      return { denied: gatewayError('unauthorized', 'A valid bearer token is required.') };
+    }
+    throw error;
+  }
+  const allowed = result.policyDocument.Statement.some((s) => s.Effect === 'Allow');
+  if (!allowed) return { denied: gatewayError('forbidden', 'You are not allowed to call this route.') };
+  const context: Record<string, string> = { principalId: result.principalId };
+  for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
+  return { context };
+}
+
+async function dispatch(request: IncomingRequest): Promise<APIGatewayProxyResult> {
+  if (request.body.length > maxPayloadBytes)
+    return gatewayError('payload_too_large', 'The request is larger than 10 MB.');
+  const match = findRoute(request.method, request.url.pathname);
+  if (!match) return gatewayError('not_found', `No route for ${request.method} ${request.url.pathname}.`);
+  let authorizer: Record<string, string> | undefined;
+  if (match.route.authenticated) {
+    const outcome = await runAuthorizer(match.route, request);
+    if ('denied' in outcome) return outcome.denied;
+    authorizer = outcome.context;
+  }
+  const handler = await loadHandler(match.route.handler);
+  return handler(
+    proxyEvent(request, match.route, match.parameters, authorizer),
+    lambdaContext(match.route.handler),
+  );
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // Keep reading past the limit only to count; the dispatcher refuses the request.
+    if (size <= maxPayloadBytes + 1) chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name.toLowerCase()] = values.map(String);
+  const body = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+  headers['content-length'] = String(body.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(body);
+}
+
+export interface LocalGateway {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** One HTTP server that turns requests into API Gateway events for the service's own handlers. */
+export async function startGateway(options: { port: number; host?: string }): Promise<LocalGateway> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const body = await readBody(req);
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        send(
+          res,
+          await dispatch({
+            method: req.method ?? 'GET',
+            url,
+            headers: req.headers,
+            body,
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          }),
+        );
+      } catch (error) {
+        console.error('gateway: unexpected error', error);
+        if (!res.headersSent)
+          send(res, gatewayError('internal', 'Something went wrong on our side; try again.'));
+      }
+    })();
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

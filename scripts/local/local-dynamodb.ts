@@ -1,0 +1,84 @@
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tableDefinitions, type TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
+
+/**
+ * The local DynamoDB API: dynalite (pure JavaScript, starts in milliseconds, data on disk).
+ * It lacks transactions and TTL expiry, which the service does not use: every atomic step is a
+ * single-item conditional write, and expiry is the sweeper's job.
+ */
+export interface LocalDynamoDb {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalDynamoDb(
+  options: { path?: string; port?: number } = {},
+): Promise<LocalDynamoDb> {
+  if (options.path) await mkdir(options.path, { recursive: true });
+  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function createTableInput(tableName: string, table: TableDefinition): CreateTableCommandInput {
+  const keyNames = new Set([
+    table.partitionKey,
+    table.sortKey,
+    ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]);
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...keyNames]
+      .filter((name): name is string => name !== undefined)
+      .map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: table.partitionKey, KeyType: 'HASH' },
+      ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' as const }] : []),
+    ],
+    ...(table.indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: table.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+              ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
+            ],
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Creates the service's tables that do not exist yet, under the names in `tableNames`. */
+export async function ensureTables(
+  endpoint: string,
+  tableNames: Record<TableDefinition['name'], string>,
+): Promise<void> {
+  const client = new DynamoDBClient({ endpoint });
+  try {
+    const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+    for (const table of tableDefinitions) {
+      const name = tableNames[table.name];
+      if (!existing.has(name)) await client.send(new CreateTableCommand(createTableInput(name, table)));
+    }
+  } finally {
+    client.destroy();
+  }
+}

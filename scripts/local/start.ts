@@ -1,0 +1,33 @@
+import { ConfigError } from '../../functions/core/config.js';
+import { localDataDir } from './dev-secret.js';
+import { gatewayPort, startLocalRuntime } from './local-runtime.js';
+
+/** `npm start`: the whole service on this machine. */
+async function main(): Promise<void> {
+  const runtime = await startLocalRuntime({ port: gatewayPort(), dataDir: localDataDir });
+  console.log(`Preview service listening on ${runtime.url}
+  data:     ${runtime.dynamoDb} (DynamoDB API), ${localDataDir}/ for everything local
+  token:    npm run -s token -- --user <id> --tier <free|pro|enterprise>
+  try:      curl -H "Authorization: Bearer $(npm run -s token)" ${runtime.url}/api/previews
+  contract: ${runtime.url}/api/openapi.json
+Stop with Ctrl+C.`);
+  const stop = () => {
+    void runtime.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (
+    error instanceof ConfigError ||
+    (error instanceof Error && error.message.startsWith('Invalid configuration'))
+  ) {
+    console.error(error.message);
+  } else if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+    console.error(`Port ${gatewayPort()} is in use: stop what holds it or set PREVIEW_PORT to another port.`);
+  } else {
+    console.error('The preview service could not start:', error);
+  }
+  process.exit(1);
+});
