@@ -19,9 +19,11 @@ export interface PreviewStore {
   listByUser(userId: string): Promise<PreviewRecord[]>;
   /**
    * Creates the user's preview of a generation. Succeeds only when there is none, or when the
-   * current one is finished (`replacing` gives its version); otherwise throws a conflict.
+   * stored one is still `replacing` (a finished preview, as read); otherwise throws a conflict.
    */
   create(record: PreviewRecord, replacing?: PreviewRecord): Promise<void>;
+  /** Deletes a record that never started (its launch was refused), if it is still that version. */
+  remove(record: PreviewRecord): Promise<void>;
   /**
    * Writes `next` only if the stored item still has `current.version` and `current.status`:
    * one of two racing writers wins, the other gets a conflict.

@@ -71,7 +71,12 @@ export async function ensureTables(
   endpoint: string,
   tableNames: Record<TableDefinition['name'], string>,
 ): Promise<void> {
-  const client = new DynamoDBClient({ endpoint });
+  // The emulator accepts any credentials and region; the environment may not have any.
+  const client = new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
     for (const table of tableDefinitions) {

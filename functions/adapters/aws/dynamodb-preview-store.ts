@@ -1,4 +1,10 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors.js';
 import type { PreviewStore } from '../../core/ports.js';
 import type { PreviewRecord } from '../../core/preview.js';
@@ -66,6 +72,23 @@ export class DynamoDbPreviewStore implements PreviewStore {
       : { ConditionExpression: 'attribute_not_exists(userId)' };
     try {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: record, ...condition }));
+    } catch (error) {
+      if (isConditionFailure(error)) throw changedMeanwhile();
+      throw error;
+    }
+  }
+
+  async remove(record: PreviewRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { userId: record.userId, generationId: record.generationId },
+          ConditionExpression: 'previewId = :previewId AND #version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':previewId': record.previewId, ':version': record.version },
+        }),
+      );
     } catch (error) {
       if (isConditionFailure(error)) throw changedMeanwhile();
       throw error;

@@ -33,7 +33,7 @@ export interface LaunchResult {
   readonly body: LaunchResponse;
 }
 
-/** A launch writes its record right after reserving; a reservation this old without one was abandoned. */
+/** A reserved preview's record is written before its reservation; after this long, one not found is gone. */
 const abandonedReservationMs = 60_000;
 
 const maxStopAttempts = 5;
@@ -93,28 +93,19 @@ export class PreviewService {
       throw new AppError('forbidden', `Your plan (${identity.tier}) does not include ${tierName} resources.`);
     }
 
-    const existing = await this.deps.previews.get(identity.userId, generationId);
+    let existing = await this.deps.previews.get(identity.userId, generationId);
     if (existing && !isTerminal(existing.status)) {
       if (!request.restart) return { httpStatus: 200, body: launchView(existing, this.deps.urls) };
-      await this.stopRecord(existing, userActor(identity), 'restart requested');
+      existing = await this.stopRecord(existing, userActor(identity), 'restart requested');
     }
 
     const tier = this.deps.tiers[tierName];
-    const previewId = newPreviewId(this.deps.clock.now());
-    if (!(await this.reserveQuota(identity, previewId))) {
-      throw new AppError(
-        'quota_exceeded',
-        `Your plan (${identity.tier}) allows ${this.deps.tiers[identity.tier].maxConcurrentPreviews} previews at once; stop one to launch another.`,
-        { limit: this.deps.tiers[identity.tier].maxConcurrentPreviews },
-      );
-    }
-
-    const now = this.deps.clock.now().toISOString();
+    const now = this.deps.clock.now();
     const token = newPreviewToken();
     const record: PreviewRecord = {
       userId: identity.userId,
       generationId,
-      previewId,
+      previewId: newPreviewId(now),
       projectId: generation.projectId,
       ...(generation.version === undefined ? {} : { generationVersion: generation.version }),
       tier: tierName,
@@ -127,21 +118,29 @@ export class PreviewService {
       extensionsUsed: 0,
       maxExtensions: tier.maxExtensions,
       restarts: 0,
-      createdAt: now,
-      updatedAt: now,
-      timeline: [{ step: 'requested', startedAt: now, endedAt: now }],
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      timeline: [{ step: 'requested', startedAt: now.toISOString(), endedAt: now.toISOString() }],
       version: 1,
     };
-    const current = await this.deps.previews.get(identity.userId, generationId);
+    // The record first: its conditional write lets exactly one of several simultaneous launches
+    // of a generation through, and the others answer with the winner's preview.
     try {
-      await this.deps.previews.create(record, current && isTerminal(current.status) ? current : undefined);
+      await this.deps.previews.create(record, existing);
     } catch (error) {
-      await this.deps.quotas.release(identity.userId, previewId);
       if (!(error instanceof AppError && error.code === 'conflict')) throw error;
-      // Another launch of the same generation won the race: answer with its preview.
       const winner = await this.deps.previews.get(identity.userId, generationId);
       if (!winner || isTerminal(winner.status)) throw error;
       return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
+    }
+    if (!(await this.reserveQuota(identity, record.previewId))) {
+      await this.deps.previews.remove(record);
+      const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
+      throw new AppError(
+        'quota_exceeded',
+        `Your plan (${identity.tier}) allows ${limit} previews at once; stop one to launch another.`,
+        { limit },
+      );
     }
     await this.recordEvent(record, 'launched', userActor(identity), undefined, {
       tier: tierName,
@@ -281,7 +280,7 @@ export class PreviewService {
     for (const liveId of await this.deps.quotas.live(identity.userId)) {
       const live = await this.deps.previews.getById(liveId);
       if (live && !isTerminal(live.status)) continue;
-      // A reservation whose record is not written yet belongs to a launch in flight.
+      // The index lags the table: a young reservation whose record is not found yet is kept.
       if (!live && (previewIdCreatedAt(liveId)?.getTime() ?? 0) > staleBefore) continue;
       await this.deps.quotas.release(identity.userId, liveId);
       released = true;

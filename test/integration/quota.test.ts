@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../functions/core/errors.js';
+import { isTerminal } from '../../functions/core/lifecycle.js';
+import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
+import { previewServiceOn, RecordingStarter } from '../support/preview-service.js';
+
+let db: TestDynamoDb;
+beforeAll(async () => {
+  db = await startTestDynamoDb();
+});
+afterAll(async () => {
+  await db.close();
+});
+
+describe('quotas against a real DynamoDB API', () => {
+  it('lets exactly the allowed number of 50 simultaneous launches through', async () => {
+    const starter = new RecordingStarter();
+    const { service, previews, quotas } = previewServiceOn(db, { starter });
+    const alice = { userId: 'alice-50', tier: 'free' as const };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => service.launch(alice, `gen-${i}`, {})),
+    );
+    const launched = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(launched).toHaveLength(3);
+    expect(refused).toHaveLength(47);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(AppError);
+      expect(r.reason).toMatchObject({ status: 409, code: 'quota_exceeded' });
+    }
+    const stored = await previews.listByUser(alice.userId);
+    expect(stored.filter((p) => !isTerminal(p.status))).toHaveLength(3);
+    expect(stored).toHaveLength(3);
+    expect((await quotas.live(alice.userId)).sort()).toEqual(stored.map((p) => p.previewId).sort());
+    expect(starter.started.sort()).toEqual(stored.map((p) => p.previewId).sort());
+  });
+
+  it('frees a slot when a preview stops, and counts per user', async () => {
+    const { service } = previewServiceOn(db);
+    const bob = { userId: 'bob-q', tier: 'free' as const };
+    for (const g of ['a', 'b', 'c']) await service.launch(bob, g, {});
+    await expect(service.launch(bob, 'd', {})).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await expect(service.launch({ userId: 'carol-q', tier: 'free' }, 'd', {})).resolves.toMatchObject({
+      httpStatus: 202,
+    });
+    await service.stop(bob, 'a');
+    await expect(service.launch(bob, 'd', {})).resolves.toMatchObject({ httpStatus: 202 });
+    expect((await service.listPreviews(bob)).quota).toEqual({
+      tier: 'free',
+      limit: 3,
+      used: 3,
+      remaining: 0,
+    });
+  });
+
+  it('answers concurrent launches of one generation with one preview', async () => {
+    const { service, previews } = previewServiceOn(db);
+    const dave = { userId: 'dave-q', tier: 'pro' as const };
+    const results = await Promise.all(Array.from({ length: 10 }, () => service.launch(dave, 'same', {})));
+    const ids = new Set(results.map((r) => r.body.previewInstanceId));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.httpStatus === 202)).toHaveLength(1);
+    expect(results.filter((r) => r.body.previewToken !== undefined)).toHaveLength(1);
+    expect(await previews.listByUser(dave.userId)).toHaveLength(1);
+    expect((await service.listPreviews(dave)).quota.used).toBe(1);
+  });
+
+  it('reclaims a slot left behind by a launch that never wrote its record', async () => {
+    const { service, quotas } = previewServiceOn(db);
+    const erin = { userId: 'erin-q', tier: 'free' as const };
+    const abandoned = `preview_${(Date.now() - 5 * 60_000).toString(36).padStart(9, '0')}0123456789abcdef`;
+    await quotas.reserve(erin.userId, abandoned, 3);
+    for (const g of ['a', 'b']) await service.launch(erin, g, {});
+    await expect(service.launch(erin, 'c', {})).resolves.toMatchObject({ httpStatus: 202 });
+    expect(await quotas.live(erin.userId)).not.toContain(abandoned);
+  });
+});

@@ -1,0 +1,39 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
+import type { TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
+import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from '../../scripts/local/local-dynamodb.js';
+
+export interface TestDynamoDb {
+  readonly client: DynamoDBDocumentClient;
+  readonly tables: Record<TableDefinition['name'], string>;
+  close(): Promise<void>;
+}
+
+/** A real DynamoDB API (dynalite, in memory) with the service's tables under fresh names. */
+export async function startTestDynamoDb(): Promise<TestDynamoDb> {
+  const server: LocalDynamoDb = await startLocalDynamoDb();
+  const suffix = randomBytes(4).toString('hex');
+  const tables = {
+    previews: `previews-${suffix}`,
+    quotas: `quotas-${suffix}`,
+    events: `events-${suffix}`,
+    connections: `connections-${suffix}`,
+    metrics: `metrics-${suffix}`,
+  };
+  await ensureTables(server.endpoint, tables);
+  const raw = new DynamoDBClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    client,
+    tables,
+    async close() {
+      raw.destroy();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { DynamoDbEventStore } from '../../functions/adapters/aws/dynamodb-event-store.js';
+import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
+import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
+import type { Clock } from '../../functions/core/clock.js';
+import { parseGenerationSource } from '../../functions/core/generation.js';
+import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
+import { PreviewService } from '../../functions/core/services/preview-service.js';
+import { defaultTiers } from '../../functions/core/tiers.js';
+import type { TestDynamoDb } from './dynamodb.js';
+
+/** Generations made up on demand: `<anything>` exists, with no database. */
+export const anyGeneration: GenerationStore = {
+  async load(generationId) {
+    const manifest = {
+      id: generationId,
+      projectId: 'proj-1',
+      dbType: 'none',
+      entryPoint: 'uvicorn app.main:app',
+    };
+    return parseGenerationSource(
+      generationId,
+      new Map([
+        ['generation.json', Buffer.from(JSON.stringify(manifest))],
+        ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
+      ]),
+    );
+  },
+};
+
+/** Remembers what it was asked to start; the runtime is tested on its own. */
+export class RecordingStarter implements LaunchStarter {
+  readonly started: string[] = [];
+  async start(preview: { previewId: string }): Promise<void> {
+    this.started.push(preview.previewId);
+  }
+}
+
+export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; starter?: LaunchStarter } = {}) {
+  const stores = {
+    previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
+    quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
+    events: new DynamoDbEventStore(db.client, db.tables.events, 90),
+  };
+  const service = new PreviewService({
+    ...stores,
+    generations: anyGeneration,
+    starter: options.starter ?? new RecordingStarter(),
+    tiers: defaultTiers,
+    urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
+    clock: options.clock ?? { now: () => new Date() },
+    waitPollMs: 20,
+  });
+  return { service, ...stores };
+}

@@ -1,0 +1,57 @@
+import type { Request } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { AppError } from '../../../functions/core/errors.js';
+import { logger } from '../../../functions/handlers/logger.js';
+import { bodySizeLimit } from '../../../functions/handlers/middleware/body-size-limit.js';
+import { errorResponse } from '../../../functions/handlers/middleware/error-response.js';
+
+function request(
+  event: Partial<APIGatewayProxyEvent>,
+  error?: Error,
+): Request<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    event: event as APIGatewayProxyEvent,
+    context: {} as Context,
+    response: undefined,
+    error: error ?? null,
+    internal: {},
+  } as unknown as Request<APIGatewayProxyEvent, APIGatewayProxyResult>;
+}
+
+describe('errorResponse', () => {
+  it('renders an AppError in the one error shape with its status', async () => {
+    const req = request({}, new AppError('quota_exceeded', 'Too many.', { limit: 3 }));
+    await errorResponse().onError?.(req);
+    expect(req.response?.statusCode).toBe(409);
+    expect(JSON.parse(req.response?.body ?? '')).toEqual({
+      error: { code: 'quota_exceeded', message: 'Too many.', details: { limit: 3 } },
+    });
+  });
+
+  it('hides anything else behind a generic 500 and logs it', async () => {
+    const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const req = request({ path: '/x', httpMethod: 'GET' }, new Error('secret connection string in stack'));
+    await errorResponse().onError?.(req);
+    expect(req.response?.statusCode).toBe(500);
+    expect(req.response?.body).not.toContain('secret');
+    expect(JSON.parse(req.response?.body ?? '').error.code).toBe('internal');
+    expect(log).toHaveBeenCalledOnce();
+  });
+});
+
+describe('bodySizeLimit', () => {
+  const limit = bodySizeLimit(() => 10);
+
+  it('lets a body within the limit through', async () => {
+    await expect(Promise.resolve(limit.before?.(request({ body: '0123456789' })))).resolves.toBeUndefined();
+    await expect(Promise.resolve(limit.before?.(request({ body: null })))).resolves.toBeUndefined();
+  });
+
+  it('refuses a larger body with 413, counting bytes not characters', async () => {
+    expect(() => limit.before?.(request({ body: 'ééééé é' }))).toThrow(AppError);
+    expect(() =>
+      limit.before?.(request({ body: Buffer.alloc(11).toString('base64'), isBase64Encoded: true })),
+    ).toThrow(/11 bytes; the limit is 10/);
+  });
+});

@@ -1,0 +1,65 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  callerIdentity,
+  jsonBody,
+  parsePart,
+  queryParameters,
+} from '../../../functions/handlers/request-input.js';
+
+const event = (e: Partial<APIGatewayProxyEvent>) => e as APIGatewayProxyEvent;
+
+describe('request input', () => {
+  it('turns repeated query parameters into arrays', () => {
+    expect(
+      queryParameters(
+        event({
+          queryStringParameters: { source: 'database', level: 'INFO' },
+          multiValueQueryStringParameters: { source: ['request', 'database'], level: ['INFO'] },
+        }),
+      ),
+    ).toEqual({ source: ['request', 'database'], level: 'INFO' });
+    expect(queryParameters(event({ queryStringParameters: null }))).toEqual({});
+  });
+
+  it('reads JSON bodies and refuses other content', () => {
+    expect(
+      jsonBody(event({ body: '{"a":1}', headers: { 'Content-Type': 'application/json; charset=utf-8' } })),
+    ).toEqual({ a: 1 });
+    expect(jsonBody(event({ body: null, headers: {} }))).toEqual({});
+    expect(() => jsonBody(event({ body: '{"a":', headers: {} }))).toThrow(/not valid JSON/);
+    expect(() =>
+      jsonBody(event({ body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })),
+    ).toThrow(/must be JSON/);
+  });
+
+  it('reports field errors with where they are', () => {
+    try {
+      parsePart(z.object({ limit: z.number() }).strict(), { limit: 'x', extra: 1 }, 'query');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+        details: [
+          { field: 'query.limit', message: expect.any(String) },
+          { field: 'query', message: 'Unknown field(s): extra.' },
+        ],
+      });
+    }
+  });
+
+  it('takes the identity from the authorizer context and refuses a request without one', () => {
+    const withAuthorizer = (authorizer: unknown) =>
+      event({ requestContext: { authorizer } as APIGatewayProxyEvent['requestContext'] });
+    expect(callerIdentity(withAuthorizer({ principalId: 'u1', tier: 'pro' }))).toEqual({
+      userId: 'u1',
+      tier: 'pro',
+    });
+    expect(() => callerIdentity(withAuthorizer({ principalId: 'u1', tier: 'platinum' }))).toThrow(
+      /bearer token/,
+    );
+    expect(() => callerIdentity(withAuthorizer(null))).toThrow(/bearer token/);
+  });
+});
