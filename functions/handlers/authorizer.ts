@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { bearerToken } from '../core/token-verifier.js';
-import { services } from './services.js';
+import { tokenVerifier } from './services.js';
 
 /**
  * API Gateway TOKEN authorizer. The policy covers the whole stage so API Gateway can cache
@@ -9,8 +9,8 @@ import { services } from './services.js';
 export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const token = bearerToken(event.authorizationToken);
   if (!token) throw new Error('Unauthorized');
-  const identity = await services()
-    .verifier.verify(token)
+  const identity = await tokenVerifier()
+    .verify(token)
     .catch(() => {
       throw new Error('Unauthorized');
     });

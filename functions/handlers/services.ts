@@ -14,7 +14,6 @@ import { createTokenVerifier, type TokenVerifier } from '../core/token-verifier.
 export interface Services {
   readonly config: Config;
   readonly previews: PreviewService;
-  readonly verifier: TokenVerifier;
 }
 
 /** What a runtime plugs in beyond the environment's defaults (the local runtime, tests). */
@@ -26,15 +25,23 @@ export interface ServiceOverrides {
 
 let overrides: ServiceOverrides = {};
 let current: Services | undefined;
+let verifier: TokenVerifier | undefined;
 
 export function useServiceOverrides(next: ServiceOverrides): void {
   overrides = next;
   current = undefined;
+  verifier = undefined;
 }
 
 export function services(): Services {
   current ??= buildServices(loadConfig(), overrides);
   return current;
+}
+
+/** Only the authorizer verifies tokens, so only it needs the JWT settings. */
+export function tokenVerifier(): TokenVerifier {
+  verifier ??= createTokenVerifier(services().config.jwt);
+  return verifier;
 }
 
 function buildServices(config: Config, extra: ServiceOverrides): Services {
@@ -54,5 +61,5 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     urls: { api: config.publicUrl, websocket: config.websocketUrl },
     clock: extra.clock ?? systemClock,
   });
-  return { config, previews, verifier: createTokenVerifier(config.jwt) };
+  return { config, previews };
 }

@@ -10,21 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
+import { httpHandlers, type ProxyHandler } from './http-handlers.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
 
 /** API Gateway's own payload limit; the handlers apply the service's tighter one. */
 const maxPayloadBytes = 10 * 1024 * 1024;
-
-type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const handlerModules = new Map<string, Promise<ProxyHandler>>();
 
 function loadHandler(name: string): Promise<ProxyHandler> {
   let loaded = handlerModules.get(name);
   if (!loaded) {
-    loaded = import(`../../functions/handlers/http/${name}.js`).then(
-      (m: { handler: ProxyHandler }) => m.handler,
-    );
+    const load = httpHandlers[name];
+    if (!load) throw new Error(`No local handler is registered for ${name}.`);
+    loaded = load().then((m) => m.handler);
     handlerModules.set(name, loaded);
   }
   return loaded;

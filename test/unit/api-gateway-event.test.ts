@@ -70,3 +70,10 @@ describe('local gateway events', () => {
     expect(event.pathParameters).toBeNull();
   });
 });
+
+describe('local handler registry', () => {
+  it('has exactly one handler for every route', async () => {
+    const { httpHandlers } = await import('../../scripts/local/http-handlers.js');
+    expect(Object.keys(httpHandlers).sort()).toEqual(routes.map((r) => r.handler).sort());
+  });
+});

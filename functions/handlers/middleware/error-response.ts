@@ -16,7 +16,7 @@ export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
         error instanceof AppError
           ? error
           : new AppError('internal', 'Something went wrong on our side; try again.');
-      if (!(error instanceof AppError) || appError.status >= 500) {
+      if (!(error instanceof AppError) || appError.code === 'internal' || appError.code === 'unavailable') {
         logger.error('request failed', {
           error,
           path: request.event.path,
