@@ -1,0 +1,395 @@
+import { randomUUID } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { AppError } from '../../core/errors.js';
+import type {
+  ContainerDefinition,
+  ContainerDependency,
+  ContainerName,
+  HealthCheck,
+  PreviewTaskDefinition,
+} from '../../core/task-definition.js';
+import {
+  taskFailed,
+  type ContainerDescription,
+  type ContainerState,
+  type ContainerStats,
+  type Endpoint,
+  type FailureReason,
+  type RunningTask,
+  type TaskDescription,
+  type TaskRunner,
+} from '../../core/task-runner.js';
+
+export interface DockerTaskRunnerOptions {
+  /** The longest wait for one dependency (a healthy database, a finished migration, …). */
+  readonly stepTimeoutMs?: number;
+  readonly pollMs?: number;
+}
+
+const label = {
+  previewId: 'preview.id',
+  taskId: 'preview.task',
+  container: 'preview.container',
+  managed: 'preview.managed',
+} as const;
+const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
+const mib = 1024 * 1024;
+const lastLineCount = 20;
+const neverStarted = '0001-01-01T00:00:00Z';
+
+type Inspection = Docker.ContainerInspectInfo;
+
+/**
+ * Runs a preview task on the local Docker engine the way ECS runs it in awsvpc mode: the first
+ * essential container owns the network namespace, the containers after it join it, so they all
+ * share localhost; `dependsOn` is honoured by starting each container only once its
+ * dependencies reached their condition.
+ */
+export class DockerTaskRunner implements TaskRunner {
+  readonly kind = 'docker';
+  private readonly stepTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly docker: Docker,
+    options: DockerTaskRunnerOptions = {},
+  ) {
+    this.stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 100;
+  }
+
+  async run(task: PreviewTaskDefinition): Promise<RunningTask> {
+    const taskId = randomUUID();
+    const labels = {
+      [label.previewId]: task.previewId,
+      [label.taskId]: taskId,
+      [label.managed]: 'true',
+    };
+    // First, and refused when it exists: one task per preview, and a failed run never removes
+    // what another run started.
+    await this.docker
+      .createNetwork({
+        Name: task.previewId,
+        CheckDuplicate: true,
+        Labels: labels,
+        // Published ports need a non-internal bridge; without masquerading it still has no way out.
+        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+      })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 409) throw error;
+        throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
+      });
+    try {
+      await Promise.all(
+        task.volumes.map((volume) =>
+          this.docker.createVolume({ Name: volumeName(task.previewId, volume.name), Labels: labels }),
+        ),
+      );
+      const containers = await this.createContainers(task, labels);
+      for (const definition of task.containers) {
+        for (const dependency of definition.dependsOn) await this.reach(task, containers, dependency);
+        await containers[definition.name]!.start();
+      }
+      for (const definition of task.containers) {
+        if (definition.essential && definition.healthCheck) {
+          await this.reach(task, containers, { containerName: definition.name, condition: 'HEALTHY' });
+        }
+      }
+      const owner = await containers[ownerOf(task).name]!.inspect();
+      return { taskId, endpoint: endpointOf([owner]) };
+    } catch (error) {
+      // The failure is the news; should the clean-up fail too, the sweeper removes what is left.
+      await this.stop(task.previewId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async stop(previewId: string): Promise<void> {
+    const filters = { label: [`${label.previewId}=${previewId}`] };
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(
+      containers.map((c) => ignoreGone(this.docker.getContainer(c.Id).remove({ force: true, v: true }))),
+    );
+    const [networks, volumes] = await Promise.all([
+      this.docker.listNetworks({ filters }),
+      this.docker.listVolumes({ filters }),
+    ]);
+    await Promise.all([
+      ...networks.map((n) => ignoreGone(this.docker.getNetwork(n.Id).remove())),
+      ...(volumes.Volumes ?? []).map((v) => ignoreGone(this.docker.getVolume(v.Name).remove())),
+    ]);
+  }
+
+  async describe(previewId: string): Promise<TaskDescription | undefined> {
+    const listed = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${label.previewId}=${previewId}`] },
+    });
+    if (listed.length === 0) return undefined;
+    const inspections = await Promise.all(listed.map((c) => this.docker.getContainer(c.Id).inspect()));
+    const containers = inspections.map(describeContainer);
+    containers.sort((a, b) => containerOrder.indexOf(a.name) - containerOrder.indexOf(b.name));
+    return {
+      previewId,
+      taskId: inspections[0]!.Config.Labels[label.taskId] ?? '',
+      containers,
+      endpoint: endpointOf(inspections),
+    };
+  }
+
+  async stats(previewId: string): Promise<ContainerStats | undefined> {
+    const [app] = await this.docker.listContainers({
+      filters: { label: [`${label.previewId}=${previewId}`, `${label.container}=app`] },
+    });
+    if (!app) return undefined;
+    // The network belongs to the namespace owner; the app may only have joined it.
+    const networkMode = app.HostConfig.NetworkMode;
+    const ownerId = networkMode.startsWith('container:') ? networkMode.slice('container:'.length) : app.Id;
+    const [usage, network] = await Promise.all([
+      this.docker.getContainer(app.Id).stats({ stream: false }),
+      ownerId === app.Id ? undefined : this.docker.getContainer(ownerId).stats({ stream: false }),
+    ]);
+    const interfaces = Object.values((network ?? usage).networks ?? {});
+    const memory = usage.memory_stats;
+    const inactive = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
+    return {
+      memoryUsedBytes: Math.max(0, (memory.usage ?? 0) - inactive),
+      memoryLimitBytes: memory.limit ?? 0,
+      cpuCores: cpuCores(usage),
+      networkRxBytes: interfaces.reduce((total, i) => total + i.rx_bytes, 0),
+      networkTxBytes: interfaces.reduce((total, i) => total + i.tx_bytes, 0),
+    };
+  }
+
+  /** Creates every container up front, so each start waits only for its dependencies. */
+  private async createContainers(
+    task: PreviewTaskDefinition,
+    labels: Record<string, string>,
+  ): Promise<Partial<Record<ContainerName, Docker.Container>>> {
+    const owner = ownerOf(task);
+    const ownerIndex = task.containers.indexOf(owner);
+    // Only the owner can publish ports, on behalf of every container in its namespace.
+    const ports = task.containers
+      .slice(ownerIndex)
+      .flatMap((c) => c.portMappings.map((p) => `${p.containerPort}/tcp`));
+    const containers: Partial<Record<ContainerName, Docker.Container>> = {};
+    for (const [index, definition] of task.containers.entries()) {
+      // Helpers that run before the owner exists (migrations of a database-less app) get the
+      // task network to themselves.
+      const network = index <= ownerIndex ? task.previewId : `container:${containers[owner.name]!.id}`;
+      containers[definition.name] = await this.docker.createContainer({
+        ...containerSpec(task.previewId, definition, labels),
+        ...(definition === owner ? { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) } : {}),
+        HostConfig: {
+          ...hostConfig(task.previewId, definition),
+          NetworkMode: network,
+          ...(definition === owner
+            ? {
+                PortBindings: Object.fromEntries(
+                  ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+                ),
+              }
+            : {}),
+        },
+      });
+    }
+    return containers;
+  }
+
+  /** Waits until a container reaches a dependency condition, or fails with the container's story. */
+  private async reach(
+    task: PreviewTaskDefinition,
+    containers: Partial<Record<ContainerName, Docker.Container>>,
+    { containerName, condition }: ContainerDependency,
+  ): Promise<void> {
+    // Every container is started before anything that depends on it.
+    if (condition === 'START') return;
+    const container = containers[containerName]!;
+    const healthCheck = task.containers.find((c) => c.name === containerName)?.healthCheck;
+    const deadline = Date.now() + this.stepTimeoutMs;
+    const fail = async (reason: FailureReason, exitCode?: number) =>
+      taskFailed({ step: containerName, reason, exitCode, lastLines: await lastLines(container) });
+
+    for (;;) {
+      const { State: state } = await container.inspect();
+      if (!state.Running && state.StartedAt !== neverStarted) {
+        if (condition === 'COMPLETE') return;
+        if (condition === 'SUCCESS' && state.ExitCode === 0) return;
+        throw await fail(outOfMemory(state) ? 'out_of_memory' : 'exit_nonzero', state.ExitCode);
+      }
+      if (condition === 'HEALTHY') {
+        if (state.Health?.Status === 'healthy') return;
+        if (state.Health?.Status === 'unhealthy') throw await fail('health_check');
+        // Docker runs its first check only one interval after the start: run the same check
+        // now, so a task becomes ready as soon as it is.
+        if (healthCheck && (await passes(container, healthCheck))) return;
+      }
+      if (Date.now() > deadline) throw await fail(condition === 'HEALTHY' ? 'health_check' : 'timeout');
+      await sleep(this.pollMs);
+    }
+  }
+}
+
+/** The container whose network namespace the task shares: its first essential one. */
+function ownerOf(task: PreviewTaskDefinition): ContainerDefinition {
+  const owner = task.containers.find((c) => c.essential);
+  if (!owner) throw new AppError('internal', `Task ${task.family} has no essential container.`);
+  return owner;
+}
+
+function volumeName(previewId: string, volume: string): string {
+  return `${previewId}-${volume}`;
+}
+
+function containerSpec(
+  previewId: string,
+  definition: ContainerDefinition,
+  labels: Record<string, string>,
+): Docker.ContainerCreateOptions {
+  return {
+    name: `${previewId}-${definition.name}`,
+    Image: definition.image,
+    Cmd: definition.command ? [...definition.command] : undefined,
+    Env: Object.entries(definition.environment).map(([name, value]) => `${name}=${value}`),
+    User: definition.user,
+    Labels: { ...labels, [label.container]: definition.name },
+    // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
+    Healthcheck: definition.healthCheck ? dockerHealthCheck(definition.healthCheck) : { Test: ['NONE'] },
+  };
+}
+
+function hostConfig(previewId: string, definition: ContainerDefinition): Docker.HostConfig {
+  const memory = definition.memoryMb * mib;
+  return {
+    Memory: memory,
+    MemorySwap: memory,
+    NanoCpus: Math.round((definition.cpuUnits / 1024) * 1e9),
+    PidsLimit: definition.pidsLimit,
+    Init: true,
+    SecurityOpt: ['no-new-privileges:true'],
+    CapDrop: ['ALL'],
+    ReadonlyRootfs: definition.readonlyRootFilesystem,
+    Mounts: definition.mountPoints.map((m) => ({
+      Type: 'volume' as const,
+      Source: volumeName(previewId, m.sourceVolume),
+      Target: m.containerPath,
+      ReadOnly: m.readOnly,
+    })),
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
+  };
+}
+
+function dockerHealthCheck(check: HealthCheck): Docker.HealthConfig {
+  const nanoseconds = (seconds: number) => seconds * 1e9;
+  return {
+    Test: [...check.command],
+    Interval: nanoseconds(check.intervalSeconds),
+    Timeout: nanoseconds(check.timeoutSeconds),
+    Retries: check.retries,
+    StartPeriod: nanoseconds(check.startPeriodSeconds),
+  };
+}
+
+/** Runs a health check command in the container, as Docker would. */
+async function passes(container: Docker.Container, check: HealthCheck): Promise<boolean> {
+  const [form, ...args] = check.command;
+  const command = form === 'CMD-SHELL' ? ['/bin/sh', '-c', ...args] : args;
+  try {
+    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const output = await exec.start({});
+    output.resume();
+    await finished(output);
+    return (await exec.inspect()).ExitCode === 0;
+  } catch {
+    // Not running (any more): the state check says why.
+    return false;
+  }
+}
+
+/**
+ * The kernel's OOM killer, as Docker saw it. Exit 137 (SIGKILL) counts too: during a run nobody
+ * else kills the container, and some engines miss the OOM event.
+ */
+function outOfMemory(state: Inspection['State']): boolean {
+  return state.OOMKilled || state.ExitCode === 137;
+}
+
+async function lastLines(container: Docker.Container): Promise<string[]> {
+  try {
+    const output = await container.logs({ stdout: true, stderr: true, tail: lastLineCount, follow: false });
+    return demultiplex(output)
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** Docker's log stream without a TTY: 8-byte frame headers (stream, size) before each chunk. */
+function demultiplex(output: Buffer): string {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= output.length;) {
+    const size = output.readUInt32BE(offset + 4);
+    chunks.push(output.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeContainer(inspection: Inspection): ContainerDescription {
+  const { State: state } = inspection;
+  const exited = state.Status === 'exited' || state.Status === 'dead';
+  return {
+    name: inspection.Config.Labels[label.container] as ContainerName,
+    state: containerState(state),
+    ...(exited ? { exitCode: state.ExitCode } : {}),
+    oomKilled: state.OOMKilled,
+    ...(state.StartedAt !== neverStarted ? { startedAt: state.StartedAt } : {}),
+    ...(exited && state.FinishedAt !== neverStarted ? { finishedAt: state.FinishedAt } : {}),
+  };
+}
+
+function containerState(state: Inspection['State']): ContainerState {
+  if (state.Status === 'created') return 'pending';
+  if (state.Status === 'exited' || state.Status === 'dead' || state.Status === 'removing') return 'exited';
+  if (state.Health?.Status === 'healthy') return 'healthy';
+  if (state.Health?.Status === 'unhealthy') return 'unhealthy';
+  return 'running';
+}
+
+/** The host port published on 127.0.0.1 by whichever container owns the task's namespace. */
+function endpointOf(inspections: readonly Inspection[]): Endpoint | undefined {
+  for (const inspection of inspections) {
+    for (const bindings of Object.values(inspection.NetworkSettings.Ports ?? {})) {
+      const binding = bindings?.find((b) => b.HostPort);
+      if (binding) return { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU cores used between the two samples of a stats reading. A one-shot reading has no previous
+ * sample: nothing to measure yet, so zero.
+ */
+function cpuCores(stats: Docker.ContainerStats): number {
+  const cpu = stats.cpu_stats;
+  const previous = stats.precpu_stats;
+  if (!previous?.system_cpu_usage || !cpu.system_cpu_usage) return 0;
+  const used = cpu.cpu_usage.total_usage - previous.cpu_usage.total_usage;
+  const elapsed = cpu.system_cpu_usage - previous.system_cpu_usage;
+  const cpus = cpu.online_cpus || cpu.cpu_usage.percpu_usage?.length || 1;
+  return elapsed > 0 && used > 0 ? (used / elapsed) * cpus : 0;
+}
+
+/** Removal that does not mind the thing being gone, or already going. */
+async function ignoreGone(removal: Promise<unknown>): Promise<void> {
+  try {
+    await removal;
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw error;
+  }
+}

@@ -1,0 +1,274 @@
+import { cpuUnits, fargateTaskSize, type TaskSize } from './fargate.js';
+import type { Generation } from './generation.js';
+import type { Tier } from './tiers.js';
+
+/**
+ * One preview task, shaped like an ECS task definition (awsvpc: the containers share localhost)
+ * so it maps field for field to `RegisterTaskDefinition`, and to Docker locally.
+ */
+
+export type ContainerName = 'database' | 'migrate' | 'seed' | 'app';
+export type DependencyCondition = 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY';
+
+export interface HealthCheck {
+  /** ECS/Docker form: `['CMD', exe, ...args]` or `['CMD-SHELL', script]`. */
+  readonly command: readonly string[];
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+export interface ContainerDependency {
+  readonly containerName: ContainerName;
+  readonly condition: DependencyCondition;
+}
+
+export interface PortMapping {
+  readonly containerPort: number;
+  readonly protocol: 'tcp';
+}
+
+export interface MountPoint {
+  readonly sourceVolume: string;
+  readonly containerPath: string;
+  readonly readOnly: boolean;
+}
+
+/** A task-scoped volume: it lives and dies with the task. */
+export interface TaskVolume {
+  readonly name: string;
+}
+
+export interface ContainerDefinition {
+  readonly name: ContainerName;
+  readonly image: string;
+  /** Replaces the image's CMD; the image's ENTRYPOINT stays. */
+  readonly command?: readonly string[];
+  readonly environment: Readonly<Record<string, string>>;
+  /** When an essential container stops, the task stops. */
+  readonly essential: boolean;
+  /** Hard memory limit, MiB. */
+  readonly memoryMb: number;
+  /** CPU units (1024 = one core). */
+  readonly cpuUnits: number;
+  readonly pidsLimit: number;
+  readonly portMappings: readonly PortMapping[];
+  readonly healthCheck?: HealthCheck;
+  readonly dependsOn: readonly ContainerDependency[];
+  readonly readonlyRootFilesystem: boolean;
+  /** `uid:gid`; the image's user when absent. */
+  readonly user?: string;
+  readonly mountPoints: readonly MountPoint[];
+}
+
+export interface PreviewTaskDefinition {
+  readonly family: string;
+  readonly previewId: string;
+  /** A valid Fargate size covering the sum of the containers' limits. */
+  readonly taskSize: TaskSize;
+  /** In start order: every container comes after the containers it depends on. */
+  readonly containers: readonly ContainerDefinition[];
+  readonly volumes: readonly TaskVolume[];
+}
+
+export interface TaskDefinitionInput {
+  readonly previewId: string;
+  readonly generation: Generation;
+  readonly tier: Tier;
+  readonly appImage: string;
+  readonly databasePassword: string;
+  /** Overrides of the database images, e.g. a registry mirror in AWS. */
+  readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
+}
+
+export const defaultDatabaseImages = { postgresql: 'postgres:15', mongodb: 'mongo:7' } as const;
+
+const databaseUser = 'preview';
+const databaseName = 'preview';
+/**
+ * Fixed, modest limits for the helpers; the tier's limits are the app's alone. Half a core: at a
+ * quarter, PostgreSQL's first start (initdb) takes 8 s instead of 3, and with all three helpers
+ * the Fargate size of every default tier is the same either way.
+ */
+const databaseLimits = { memoryMb: 256, cpuUnits: 512 };
+const oneShotLimits = { memoryMb: 256, cpuUnits: 512 };
+const pidsLimit = 256;
+/** `nobody`: the generated code never runs as root. */
+const unprivilegedUser = '65534:65534';
+/** The uid/gid of the postgres and mongodb users in their official images. */
+const databaseImageUser = '999:999';
+
+const scratchVolume = 'scratch';
+const databaseVolume = 'database-data';
+/** Writable and shared by migrate, seed and app (a SQLite file written by migrate is read by app). */
+const scratchMount: MountPoint = { sourceVolume: scratchVolume, containerPath: '/tmp', readOnly: false };
+
+export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefinition {
+  const { generation } = input;
+  const database = databaseContainer(input);
+  const environment = appEnvironment(input);
+  const oneShots: ContainerDefinition[] = [];
+  let ready: ContainerDependency[] = database ? [{ containerName: 'database', condition: 'HEALTHY' }] : [];
+
+  for (const [name, command] of [
+    ['migrate', generation.requiresMigrations ? generation.migrationCommand : undefined],
+    ['seed', generation.seedDataIncluded ? generation.seedCommand : undefined],
+  ] as const) {
+    if (command === undefined) continue;
+    oneShots.push({
+      ...appLikeContainer(input.appImage, environment),
+      name,
+      command: ['sh', '-c', command],
+      essential: false,
+      ...oneShotLimits,
+      portMappings: [],
+      dependsOn: ready,
+    });
+    ready = [{ containerName: name, condition: 'SUCCESS' }];
+  }
+
+  const app: ContainerDefinition = {
+    ...appLikeContainer(input.appImage, environment),
+    name: 'app',
+    command: ['sh', '-c', generation.entryPoint],
+    essential: true,
+    memoryMb: input.tier.memory,
+    cpuUnits: cpuUnits(input.tier.cpu),
+    portMappings: [{ containerPort: generation.port, protocol: 'tcp' }],
+    healthCheck: appHealthCheck(generation),
+    dependsOn: ready,
+  };
+
+  const containers = [...(database ? [database] : []), ...oneShots, app];
+  return {
+    family: `preview-${generation.id}`,
+    previewId: input.previewId,
+    taskSize: fargateTaskSize({
+      cpu: sum(containers.map((c) => c.cpuUnits)),
+      memory: sum(containers.map((c) => c.memoryMb)),
+    }),
+    containers,
+    volumes: [...(database ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
+  };
+}
+
+/** The connection string the app, its migrations and its seed use. */
+export function databaseUrl(generation: Generation, password: string): string | undefined {
+  const secret = encodeURIComponent(password);
+  switch (generation.dbType) {
+    case 'postgresql':
+      return `postgresql://${databaseUser}:${secret}@127.0.0.1:5432/${databaseName}`;
+    case 'mongodb':
+      return `mongodb://${databaseUser}:${secret}@127.0.0.1:27017/${databaseName}?authSource=admin`;
+    case 'sqlite':
+      return 'sqlite:////tmp/preview.sqlite3';
+    case 'none':
+      return undefined;
+  }
+}
+
+function appEnvironment({ generation, databasePassword }: TaskDefinitionInput): Record<string, string> {
+  const url = databaseUrl(generation, databasePassword);
+  return {
+    // Tools that write to $HOME need a writable one: the root file system is read-only.
+    HOME: '/tmp',
+    ...generation.env,
+    PORT: String(generation.port),
+    ...(url === undefined ? {} : { DATABASE_URL: url }),
+  };
+}
+
+/** What the app and its one-shot helpers share: image, environment, sandbox. */
+function appLikeContainer(image: string, environment: Record<string, string>) {
+  return {
+    image,
+    environment,
+    pidsLimit,
+    readonlyRootFilesystem: true,
+    user: unprivilegedUser,
+    mountPoints: [scratchMount],
+  };
+}
+
+function appHealthCheck(generation: Generation): HealthCheck {
+  // Exec form, URL as an argument: no shell quoting of the endpoint. Python is in every
+  // generated image; curl may not be.
+  const probe = 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)';
+  return {
+    command: [
+      'CMD',
+      'python3',
+      '-c',
+      probe,
+      `http://127.0.0.1:${generation.port}${generation.healthCheckEndpoint}`,
+    ],
+    // ECS accepts 5-300 s.
+    intervalSeconds: Math.min(generation.healthCheckInterval, 300),
+    timeoutSeconds: 5,
+    retries: 3,
+    startPeriodSeconds: 30,
+  };
+}
+
+function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | undefined {
+  const { dbType } = input.generation;
+  if (dbType !== 'postgresql' && dbType !== 'mongodb') return undefined;
+  const common = {
+    name: 'database' as const,
+    image: input.databaseImages?.[dbType] ?? defaultDatabaseImages[dbType],
+    essential: true,
+    ...databaseLimits,
+    pidsLimit,
+    portMappings: [],
+    dependsOn: [],
+    readonlyRootFilesystem: false,
+    // As its own user from the start, the entrypoint needs no capability to chown or switch users.
+    user: databaseImageUser,
+  };
+  const check = { intervalSeconds: 5, timeoutSeconds: 5, retries: 10, startPeriodSeconds: 30 };
+  if (dbType === 'postgresql') {
+    return {
+      ...common,
+      // The data lives no longer than the preview: durability only costs launch time.
+      command: ['postgres', '-c', 'fsync=off'],
+      environment: {
+        POSTGRES_USER: databaseUser,
+        POSTGRES_PASSWORD: input.databasePassword,
+        POSTGRES_DB: databaseName,
+        POSTGRES_INITDB_ARGS: '--no-sync',
+        // A subdirectory of the volume, created by postgres itself with the mode it insists on.
+        PGDATA: '/var/lib/postgresql/data/pgdata',
+      },
+      // Over TCP: during initialisation postgres listens on its socket only, so this passes
+      // only once the real server accepts the app's connections.
+      healthCheck: {
+        ...check,
+        command: ['CMD-SHELL', `pg_isready -q -h 127.0.0.1 -U ${databaseUser} -d ${databaseName}`],
+      },
+      mountPoints: [
+        { sourceVolume: databaseVolume, containerPath: '/var/lib/postgresql/data', readOnly: false },
+      ],
+    };
+  }
+  return {
+    ...common,
+    environment: {
+      MONGO_INITDB_ROOT_USERNAME: databaseUser,
+      MONGO_INITDB_ROOT_PASSWORD: input.databasePassword,
+      MONGO_INITDB_DATABASE: databaseName,
+    },
+    healthCheck: {
+      ...check,
+      command: [
+        'CMD-SHELL',
+        `mongosh --quiet --host 127.0.0.1 --eval "db.adminCommand('ping').ok" | grep -q 1`,
+      ],
+    },
+    mountPoints: [{ sourceVolume: databaseVolume, containerPath: '/data/db', readOnly: false }],
+  };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

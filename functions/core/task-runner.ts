@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { AppError } from './errors.js';
+import type { GenerationSource } from './generation.js';
+import type { ContainerName, PreviewTaskDefinition } from './task-definition.js';
+
+/** Ports through which the core builds images and runs preview tasks (Docker locally, ECS in AWS). */
+
+export interface BuiltImage {
+  readonly imageRef: string;
+  /** True when an image with this content hash existed and nothing was built. */
+  readonly cached: boolean;
+}
+
+export interface ImageBuilder {
+  /** Builds the generation's image unless one tagged with its content hash exists. */
+  ensureImage(source: GenerationSource, onBuildLog: (line: string) => void): Promise<BuiltImage>;
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RunningTask {
+  readonly taskId: string;
+  /** Where the app answers, from where the service runs. */
+  readonly endpoint?: Endpoint;
+}
+
+export type ContainerState = 'pending' | 'running' | 'healthy' | 'unhealthy' | 'exited';
+
+export interface ContainerDescription {
+  readonly name: ContainerName;
+  readonly state: ContainerState;
+  readonly exitCode?: number;
+  readonly oomKilled: boolean;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+
+export interface TaskDescription {
+  readonly previewId: string;
+  readonly taskId: string;
+  readonly containers: readonly ContainerDescription[];
+  readonly endpoint?: Endpoint;
+}
+
+/** Resource use of the app container; network counts are the task's (its containers share it). */
+export interface ContainerStats {
+  readonly memoryUsedBytes: number;
+  readonly memoryLimitBytes: number;
+  readonly cpuCores: number;
+  readonly networkRxBytes: number;
+  readonly networkTxBytes: number;
+}
+
+export type TaskRunnerKind = 'docker' | 'process' | 'ecs';
+
+export interface TaskRunner {
+  readonly kind: TaskRunnerKind;
+  /**
+   * Starts the task's containers in dependency order and resolves once the essential ones are up
+   * (healthy, where they have a health check). Rejects with a task failure (see `taskFailure`)
+   * after removing everything it started.
+   */
+  run(task: PreviewTaskDefinition): Promise<RunningTask>;
+  /** Removes the preview's containers, volumes and networks. Idempotent. */
+  stop(previewId: string): Promise<void>;
+  describe(previewId: string): Promise<TaskDescription | undefined>;
+  stats(previewId: string): Promise<ContainerStats | undefined>;
+}
+
+export type TaskStep = 'build' | ContainerName;
+export type FailureReason = 'build_error' | 'exit_nonzero' | 'out_of_memory' | 'health_check' | 'timeout';
+
+/** Why a build or a task did not come up; the launch flow records it and shows it to the user. */
+export type TaskFailure = {
+  readonly step: TaskStep;
+  readonly reason: FailureReason;
+  readonly exitCode?: number;
+  readonly lastLines: readonly string[];
+};
+
+const reasonText: Record<FailureReason, string> = {
+  build_error: 'the image build failed',
+  exit_nonzero: 'the container exited with an error',
+  out_of_memory: 'the container ran out of memory',
+  health_check: 'the health check did not pass',
+  timeout: 'it did not finish in time',
+};
+
+export function taskFailed(failure: TaskFailure): AppError {
+  const code = failure.exitCode === undefined ? '' : ` (exit code ${failure.exitCode})`;
+  return new AppError(
+    'unavailable',
+    `The ${failure.step} step failed: ${reasonText[failure.reason]}${code}.`,
+    {
+      ...failure,
+    },
+  );
+}
+
+/** The task failure an error carries, if it is one. */
+export function taskFailureOf(error: unknown): TaskFailure | undefined {
+  if (!(error instanceof AppError) || error.details === undefined || Array.isArray(error.details)) {
+    return undefined;
+  }
+  const details = error.details as Partial<TaskFailure>;
+  return details.step !== undefined && details.reason !== undefined ? (details as TaskFailure) : undefined;
+}
+
+/** The content hash that tags a generation's image: sorted paths and their contents. */
+export function sourceHash(files: ReadonlyMap<string, Buffer>): string {
+  const hash = createHash('sha256');
+  for (const path of [...files.keys()].sort()) {
+    const content = files.get(path) as Buffer;
+    // Lengths delimit the entries, so no two different file sets hash alike.
+    hash.update(`${Buffer.byteLength(path)}:${path}:${content.length}:`).update(content);
+  }
+  return hash.digest('hex');
+}

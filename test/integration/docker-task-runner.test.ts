@@ -1,0 +1,247 @@
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
+import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
+import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
+import { generationSchema } from '../../functions/core/generation.js';
+import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
+import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
+import { taskFailureOf, type RunningTask } from '../../functions/core/task-runner.js';
+import { defaultTiers } from '../../functions/core/tiers.js';
+
+const docker = new Docker();
+const dockerMissing = await docker.ping().then(
+  () => undefined,
+  (error: Error) =>
+    `No Docker engine answers (${error.message}); scripts/docker/ensure-docker-engine.sh starts one.`,
+);
+const inCi = process.env.CI === 'true';
+if (dockerMissing && !inCi) console.warn(`Skipping the Docker task runner tests. ${dockerMissing}`);
+
+const generations = new DirectoryGenerationStore('examples/generations');
+const builder = new DockerImageBuilder(docker);
+const runner = new DockerTaskRunner(docker, { stepTimeoutMs: 60_000 });
+const previewIds: string[] = [];
+const mib = 1024 * 1024;
+
+/** A fresh task of an example generation on the free tier, with an id unique to this run. */
+async function taskOf(name: string): Promise<PreviewTaskDefinition> {
+  const source = await generations.load(name);
+  if (!source) throw new Error(`example generation ${name} is missing`);
+  const { imageRef } = await builder.ensureImage(source, () => {});
+  const previewId = newPreviewId(new Date());
+  previewIds.push(previewId);
+  return buildTaskDefinition({
+    previewId,
+    generation: source.generation,
+    tier: defaultTiers.free,
+    appImage: imageRef,
+    databasePassword: newDatabasePassword(),
+  });
+}
+
+/** Everything the engine still holds with the preview's label. */
+async function leftovers(previewId: string): Promise<string[]> {
+  const filters = { label: [`preview.id=${previewId}`] };
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  return [
+    ...containers.map((c) => `container ${c.Names.join(',')}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
+  ];
+}
+
+async function containerOf(previewId: string, name: string): Promise<Docker.ContainerInspectInfo> {
+  const [found] = await docker.listContainers({
+    all: true,
+    filters: { label: [`preview.id=${previewId}`, `preview.container=${name}`] },
+  });
+  if (!found) throw new Error(`no ${name} container for ${previewId}`);
+  return docker.getContainer(found.Id).inspect();
+}
+
+function url(running: RunningTask, path: string): string {
+  if (!running.endpoint) throw new Error('the task has no endpoint');
+  return `http://${running.endpoint.host}:${running.endpoint.port}${path}`;
+}
+
+async function elapsed<T>(what: string, action: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await action();
+  } finally {
+    console.info(`${what}: ${Math.round(performance.now() - start)} ms`);
+  }
+}
+
+describe.skipIf(dockerMissing !== undefined && !inCi)('Docker image builder and task runner', () => {
+  beforeAll(() => {
+    if (dockerMissing) throw new Error(dockerMissing);
+  });
+  afterAll(async () => {
+    await Promise.all(previewIds.map((id) => runner.stop(id)));
+  });
+
+  it('builds an image once, then finds it by its content hash', { timeout: 120_000 }, async () => {
+    const source = await generations.load('todo-postgres');
+    if (!source) throw new Error('example generation todo-postgres is missing');
+    const first = await builder.ensureImage(source, () => {});
+    // Cold: without the tag, every step runs again.
+    await docker.getImage(first.imageRef).remove({ force: true });
+
+    const lines: string[] = [];
+    const cold = await elapsed('cold build', () => builder.ensureImage(source, (line) => lines.push(line)));
+    expect(cold).toEqual({ imageRef: first.imageRef, cached: false });
+    expect(cold.imageRef).toMatch(/^preview-app:[0-9a-f]{64}$/);
+    expect(lines.some((line) => line.includes('pip install'))).toBe(true);
+
+    const again = await builder.ensureImage(source, () => {});
+    expect(again).toEqual({ imageRef: cold.imageRef, cached: true });
+  });
+
+  it('fails a build with the step’s exit code and last lines', async () => {
+    // Deeper than ustar's 100-byte names: the archive splits it into prefix and name.
+    const nested = `${'deep/'.repeat(25)}hello.txt`;
+    const dockerfile = `FROM python:3.11-slim\nCOPY . /src\nRUN cat /src/${nested} && exit 3\n`;
+    const generation = generationSchema.parse({
+      id: 'broken-build',
+      projectId: 'p',
+      dbType: 'none',
+      entryPoint: 'true',
+    });
+    const files = new Map([
+      ['Dockerfile', Buffer.from(dockerfile)],
+      [nested, Buffer.from('copied from deep down')],
+    ]);
+    const error = await builder
+      .ensureImage({ generation, files }, () => {})
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(taskFailureOf(error)).toMatchObject({ step: 'build', reason: 'build_error', exitCode: 3 });
+    expect(taskFailureOf(error)?.lastLines.join('\n')).toContain('copied from deep down');
+  });
+
+  describe('todo-postgres, launched end to end', () => {
+    let task: PreviewTaskDefinition;
+    let running: RunningTask;
+
+    beforeAll(async () => {
+      task = await taskOf('todo-postgres');
+      running = await elapsed('cached launch of todo-postgres to app healthy', () => runner.run(task));
+    });
+
+    it('ran the database, the migration and the seed, and the app is healthy', async () => {
+      const description = await runner.describe(task.previewId);
+      expect(description?.taskId).toBe(running.taskId);
+      expect(description?.endpoint).toEqual(running.endpoint);
+      expect(description?.containers.map((c) => [c.name, c.state, c.exitCode])).toEqual([
+        ['database', 'healthy', undefined],
+        ['migrate', 'exited', 0],
+        ['seed', 'exited', 0],
+        ['app', expect.stringMatching(/^(running|healthy)$/), undefined],
+      ]);
+      expect(running.endpoint?.host).toBe('127.0.0.1');
+      expect((await fetch(url(running, '/health'))).status).toBe(200);
+    });
+
+    it('serves the seeded rows and stores new ones', async () => {
+      const seeded = (await (await fetch(url(running, '/todos'))).json()) as { title: string }[];
+      expect(seeded.map((t) => t.title)).toEqual([
+        'Write the spec',
+        'Review the migration',
+        'Ship the preview',
+      ]);
+
+      const created = await fetch(url(running, '/todos'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Try the preview' }),
+      });
+      expect(created.status).toBe(201);
+      const after = (await (await fetch(url(running, '/todos'))).json()) as { title: string }[];
+      expect(after.map((t) => t.title)).toContain('Try the preview');
+    });
+
+    it('runs the app with the tier as hard limits, unprivileged and read-only', async () => {
+      const app = await containerOf(task.previewId, 'app');
+      expect(app.HostConfig).toMatchObject({
+        Memory: 256 * mib,
+        MemorySwap: 256 * mib,
+        NanoCpus: 500_000_000,
+        PidsLimit: 256,
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        Init: true,
+      });
+      expect(app.HostConfig.CapAdd ?? []).toEqual([]);
+      expect(app.Config.User).toBe('65534:65534');
+
+      const database = await containerOf(task.previewId, 'database');
+      expect(database.HostConfig).toMatchObject({
+        CapDrop: ['ALL'],
+        Memory: 256 * mib,
+        NanoCpus: 500_000_000,
+      });
+      expect(database.HostConfig.CapAdd ?? []).toEqual([]);
+      expect(database.Config.User).toBe('999:999');
+      // One namespace for the task, as in awsvpc: the app reaches the database on localhost.
+      expect(app.HostConfig.NetworkMode).toBe(`container:${database.Id}`);
+    });
+
+    it('reports the app container’s resource use', async () => {
+      const stats = await runner.stats(task.previewId);
+      expect(stats?.memoryLimitBytes).toBe(256 * mib);
+      expect(stats?.memoryUsedBytes).toBeGreaterThan(0);
+      expect(stats?.cpuCores).toBeGreaterThanOrEqual(0);
+      expect(stats?.networkRxBytes).toBeGreaterThan(0);
+    });
+
+    it('stops: containers, volumes and network gone within 5 s, and again without complaint', async () => {
+      const start = performance.now();
+      await elapsed('stop of todo-postgres', () => runner.stop(task.previewId));
+      expect(performance.now() - start).toBeLessThan(5_000);
+      expect(await leftovers(task.previewId)).toEqual([]);
+      expect(await runner.describe(task.previewId)).toBeUndefined();
+      expect(await runner.stats(task.previewId)).toBeUndefined();
+      await runner.stop(task.previewId);
+    });
+  });
+
+  it('launches an app without a database, and refuses a second task of the same preview', async () => {
+    const task = await taskOf('hello-api');
+    const running = await elapsed('cached launch of hello-api to app healthy', () => runner.run(task));
+    expect((await fetch(url(running, '/health'))).status).toBe(200);
+
+    await expect(runner.run(task)).rejects.toMatchObject({ code: 'conflict' });
+    expect((await fetch(url(running, '/health'))).status).toBe(200);
+    await runner.stop(task.previewId);
+  });
+
+  it('fails a broken migration with its error and leaves nothing behind', async () => {
+    const task = await taskOf('broken-migration');
+    const error = await runner.run(task).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(taskFailureOf(error)).toMatchObject({ step: 'migrate', reason: 'exit_nonzero', exitCode: 1 });
+    expect(taskFailureOf(error)?.lastLines.join('\n')).toContain('relation "user" does not exist');
+    expect(await leftovers(task.previewId)).toEqual([]);
+  });
+
+  it('reports an app killed for memory as out of memory, and leaves nothing behind', async () => {
+    const task = await taskOf('memory-hog');
+    const error = await runner.run(task).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(taskFailureOf(error)).toMatchObject({ step: 'app', reason: 'out_of_memory' });
+    expect(await leftovers(task.previewId)).toEqual([]);
+  });
+});

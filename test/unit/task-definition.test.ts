@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import { isValidFargateSize } from '../../functions/core/fargate.js';
+import { generationSchema, type DatabaseType } from '../../functions/core/generation.js';
+import {
+  buildTaskDefinition,
+  type ContainerDefinition,
+  type PreviewTaskDefinition,
+} from '../../functions/core/task-definition.js';
+import { defaultTiers, type Tier } from '../../functions/core/tiers.js';
+
+const password = 'pa55-word_x';
+
+function generation(dbType: DatabaseType, extra: Record<string, unknown> = {}) {
+  return generationSchema.parse({
+    id: 'g1',
+    projectId: 'p1',
+    dbType,
+    entryPoint: 'uvicorn app.main:app --host 0.0.0.0 --port 8000',
+    env: { APP_ENV: 'preview', DATABASE_URL: 'sqlite:///./local.db' },
+    ...extra,
+  });
+}
+
+const withOneShots = {
+  requiresMigrations: true,
+  migrationCommand: 'alembic upgrade head',
+  seedDataIncluded: true,
+  seedCommand: 'python -m app.seed',
+};
+
+function task(dbType: DatabaseType, extra: Record<string, unknown> = {}, tier: Tier = defaultTiers.free) {
+  return buildTaskDefinition({
+    previewId: 'preview_1',
+    generation: generation(dbType, extra),
+    tier,
+    appImage: 'preview-app:abc',
+    databasePassword: password,
+  });
+}
+
+function container(definition: PreviewTaskDefinition, name: string): ContainerDefinition {
+  const found = definition.containers.find((c) => c.name === name);
+  if (!found) throw new Error(`no ${name} container`);
+  return found;
+}
+
+const names = (definition: PreviewTaskDefinition) => definition.containers.map((c) => c.name);
+
+describe('buildTaskDefinition', () => {
+  it('runs PostgreSQL as a sidecar the app reaches on localhost', () => {
+    const definition = task('postgresql', withOneShots);
+    const database = container(definition, 'database');
+    expect(database.image).toBe('postgres:15');
+    expect(database.environment).toMatchObject({
+      POSTGRES_USER: 'preview',
+      POSTGRES_PASSWORD: password,
+      POSTGRES_DB: 'preview',
+    });
+    expect(database.healthCheck?.command.join(' ')).toContain('pg_isready');
+    expect(database.essential).toBe(true);
+    expect(database.mountPoints).toEqual([
+      { sourceVolume: 'database-data', containerPath: '/var/lib/postgresql/data', readOnly: false },
+    ]);
+    for (const name of ['migrate', 'seed', 'app']) {
+      expect(container(definition, name).environment.DATABASE_URL).toBe(
+        `postgresql://preview:${password}@127.0.0.1:5432/preview`,
+      );
+    }
+    expect(definition.volumes.map((v) => v.name)).toEqual(['database-data', 'scratch']);
+  });
+
+  it('runs MongoDB as a sidecar with its root user', () => {
+    const definition = task('mongodb');
+    const database = container(definition, 'database');
+    expect(database.image).toBe('mongo:7');
+    expect(database.environment).toMatchObject({
+      MONGO_INITDB_ROOT_USERNAME: 'preview',
+      MONGO_INITDB_ROOT_PASSWORD: password,
+    });
+    expect(database.healthCheck?.command.join(' ')).toContain('mongosh');
+    expect(container(definition, 'app').environment.DATABASE_URL).toBe(
+      `mongodb://preview:${password}@127.0.0.1:27017/preview?authSource=admin`,
+    );
+  });
+
+  it('takes database images from the caller', () => {
+    const definition = buildTaskDefinition({
+      previewId: 'preview_1',
+      generation: generation('postgresql'),
+      tier: defaultTiers.free,
+      appImage: 'preview-app:abc',
+      databasePassword: password,
+      databaseImages: { postgresql: 'registry.example/postgres:15' },
+    });
+    expect(container(definition, 'database').image).toBe('registry.example/postgres:15');
+  });
+
+  it('keeps a SQLite database in a file on the shared /tmp, with no sidecar', () => {
+    const definition = task('sqlite', withOneShots);
+    expect(names(definition)).toEqual(['migrate', 'seed', 'app']);
+    expect(container(definition, 'migrate').dependsOn).toEqual([]);
+    for (const name of ['migrate', 'seed', 'app']) {
+      const c = container(definition, name);
+      expect(c.environment.DATABASE_URL).toBe('sqlite:////tmp/preview.sqlite3');
+      expect(c.mountPoints).toContainEqual({
+        sourceVolume: 'scratch',
+        containerPath: '/tmp',
+        readOnly: false,
+      });
+    }
+    expect(definition.volumes).toEqual([{ name: 'scratch' }]);
+  });
+
+  it('runs the app alone when there is no database', () => {
+    const definition = task('none');
+    expect(names(definition)).toEqual(['app']);
+    const app = container(definition, 'app');
+    expect(app.dependsOn).toEqual([]);
+    // No database of ours: the generation's own setting stands.
+    expect(app.environment).toEqual({
+      HOME: '/tmp',
+      APP_ENV: 'preview',
+      DATABASE_URL: 'sqlite:///./local.db',
+      PORT: '8000',
+    });
+  });
+
+  it('orders database → migrate → seed → app with ECS conditions', () => {
+    const definition = task('postgresql', withOneShots);
+    expect(names(definition)).toEqual(['database', 'migrate', 'seed', 'app']);
+    expect(container(definition, 'migrate').dependsOn).toEqual([
+      { containerName: 'database', condition: 'HEALTHY' },
+    ]);
+    expect(container(definition, 'seed').dependsOn).toEqual([
+      { containerName: 'migrate', condition: 'SUCCESS' },
+    ]);
+    expect(container(definition, 'app').dependsOn).toEqual([{ containerName: 'seed', condition: 'SUCCESS' }]);
+    expect(container(definition, 'migrate').command).toEqual(['sh', '-c', 'alembic upgrade head']);
+    expect(container(definition, 'seed').command).toEqual(['sh', '-c', 'python -m app.seed']);
+    expect(container(definition, 'migrate').essential).toBe(false);
+    expect(container(definition, 'seed').essential).toBe(false);
+  });
+
+  it('starts the app once the database is healthy when there is nothing to migrate or seed', () => {
+    const definition = task('postgresql');
+    expect(names(definition)).toEqual(['database', 'app']);
+    expect(container(definition, 'app').dependsOn).toEqual([
+      { containerName: 'database', condition: 'HEALTHY' },
+    ]);
+  });
+
+  it('skips a migration command the generation does not ask for', () => {
+    const definition = task('postgresql', { migrationCommand: 'alembic upgrade head' });
+    expect(names(definition)).toEqual(['database', 'app']);
+  });
+
+  it('gives the app the tier as hard limits, a health check and a locked-down sandbox', () => {
+    const definition = task('postgresql', {
+      port: 9000,
+      healthCheckEndpoint: "/it's/up",
+      healthCheckInterval: 600,
+    });
+    const app = container(definition, 'app');
+    expect(app.memoryMb).toBe(256);
+    expect(app.cpuUnits).toBe(512);
+    expect(app.pidsLimit).toBeGreaterThan(0);
+    expect(app.command).toEqual(['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000']);
+    expect(app.portMappings).toEqual([{ containerPort: 9000, protocol: 'tcp' }]);
+    expect(app.environment.PORT).toBe('9000');
+    expect(app.readonlyRootFilesystem).toBe(true);
+    expect(app.user).toBe('65534:65534');
+    expect(app.essential).toBe(true);
+    expect(app.healthCheck?.command[0]).toBe('CMD');
+    expect(app.healthCheck?.command.at(-1)).toBe("http://127.0.0.1:9000/it's/up");
+    expect(app.healthCheck?.intervalSeconds).toBe(300);
+  });
+
+  it('lets the service, not the generation, say where the database is', () => {
+    const app = container(task('postgresql'), 'app');
+    expect(app.environment.DATABASE_URL).toContain('127.0.0.1:5432');
+  });
+
+  it('escapes the password in the connection string', () => {
+    const definition = buildTaskDefinition({
+      previewId: 'preview_1',
+      generation: generation('postgresql'),
+      tier: defaultTiers.free,
+      appImage: 'preview-app:abc',
+      databasePassword: 'a/b@c',
+    });
+    expect(container(definition, 'app').environment.DATABASE_URL).toBe(
+      'postgresql://preview:a%2Fb%40c@127.0.0.1:5432/preview',
+    );
+  });
+
+  it.each(['none', 'sqlite', 'postgresql', 'mongodb'] as const)(
+    'sizes a %s task to a valid Fargate size that covers every container',
+    (dbType) => {
+      for (const tier of Object.values(defaultTiers)) {
+        const definition = task(dbType, withOneShots, tier);
+        const cpu = definition.containers.reduce((total, c) => total + c.cpuUnits, 0);
+        const memory = definition.containers.reduce((total, c) => total + c.memoryMb, 0);
+        expect(isValidFargateSize(definition.taskSize)).toBe(true);
+        expect(definition.taskSize.cpu).toBeGreaterThanOrEqual(cpu);
+        expect(definition.taskSize.memory).toBeGreaterThanOrEqual(memory);
+      }
+    },
+  );
+
+  it('sizes the free tier app alone to the smallest Fargate task', () => {
+    expect(task('none').taskSize).toEqual({ cpu: 512, memory: 1024 });
+  });
+
+  it('names the family after the generation and keeps the preview id', () => {
+    const definition = task('none');
+    expect(definition.family).toBe('preview-g1');
+    expect(definition.previewId).toBe('preview_1');
+  });
+});
