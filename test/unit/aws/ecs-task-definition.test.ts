@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import { ecsTask, maxOverridesBytes } from '../../../functions/adapters/aws/ecs-task-definition.js';
+import { AppError } from '../../../functions/core/errors.js';
+import { isValidFargateSize } from '../../../functions/core/fargate.js';
+import type { Generation } from '../../../functions/core/generation.js';
+import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
+import { defaultTiers } from '../../../functions/core/tiers.js';
+import { exampleGeneration, settings } from './aws-fixtures.js';
+
+const appImage = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d';
+const password = 'pa55-word_x';
+
+function task(
+  generation: Generation,
+  options: { previewId?: string; password?: string; image?: string } = {},
+) {
+  return buildTaskDefinition({
+    previewId: options.previewId ?? 'preview_0mjv1k2a83f9c2e1d4b5a6f70',
+    generation,
+    tier: defaultTiers.free,
+    appImage: options.image ?? appImage,
+    databasePassword: options.password ?? password,
+  });
+}
+
+/** Streams `preview/<container>/<task id>` in the preview log group. */
+const logConfiguration = {
+  logDriver: 'awslogs',
+  options: {
+    'awslogs-group': '/preview/test',
+    'awslogs-region': 'eu-west-1',
+    'awslogs-stream-prefix': 'preview',
+    mode: 'non-blocking',
+    'max-buffer-size': '4m',
+  },
+};
+
+const sandbox = {
+  ulimits: [{ name: 'nproc', softLimit: 256, hardLimit: 256 }],
+  linuxParameters: { initProcessEnabled: true, capabilities: { drop: ['ALL'] } },
+};
+
+const appLike = {
+  image: appImage,
+  ...sandbox,
+  readonlyRootFilesystem: true,
+  user: '65534:65534',
+  mountPoints: [{ sourceVolume: 'scratch', containerPath: '/tmp', readOnly: false }],
+  environment: [
+    { name: 'APP_ENV', value: 'preview' },
+    { name: 'HOME', value: '/tmp' },
+    { name: 'LOG_LEVEL', value: 'INFO' },
+    { name: 'PORT', value: '8000' },
+  ],
+};
+
+describe('ecsTask', () => {
+  it('maps a PostgreSQL generation to a Fargate definition with the exact container settings', () => {
+    const { registration } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
+    expect(registration).toEqual({
+      family: expect.stringMatching(/^preview-[0-9a-f]{16}$/),
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '2048',
+      memory: '4096',
+      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      executionRoleArn: 'arn:aws:iam::123456789012:role/preview-execution',
+      taskRoleArn: 'arn:aws:iam::123456789012:role/preview-task',
+      volumes: [{ name: 'database-data' }, { name: 'scratch' }],
+      tags: [{ key: 'preview:managed', value: 'true' }],
+      containerDefinitions: [
+        {
+          name: 'database',
+          image: 'postgres:15',
+          command: ['postgres', '-c', 'fsync=off'],
+          environment: [
+            { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+            { name: 'POSTGRES_DB', value: 'preview' },
+            { name: 'POSTGRES_INITDB_ARGS', value: '--no-sync' },
+            { name: 'POSTGRES_USER', value: 'preview' },
+          ],
+          essential: true,
+          memory: 256,
+          cpu: 512,
+          ...sandbox,
+          readonlyRootFilesystem: false,
+          user: '999:999',
+          portMappings: [],
+          mountPoints: [
+            { sourceVolume: 'database-data', containerPath: '/var/lib/postgresql/data', readOnly: false },
+          ],
+          dependsOn: [],
+          healthCheck: {
+            command: ['CMD-SHELL', 'pg_isready -q -h 127.0.0.1 -U preview -d preview'],
+            interval: 5,
+            timeout: 5,
+            retries: 10,
+            startPeriod: 30,
+          },
+          logConfiguration: logConfiguration,
+        },
+        {
+          name: 'migrate',
+          ...appLike,
+          command: ['sh', '-c', 'alembic upgrade head'],
+          essential: false,
+          memory: 256,
+          cpu: 512,
+          portMappings: [],
+          dependsOn: [{ containerName: 'database', condition: 'HEALTHY' }],
+          logConfiguration: logConfiguration,
+        },
+        {
+          name: 'seed',
+          ...appLike,
+          command: ['sh', '-c', 'python -m app.seed'],
+          essential: false,
+          memory: 256,
+          cpu: 512,
+          portMappings: [],
+          dependsOn: [{ containerName: 'migrate', condition: 'SUCCESS' }],
+          logConfiguration: logConfiguration,
+        },
+        {
+          name: 'app',
+          ...appLike,
+          command: ['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log'],
+          essential: true,
+          memory: 256,
+          cpu: 512,
+          portMappings: [{ containerPort: 8000, protocol: 'tcp' }],
+          dependsOn: [{ containerName: 'seed', condition: 'SUCCESS' }],
+          healthCheck: {
+            command: [
+              'CMD',
+              'python3',
+              '-c',
+              'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)',
+              'http://127.0.0.1:8000/health',
+            ],
+            interval: 10,
+            timeout: 5,
+            retries: 3,
+            startPeriod: 30,
+          },
+          logConfiguration: logConfiguration,
+        },
+      ],
+    });
+  });
+
+  it('puts the database password and connection string in the overrides only', () => {
+    const { registration, overrides } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
+    const url = `postgresql://preview:${password}@127.0.0.1:5432/preview`;
+    expect(overrides).toEqual({
+      containerOverrides: [
+        { name: 'database', environment: [{ name: 'POSTGRES_PASSWORD', value: password }] },
+        { name: 'migrate', environment: [{ name: 'DATABASE_URL', value: url }] },
+        { name: 'seed', environment: [{ name: 'DATABASE_URL', value: url }] },
+        { name: 'app', environment: [{ name: 'DATABASE_URL', value: url }] },
+      ],
+    });
+    expect(JSON.stringify(registration)).not.toContain(password);
+    expect(Buffer.byteLength(JSON.stringify(overrides))).toBeLessThan(maxOverridesBytes);
+  });
+
+  it('keeps the MongoDB root password out of the definition too', () => {
+    const mongo = exampleGeneration('todo-postgres', { dbType: 'mongodb' });
+    const { registration, overrides } = ecsTask(task(mongo), settings);
+    expect(JSON.stringify(registration)).not.toContain(password);
+    expect(overrides.containerOverrides?.[0]).toEqual({
+      name: 'database',
+      environment: [{ name: 'MONGO_INITDB_ROOT_PASSWORD', value: password }],
+    });
+  });
+
+  it('maps a generation without a database to the app alone on the smallest size it fits', () => {
+    const { registration, overrides } = ecsTask(task(exampleGeneration('hello-api')), settings);
+    expect(registration.cpu).toBe('512');
+    expect(registration.memory).toBe('1024');
+    expect(registration.volumes).toEqual([{ name: 'scratch' }]);
+    expect(registration.containerDefinitions).toEqual([
+      {
+        name: 'app',
+        ...appLike,
+        environment: [
+          { name: 'APP_ENV', value: 'preview' },
+          { name: 'GREETING', value: 'Hello' },
+          { name: 'HOME', value: '/tmp' },
+          { name: 'PORT', value: '8000' },
+        ],
+        command: ['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log'],
+        essential: true,
+        memory: 256,
+        cpu: 512,
+        portMappings: [{ containerPort: 8000, protocol: 'tcp' }],
+        dependsOn: [],
+        healthCheck: expect.objectContaining({ interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
+        logConfiguration: logConfiguration,
+      },
+    ]);
+    expect(overrides).toEqual({ containerOverrides: [] });
+  });
+
+  it.each(['hello-api', 'todo-postgres'])(
+    'sizes %s to a valid Fargate size covering its containers',
+    (id) => {
+      for (const tier of Object.values(defaultTiers)) {
+        const definition = buildTaskDefinition({
+          previewId: 'preview_1',
+          generation: exampleGeneration(id),
+          tier,
+          appImage,
+          databasePassword: password,
+        });
+        const { registration } = ecsTask(definition, settings);
+        const containers = registration.containerDefinitions ?? [];
+        const size = { cpu: Number(registration.cpu), memory: Number(registration.memory) };
+        expect(isValidFargateSize(size)).toBe(true);
+        expect(containers.reduce((total, c) => total + (c.cpu ?? 0), 0)).toBeLessThanOrEqual(size.cpu);
+        expect(containers.reduce((total, c) => total + (c.memory ?? 0), 0)).toBeLessThanOrEqual(size.memory);
+        expect(containers.find((c) => c.name === 'app')).toMatchObject({
+          memory: tier.memory,
+          cpu: tier.cpu * 1024,
+        });
+      }
+    },
+  );
+
+  it('shares one family between previews of the same content, and only them', () => {
+    const generation = exampleGeneration('todo-postgres');
+    const family = (definition: ReturnType<typeof task>, withSettings = settings) =>
+      ecsTask(definition, withSettings).registration.family;
+    const first = family(task(generation));
+    expect(family(task(generation, { previewId: 'preview_other', password: 'another-secret' }))).toBe(first);
+    expect(family(task(generation, { image: `${appImage}0` }))).not.toBe(first);
+    expect(family(task(exampleGeneration('todo-postgres', { port: 9000 })))).not.toBe(first);
+    expect(family(task(generation), { ...settings, cpuArchitecture: 'ARM64' })).not.toBe(first);
+  });
+
+  it('runs on ARM64 when the settings say so', () => {
+    const arm = { ...settings, cpuArchitecture: 'ARM64' as const };
+    const { registration } = ecsTask(task(exampleGeneration('hello-api')), arm);
+    expect(registration.runtimePlatform).toEqual({
+      operatingSystemFamily: 'LINUX',
+      cpuArchitecture: 'ARM64',
+    });
+  });
+
+  it('refuses per-preview values larger than ECS accepts in RunTask overrides', () => {
+    const huge = exampleGeneration('hello-api', { env: { DATABASE_URL: `sqlite:///${'x'.repeat(9000)}` } });
+    const run = () => ecsTask(task(huge), settings);
+    expect(run).toThrow(AppError);
+    expect(run).toThrow(
+      /per-preview environment of preview preview_0mjv1k2a83f9c2e1d4b5a6f70 takes \d+ bytes/,
+    );
+  });
+});

@@ -1,0 +1,283 @@
+import {
+  ClientException,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type DescribeTasksCommandOutput,
+  type RunTaskCommandOutput,
+} from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ecsTask } from '../../../functions/adapters/aws/ecs-task-definition.js';
+import { EcsTaskRunner, startedBy } from '../../../functions/adapters/aws/ecs-task-runner.js';
+import { AppError } from '../../../functions/core/errors.js';
+import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
+import { defaultTiers } from '../../../functions/core/tiers.js';
+import { awsFixture, exampleGeneration, settings } from './aws-fixtures.js';
+
+const previewId = 'preview_0mjv1k2a83f9c2e1d4b5a6f70';
+const taskArn = 'arn:aws:ecs:eu-west-1:123456789012:task/previews/5b6c2f0e7a3d4e1f9a8b7c6d5e4f3a2b';
+const definitionArn = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/preview-4f1c2b9a7d3e5a60:1';
+const stoppedArn = 'arn:aws:ecs:eu-west-1:123456789012:task/previews/9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f';
+
+const ecs = mockClient(ECSClient);
+const runner = () => new EcsTaskRunner(new ECSClient({}), settings);
+
+const task = buildTaskDefinition({
+  previewId,
+  generation: exampleGeneration('todo-postgres'),
+  tier: defaultTiers.free,
+  appImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d',
+  databasePassword: 'pa55-word_x',
+});
+const { registration, overrides } = ecsTask(task, settings);
+
+const notRegistered = new ClientException({ message: 'Unable to describe task definition.', $metadata: {} });
+
+function listTasks(running: string[], stopped: string[] = []) {
+  ecs
+    .on(ListTasksCommand, { desiredStatus: 'RUNNING' })
+    .resolves({ taskArns: running })
+    .on(ListTasksCommand, { desiredStatus: 'STOPPED' })
+    .resolves({ taskArns: stopped });
+}
+
+const inputs = <T>(command: Parameters<typeof ecs.commandCalls>[0]) =>
+  ecs.commandCalls(command).map((call) => call.args[0].input as T);
+
+beforeEach(() => {
+  ecs.reset();
+});
+
+describe('EcsTaskRunner.run', () => {
+  it('registers the definition once for new content, then runs it on Fargate in the private subnets', async () => {
+    listTasks([]);
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered);
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: definitionArn } });
+    ecs.on(RunTaskCommand).resolves(awsFixture<RunTaskCommandOutput>('run-task'));
+
+    await expect(runner().run(task)).resolves.toEqual({ taskId: taskArn, appHealthy: false });
+
+    expect(inputs(ListTasksCommand)).toEqual([
+      { cluster: 'previews', startedBy: previewId, desiredStatus: 'RUNNING' },
+    ]);
+    expect(inputs(DescribeTaskDefinitionCommand)).toEqual([{ taskDefinition: registration.family }]);
+    expect(inputs(RegisterTaskDefinitionCommand)).toEqual([registration]);
+    expect(inputs(RunTaskCommand)).toEqual([
+      {
+        cluster: 'previews',
+        taskDefinition: definitionArn,
+        launchType: 'FARGATE',
+        count: 1,
+        networkConfiguration: {
+          awsvpcConfiguration: {
+            subnets: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'],
+            securityGroups: ['sg-0123456789abcdef0'],
+            assignPublicIp: 'DISABLED',
+          },
+        },
+        overrides,
+        tags: [{ key: 'preview:id', value: previewId }],
+        enableECSManagedTags: true,
+        propagateTags: 'TASK_DEFINITION',
+        startedBy: previewId,
+        clientToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    ]);
+  });
+
+  it('reuses the registered definition of the same content', async () => {
+    listTasks([]);
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: { ...registration, taskDefinitionArn: definitionArn, status: 'ACTIVE', revision: 1 },
+    });
+    ecs.on(RunTaskCommand).resolves(awsFixture<RunTaskCommandOutput>('run-task'));
+
+    await runner().run(task);
+
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(inputs<{ taskDefinition: string }>(RunTaskCommand)[0]?.taskDefinition).toBe(definitionArn);
+  });
+
+  it('uses a new client token for every run', async () => {
+    listTasks([]);
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: definitionArn } });
+    ecs.on(RunTaskCommand).resolves(awsFixture<RunTaskCommandOutput>('run-task'));
+
+    await runner().run(task);
+    await runner().run(task);
+
+    const [first, second] = inputs<{ clientToken: string }>(RunTaskCommand);
+    expect(first?.clientToken).not.toBe(second?.clientToken);
+  });
+
+  it('says why ECS did not place the task', async () => {
+    listTasks([]);
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: definitionArn } });
+    ecs.on(RunTaskCommand).resolves(awsFixture<RunTaskCommandOutput>('run-task-failure'));
+
+    const error = await runner()
+      .run(task)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({
+      code: 'unavailable',
+      message: `ECS did not start the task of preview ${previewId}: Capacity is unavailable at this time. Please try again later or in a different availability zone.`,
+      details: {
+        reason:
+          'Capacity is unavailable at this time. Please try again later or in a different availability zone',
+      },
+    });
+  });
+
+  it('refuses a second task for a preview that has one running', async () => {
+    listTasks([taskArn]);
+
+    await expect(runner().run(task)).rejects.toMatchObject({ code: 'conflict' });
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcsTaskRunner.describe', () => {
+  it('maps a running task: containers in start order, health, and the app endpoint on the task ENI', async () => {
+    listTasks([taskArn]);
+    ecs.on(DescribeTasksCommand).resolves(awsFixture<DescribeTasksCommandOutput>('describe-tasks-running'));
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { ...registration } });
+
+    const description = await runner().describe(previewId);
+
+    expect(description).toEqual({
+      previewId,
+      taskId: taskArn,
+      containers: [
+        { name: 'database', state: 'healthy', oomKilled: false },
+        { name: 'migrate', state: 'exited', exitCode: 0, oomKilled: false },
+        { name: 'seed', state: 'exited', exitCode: 0, oomKilled: false },
+        { name: 'app', state: 'healthy', oomKilled: false },
+      ],
+      endpoint: { host: '10.0.12.34', port: 8000 },
+    });
+    expect(inputs(DescribeTasksCommand)).toEqual([{ cluster: 'previews', tasks: [taskArn] }]);
+    expect(inputs(DescribeTaskDefinitionCommand)).toEqual([{ taskDefinition: definitionArn }]);
+  });
+
+  it('reads the app port of a definition once', async () => {
+    listTasks([taskArn]);
+    ecs.on(DescribeTasksCommand).resolves(awsFixture<DescribeTasksCommandOutput>('describe-tasks-running'));
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { ...registration } });
+    const shared = runner();
+
+    await shared.describe(previewId);
+    await shared.describe(previewId);
+
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(1);
+  });
+
+  it('falls back to the stopped task and reports an out-of-memory kill', async () => {
+    listTasks([], [stoppedArn]);
+    ecs.on(DescribeTasksCommand).resolves(awsFixture<DescribeTasksCommandOutput>('describe-tasks-oom'));
+
+    const description = await runner().describe(previewId);
+
+    expect(description).toEqual({
+      previewId,
+      taskId: stoppedArn,
+      containers: [{ name: 'app', state: 'exited', exitCode: 137, oomKilled: true }],
+      endpoint: undefined,
+    });
+    expect(inputs(ListTasksCommand)).toEqual([
+      { cluster: 'previews', startedBy: previewId, desiredStatus: 'RUNNING' },
+      { cluster: 'previews', startedBy: previewId, desiredStatus: 'STOPPED' },
+    ]);
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(0);
+  });
+
+  it('describes the newest of several stopped tasks', async () => {
+    const running = awsFixture<DescribeTasksCommandOutput>('describe-tasks-running').tasks![0]!;
+    const stopped = awsFixture<DescribeTasksCommandOutput>('describe-tasks-oom').tasks![0]!;
+    const older = { ...running, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' };
+    listTasks([], [taskArn, stoppedArn]);
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [older, stopped], failures: [] });
+
+    expect((await runner().describe(previewId))?.taskId).toBe(stoppedArn);
+  });
+
+  it('knows nothing of a preview without tasks', async () => {
+    listTasks([], []);
+
+    await expect(runner().describe(previewId)).resolves.toBeUndefined();
+    expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  it('reports a starting container as pending and an unhealthy one as unhealthy, with no endpoint yet', async () => {
+    const fixture = awsFixture<DescribeTasksCommandOutput>('describe-tasks-running');
+    const [app, , , database] = fixture.tasks![0]!.containers!;
+    listTasks([taskArn]);
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        {
+          ...fixture.tasks![0],
+          lastStatus: 'PENDING',
+          containers: [
+            { ...app, lastStatus: 'PENDING', healthStatus: 'UNKNOWN' },
+            { ...database, healthStatus: 'UNHEALTHY' },
+          ],
+        },
+      ],
+    });
+
+    expect(await runner().describe(previewId)).toEqual({
+      previewId,
+      taskId: taskArn,
+      containers: [
+        { name: 'database', state: 'unhealthy', oomKilled: false },
+        { name: 'app', state: 'pending', oomKilled: false },
+      ],
+      endpoint: undefined,
+    });
+  });
+});
+
+describe('EcsTaskRunner.stop', () => {
+  it('stops the running task with a reason', async () => {
+    listTasks([taskArn]);
+    ecs.on(StopTaskCommand).resolves({});
+
+    await runner().stop(previewId);
+
+    expect(inputs(StopTaskCommand)).toEqual([
+      { cluster: 'previews', task: taskArn, reason: `Preview ${previewId} stopped` },
+    ]);
+  });
+
+  it('does nothing when the preview has no running task', async () => {
+    listTasks([]);
+
+    await runner().stop(previewId);
+    await runner().stop(previewId);
+
+    expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcsTaskRunner.stats', () => {
+  it('leaves resource metrics to Container Insights', async () => {
+    await expect(runner().stats()).resolves.toBeUndefined();
+    expect(ecs.calls()).toHaveLength(0);
+  });
+});
+
+describe('startedBy', () => {
+  it('keeps preview ids and hashes anything RunTask would refuse', () => {
+    expect(startedBy(previewId)).toBe(previewId);
+    const long = startedBy(`preview_${'a'.repeat(40)}`);
+    expect(long).toMatch(/^preview-[0-9a-f]{28}$/);
+    expect(long).toHaveLength(36);
+    expect(startedBy('preview with spaces')).toMatch(/^preview-[0-9a-f]{28}$/);
+    expect(startedBy('preview with spaces')).not.toBe(long);
+  });
+});
