@@ -43,6 +43,8 @@ const environmentSchema = z.object({
     .max(6 * 1024 * 1024)
     .default(256 * 1024),
   PREVIEW_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  PREVIEW_METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PREVIEW_RESOURCE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
 });
 
 export interface Config {
@@ -70,6 +72,9 @@ export interface Config {
   readonly websocketUrl: string | undefined;
   readonly maxBodyBytes: number;
   readonly eventRetentionDays: number;
+  readonly metricsRetentionDays: number;
+  /** How often the local runtime samples resource use (Container Insights does it in AWS). */
+  readonly resourceSampleSeconds: number;
   readonly tiers: Tiers;
 }
 
@@ -136,6 +141,8 @@ export function loadConfig(env: Environment = process.env): Config {
     websocketUrl: e.PREVIEW_WEBSOCKET_URL,
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,
+    metricsRetentionDays: e.PREVIEW_METRICS_RETENTION_DAYS,
+    resourceSampleSeconds: e.PREVIEW_RESOURCE_SAMPLE_SECONDS,
     tiers,
   };
 }

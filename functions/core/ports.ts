@@ -1,4 +1,5 @@
 import type { GenerationSource } from './generation.js';
+import type { RequestBucket, RequestSample, ResourceSample } from './metrics.js';
 import type { PreviewStatus } from './lifecycle.js';
 import type { PreviewEvent, PreviewRecord } from './preview.js';
 
@@ -17,6 +18,8 @@ export interface PreviewStore {
   get(userId: string, generationId: string): Promise<PreviewRecord | undefined>;
   getById(previewId: string): Promise<PreviewRecord | undefined>;
   listByUser(userId: string): Promise<PreviewRecord[]>;
+  /** Every preview not yet stopped or failed: what the schedules (sampling, sweeps) look after. */
+  listLive(): Promise<PreviewRecord[]>;
   /**
    * Creates the user's preview of a generation. Succeeds only when there is none, or when the
    * stored one is still `replacing` (a finished preview, as read); otherwise throws a conflict.
@@ -52,3 +55,11 @@ export interface LaunchStarter {
 }
 
 export type { PreviewStatus };
+
+/** Per-minute request buckets and resource samples of previews. */
+export interface MetricsStore {
+  recordRequest(previewId: string, sample: RequestSample): Promise<void>;
+  requestBuckets(previewId: string, range?: { start?: Date; end?: Date }): Promise<RequestBucket[]>;
+  recordResources(previewId: string, sample: ResourceSample): Promise<void>;
+  latestResources(previewId: string): Promise<ResourceSample | undefined>;
+}

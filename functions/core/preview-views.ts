@@ -1,5 +1,7 @@
 import type { LaunchResponse, StatusResponse } from './api-schemas.js';
+import type { RequestTotals, ResourceSample } from './metrics.js';
 import type { PreviewRecord } from './preview.js';
+import { quantile } from './quantile-sketch.js';
 import { formatCpu, formatMemory } from './tiers.js';
 
 /** Client-facing shapes of a stored preview (seed §1 and §2). */
@@ -65,39 +67,73 @@ const healthByStatus: Partial<Record<PreviewRecord['status'], StatusResponse['he
   unhealthy: 'unhealthy',
 };
 
+/** What has been measured of a preview: the latest resource sample and its requests so far. */
+export interface Measurements {
+  readonly resources: ResourceSample | undefined;
+  readonly requests: RequestTotals;
+}
+
+const servingStatuses = new Set<PreviewRecord['status']>(['running', 'healthy', 'degraded', 'unhealthy']);
+const mb = 1024 * 1024;
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0;
+}
+
+function milliseconds(value: number | undefined): string | null {
+  return value === undefined ? null : `${Math.round(value)}ms`;
+}
+
 /**
- * The status document from what is stored. Measurements the service has not taken are null,
- * never invented; the runtime and metrics modules fill them in when they have them.
+ * The status document from what is stored and measured. What has not been measured is null,
+ * never invented.
  */
-export function statusView(record: PreviewRecord, urls: PreviewUrls, now: Date): StatusResponse {
+export function statusView(
+  record: PreviewRecord,
+  urls: PreviewUrls,
+  now: Date,
+  measured: Measurements,
+): StatusResponse {
   const live = record.status !== 'stopped' && record.status !== 'failed';
+  const serving = servingStatuses.has(record.status);
   const remaining = record.expiresAt
     ? Math.max(0, Math.floor((Date.parse(record.expiresAt) - now.getTime()) / 1000))
     : null;
-  const usage = (allocated: string) => ({ allocated, used: null, percent: null });
+  const sample = serving ? measured.resources : undefined;
+  const { requests } = measured;
   return {
     previewInstanceId: record.previewId,
     status: record.status,
     statusReason: record.statusReason ?? null,
-    containerStatus: null,
+    containerStatus: serving ? 'running' : record.startedAt ? 'exited' : null,
     baseUrl: previewBaseUrl(urls, record.generationId),
     uptime: live && record.startedAt ? secondsBetween(record.startedAt, now) : null,
     health: { status: healthByStatus[record.status] ?? 'unknown', checks: [] },
     resources: {
-      memory: usage(formatMemory(record.resources.memoryMb)),
-      cpu: usage(formatCpu(record.resources.cpu)),
-      storage: usage(`${record.resources.storageGb}GB`),
+      memory: {
+        allocated: formatMemory(record.resources.memoryMb),
+        used: sample ? `${Math.round(sample.memoryUsedBytes / mb)}MB` : null,
+        percent: sample ? percent(sample.memoryUsedBytes, record.resources.memoryMb * mb) : null,
+      },
+      cpu: {
+        allocated: formatCpu(record.resources.cpu),
+        used: sample ? Math.round(sample.cpuCores * 1000) / 1000 : null,
+        percent: sample ? percent(sample.cpuCores, record.resources.cpu) : null,
+      },
+      storage: { allocated: `${record.resources.storageGb}GB`, used: null, percent: null },
     },
     performance: {
-      requestCount: 0,
-      errorCount: 0,
-      errorRate: '0%',
-      avgResponseTime: null,
-      p95ResponseTime: null,
+      requestCount: requests.requests,
+      errorCount: requests.errors,
+      errorRate: `${requests.requests > 0 ? Math.round((requests.errors / requests.requests) * 10000) / 100 : 0}%`,
+      avgResponseTime:
+        requests.requests > 0 ? milliseconds(requests.durationSumMs / requests.requests) : null,
+      p95ResponseTime: milliseconds(quantile(requests.sketch, 0.95)),
     },
     database: {
       type: record.dbType,
-      status: record.dbType === 'none' ? 'not_used' : databaseReady(record) && live ? 'connected' : 'pending',
+      status:
+        record.dbType === 'none' ? 'not_used' : databaseReady(record) && serving ? 'connected' : 'pending',
       migrationStatus: migrationStatus(record),
       tables: null,
       records: null,

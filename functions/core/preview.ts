@@ -63,6 +63,10 @@ export interface PreviewRecord {
   readonly expiresAt?: string;
   readonly timeline: readonly TimelineStep[];
   readonly failure?: PreviewFailure;
+  /** The runtime's task: an ECS task ARN, or the local runner's id. */
+  readonly taskId?: string;
+  /** Where the app answers, from where the service runs (proxy target). */
+  readonly endpoint?: { readonly host: string; readonly port: number };
   /** Optimistic-concurrency counter: every write is conditional on the version it read. */
   readonly version: number;
 }

@@ -25,6 +25,8 @@ export interface RunningTask {
   readonly taskId: string;
   /** Where the app answers, from where the service runs. */
   readonly endpoint?: Endpoint;
+  /** True when `run` returned only after the app passed its health check (Docker, processes). */
+  readonly appHealthy: boolean;
 }
 
 export type ContainerState = 'pending' | 'running' | 'healthy' | 'unhealthy' | 'exited';

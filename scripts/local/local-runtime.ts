@@ -1,9 +1,12 @@
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../../functions/core/config.js';
 import { useServiceOverrides, type ServiceOverrides } from '../../functions/handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
 import { startGateway, type LocalGateway } from './gateway.js';
+import { createLocalPreviewRuntime } from './preview-runtime.js';
+import { startSchedules } from './scheduler.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.js';
 
 export interface LocalRuntime {
@@ -11,6 +14,9 @@ export interface LocalRuntime {
   readonly config: Config;
   /** Where the local DynamoDB keeps its data, or the external endpoint in use. */
   readonly dynamoDb: string;
+  /** Where previews run; undefined when the caller supplied its own runtime. */
+  readonly runnerKind: string | undefined;
+  readonly notice: string | undefined;
   close(): Promise<void>;
 }
 
@@ -18,6 +24,7 @@ export interface LocalRuntimeOptions {
   readonly port: number;
   /** Folder for local state (DynamoDB data); `undefined` keeps it in memory. */
   readonly dataDir: string | undefined;
+  /** Replaces the local preview runtime (Docker or processes) that is created otherwise. */
   readonly overrides?: ServiceOverrides;
 }
 
@@ -52,11 +59,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     process.env.PREVIEW_PUBLIC_URL = gateway.url;
     const config = loadConfig();
     await ensureTables(process.env.AWS_ENDPOINT_URL_DYNAMODB, config.tables);
-    useServiceOverrides(options.overrides ?? {});
+    const previewRuntime = options.overrides
+      ? undefined
+      : await createLocalPreviewRuntime(config, options.dataDir ?? join(tmpdir(), 'preview-service'));
+    useServiceOverrides(options.overrides ?? { runtime: previewRuntime });
+    const schedules = startSchedules(
+      previewRuntime
+        ? [
+            {
+              name: 'sample-resources',
+              everySeconds: config.resourceSampleSeconds,
+              invoke: () => import('../../functions/handlers/schedules/sample-resources.js'),
+            },
+          ]
+        : [],
+    );
     const runningGateway = gateway;
     return {
       url: gateway.url,
       config,
+      runnerKind: previewRuntime?.runner.kind,
+      notice: previewRuntime?.notice,
       dynamoDb: dynamo
         ? options.dataDir
           ? join(options.dataDir, 'dynamodb')
@@ -64,6 +87,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         : process.env.AWS_ENDPOINT_URL_DYNAMODB,
       async close() {
         await runningGateway.close();
+        await schedules.stop();
+        await previewRuntime?.starter.drain();
         if (dynamo) {
           await dynamo.close();
           delete process.env.AWS_ENDPOINT_URL_DYNAMODB;

@@ -5,7 +5,9 @@ import { gatewayPort, startLocalRuntime } from './local-runtime.js';
 /** `npm start`: the whole service on this machine. */
 async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: gatewayPort(), dataDir: localDataDir });
+  if (runtime.notice) console.warn(`Notice: ${runtime.notice}`);
   console.log(`Preview service listening on ${runtime.url}
+  previews: run on ${runtime.runnerKind === 'docker' ? 'the local Docker engine' : 'local processes'}
   data:     ${runtime.dynamoDb} (DynamoDB API), ${localDataDir}/ for everything local
   token:    npm run -s token -- --user <id> --tier <free|pro|enterprise>
   try:      curl -H "Authorization: Bearer $(npm run -s token)" ${runtime.url}/api/previews

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
 import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
@@ -8,15 +8,7 @@ import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
 import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
 import { taskFailureOf, type RunningTask } from '../../functions/core/task-runner.js';
 import { defaultTiers } from '../../functions/core/tiers.js';
-
-const docker = new Docker();
-const dockerMissing = await docker.ping().then(
-  () => undefined,
-  (error: Error) =>
-    `No Docker engine answers (${error.message}); scripts/docker/ensure-docker-engine.sh starts one.`,
-);
-const inCi = process.env.CI === 'true';
-if (dockerMissing && !inCi) console.warn(`Skipping the Docker task runner tests. ${dockerMissing}`);
+import { docker, dockerMissing, leftovers, skipWithoutDocker } from '../support/docker.js';
 
 const generations = new DirectoryGenerationStore('examples/generations');
 const builder = new DockerImageBuilder(docker);
@@ -38,21 +30,6 @@ async function taskOf(name: string): Promise<PreviewTaskDefinition> {
     appImage: imageRef,
     databasePassword: newDatabasePassword(),
   });
-}
-
-/** Everything the engine still holds with the preview's label. */
-async function leftovers(previewId: string): Promise<string[]> {
-  const filters = { label: [`preview.id=${previewId}`] };
-  const [containers, networks, volumes] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters }),
-  ]);
-  return [
-    ...containers.map((c) => `container ${c.Names.join(',')}`),
-    ...networks.map((n) => `network ${n.Name}`),
-    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
-  ];
 }
 
 async function containerOf(previewId: string, name: string): Promise<Docker.ContainerInspectInfo> {
@@ -78,7 +55,7 @@ async function elapsed<T>(what: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
-describe.skipIf(dockerMissing !== undefined && !inCi)('Docker image builder and task runner', () => {
+describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () => {
   beforeAll(() => {
     if (dockerMissing) throw new Error(dockerMissing);
   });

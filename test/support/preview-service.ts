@@ -1,4 +1,5 @@
 import { DynamoDbEventStore } from '../../functions/adapters/aws/dynamodb-event-store.js';
+import { DynamoDbMetricsStore } from '../../functions/adapters/aws/dynamodb-metrics-store.js';
 import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
 import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
 import type { Clock } from '../../functions/core/clock.js';
@@ -40,11 +41,13 @@ export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; sta
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
     quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
     events: new DynamoDbEventStore(db.client, db.tables.events, 90),
+    metrics: new DynamoDbMetricsStore(db.client, db.tables.metrics, 30),
   };
   const service = new PreviewService({
     ...stores,
     generations: anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
+    runner: undefined,
     tiers: defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },

@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors.js';
@@ -53,6 +54,26 @@ export class DynamoDbPreviewStore implements PreviewStore {
           TableName: this.tableName,
           KeyConditionExpression: 'userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      records.push(...((page.Items ?? []) as PreviewRecord[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  async listLive(): Promise<PreviewRecord[]> {
+    const records: PreviewRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      // A scan: the table holds one item per user and generation, and schedules run every few seconds.
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'NOT #status IN (:stopped, :failed)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
           ExclusiveStartKey: startKey,
         }),
       );

@@ -98,7 +98,7 @@ export class DockerTaskRunner implements TaskRunner {
         }
       }
       const owner = await containers[ownerOf(task).name]!.inspect();
-      return { taskId, endpoint: endpointOf([owner]) };
+      return { taskId, endpoint: endpointOf([owner]), appHealthy: true };
     } catch (error) {
       // The failure is the news; should the clean-up fail too, the sweeper removes what is left.
       await this.stop(task.previewId).catch(() => undefined);

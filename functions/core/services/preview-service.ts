@@ -9,17 +9,29 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, type PreviewStatus } from '../lifecycle.js';
-import type { EventStore, GenerationStore, LaunchStarter, PreviewStore, QuotaStore } from '../ports.js';
+import { totalRequests } from '../metrics.js';
+import type {
+  EventStore,
+  GenerationStore,
+  LaunchStarter,
+  MetricsStore,
+  PreviewStore,
+  QuotaStore,
+} from '../ports.js';
 import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
 import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
+import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
 export interface PreviewServiceDependencies {
   readonly previews: PreviewStore;
   readonly quotas: QuotaStore;
   readonly events: EventStore;
+  readonly metrics: MetricsStore;
   readonly generations: GenerationStore;
   readonly starter: LaunchStarter | undefined;
+  /** Tears down a preview's task on stop; absent where no runtime is configured. */
+  readonly runner: TaskRunner | undefined;
   readonly tiers: Tiers;
   readonly urls: PreviewUrls;
   readonly clock: Clock;
@@ -162,7 +174,14 @@ export class PreviewService {
 
   async status(identity: Identity, generationId: string) {
     const record = await this.ownedPreview(identity, generationId);
-    return statusView(record, this.deps.urls, this.deps.clock.now());
+    const [resources, buckets] = await Promise.all([
+      this.deps.metrics.latestResources(record.previewId),
+      this.deps.metrics.requestBuckets(record.previewId),
+    ]);
+    return statusView(record, this.deps.urls, this.deps.clock.now(), {
+      resources,
+      requests: totalRequests(buckets),
+    });
   }
 
   /** Idempotent: stopping a finished preview answers with its final state. */
@@ -258,7 +277,7 @@ export class PreviewService {
             { statusReason: reason },
             { type: 'stopping', reason },
           );
-    // The runtime teardown (containers, volumes, task) hooks in here with the runner.
+    await this.deps.runner?.stop(record.previewId);
     return this.transition(
       stopping,
       'stopped',

@@ -5,7 +5,7 @@ import { emptyQuerySchema } from '../../core/api-schemas.js';
 import type { Identity } from '../../core/preview.js';
 import { bodySizeLimit } from '../middleware/body-size-limit.js';
 import { errorResponse } from '../middleware/error-response.js';
-import { jsonResponse } from '../middleware/json-response.js';
+import { jsonResponse, rawResponse } from '../middleware/json-response.js';
 import { callerIdentity, jsonBody, parsePart, queryParameters } from '../request-input.js';
 import { services, type Services } from '../services.js';
 
@@ -20,7 +20,10 @@ export interface RouteInput<P, Q, B> {
 
 export interface RouteResult {
   readonly statusCode: number;
+  /** Serialised as JSON. */
   readonly body?: unknown;
+  /** Sent as it is (the proxy): as text when its content type is textual, else base64. */
+  readonly rawBody?: Buffer;
   readonly headers?: Record<string, string>;
 }
 
@@ -57,6 +60,7 @@ export function httpRoute<
         z.infer<Q>,
         z.infer<B>
       >);
+      if (result.rawBody) return rawResponse(result.statusCode, result.rawBody, result.headers ?? {});
       return jsonResponse(result.statusCode, result.body, result.headers);
     });
 }

@@ -1,8 +1,7 @@
 import { generationPathSchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
-export const handler = httpRoute({ path: generationPathSchema }, async ({ identity, services, path }) => {
-  await services.previews.ownedPreview(identity, path.generationId);
-  return notImplemented("Listing the generated app's endpoints");
-});
+export const handler = httpRoute({ path: generationPathSchema }, async ({ path, identity, services }) => ({
+  statusCode: 200,
+  body: await services.proxy.endpoints(identity, path.generationId),
+}));

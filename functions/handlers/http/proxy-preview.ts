@@ -1,13 +1,25 @@
 import { z } from 'zod';
 import { proxyPathSchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
-/** The proxy passes any query string through to the app, so none is validated here. */
+/** Any query string goes to the app as it is, so none is validated here. */
+const anyQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+
 export const handler = httpRoute(
-  { path: proxyPathSchema, query: z.record(z.string(), z.unknown()) },
-  async ({ identity, services, path }) => {
-    await services.previews.ownedPreview(identity, path.generationId);
-    return notImplemented('The HTTP proxy to previews');
+  { path: proxyPathSchema, query: anyQuery },
+  async ({ path, query, identity, services, event }) => {
+    const headers = event.headers ?? {};
+    const previewToken = Object.entries(headers).find(
+      ([name]) => name.toLowerCase() === 'x-preview-token',
+    )?.[1];
+    const response = await services.proxy.forward(identity, path.generationId, {
+      method: event.httpMethod,
+      path: path.proxy,
+      query,
+      headers,
+      ...(event.body ? { body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') } : {}),
+      ...(previewToken ? { previewToken } : {}),
+    });
+    return { statusCode: response.statusCode, headers: response.headers, rawBody: response.body };
   },
 );

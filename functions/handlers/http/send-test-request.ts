@@ -1,11 +1,10 @@
 import { generationPathSchema, testRequestSchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
 export const handler = httpRoute(
   { path: generationPathSchema, body: testRequestSchema },
-  async ({ identity, services, path }) => {
-    await services.previews.ownedPreview(identity, path.generationId);
-    return notImplemented('Sending test requests to a preview');
-  },
+  async ({ path, body, identity, services }) => ({
+    statusCode: 200,
+    body: await services.proxy.testRequest(identity, path.generationId, body),
+  }),
 );

@@ -1,0 +1,138 @@
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { epochSeconds } from '../../core/clock.js';
+import {
+  errorTypeOf,
+  isError,
+  minuteOf,
+  type RequestBucket,
+  type RequestSample,
+  type ResourceSample,
+} from '../../core/metrics.js';
+import type { MetricsStore } from '../../core/ports.js';
+import { bucketOf } from '../../core/quantile-sketch.js';
+
+const requestPrefix = 'req#';
+const resourcePrefix = 'res#';
+const latestResources = `${resourcePrefix}latest`;
+/** Sketch buckets are top-level attributes `q<index>`, so one UpdateItem can ADD to any of them. */
+const sketchAttribute = /^q(-?\d+)$/;
+const errorTypeAttribute = /^e_(\w+)$/;
+
+/**
+ * Metrics by preview: one item per minute of requests (counts, sums, sketch buckets, all
+ * updated with ADD so concurrent writers never lose a count) and per minute of resources.
+ */
+export class DynamoDbMetricsStore implements MetricsStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  async recordRequest(previewId: string, sample: RequestSample): Promise<void> {
+    const errorType = sample.errorType ?? errorTypeOf(sample.statusCode);
+    const names: Record<string, string> = { '#q': `q${bucketOf(sample.durationMs)}` };
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':error': isError(errorType) ? 1 : 0,
+      ':duration': sample.durationMs,
+      ':in': sample.bytesIn,
+      ':out': sample.bytesOut,
+      ':ttl': this.expiry(sample.at),
+    };
+    let update =
+      'ADD requests :one, errors :error, durationSumMs :duration, bytesIn :in, bytesOut :out, #q :one';
+    if (errorType) {
+      names['#e'] = `e_${errorType}`;
+      update += ', #e :one';
+    }
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { previewId, bucket: `${requestPrefix}${minuteOf(sample.at)}` },
+        UpdateExpression: `${update} SET expiresAtEpoch = :ttl`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async requestBuckets(
+    previewId: string,
+    range: { start?: Date; end?: Date } = {},
+  ): Promise<RequestBucket[]> {
+    const from = `${requestPrefix}${range.start ? minuteOf(range.start) : ''}`;
+    const to = `${requestPrefix}${range.end ? minuteOf(range.end) : '~'}`;
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'previewId = :previewId AND #bucket BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#bucket': 'bucket' },
+          ExpressionAttributeValues: { ':previewId': previewId, ':from': from, ':to': to },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items.map(toRequestBucket);
+  }
+
+  async recordResources(previewId: string, sample: ResourceSample): Promise<void> {
+    const item = { previewId, ...sample, expiresAtEpoch: this.expiry(new Date(sample.at)) };
+    await Promise.all([
+      this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...item, bucket: latestResources } }),
+      ),
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, bucket: `${resourcePrefix}${minuteOf(new Date(sample.at))}` },
+        }),
+      ),
+    ]);
+  }
+
+  async latestResources(previewId: string): Promise<ResourceSample | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { previewId, bucket: latestResources } }),
+    );
+    if (!result.Item) return undefined;
+    const { previewId: _p, bucket: _b, expiresAtEpoch: _t, ...sample } = result.Item;
+    return sample as ResourceSample;
+  }
+
+  private expiry(at: Date): number {
+    return epochSeconds(at) + this.retentionDays * 86400;
+  }
+}
+
+function toRequestBucket(item: Record<string, unknown>): RequestBucket {
+  const sketch: Record<number, number> = {};
+  const errorTypes: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item)) {
+    const q = sketchAttribute.exec(name);
+    if (q?.[1] !== undefined) sketch[Number(q[1])] = Number(value);
+    const e = errorTypeAttribute.exec(name);
+    if (e?.[1] !== undefined) errorTypes[e[1]] = Number(value);
+  }
+  return {
+    minute: String(item.bucket).slice(requestPrefix.length),
+    requests: Number(item.requests ?? 0),
+    errors: Number(item.errors ?? 0),
+    durationSumMs: Number(item.durationSumMs ?? 0),
+    bytesIn: Number(item.bytesIn ?? 0),
+    bytesOut: Number(item.bytesOut ?? 0),
+    errorTypes,
+    sketch,
+  };
+}

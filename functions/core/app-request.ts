@@ -1,0 +1,107 @@
+import { AppError } from './errors.js';
+
+/** A request to a preview's app, as the proxy forwards it. */
+export interface AppRequest {
+  readonly method: string;
+  /** Path and query string, always relative to the app's root: `/todos?done=true`. */
+  readonly target: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+}
+
+export interface AppResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly durationMs: number;
+}
+
+/** Sends requests to a preview's app; the only way anything reaches it. */
+export interface AppHttpClient {
+  send(
+    endpoint: { host: string; port: number },
+    request: AppRequest,
+    limits: { timeoutMs: number; maxResponseBytes: number },
+  ): Promise<AppResponse>;
+}
+
+export const proxyLimits = { timeoutMs: 30_000, maxResponseBytes: 6 * 1024 * 1024 } as const;
+
+const invalidPath = (message: string) =>
+  new AppError('validation_failed', 'The request is invalid.', [{ field: 'path', message }]);
+
+/**
+ * The path to request from the app. Only a path reaches the app: no scheme, no host, nothing
+ * that climbs out of the root once decoded.
+ */
+export function appPath(raw: string): string {
+  const path = raw.startsWith('/') ? raw : `/${raw}`;
+  if (/^\/\//.test(path) || /^\/?[a-z][a-z0-9+.-]*:/i.test(raw))
+    throw invalidPath('must be a path, not a URL');
+  if (/[\\\s#]/.test(path) || [...path].some((c) => c.charCodeAt(0) < 0x20)) {
+    throw invalidPath('contains characters a path may not');
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw invalidPath('is not validly percent-encoded');
+  }
+  if (decoded.split(/[/\\]/).some((segment) => segment === '..' || segment === '.')) {
+    throw invalidPath('may not contain "." or ".." segments');
+  }
+  return path;
+}
+
+/** A query string from parameters, repeated keys kept. */
+export function queryString(query: Readonly<Record<string, string | readonly string[]>> | undefined): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    for (const v of typeof value === 'string' ? [value] : value) params.append(name, v);
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** Headers that describe one hop, not the message; never forwarded either way. */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/** The caller's credentials for this service are not the app's business. */
+const serviceHeaders = /^(authorization|x-preview-token|x-amz-|x-amzn-|x-forwarded-|forwarded$|via$)/i;
+
+export function forwardedRequestHeaders(
+  headers: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || hopByHop.has(lower) || serviceHeaders.test(lower)) continue;
+    result[lower] = value;
+  }
+  return result;
+}
+
+export function forwardedResponseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!hopByHop.has(name.toLowerCase())) result[name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+const textContent = /^(text\/|application\/([\w.+-]+\+)?(json|xml|javascript|x-www-form-urlencoded))/i;
+
+export function isTextContent(contentType: string | undefined): boolean {
+  return contentType === undefined || contentType === '' || textContent.test(contentType);
+}

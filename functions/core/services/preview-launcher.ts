@@ -1,0 +1,261 @@
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import type { Generation } from '../generation.js';
+import { newDatabasePassword } from '../ids.js';
+import { isTerminal } from '../lifecycle.js';
+import type { GenerationStore, PreviewStore } from '../ports.js';
+import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
+import { buildTaskDefinition } from '../task-definition.js';
+import {
+  taskFailureOf,
+  type ImageBuilder,
+  type RunningTask,
+  type TaskDescription,
+  type TaskFailure,
+  type TaskRunner,
+} from '../task-runner.js';
+import type { Tiers } from '../tiers.js';
+import type { PreviewService } from './preview-service.js';
+
+export interface PreviewLauncherDependencies {
+  readonly previews: PreviewStore;
+  readonly generations: GenerationStore;
+  readonly service: PreviewService;
+  readonly imageBuilder: ImageBuilder;
+  readonly runner: TaskRunner;
+  readonly tiers: Tiers;
+  readonly clock: Clock;
+  readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
+}
+
+const launcher: Actor = { type: 'system', id: 'launcher' };
+const keptBuildLines = 20;
+
+const failureMessages: Record<TaskFailure['reason'], string> = {
+  build_error: 'The image build failed.',
+  exit_nonzero: 'A container exited with an error.',
+  out_of_memory: 'A container ran out of memory.',
+  health_check: 'The app never passed its health check.',
+  timeout: 'The preview did not come up in time.',
+};
+
+/**
+ * The asynchronous part of a launch: build (or reuse) the image, start the task, and follow the
+ * task's state to healthy — or record why not and leave nothing running.
+ */
+export class PreviewLauncher {
+  constructor(private readonly deps: PreviewLauncherDependencies) {}
+
+  async start(previewId: string): Promise<void> {
+    let record = await this.deps.previews.getById(previewId);
+    if (!record || record.status !== 'requested') return;
+    try {
+      const source = await this.deps.generations.load(record.generationId);
+      if (!source) throw new AppError('not_found', `Generation ${record.generationId} is gone.`);
+      const generation = this.effectiveGeneration(source.generation, record);
+
+      record = await this.step(record, 'building', 'build', { type: 'build_started' });
+      const buildLines: string[] = [];
+      const started = Date.now();
+      const image = await this.deps.imageBuilder.ensureImage(source, (line) => {
+        buildLines.push(line);
+        if (buildLines.length > keptBuildLines) buildLines.shift();
+      });
+      record = await this.step(record, 'launching', 'start', {
+        type: 'built',
+        detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
+      });
+
+      const task = buildTaskDefinition({
+        previewId,
+        generation,
+        tier: {
+          ...this.deps.tiers[record.tier],
+          memory: record.resources.memoryMb,
+          cpu: record.resources.cpu,
+        },
+        appImage: image.imageRef,
+        databasePassword: newDatabasePassword(),
+        ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
+      });
+      const running = await this.deps.runner.run(task);
+      const description = await this.deps.runner.describe(previewId);
+      if (description) await this.observe(description, running);
+    } catch (error) {
+      await this.failLaunch(previewId, error);
+    }
+  }
+
+  /**
+   * Applies what the runtime reports about a preview's task (ECS task state change events in
+   * AWS, Docker events locally, or a describe after start).
+   */
+  async observe(description: TaskDescription, running?: RunningTask): Promise<void> {
+    const record = await this.deps.previews.getById(description.previewId);
+    if (!record || isTerminal(record.status) || record.status === 'stopping') return;
+    const reported = description.containers.find((c) => c.name === 'app');
+    // A runner that waited for the health check has seen it pass, even if the engine's own
+    // periodic check has not run yet.
+    const app =
+      reported && running?.appHealthy && reported.state === 'running'
+        ? { ...reported, state: 'healthy' as const }
+        : reported;
+    const endpoint = running?.endpoint ?? description.endpoint;
+    const runtime = {
+      taskId: description.taskId,
+      ...(endpoint ? { endpoint: { host: endpoint.host, port: endpoint.port } } : {}),
+    };
+    const now = this.deps.clock.now().toISOString();
+    const timeline = mergeTimeline(record.timeline, containerTimeline(description, now));
+
+    const stoppedContainer = description.containers.find(
+      (c) => c.state === 'exited' && (c.name === 'app' || c.oomKilled || (c.exitCode ?? 0) !== 0),
+    );
+    if (stoppedContainer) {
+      await this.deps.runner.stop(record.previewId);
+      await this.deps.service.fail(
+        { ...record, timeline },
+        {
+          step: stoppedContainer.name,
+          reason: stoppedContainer.oomKilled ? 'out_of_memory' : 'exit_nonzero',
+          message: stoppedContainer.oomKilled
+            ? `The ${stoppedContainer.name} container ran out of memory.`
+            : `The ${stoppedContainer.name} container stopped (exit code ${stoppedContainer.exitCode ?? 'unknown'}).`,
+          ...(stoppedContainer.exitCode === undefined ? {} : { exitCode: stoppedContainer.exitCode }),
+        },
+      );
+      return;
+    }
+    if (!app || (app.state !== 'running' && app.state !== 'healthy')) return;
+
+    let current = record;
+    if (current.status === 'launching') {
+      current = await this.deps.service.transition(
+        current,
+        'running',
+        launcher,
+        { ...runtime, startedAt: app.startedAt ?? now, timeline },
+        { type: 'started' },
+      );
+    }
+    if (app.state === 'healthy' && current.status === 'running') {
+      const firstHealthy = current.healthyAt === undefined;
+      await this.deps.service.transition(
+        current,
+        'healthy',
+        launcher,
+        firstHealthy
+          ? {
+              ...runtime,
+              healthyAt: now,
+              expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
+              timeline: mergeTimeline(current.timeline, [
+                { step: 'first_healthy', startedAt: now, endedAt: now },
+              ]),
+            }
+          : runtime,
+        { type: 'healthy' },
+      );
+    }
+  }
+
+  /** The generation as this preview runs it: the launch request may override the database. */
+  private effectiveGeneration(generation: Generation, record: PreviewRecord): Generation {
+    return {
+      ...generation,
+      dbType: record.dbType,
+      requiresMigrations: generation.requiresMigrations && record.autoMigrateDatabase,
+      seedDataIncluded: generation.seedDataIncluded && record.autoMigrateDatabase,
+    };
+  }
+
+  private async step(
+    record: PreviewRecord,
+    to: 'building' | 'launching',
+    timelineStep: TimelineStep['step'],
+    event: { type: 'build_started' | 'built'; detail?: Record<string, unknown> },
+  ): Promise<PreviewRecord> {
+    const now = this.deps.clock.now().toISOString();
+    const timeline = record.timeline.map((s) => (s.endedAt ? s : { ...s, endedAt: now }));
+    return this.deps.service.transition(
+      record,
+      to,
+      launcher,
+      { timeline: [...timeline, { step: timelineStep, startedAt: now }] },
+      event,
+    );
+  }
+
+  /** Cleans up whatever was started and records why the launch failed, unless it was stopped meanwhile. */
+  private async failLaunch(previewId: string, error: unknown): Promise<void> {
+    await this.deps.runner.stop(previewId);
+    const current = await this.deps.previews.getById(previewId);
+    if (!current || isTerminal(current.status) || current.status === 'stopping') return;
+    await this.deps.service.fail(current, failureFrom(error));
+  }
+}
+
+function failureFrom(error: unknown): PreviewFailure {
+  const failure = taskFailureOf(error);
+  if (failure) {
+    return {
+      step: failure.step,
+      reason: failure.reason,
+      message: failureMessages[failure.reason],
+      ...(failure.exitCode === undefined ? {} : { exitCode: failure.exitCode }),
+      lastLines: [...failure.lastLines],
+    };
+  }
+  if (error instanceof AppError) return { step: 'launch', reason: error.code, message: error.message };
+  return {
+    step: 'launch',
+    reason: 'internal',
+    message: 'The preview could not be launched because of an internal error.',
+  };
+}
+
+/** Launch steps measured from the containers' own start and finish times. */
+function containerTimeline(description: TaskDescription, now: string): TimelineStep[] {
+  const byName = new Map(description.containers.map((c) => [c.name, c]));
+  const steps: TimelineStep[] = [];
+  const firstDependentStart = ['migrate', 'seed', 'app']
+    .map((name) => byName.get(name as 'migrate' | 'seed' | 'app')?.startedAt)
+    .find((t) => t !== undefined);
+  const database = byName.get('database');
+  if (database?.startedAt) {
+    steps.push({
+      step: 'database',
+      startedAt: database.startedAt,
+      ...(firstDependentStart ? { endedAt: firstDependentStart } : {}),
+    });
+  }
+  for (const [name, step] of [
+    ['migrate', 'migrations'],
+    ['seed', 'seed'],
+  ] as const) {
+    const container = byName.get(name);
+    if (container?.startedAt) {
+      steps.push({
+        step,
+        startedAt: container.startedAt,
+        ...(container.finishedAt ? { endedAt: container.finishedAt } : {}),
+      });
+    }
+  }
+  const app = byName.get('app');
+  if (app?.startedAt) steps.push({ step: 'start', startedAt: app.startedAt, endedAt: app.startedAt });
+  return steps.map((s) => (s.endedAt && s.endedAt < s.startedAt ? { ...s, endedAt: now } : s));
+}
+
+/** Later measurements of a step replace earlier ones; the order of first appearance is kept. */
+function mergeTimeline(current: readonly TimelineStep[], updates: readonly TimelineStep[]): TimelineStep[] {
+  const merged = [...current];
+  for (const update of updates) {
+    const index = merged.findIndex((s) => s.step === update.step);
+    if (index === -1) merged.push(update);
+    else if (update.step !== 'start') merged[index] = update;
+    else
+      merged[index] = { ...merged[index], endedAt: update.endedAt ?? merged[index]?.endedAt } as TimelineStep;
+  }
+  return merged;
+}

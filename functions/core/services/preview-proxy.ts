@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import type { testRequestSchema } from '../api-schemas.js';
+import {
+  appPath,
+  forwardedRequestHeaders,
+  forwardedResponseHeaders,
+  isTextContent,
+  proxyLimits,
+  queryString,
+  type AppHttpClient,
+  type AppResponse,
+} from '../app-request.js';
+import { AppError } from '../errors.js';
+import { tokenMatches } from '../ids.js';
+import type { Clock } from '../clock.js';
+import type { GenerationStore, MetricsStore } from '../ports.js';
+import type { Identity, PreviewRecord } from '../preview.js';
+import { formatCpu, formatMemory } from '../tiers.js';
+import type { PreviewService } from './preview-service.js';
+
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | readonly string[]>>;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: Buffer;
+  /** When the caller presents the preview token too, it must be the current one. */
+  readonly previewToken?: string;
+}
+
+const servingStatuses = new Set(['running', 'healthy', 'degraded', 'unhealthy']);
+
+const openApiDocument = z.object({
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+const httpMethods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** Variables whose values are secrets by their name; shown as `***`. */
+const secretName = /(pass(word)?|secret|token|api[_-]?key|private|credential)/i;
+
+/** Talks to a preview's app on the user's behalf: the only path from outside to a preview. */
+export class PreviewProxy {
+  constructor(
+    private readonly deps: {
+      readonly service: PreviewService;
+      readonly generations: GenerationStore;
+      readonly client: AppHttpClient;
+      readonly metrics: MetricsStore;
+      readonly clock: Clock;
+    },
+  ) {}
+
+  async forward(identity: Identity, generationId: string, request: ProxiedRequest): Promise<AppResponse> {
+    const record = await this.servingPreview(identity, generationId, request.previewToken);
+    const target = `${appPath(request.path)}${queryString(request.query)}`;
+    const at = this.deps.clock.now();
+    const started = performance.now();
+    const bytesIn = request.body?.length ?? 0;
+    let response: AppResponse;
+    try {
+      response = await this.deps.client.send(
+        record.endpoint as NonNullable<PreviewRecord['endpoint']>,
+        {
+          method: request.method,
+          target,
+          headers: forwardedRequestHeaders(request.headers),
+          ...(bytesIn > 0 ? { body: request.body } : {}),
+        },
+        proxyLimits,
+      );
+    } catch (error) {
+      const details = error instanceof AppError ? error.details : undefined;
+      const reason =
+        details && !Array.isArray(details) ? (details as Record<string, unknown>).reason : undefined;
+      await this.deps.metrics.recordRequest(record.previewId, {
+        at,
+        statusCode: undefined,
+        durationMs: performance.now() - started,
+        bytesIn,
+        bytesOut: 0,
+        errorType: typeof reason === 'string' ? reason : 'unreachable',
+      });
+      throw error;
+    }
+    await this.deps.metrics.recordRequest(record.previewId, {
+      at,
+      statusCode: response.statusCode,
+      durationMs: response.durationMs,
+      bytesIn,
+      bytesOut: response.body.length,
+    });
+    return { ...response, headers: forwardedResponseHeaders(response.headers) };
+  }
+
+  /** One test request, answered as data: JSON bodies parsed, text as text, binary as base64. */
+  async testRequest(identity: Identity, generationId: string, request: z.infer<typeof testRequestSchema>) {
+    const headers = { ...request.headers };
+    let body: Buffer | undefined;
+    if (request.body !== undefined) {
+      const isText = typeof request.body === 'string';
+      body = Buffer.from(isText ? (request.body as string) : JSON.stringify(request.body));
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['content-type'] = isText ? 'text/plain' : 'application/json';
+      }
+    }
+    const response = await this.forward(identity, generationId, {
+      method: request.method,
+      path: request.path,
+      ...(request.query ? { query: request.query } : {}),
+      headers,
+      ...(body ? { body } : {}),
+    });
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      body: responseBody(response),
+      durationMs: Math.round(response.durationMs * 10) / 10,
+    };
+  }
+
+  /** The app's endpoints, from the OpenAPI document it serves. */
+  async endpoints(identity: Identity, generationId: string) {
+    const source = await this.deps.generations.load(generationId);
+    if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
+    const response = await this.forward(identity, generationId, {
+      method: 'GET',
+      path: source.generation.openapiPath,
+      headers: { accept: 'application/json' },
+    });
+    let parsed: z.infer<typeof openApiDocument> | undefined;
+    try {
+      const result = openApiDocument.safeParse(JSON.parse(response.body.toString('utf8')));
+      if (result.success) parsed = result.data;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.statusCode !== 200 || !parsed) {
+      throw new AppError(
+        'unavailable',
+        `The app does not serve an OpenAPI document at ${source.generation.openapiPath} (status ${response.statusCode}).`,
+      );
+    }
+    const endpoints = Object.entries(parsed.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([method]) => httpMethods.includes(method))
+        .map(([method, operation]) => {
+          const op = (operation ?? {}) as { summary?: unknown; description?: unknown; operationId?: unknown };
+          const description = [op.summary, op.description].find((t): t is string => typeof t === 'string');
+          return {
+            method: method.toUpperCase(),
+            path,
+            ...(description ? { description } : {}),
+            ...(typeof op.operationId === 'string' ? { operationId: op.operationId } : {}),
+          };
+        }),
+    );
+    return { generationId, source: source.generation.openapiPath, endpoints };
+  }
+
+  /** What the preview runs with: limits, database, health check, environment with secrets hidden. */
+  async config(identity: Identity, generationId: string) {
+    const record = await this.deps.service.ownedPreview(identity, generationId);
+    const source = await this.deps.generations.load(generationId);
+    if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
+    const generation = source.generation;
+    const env = Object.fromEntries(
+      Object.entries(generation.env).map(([name, value]) => [name, secretName.test(name) ? '***' : value]),
+    );
+    return {
+      previewInstanceId: record.previewId,
+      tier: record.tier,
+      limits: {
+        memory: formatMemory(record.resources.memoryMb),
+        memoryMb: record.resources.memoryMb,
+        cpu: formatCpu(record.resources.cpu),
+        cpuCores: record.resources.cpu,
+        storage: `${record.resources.storageGb}GB`,
+      },
+      database: {
+        type: record.dbType,
+        autoMigrate: record.autoMigrateDatabase,
+        migrationCommand: generation.requiresMigrations ? (generation.migrationCommand ?? null) : null,
+        seedCommand: generation.seedDataIncluded ? (generation.seedCommand ?? null) : null,
+        url: record.dbType === 'none' ? null : 'set in DATABASE_URL (password hidden)',
+      },
+      healthCheck: {
+        endpoint: generation.healthCheckEndpoint,
+        intervalSeconds: generation.healthCheckInterval,
+      },
+      entryPoint: generation.entryPoint,
+      port: generation.port,
+      openapiPath: generation.openapiPath,
+      env,
+    };
+  }
+
+  private async servingPreview(identity: Identity, generationId: string, previewToken: string | undefined) {
+    const record = await this.deps.service.ownedPreview(identity, generationId);
+    if (previewToken !== undefined && !tokenMatches(previewToken, record.tokenHash)) {
+      throw new AppError('forbidden', 'The preview token is not the current one for this preview.');
+    }
+    if (!servingStatuses.has(record.status) || !record.endpoint) {
+      throw new AppError(
+        'conflict',
+        `The preview is ${record.status}; it can take requests once it is running.`,
+      );
+    }
+    return record;
+  }
+}
+
+function responseBody(response: AppResponse): unknown {
+  const contentType = response.headers['content-type'];
+  if (!isTextContent(contentType)) return { base64: response.body.toString('base64') };
+  const text = response.body.toString('utf8');
+  if (/json/i.test(contentType ?? '')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
