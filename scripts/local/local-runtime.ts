@@ -74,6 +74,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ]
         : [],
     );
+    const taskEvents = await previewRuntime?.watchTaskEvents?.(async (event) => {
+      const { handler } = await import('../../functions/handlers/events/task-state-change.js');
+      await handler(event);
+    });
     const runningGateway = gateway;
     return {
       url: gateway.url,
@@ -88,6 +92,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       async close() {
         await runningGateway.close();
         await schedules.stop();
+        await taskEvents?.stop();
         await previewRuntime?.starter.drain();
         if (dynamo) {
           await dynamo.close();

@@ -7,10 +7,16 @@ import { ProcessImageBuilder } from '../../functions/adapters/local/process-imag
 import { ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
 import { ConfigError, type Config } from '../../functions/core/config.js';
 import type { PreviewRuntime } from '../../functions/handlers/services.js';
+import type { TaskStateChangeEvent } from '../../functions/handlers/events/task-state-change.js';
+import { startDockerTaskEvents } from './docker-task-events.js';
 import { LocalLaunchStarter } from './local-launch-starter.js';
 
 export interface LocalPreviewRuntime extends PreviewRuntime {
   readonly starter: LocalLaunchStarter;
+  /** Emits the runtime's task state changes, where it has any (Docker events). */
+  readonly watchTaskEvents?: (
+    deliver: (event: TaskStateChangeEvent) => Promise<void>,
+  ) => Promise<{ stop(): Promise<void> }>;
   /** Said once at start when the choice of runner deserves it (no Docker engine). */
   readonly notice: string | undefined;
 }
@@ -30,6 +36,7 @@ export async function createLocalPreviewRuntime(
         runner: new DockerTaskRunner(docker),
         starter,
         notice,
+        watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
       };
     }
     case 'process':

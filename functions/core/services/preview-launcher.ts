@@ -29,6 +29,8 @@ export interface PreviewLauncherDependencies {
 }
 
 const launcher: Actor = { type: 'system', id: 'launcher' };
+const maxObserveAttempts = 3;
+const servingStatuses = new Set(['running', 'healthy', 'degraded', 'unhealthy']);
 const keptBuildLines = 20;
 
 const failureMessages: Record<TaskFailure['reason'], string> = {
@@ -87,10 +89,38 @@ export class PreviewLauncher {
   }
 
   /**
-   * Applies what the runtime reports about a preview's task (ECS task state change events in
-   * AWS, Docker events locally, or a describe after start).
+   * Reads the preview's task from the runtime and applies it: what a task state change (an ECS
+   * event in AWS, a Docker event locally) triggers. A serving preview whose task is gone fails.
+   */
+  async refresh(previewId: string): Promise<void> {
+    const description = await this.deps.runner.describe(previewId);
+    if (description) return this.observe(description);
+    const record = await this.deps.previews.getById(previewId);
+    if (record && servingStatuses.has(record.status)) {
+      await this.deps.service.fail(record, {
+        step: 'app',
+        reason: 'task_vanished',
+        message: 'The preview task is gone: it was stopped or removed outside the service.',
+      });
+    }
+  }
+
+  /**
+   * Applies what the runtime reports about a preview's task. Another handler may move the
+   * preview at the same moment: on a conflict the current state is read again and re-applied.
    */
   async observe(description: TaskDescription, running?: RunningTask): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.applyDescription(description, running);
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxObserveAttempts)
+          throw error;
+      }
+    }
+  }
+
+  private async applyDescription(description: TaskDescription, running?: RunningTask): Promise<void> {
     const record = await this.deps.previews.getById(description.previewId);
     if (!record || isTerminal(record.status) || record.status === 'stopping') return;
     const reported = description.containers.find((c) => c.name === 'app');
