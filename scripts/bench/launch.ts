@@ -1,0 +1,161 @@
+import type { StatusResponse } from '../../functions/core/api-schemas.js';
+import { waitUntilSettled, type UserApi } from './api.js';
+import type { BenchGenerations } from './generations.js';
+import { duration, type Report } from './report.js';
+import type { BenchResources } from './resources.js';
+import { median, summarize } from './stats.js';
+
+export interface LaunchRun {
+  readonly generationId: string;
+  readonly previewId: string;
+  /** From sending the launch request to the first status answer saying healthy. */
+  readonly ms: number;
+  readonly status: StatusResponse;
+  /** From the `built` event: whether the image was there already, and how long that step took. */
+  readonly cached: boolean | undefined;
+  readonly buildMs: number | undefined;
+}
+
+export const statusPollMs = 50;
+const launchTimeoutMs = 120_000;
+
+/** Launches one preview and polls its status every 50 ms until it is healthy or finished. */
+export async function launchUntilSettled(
+  api: UserApi,
+  generationId: string,
+  resources: BenchResources,
+): Promise<LaunchRun> {
+  resources.launching(api, generationId);
+  const started = performance.now();
+  const launched = await api.launch(generationId);
+  resources.previewIds.add(launched.previewInstanceId);
+  const status = await waitUntilSettled(api, generationId, {
+    pollMs: statusPollMs,
+    timeoutMs: launchTimeoutMs,
+  });
+  const ms = performance.now() - started;
+  const built = (await api.events(generationId)).find((e) => e.type === 'built')?.data;
+  if (built?.cached === false && typeof built.imageRef === 'string')
+    resources.builtImages.add(built.imageRef);
+  return {
+    generationId,
+    previewId: launched.previewInstanceId,
+    ms,
+    status,
+    cached: typeof built?.cached === 'boolean' ? built.cached : undefined,
+    buildMs: typeof built?.durationMs === 'number' ? built.durationMs : undefined,
+  };
+}
+
+/** One launch → healthy → delete; a run that did not get healthy is reported, not timed. */
+async function timedRun(
+  api: UserApi,
+  generationId: string,
+  resources: BenchResources,
+  expectCached: boolean | undefined,
+  label: string,
+): Promise<LaunchRun> {
+  const run = await launchUntilSettled(api, generationId, resources);
+  await resources.remove(api, generationId);
+  const outcome = run.status.status === 'healthy' ? duration(run.ms) : failureOf(run.status);
+  const build =
+    expectCached === undefined || run.cached === expectCached
+      ? ''
+      : ` (expected cached=${expectCached}, was ${run.cached})`;
+  console.log(`  ${label} ${generationId}: ${outcome}, build step ${duration(run.buildMs ?? NaN)}${build}`);
+  return run;
+}
+
+export async function cachedLaunches(
+  api: UserApi,
+  generationIds: readonly string[],
+  runs: number,
+  resources: BenchResources,
+  report: Report,
+): Promise<void> {
+  for (const generationId of generationIds) {
+    // The first launch may build the image; only launches after it are "cached".
+    const warmup = await timedRun(api, generationId, resources, undefined, 'warm-up');
+    if (warmup.status.status !== 'healthy')
+      throw new Error(`${generationId} does not launch: ${failureOf(warmup.status)}`);
+    const timed: LaunchRun[] = [];
+    for (let i = 1; i <= runs; i += 1) {
+      timed.push(await timedRun(api, generationId, resources, true, `run ${i}`));
+    }
+    addLaunchRows(report, `launch → healthy, cached, ${generationId}`, timed, 1500, 'p50 ≤ 1.5 s');
+  }
+}
+
+export async function coldLaunches(
+  api: UserApi,
+  baseIds: readonly string[],
+  runs: number,
+  generations: BenchGenerations,
+  resources: BenchResources,
+  report: Report,
+): Promise<void> {
+  for (const baseId of baseIds) {
+    const timed: LaunchRun[] = [];
+    for (let n = 1; n <= runs; n += 1) {
+      const generationId = await generations.coldCopy(baseId, n);
+      resources.benchGenerationIds.add(generationId);
+      timed.push(await timedRun(api, generationId, resources, false, `run ${n}`));
+    }
+    addLaunchRows(report, `launch → healthy, cold, ${baseId}`, timed, 10_000, 'p50 ≤ 10 s');
+    report.notes.push(
+      `launch → healthy, cold, ${baseId}: each run is a copy with a new comment in app/main.py, so a new ` +
+        `image tag; Docker's layer cache still serves the layers before \`COPY . .\` (base image, pip install).`,
+    );
+    const builds = timed.flatMap((r) => (r.cached === false && r.buildMs !== undefined ? [r.buildMs] : []));
+    report.percentiles.push({
+      name: `  of which image build, ${baseId}`,
+      summary: summarize(builds),
+      showP99: false,
+      target: '',
+      met: undefined,
+    });
+  }
+}
+
+function addLaunchRows(
+  report: Report,
+  name: string,
+  runs: readonly LaunchRun[],
+  targetP50Ms: number,
+  target: string,
+): void {
+  const healthy = runs.filter((r) => r.status.status === 'healthy');
+  const summary = summarize(healthy.map((r) => r.ms));
+  report.percentiles.push({
+    name,
+    summary,
+    showP99: false,
+    target,
+    met: healthy.length === runs.length && summary.p50 <= targetP50Ms,
+  });
+  if (healthy.length < runs.length) {
+    report.notes.push(`${name}: ${runs.length - healthy.length} of ${runs.length} runs did not get healthy.`);
+  }
+  report.notes.push(`${name}, median step durations: ${stepMedians(healthy)}`);
+}
+
+/** Where a launch spends its time, from the status timeline. */
+function stepMedians(runs: readonly LaunchRun[]): string {
+  const byStep = new Map<string, number[]>();
+  for (const run of runs) {
+    for (const step of run.status.timeline) {
+      const ms =
+        step.durationMs ?? (step.endedAt ? Date.parse(step.endedAt) - Date.parse(step.startedAt) : NaN);
+      // Markers such as first_healthy take no time: they say nothing about where it goes.
+      if (Number.isFinite(ms) && ms > 0) byStep.set(step.step, [...(byStep.get(step.step) ?? []), ms]);
+    }
+  }
+  return [...byStep].map(([step, values]) => `${step} ${duration(median(values))}`).join(', ') || 'n/a';
+}
+
+export function failureOf(status: StatusResponse): string {
+  const failure = status.failure;
+  return failure
+    ? `${status.status} (${failure.step}: ${failure.reason} — ${failure.message})`
+    : status.status;
+}

@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+import type { TierName } from '../../functions/core/tiers.js';
+
+export const sectionNames = ['cached', 'cold', 'proxy', 'status', 'scale'] as const;
+export type Section = (typeof sectionNames)[number];
+
+export interface BenchOptions {
+  readonly only: ReadonlySet<Section>;
+  readonly runs: number;
+  readonly scale: number;
+  readonly tier: TierName;
+}
+
+export const usage = `Usage: npm run bench -- [--only launch,proxy,status,scale] [--runs 5] [--scale 20] [--tier free]
+  --only   sections to run: cached, cold, launch (= cached + cold), proxy, status, scale (default: all)
+  --runs   launches per generation for the cached and cold figures (1-50, default 5)
+  --scale  previews launched at once by the scale run (1-100, default 20)
+  --tier   plan of the user whose previews the launch, proxy and status runs use (default free)`;
+
+export function parseOptions(args: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      only: { type: 'string' },
+      runs: { type: 'string', default: '5' },
+      scale: { type: 'string', default: '20' },
+      tier: { type: 'string', default: 'free' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return {
+    only: sectionsOf(values.only),
+    runs: integer('--runs', values.runs, 1, 50),
+    scale: integer('--scale', values.scale, 1, 100),
+    tier: tierOf(values.tier),
+  };
+}
+
+function sectionsOf(list: string | undefined): Set<Section> {
+  if (list === undefined) return new Set(sectionNames);
+  const chosen = new Set<Section>();
+  for (const name of list.split(',').map((s) => s.trim())) {
+    if (name === 'launch') {
+      chosen.add('cached');
+      chosen.add('cold');
+    } else if ((sectionNames as readonly string[]).includes(name)) {
+      chosen.add(name as Section);
+    } else {
+      throw new Error(`--only: unknown section "${name}"\n${usage}`);
+    }
+  }
+  return chosen;
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+  }
+  return value;
+}
+
+function tierOf(text: string): TierName {
+  if (text === 'free' || text === 'pro' || text === 'enterprise') return text;
+  throw new Error(`--tier must be free, pro or enterprise, not "${text}"`);
+}
