@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { PreviewServiceStack, stackName } from '../lib/preview-service-stack.js';
 import { stageConfigFromContext, type StageConfig } from '../lib/stage-config.js';
 
@@ -15,5 +16,8 @@ try {
 
 // No `env`: the stack is environment-agnostic, so `cdk synth` needs no credentials and no lookups.
 new PreviewServiceStack(app, stackName(config.stage), { config });
+
+// Any finding without an acknowledgement (and its reason) fails the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
 app.synth();

@@ -1,10 +1,25 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { tableDefinitions, type TableDefinition } from '../functions/adapters/aws/table-definitions.js';
 
 export type TableName = TableDefinition['name'];
+
+/** Item reads; no table management. Transactions are authorized by the actions of their items. */
+export const tableReadActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+] as const;
+export const tableWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 
 export interface DataTablesProps {
   /** Keep the tables (and refuse their deletion) when the stack goes away. */
@@ -65,9 +80,17 @@ export class DataTables extends Construct {
     );
   }
 
-  /** Item reads and writes (including indexes) on every table; no table management. */
-  grantReadWriteData(grantee: IGrantable): void {
-    for (const { table } of this.entries()) table.grantReadWriteData(grantee);
+  /** Item reads, or reads and writes, on one table and its indexes (named, not `index/*`). */
+  grant(grantee: IGrantable, name: TableName, access: 'read' | 'readwrite'): void {
+    const table = this.table(name);
+    const definition = this.definitions.find((d) => d.name === name);
+    const indexes = (definition?.indexes ?? []).map((index) => `${table.tableArn}/index/${index.name}`);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: access === 'read' ? [...tableReadActions] : [...tableReadActions, ...tableWriteActions],
+        resources: [table.tableArn, ...indexes],
+      }),
+    );
   }
 }
 

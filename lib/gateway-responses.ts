@@ -76,18 +76,24 @@ export function errorTemplate(error: GatewayError): string {
 export interface GatewayResponsesProps {
   readonly api: IRestApi;
   readonly errors?: readonly GatewayError[];
+  /** The origin CORS allows: browsers then let the frontend read these errors too. */
+  readonly allowedOrigin?: string;
 }
 
 /** Adds the service's gateway responses to a REST API. */
 export class GatewayResponses extends Construct {
   constructor(scope: Construct, id: string, props: GatewayResponsesProps) {
     super(scope, id);
+    const cors: Record<string, string> = props.allowedOrigin
+      ? { 'Access-Control-Allow-Origin': `'${props.allowedOrigin}'`, Vary: "'Origin'" }
+      : {};
     for (const error of props.errors ?? gatewayErrors) {
+      const headers = { ...cors, ...error.headers };
       new GatewayResponse(this, error.id, {
         restApi: props.api,
         type: error.type,
         ...(error.statusCode === undefined ? {} : { statusCode: error.statusCode }),
-        ...(error.headers === undefined ? {} : { responseHeaders: error.headers }),
+        ...(Object.keys(headers).length === 0 ? {} : { responseHeaders: headers }),
         templates: { 'application/json': errorTemplate(error) },
       });
     }

@@ -1,13 +1,12 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { ServiceFunction } from './service-function.js';
+import { ServiceFunction, type FunctionDefaults } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
 export interface JwtAuthorizerProps {
-  readonly stage: string;
+  readonly defaults: FunctionDefaults;
   readonly jwt: JwtSettings;
-  readonly retainLogs: boolean;
 }
 
 /** Matches `Bearer <jwt>` so API Gateway turns malformed headers away without invoking the function. */
@@ -46,11 +45,10 @@ export class JwtAuthorizer extends Construct {
     this.function = new ServiceFunction(this, 'Handler', {
       entry: 'functions/handlers/authorizer.ts',
       description: 'Verifies the bearer JWT of REST API requests',
-      stage: props.stage,
+      defaults: props.defaults,
       environment: jwtEnvironment(props.jwt),
       // Leaves room within API Gateway's 29 s for the route's own function.
       timeout: Duration.seconds(10),
-      retainLogs: props.retainLogs,
     });
 
     this.authorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {

@@ -1,52 +1,351 @@
-import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { CfnOutput, Duration, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { FilterPattern, SubscriptionFilter, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { routes } from '../functions/handlers/http/routes.js';
+import { tierVariables, type TierName } from '../functions/core/tiers.js';
 import { DataTables } from './data-tables.js';
+import { FunctionFactory } from './function-factory.js';
+import {
+  invokedFunctionName,
+  launchTimeout,
+  presentHandlers,
+  routeAccess,
+  type HandlerEntry,
+} from './handler-registry.js';
+import { ImageBuilds } from './image-builds.js';
+import { OperationsDashboard } from './operations-dashboard.js';
+import { PreviewCluster } from './preview-cluster.js';
+import { PreviewNetwork } from './preview-network.js';
 import { PreviewRestApi } from './rest-api.js';
-import { serviceName } from './service-function.js';
-import type { StageConfig } from './stage-config.js';
+import { SecureBucket } from './secure-bucket.js';
+import { ServiceAlarms } from './service-alarms.js';
+import { projectRoot, serviceName, type FunctionDefaults, type ServiceFunction } from './service-function.js';
+import type { StageConfig, TierOverrides } from './stage-config.js';
+import { PreviewWebSocketApi } from './websocket-api.js';
 
 export interface PreviewServiceStackProps extends StackProps {
   readonly config: StageConfig;
+  /** Where handler files are looked for and bundled from; the repository unless a test points elsewhere. */
+  readonly projectRoot?: string;
 }
 
 export function stackName(stage: string): string {
   return `PreviewService-${stage}`;
 }
 
-/** One stage of the preview service. Environment-agnostic: synthesizes with no AWS account or lookups. */
+/** Key prefixes in the service's buckets (the generations prefix is also the runtime's default). */
+export const bucketPrefixes = {
+  generations: 'generations/',
+  buildSources: 'build-sources/',
+  exports: 'exports/',
+} as const;
+
+/**
+ * One stage of the preview service. Environment-agnostic: synthesizes with no AWS account or lookups.
+ * Functions come from the route table and the handler registry (lib/handler-registry.ts).
+ */
 export class PreviewServiceStack extends Stack {
   readonly config: StageConfig;
   readonly tables: DataTables;
+  readonly network: PreviewNetwork;
+  readonly previews: PreviewCluster;
+  readonly images: ImageBuilds;
+  readonly buckets: { generations: SecureBucket; buildSources: SecureBucket; exports: SecureBucket };
   readonly restApi: PreviewRestApi;
+  /** Present once the `$connect` handler exists. */
+  readonly webSocket: PreviewWebSocketApi | undefined;
+  readonly failedEvents: Queue;
+  /** Every function but the authorizer, by handler name. */
+  readonly functions = new Map<string, ServiceFunction>();
+  /** Registry entries left out because their file (or the `$connect` handler they need) does not exist yet. */
+  readonly waitingHandlers: readonly HandlerEntry[];
+  readonly alarms: ServiceAlarms;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: PreviewServiceStackProps) {
     super(scope, id, {
       description: `Preview service (${props.config.stage}): builds, runs and monitors previews of generated backends`,
       ...props,
     });
-    this.config = props.config;
-    const { stage, production } = props.config;
+    const { config } = props;
+    this.config = config;
+    const { stage, production } = config;
     Tags.of(this).add('service', serviceName);
     Tags.of(this).add('stage', stage);
 
-    this.tables = new DataTables(this, 'Tables', { retain: production });
-
-    this.restApi = new PreviewRestApi(this, 'Rest', {
+    const defaults: FunctionDefaults = {
       stage,
       retainLogs: production,
-      jwt: props.config.jwt,
-      tables: this.tables,
+      logRetention: config.logRetentionDays as RetentionDays,
+      projectRoot: props.projectRoot ?? projectRoot,
+    };
+    const logs = { logRetention: defaults.logRetention, retainLogs: production };
+
+    this.tables = new DataTables(this, 'Tables', { retain: production });
+    this.network = new PreviewNetwork(this, 'Network', { natGateways: config.natGateways, ...logs });
+    this.buckets = this.createBuckets(config);
+    this.network.restrictS3Endpoint([this.buckets.generations.bucket, this.buckets.buildSources.bucket]);
+    this.images = new ImageBuilds(this, 'Images', {
+      stage,
+      sourceBucket: this.buckets.buildSources.bucket,
+      sourcePrefix: bucketPrefixes.buildSources,
+      logRetention: defaults.logRetention,
+      retain: production,
+    });
+    this.previews = new PreviewCluster(this, 'Previews', {
+      stage,
+      vpc: this.network.vpc,
+      repository: this.images.repository,
+      publicImagePrefix: this.images.publicImagePrefix,
+      ...logs,
     });
 
-    new CfnOutput(this, 'RestApiUrl', {
-      description: 'Base URL of the REST API stage (routes start with /api)',
-      value: this.restApi.api.url,
+    this.restApi = new PreviewRestApi(this, 'Rest', {
+      defaults,
+      jwt: config.jwt,
+      drainLaunches: config.drainLaunches,
+      ...(config.allowedOrigin ? { allowedOrigin: config.allowedOrigin } : {}),
+      ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
     });
-    for (const { definition, table } of this.tables.entries()) {
-      new CfnOutput(this, `${definition.name.charAt(0).toUpperCase()}${definition.name.slice(1)}TableName`, {
-        description: `Name of the ${definition.name} table (${definition.envVar})`,
-        value: table.tableName,
+
+    const { present, missing } = presentHandlers(defaults.projectRoot);
+    // Without $connect anyone could connect: the WebSocket API waits for its authorizing handler.
+    const hasConnect = present.some(
+      (e) => e.trigger.kind === 'websocket' && e.trigger.routeKey === '$connect',
+    );
+    this.webSocket = hasConnect ? new PreviewWebSocketApi(this, 'WebSocket', { stage, ...logs }) : undefined;
+    const deployed = present.filter((e) => e.trigger.kind !== 'websocket' || this.webSocket);
+    this.waitingHandlers = [...missing, ...present.filter((e) => !deployed.includes(e))];
+
+    this.failedEvents = new Queue(this, 'FailedEvents', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the asynchronous invocations and event rules itself.',
+    });
+
+    const deployedNames = new Set(deployed.map((entry) => entry.name));
+    const factory = new FunctionFactory({
+      defaults,
+      environment: this.serviceEnvironment(config),
+      tables: this.tables,
+      network: this.network,
+      cluster: this.previews,
+      images: this.images,
+      generations: { bucket: this.buckets.generations.bucket, prefix: bucketPrefixes.generations },
+      buildSources: { bucket: this.buckets.buildSources.bucket, prefix: bucketPrefixes.buildSources },
+      exports: { bucket: this.buckets.exports.bucket, prefix: bucketPrefixes.exports },
+      ...(this.webSocket ? { webSocket: this.webSocket } : {}),
+      ...(deployedNames.has('start-preview')
+        ? { startPreviewFunction: invokedFunctionName(stage, 'start-preview') }
+        : {}),
+      ...(deployedNames.has('log-replay')
+        ? { logReplayFunction: invokedFunctionName(stage, 'log-replay') }
+        : {}),
+    });
+    const functionGroup = new Construct(this, 'Functions');
+
+    for (const entry of deployed) {
+      const fn = factory.create(functionGroup, pascalCase(entry.name), {
+        ...entry,
+        ...(entry.trigger.kind === 'invoked' ? { functionName: invokedFunctionName(stage, entry.name) } : {}),
       });
+      this.functions.set(entry.name, fn);
+      this.connectTrigger(entry, fn);
+    }
+    for (const route of routes) {
+      let fn = this.functions.get(route.handler);
+      if (!fn) {
+        const settings = routeAccess[route.handler];
+        if (!settings || !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(route.handler)) {
+          throw new Error(
+            `Route ${route.method} ${route.path}: handler "${route.handler}" needs a kebab-case name and an ` +
+              'entry in routeAccess (lib/handler-registry.ts) saying what it may access.',
+          );
+        }
+        fn = factory.create(functionGroup, pascalCase(route.handler), {
+          entry: `functions/handlers/http/${route.handler}.ts`,
+          description: `${route.method} ${route.path}`,
+          access: settings,
+          timeout: settings.timeout,
+          memorySize: settings.memorySize,
+        });
+        this.functions.set(route.handler, fn);
+      }
+      this.restApi.addRoute(route, fn);
+    }
+
+    const paging = new Map<string, ServiceFunction>([['authorizer', this.restApi.authorizer.function]]);
+    for (const entry of deployed) if (entry.pages) paging.set(entry.name, this.functions.get(entry.name)!);
+    for (const [name, settings] of Object.entries(routeAccess)) {
+      const fn = this.functions.get(name);
+      if (settings.pages && fn) paging.set(name, fn);
+    }
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      stage,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      pagingFunctions: paging,
+      tables: this.tables,
+      restApi: this.restApi.api,
+      failedEvents: this.failedEvents,
+    });
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      stage,
+      functions: new Map([['authorizer', this.restApi.authorizer.function], ...this.functions]),
+      tables: this.tables,
+      restApi: this.restApi.api,
+      failedEvents: this.failedEvents,
+      alarms: this.alarms.alarms,
+    });
+
+    this.outputs();
+  }
+
+  /** What every function gets: where the tables, buckets and APIs are, the tiers, the allowed origin. */
+  private serviceEnvironment(config: StageConfig): Record<string, string> {
+    return {
+      ...this.tables.environment(),
+      PREVIEW_PUBLIC_URL: this.restApi.publicUrl,
+      ...(this.webSocket ? { PREVIEW_WEBSOCKET_URL: this.webSocket.url } : {}),
+      PREVIEW_GENERATIONS_BUCKET: this.buckets.generations.bucket.bucketName,
+      PREVIEW_GENERATIONS_PREFIX: bucketPrefixes.generations,
+      // How long a preview's logs stay queryable: the preview log group's retention.
+      PREVIEW_LOG_RETENTION_DAYS: String(config.logRetentionDays),
+      PREVIEW_LAUNCH_TIMEOUT_SECONDS: String(launchTimeout.toSeconds()),
+      ...tierEnvironment(config.tiers),
+      ...(config.allowedOrigin ? { PREVIEW_ALLOWED_ORIGIN: config.allowedOrigin } : {}),
+    };
+  }
+
+  private createBuckets(config: StageConfig) {
+    const retain = config.production;
+    const accessLogs = new SecureBucket(this, 'AccessLogs', {
+      retain,
+      lifecycleRules: [{ id: 'Expire', expiration: Duration.days(config.logRetentionDays) }],
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the server access logs of the other buckets; logging it would loop.',
+    });
+    return {
+      // Written by the SaaS (one folder per generation), read by the functions.
+      generations: new SecureBucket(this, 'Generations', { retain, accessLogs: accessLogs.bucket }),
+      // Zips uploaded for CodeBuild: only needed while the build runs.
+      buildSources: new SecureBucket(this, 'BuildSources', {
+        retain: false,
+        accessLogs: accessLogs.bucket,
+        lifecycleRules: [{ id: 'Expire', expiration: Duration.days(7) }],
+      }),
+      // Log exports behind presigned URLs, which live 7 days at most.
+      exports: new SecureBucket(this, 'Exports', {
+        retain: false,
+        accessLogs: accessLogs.bucket,
+        lifecycleRules: [{ id: 'Expire', prefix: bucketPrefixes.exports, expiration: Duration.days(7) }],
+      }),
+    };
+  }
+
+  /** Wires a registry entry to its event source; every asynchronous one reports failures to the queue. */
+  private connectTrigger(entry: HandlerEntry, fn: ServiceFunction): void {
+    const { trigger } = entry;
+    if (trigger.kind === 'websocket') {
+      this.webSocket?.addRoute(trigger.routeKey, fn.function);
+      return;
+    }
+    const retries = entry.retries ?? { attempts: 2, maxEventAge: Duration.hours(1) };
+    fn.sendFailuresTo(this.failedEvents, retries);
+    const target = () =>
+      new LambdaFunction(fn.function, {
+        deadLetterQueue: this.failedEvents,
+        retryAttempts: retries.attempts,
+        maxEventAge: retries.maxEventAge,
+      });
+    const id = pascalCase(entry.name);
+    switch (trigger.kind) {
+      case 'preview-logs':
+        new SubscriptionFilter(this, `${id}Subscription`, {
+          logGroup: this.previews.logGroup,
+          destination: new LambdaDestination(fn.function),
+          filterPattern: FilterPattern.allEvents(),
+        });
+        break;
+      case 'task-state':
+        new Rule(this, `${id}Rule`, {
+          description: `ECS task state changes of the preview cluster → ${entry.name}`,
+          eventPattern: {
+            source: ['aws.ecs'],
+            detailType: ['ECS Task State Change'],
+            detail: { clusterArn: [this.previews.cluster.clusterArn] },
+          },
+          targets: [target()],
+        });
+        break;
+      case 'schedule':
+        new Rule(this, `${id}Schedule`, {
+          description: `Every ${trigger.every.toHumanString()} → ${entry.name}`,
+          schedule: Schedule.rate(trigger.every),
+          targets: [target()],
+        });
+        break;
+      case 'invoked':
+        break;
     }
   }
+
+  private outputs(): void {
+    const output = (id: string, description: string, value: string) =>
+      new CfnOutput(this, id, { description, value });
+    output('RestApiUrl', 'Base URL of the REST API stage (routes start with /api)', this.restApi.api.url);
+    if (this.webSocket) {
+      output(
+        'WebSocketUrl',
+        'WebSocket API stage URL (the launch response adds the query)',
+        this.webSocket.url,
+      );
+    }
+    for (const { definition, table } of this.tables.entries()) {
+      output(
+        `${definition.name.charAt(0).toUpperCase()}${definition.name.slice(1)}TableName`,
+        `Name of the ${definition.name} table (${definition.envVar})`,
+        table.tableName,
+      );
+    }
+    output(
+      'GenerationsBucketName',
+      `Where the SaaS writes generations (${bucketPrefixes.generations}<generationId>/...)`,
+      this.buckets.generations.bucket.bucketName,
+    );
+    output('PreviewClusterName', 'ECS cluster preview tasks run in', this.previews.cluster.clusterName);
+    output('PreviewLogGroupName', 'Log group of the preview containers', this.previews.logGroup.logGroupName);
+    output('ImageRepositoryUri', 'ECR repository of preview images', this.images.repository.repositoryUri);
+    output('FailedEventsQueueUrl', 'Failed asynchronous invocations and events', this.failedEvents.queueUrl);
+    output(
+      'AlarmTopicArn',
+      'Alarm notifications: subscribe the on-call tool here',
+      this.alarms.topic.topicArn,
+    );
+    output('DashboardName', 'CloudWatch dashboard of the stage', this.dashboard.dashboard.dashboardName);
+  }
+}
+
+/** `PREVIEW_RESOURCE_TIER_<TIER>` for each overridden tier. */
+function tierEnvironment(tiers: TierOverrides): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(tiers).map(([name, fields]) => [tierVariables[name as TierName], JSON.stringify(fields)]),
+  );
+}
+
+/** `list-previews` → `ListPreviews`. */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
+    .join('');
 }

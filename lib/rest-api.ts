@@ -1,126 +1,173 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
+  AccessLogFormat,
   AuthorizationType,
+  Cors,
   EndpointType,
   LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
   RestApi,
   type MethodOptions,
 } from 'aws-cdk-lib/aws-apigateway';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { routes as serviceRoutes, type RouteDefinition } from '../functions/handlers/http/routes.js';
-import type { DataTables } from './data-tables.js';
+import type { RouteDefinition } from '../functions/handlers/http/routes.js';
 import { GatewayResponses } from './gateway-responses.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
-import { ServiceFunction } from './service-function.js';
+import type { FunctionDefaults, ServiceFunction } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
 export interface PreviewRestApiProps {
-  readonly stage: string;
-  /** Keep logs when functions are deleted. */
-  readonly retainLogs: boolean;
+  readonly defaults: FunctionDefaults;
   readonly jwt: JwtSettings;
-  /** Every route function reads and writes these tables and gets their names in its environment. */
-  readonly tables: DataTables;
-  /** Defaults to the service's route table. */
-  readonly routes?: readonly RouteDefinition[];
+  /** The SaaS frontend's origin: CORS preflights and error responses allow it. Absent: same-origin only. */
+  readonly allowedOrigin?: string;
+  /** A regional WAFv2 web ACL to associate with the stage. */
+  readonly webAclArn?: string;
+  /** Answer launches 429 (throttled to zero) while every other route keeps working. */
+  readonly drainLaunches?: boolean;
   /** Steady-state requests per second for the whole stage. */
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
 }
 
-/** The REST API: one Lambda proxy integration per entry of the route table, behind the JWT authorizer. */
+/** The launch route, throttled to zero while draining. */
+export const launchRoutePath = '/api/generations/{generationId}/preview/launch';
+
+/** Headers browsers may send cross-origin: the bearer token, JSON bodies and the proxy's preview token. */
+export const corsAllowedHeaders = ['Authorization', 'Content-Type', 'X-Preview-Token'];
+
+/**
+ * The REST API: a Lambda proxy integration per route (added with `addRoute`), the JWT authorizer in
+ * front of every authenticated one, errors in the service's shape, access logs and stage throttling.
+ */
 export class PreviewRestApi extends Construct {
   readonly api: RestApi;
   readonly authorizer: JwtAuthorizer;
-  readonly routes: readonly RouteDefinition[];
+  readonly accessLogs: LogGroup;
   /** Base URL of the stage, no trailing slash: route paths (`/api/...`) are appended to it. */
   readonly publicUrl: string;
-  private readonly functions = new Map<string, ServiceFunction>();
 
   constructor(scope: Construct, id: string, props: PreviewRestApiProps) {
     super(scope, id);
-    this.routes = props.routes ?? serviceRoutes;
+    const { stage } = props.defaults;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.defaults.logRetention,
+      removalPolicy: props.defaults.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
 
     this.api = new RestApi(this, 'Api', {
-      restApiName: `preview-service-${props.stage}`,
-      description: `Preview service REST API (${props.stage})`,
+      restApiName: `preview-service-${stage}`,
+      description: `Preview service REST API (${stage})`,
       endpointTypes: [EndpointType.REGIONAL],
       // The API Gateway CloudWatch role is an account-wide setting; a stack that owns it breaks
-      // other APIs in the account when deleted. It belongs to per-account setup, not to a stage.
+      // other APIs in the account when deleted. It belongs to per-account setup (docs/deploy.md).
       cloudWatchRole: false,
       deployOptions: {
-        stageName: props.stage,
+        stageName: stage,
         tracingEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        // Errors only, without bodies: requests carry tokens and generated apps' data.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        ...(props.drainLaunches
+          ? {
+              methodOptions: {
+                [`${launchRoutePath}/POST`]: { throttlingRateLimit: 0, throttlingBurstLimit: 0 },
+              },
+            }
+          : {}),
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            user: '$context.authorizer.principalId',
+            requestTime: '$context.requestTime',
+            method: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            error: '$context.error.message',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
       },
+      ...(props.allowedOrigin
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [props.allowedOrigin],
+              allowMethods: Cors.ALL_METHODS,
+              allowHeaders: corsAllowedHeaders,
+              maxAge: Duration.minutes(10),
+            },
+          }
+        : {}),
     });
 
     // The stack publishes the URL under a stable output name; drop RestApi's automatic duplicate.
     this.api.node.tryRemoveChild('Endpoint');
 
-    this.authorizer = new JwtAuthorizer(this, 'Authorizer', {
-      stage: props.stage,
-      jwt: props.jwt,
-      retainLogs: props.retainLogs,
-    });
+    this.authorizer = new JwtAuthorizer(this, 'Authorizer', { defaults: props.defaults, jwt: props.jwt });
 
     // Built from the API id rather than `api.url`: that refers to the stage, which depends on the
-    // methods and so on these functions, a dependency cycle.
+    // methods and so on the route functions, which get this URL: a dependency cycle.
     const stack = Stack.of(this);
-    this.publicUrl = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${props.stage}`;
-    // Only the authorizer verifies tokens, so route functions get no JWT settings.
-    const routeEnvironment = { ...props.tables.environment(), PREVIEW_PUBLIC_URL: this.publicUrl };
-    for (const route of this.routes) {
-      const handler = this.handlerFunction(route, props, routeEnvironment);
-      const options: MethodOptions = route.authenticated
-        ? { authorizer: this.authorizer.authorizer, authorizationType: AuthorizationType.CUSTOM }
-        : { authorizationType: AuthorizationType.NONE };
-      this.api.root
-        .resourceForPath(route.path)
-        .addMethod(route.method, new LambdaIntegration(handler.function, { proxy: true }), options);
-    }
+    this.publicUrl = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stage}`;
 
-    new GatewayResponses(this, 'GatewayResponses', { api: this.api });
-  }
-
-  /** The function serving a handler module of the route table. */
-  routeFunction(handler: string): ServiceFunction {
-    const fn = this.functions.get(handler);
-    if (!fn) throw new Error(`No route uses the handler "${handler}".`);
-    return fn;
-  }
-
-  /** One function per handler module, shared if several routes name the same one. */
-  private handlerFunction(
-    route: RouteDefinition,
-    props: PreviewRestApiProps,
-    environment: Record<string, string>,
-  ): ServiceFunction {
-    const existing = this.functions.get(route.handler);
-    if (existing) return existing;
-    if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(route.handler)) {
-      throw new Error(
-        `Route ${route.method} ${route.path}: handler "${route.handler}" is not a kebab-case name.`,
-      );
-    }
-    const fn = new ServiceFunction(this, pascalCase(route.handler), {
-      entry: `functions/handlers/http/${route.handler}.ts`,
-      description: `${route.method} ${route.path}`,
-      stage: props.stage,
-      environment,
-      retainLogs: props.retainLogs,
+    new GatewayResponses(this, 'GatewayResponses', {
+      api: this.api,
+      ...(props.allowedOrigin ? { allowedOrigin: props.allowedOrigin } : {}),
     });
-    props.tables.grantReadWriteData(fn.function);
-    this.functions.set(route.handler, fn);
-    return fn;
-  }
-}
 
-/** `list-previews` → `ListPreviews`. */
-function pascalCase(name: string): string {
-  return name
-    .split('-')
-    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
-    .join('');
+    const deploymentStage = this.api.deploymentStage;
+    if (props.webAclArn) {
+      new CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    } else {
+      Validations.of(deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No web ACL is configured for this stage (context "webAclArn"); every route but the OpenAPI ' +
+          'document needs a verified JWT, and the stage is throttled.',
+      });
+    }
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Every route function validates path, query and body with the zod schemas the OpenAPI document is ' +
+        'generated from, and answers 400 with field errors; a second, API Gateway copy of those schemas ' +
+        'would drift from them.',
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        "Users are the SaaS identity provider's, not a Cognito user pool's: a Lambda TOKEN authorizer " +
+        'verifies its JWTs against its JWKS.',
+    });
+  }
+
+  /** A Lambda proxy integration for one route of the route table. */
+  addRoute(route: RouteDefinition, fn: ServiceFunction): void {
+    const options: MethodOptions = route.authenticated
+      ? { authorizer: this.authorizer.authorizer, authorizationType: AuthorizationType.CUSTOM }
+      : { authorizationType: AuthorizationType.NONE };
+    const method = this.api.root
+      .resourceForPath(route.path)
+      .addMethod(route.method, new LambdaIntegration(fn.function, { proxy: true }), options);
+    if (!route.authenticated) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: `${route.method} ${route.path} is public by design (the route table marks it unauthenticated).`,
+      });
+    }
+  }
 }

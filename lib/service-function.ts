@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import {
   Charset,
   LogLevel,
@@ -9,8 +12,10 @@ import {
   OutputFormat,
   SourceMapMode,
 } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { serviceMetrics } from './service-metrics.js';
 
 /** Repository root: entries, the lock file and the bundler are resolved from here, whatever the cwd. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -26,52 +31,111 @@ export const esmRequireBanner =
   "import { createRequire as __serviceCreateRequire } from 'node:module';" +
   'const require = __serviceCreateRequire(import.meta.url);';
 
-export interface ServiceFunctionProps {
-  /** Handler module, relative to the repository root (`functions/handlers/...ts`); it exports `handler`. */
-  readonly entry: string;
-  readonly description: string;
+/** What every function of a stage shares. */
+export interface FunctionDefaults {
   readonly stage: string;
-  /** Extra environment on top of the service-wide variables. */
-  readonly environment?: Record<string, string>;
-  readonly timeout?: Duration;
-  readonly memorySize?: number;
-  /** Keep the log group when the function is deleted. */
+  /** Keep log groups when functions are deleted. */
   readonly retainLogs: boolean;
+  readonly logRetention: RetentionDays;
+  /** Where entries are resolved from; the repository unless a test points elsewhere. */
+  readonly projectRoot: string;
 }
 
+/** Where a function that opens connections into the VPC is attached. */
+export interface FunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+  readonly securityGroups: ISecurityGroup[];
+}
+
+export interface ServiceFunctionProps {
+  /** Handler module, relative to the project root (`functions/handlers/...ts`); it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly defaults: FunctionDefaults;
+  /** Extra environment on top of the service-wide variables. */
+  readonly environment?: Record<string, string>;
+  /** A fixed physical name, for functions others invoke by name; generated otherwise. */
+  readonly functionName?: string | undefined;
+  readonly timeout?: Duration | undefined;
+  readonly memorySize?: number | undefined;
+  readonly network?: FunctionNetwork;
+}
+
+/** What Lambda does with the function's role to attach it to a VPC (the EC2 part of AWSLambdaVPCAccessExecutionRole). */
+const vpcAttachmentActions = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 /**
- * A Lambda function of the service: Node 22 on arm64, bundled to one ESM file by the local
- * esbuild, with its own log group so retention is set without a log-retention custom resource.
+ * A Lambda function of the service: Node 22 on arm64, bundled to one ESM file by the local esbuild,
+ * traced, with its own log group (retention without a custom resource) and its own role, which starts
+ * with nothing but writing to that log group: every other permission is granted by name.
  */
 export class ServiceFunction extends Construct {
   readonly function: NodejsFunction;
+  readonly role: Role;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
+    const { defaults } = props;
 
     this.logGroup = new LogGroup(this, 'Logs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      retention: defaults.logRetention,
+      removalPolicy: defaults.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    // No managed policies: AWSLambdaBasicExecutionRole would allow writing to every log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (${defaults.stage})`.slice(0, 1000),
+    });
+    this.logGroup.grantWrite(this.role);
+    if (props.network) {
+      this.role.addToPolicy(new PolicyStatement({ actions: vpcAttachmentActions, resources: ['*'] }));
+    }
+    this.acknowledgeAnyResource(
+      props.network
+        ? 'X-Ray trace upload and the network-interface actions Lambda uses to attach the function to the ' +
+            'VPC support no resource-level permissions.'
+        : 'X-Ray trace upload (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level ' +
+            'permissions.',
+    );
+
     this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(projectRoot, props.entry),
+      entry: path.join(defaults.projectRoot, props.entry),
       handler: 'handler',
-      projectRoot,
-      depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+      projectRoot: defaults.projectRoot,
+      depsLockFilePath: path.join(defaults.projectRoot, 'package-lock.json'),
       description: props.description,
+      ...(props.functionName ? { functionName: props.functionName } : {}),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
+      role: this.role,
       // Every HTTP route sits behind API Gateway, which gives up after 29 s.
       timeout: props.timeout ?? Duration.seconds(29),
       memorySize: props.memorySize ?? 512,
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets,
+            securityGroups: props.network.securityGroups,
+          }
+        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: serviceName,
-        PREVIEW_STAGE: props.stage,
+        POWERTOOLS_METRICS_NAMESPACE: serviceMetrics.namespace,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        PREVIEW_STAGE: defaults.stage,
         ...props.environment,
       },
       bundling: {
@@ -92,6 +156,37 @@ export class ServiceFunction extends Construct {
         // Sizes of every bundle drown the synth output; warnings and errors still show.
         logLevel: LogLevel.WARNING,
       },
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the runtime the service is built, typed (target node22) and tested for; moving to a ' +
+        'newer runtime is a deliberate upgrade, not a side effect of a CDK release.',
+    });
+  }
+
+  addEnvironment(variables: Record<string, string>): void {
+    for (const [name, value] of Object.entries(variables)) this.function.addEnvironment(name, value);
+  }
+
+  addToRolePolicy(statement: PolicyStatement): void {
+    this.role.addToPolicy(statement);
+  }
+
+  /** Records why the role has a statement on `*`: an action that takes no narrower resource. */
+  acknowledgeAnyResource(reason: string): void {
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason });
+  }
+
+  /**
+   * Asynchronous invocations (EventBridge, CloudWatch Logs, another function): how often a failed one is
+   * retried, how old an event may get, and where it goes when it fails for good.
+   */
+  sendFailuresTo(queue: IQueue, retries: { attempts: number; maxEventAge: Duration }): void {
+    this.function.configureAsyncInvoke({
+      onFailure: new SqsDestination(queue),
+      retryAttempts: retries.attempts,
+      maxEventAge: retries.maxEventAge,
     });
   }
 }

@@ -1,6 +1,9 @@
+import { tierNames, tierSchema, type Tier, type TierName } from '../functions/core/tiers.js';
+
 /**
- * Deployment settings read from CDK context (`cdk.json`, `-c key=value`), validated up front so a
- * typo fails the synth with a clear message instead of producing a broken stack.
+ * Deployment settings read from CDK context, validated up front so a typo fails the synth with a clear
+ * message instead of producing a broken stack. A setting comes from `-c key=value` when given, else from
+ * the stage's block in `cdk.json` (`"stages": {"prod": {...}}`), else its default.
  */
 export interface JwtSettings {
   /** JWKS endpoint of the SaaS identity provider (`https://`). */
@@ -11,63 +14,94 @@ export interface JwtSettings {
   readonly audience?: string;
 }
 
+export type TierOverrides = Partial<Record<TierName, Partial<Tier>>>;
+
 export interface StageConfig {
-  /** Deployment stage: names the stack, the API stage and the functions' `PREVIEW_STAGE`. */
+  /** Deployment stage: names the stack, the API stages, the preview log group and `PREVIEW_STAGE`. */
   readonly stage: string;
   /** Production keeps data and logs when the stack or a resource is deleted. */
   readonly production: boolean;
   readonly jwt: JwtSettings;
+  /** The SaaS frontend's origin, allowed by CORS; absent: no cross-origin access. */
+  readonly allowedOrigin?: string;
+  /** Overrides of the tiers' defaults, handed to the functions as `PREVIEW_RESOURCE_TIER_*`. */
+  readonly tiers: TierOverrides;
+  /** Retention of every log group of the stage, in days. */
+  readonly logRetentionDays: number;
+  /** NAT gateways for the functions' subnets: 1 is cheaper, 2 survives the loss of an availability zone. */
+  readonly natGateways: number;
+  /** Subscribed to the alarm topic when given. */
+  readonly alarmEmail?: string;
+  /** A regional WAFv2 web ACL to associate with the REST API stage. */
+  readonly webAclArn?: string;
+  /** Refuse new launches (429) while everything else keeps working: set before a risky deploy. */
+  readonly drainLaunches: boolean;
 }
 
 /** Reads one context key; `app.node.tryGetContext` fits. */
 export type ContextReader = (key: string) => unknown;
 
 const stagePattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const maxStageLength = 32;
+/** Names derived from the stage have tight limits (the ECR pull-through prefix `preview-<stage>`: 30). */
+const maxStageLength = 20;
+const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const webAclArnPattern = /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[\w-]+\/[\w-]+$/;
+/** The values CloudWatch Logs accepts. */
+export const logRetentionValues = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+function invalid(key: string, value: unknown, expected: string): Error {
+  return new Error(`Invalid CDK context "${key}": ${JSON.stringify(value)}. ${expected}`);
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
 
 export function parseStage(value: unknown): string {
-  if (value === undefined || value === null || value === '') {
+  if (isMissing(value)) {
     throw new Error('Missing CDK context "stage": pass -c stage=<name> (e.g. dev, staging, prod).');
   }
   if (typeof value !== 'string' || !stagePattern.test(value) || value.length > maxStageLength) {
-    throw new Error(
-      `Invalid CDK context "stage": ${JSON.stringify(value)}. Use lowercase letters, digits and single ` +
-        `hyphens (not at the start or end), at most ${maxStageLength} characters, e.g. dev or pr-42.`,
+    throw invalid(
+      'stage',
+      value,
+      'Use lowercase letters, digits and single hyphens (not at the start or end), ' +
+        `at most ${maxStageLength} characters, e.g. dev or pr-42.`,
     );
   }
   return value;
 }
 
-function optionalString(read: ContextReader, key: string): string | undefined {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return undefined;
+function optionalString(key: string, value: unknown): string | undefined {
+  if (isMissing(value)) return undefined;
   if (typeof value !== 'string' || value.trim() !== value || /\s/.test(value)) {
-    throw new Error(
-      `Invalid CDK context "${key}": ${JSON.stringify(value)}. Expected a string without spaces.`,
-    );
+    throw invalid(key, value, 'Expected a string without spaces.');
   }
   return value;
 }
 
-function httpsUrl(key: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
+function parseUrl(key: string, value: string): URL {
   try {
-    url = new URL(value);
+    return new URL(value);
   } catch {
-    throw new Error(`Invalid CDK context "${key}": ${JSON.stringify(value)} is not a URL.`);
+    throw invalid(key, value, 'It is not a URL.');
   }
+}
+
+function httpsUrl(key: string, value: unknown): string | undefined {
+  const text = optionalString(key, value);
+  if (text === undefined) return undefined;
   // The authorizer fetches the keys from Lambda: plain HTTP would let anyone on the path forge tokens.
-  if (url.protocol !== 'https:') {
-    throw new Error(`Invalid CDK context "${key}": ${JSON.stringify(value)} must be an https:// URL.`);
-  }
-  return value;
+  if (parseUrl(key, text).protocol !== 'https:') throw invalid(key, text, 'It must be an https:// URL.');
+  return text;
 }
 
 export function parseJwtSettings(read: ContextReader): JwtSettings {
-  const jwksUrl = httpsUrl('jwtJwksUrl', optionalString(read, 'jwtJwksUrl'));
-  const issuer = optionalString(read, 'jwtIssuer');
-  const audience = optionalString(read, 'jwtAudience');
+  const jwksUrl = httpsUrl('jwtJwksUrl', read('jwtJwksUrl'));
+  const issuer = optionalString('jwtIssuer', read('jwtIssuer'));
+  const audience = optionalString('jwtAudience', read('jwtAudience'));
   return {
     ...(jwksUrl === undefined ? {} : { jwksUrl }),
     ...(issuer === undefined ? {} : { issuer }),
@@ -75,7 +109,150 @@ export function parseJwtSettings(read: ContextReader): JwtSettings {
   };
 }
 
+/** An origin as browsers send it: `https://host[:port]`, or plain http on localhost for development. */
+export function parseAllowedOrigin(value: unknown): string | undefined {
+  const key = 'allowedOrigin';
+  const text = optionalString(key, value);
+  if (text === undefined) return undefined;
+  const url = parseUrl(key, text);
+  const local = url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
+  if (url.origin !== text || (url.protocol !== 'https:' && !local)) {
+    throw invalid(
+      key,
+      text,
+      'Expected an origin such as https://app.example.com (no path, no trailing slash); ' +
+        'http:// only for localhost.',
+    );
+  }
+  return text;
+}
+
+/** `{"free": {"memory": 512}}`, as an object in cdk.json or a JSON string from `-c tiers=...`. */
+export function parseTiers(value: unknown): TierOverrides {
+  const key = 'tiers';
+  if (isMissing(value)) return {};
+  let object = value;
+  if (typeof value === 'string') {
+    try {
+      object = JSON.parse(value);
+    } catch {
+      throw invalid(key, value, 'Expected a JSON object such as {"free": {"memory": 512}}.');
+    }
+  }
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    throw invalid(key, value, 'Expected an object such as {"free": {"memory": 512}}.');
+  }
+  const tiers: TierOverrides = {};
+  for (const [name, fields] of Object.entries(object)) {
+    if (!(tierNames as readonly string[]).includes(name)) {
+      throw invalid(`${key}.${name}`, fields, `Tiers are ${tierNames.join(', ')}.`);
+    }
+    const parsed = tierSchema.partial().safeParse(fields);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
+      throw invalid(`${key}.${name}${where}`, fields, `${issue?.message ?? 'Invalid tier'}.`);
+    }
+    tiers[name as TierName] = parsed.data;
+  }
+  return tiers;
+}
+
+function integerIn(key: string, value: unknown, allowed: readonly number[], fallback: number): number {
+  if (isMissing(value)) return fallback;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !allowed.includes(number)) {
+    throw invalid(key, value, `Expected one of ${allowed.join(', ')}.`);
+  }
+  return number;
+}
+
+function optionalMatching(key: string, value: unknown, pattern: RegExp, expected: string) {
+  const text = optionalString(key, value);
+  if (text !== undefined && !pattern.test(text)) throw invalid(key, text, expected);
+  return text;
+}
+
+function optionalBoolean(key: string, value: unknown): boolean | undefined {
+  if (isMissing(value)) return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw invalid(key, value, 'Expected true or false.');
+}
+
+/** The `stages.<stage>` block of cdk.json, or nothing. */
+function stageBlock(read: ContextReader, stage: string): Record<string, unknown> {
+  const stages = read('stages');
+  if (isMissing(stages)) return {};
+  if (typeof stages !== 'object' || stages === null || Array.isArray(stages)) {
+    throw invalid('stages', stages, 'Expected an object of per-stage settings, e.g. {"prod": {...}}.');
+  }
+  const block = (stages as Record<string, unknown>)[stage];
+  if (block === undefined) return {};
+  if (typeof block !== 'object' || block === null || Array.isArray(block)) {
+    throw invalid(`stages.${stage}`, block, 'Expected an object of settings.');
+  }
+  return block as Record<string, unknown>;
+}
+
+/**
+ * The whole configuration of a stage. Every invalid setting is reported at once, one per line, each
+ * naming its context key.
+ */
 export function stageConfigFromContext(read: ContextReader): StageConfig {
   const stage = parseStage(read('stage'));
-  return { stage, production: stage === 'prod', jwt: parseJwtSettings(read) };
+  const block = stageBlock(read, stage);
+  const setting: ContextReader = (key) => {
+    const value = read(key);
+    return value === undefined ? block[key] : value;
+  };
+
+  const problems: string[] = [];
+  function attempt<T>(parse: () => T, fallback: T): T {
+    try {
+      return parse();
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      return fallback;
+    }
+  }
+
+  const production = attempt(() => optionalBoolean('production', setting('production')), undefined);
+  const jwt = attempt(() => parseJwtSettings(setting), {});
+  const allowedOrigin = attempt(() => parseAllowedOrigin(setting('allowedOrigin')), undefined);
+  const tiers = attempt(() => parseTiers(setting('tiers')), {});
+  const logRetentionDays = attempt(
+    () => integerIn('logRetentionDays', setting('logRetentionDays'), logRetentionValues, 30),
+    30,
+  );
+  const natGateways = attempt(() => integerIn('natGateways', setting('natGateways'), [1, 2], 1), 1);
+  const alarmEmail = attempt(
+    () => optionalMatching('alarmEmail', setting('alarmEmail'), emailPattern, 'Expected an email address.'),
+    undefined,
+  );
+  const webAclArn = attempt(
+    () =>
+      optionalMatching(
+        'webAclArn',
+        setting('webAclArn'),
+        webAclArnPattern,
+        'Expected the ARN of a regional WAFv2 web ACL.',
+      ),
+    undefined,
+  );
+  const drainLaunches = attempt(() => optionalBoolean('drainLaunches', setting('drainLaunches')), undefined);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+
+  return {
+    stage,
+    production: production ?? stage === 'prod',
+    jwt,
+    ...(allowedOrigin === undefined ? {} : { allowedOrigin }),
+    tiers,
+    logRetentionDays,
+    natGateways,
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(webAclArn === undefined ? {} : { webAclArn }),
+    drainLaunches: drainLaunches ?? false,
+  };
 }

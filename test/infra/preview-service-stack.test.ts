@@ -1,452 +1,991 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { App, type CfnResource } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgements, nagFindings, stableTemplate } from './checks.js';
+import { imageBuildspec } from '../../functions/adapters/aws/codebuild-image-builder.js';
 import { tableDefinitions } from '../../functions/adapters/aws/table-definitions.js';
 import { routes } from '../../functions/handlers/http/routes.js';
+import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
 import { gatewayErrors } from '../../lib/gateway-responses.js';
-import { PreviewServiceStack, stackName } from '../../lib/preview-service-stack.js';
-import { esmRequireBanner } from '../../lib/service-function.js';
-import { parseJwtSettings, parseStage, stageConfigFromContext } from '../../lib/stage-config.js';
+import { eventHandlers, routeAccess, type FunctionAccess } from '../../lib/handler-registry.js';
+import { corsAllowedHeaders } from '../../lib/rest-api.js';
+import { serviceMetrics } from '../../lib/service-metrics.js';
+import {
+  actionsOf,
+  cleanUp,
+  devContext,
+  jwtContext,
+  logicalId,
+  ofType,
+  projectWithEveryHandler,
+  resourcePath,
+  resourcesOf,
+  roleStatements,
+  synthesize,
+  type CfnResourceJson,
+  type PolicyStatementJson,
+  type Synth,
+} from './synth.js';
 
-interface CfnResourceJson {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  DeletionPolicy?: string;
-  UpdateReplacePolicy?: string;
-  Metadata?: Record<string, unknown>;
+/**
+ * Every property of the stage that matters, on a synth with every handler present (bundling skipped),
+ * then the same template against cdk-nag and the snapshot.
+ */
+
+let synth: Synth;
+beforeAll(() => {
+  synth = synthesize(devContext, { projectRoot: projectWithEveryHandler() });
+}, 60_000);
+afterAll(cleanUp);
+
+const accessOf = (name: string): FunctionAccess =>
+  routeAccess[name] ?? eventHandlers.find((entry) => entry.name === name)?.access ?? {};
+const allFunctionNames = () => [...synth.stack.functions.keys()];
+
+function fnResource(name: string): CfnResourceJson {
+  const fn = synth.stack.functions.get(name);
+  if (!fn) throw new Error(`no function ${name}`);
+  return synth.resources[logicalId(synth.stack, fn.function)] as CfnResourceJson;
 }
-
-const jwtContext = {
-  jwtJwksUrl: 'https://id.example.com/.well-known/jwks.json',
-  jwtIssuer: 'https://id.example.com/',
-  jwtAudience: 'preview-service',
-};
-
-const outdirs: string[] = [];
-afterAll(() => {
-  for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
-});
-
-/** Synthesizes the stack the way `bin/preview-service.ts` does, from CDK context. */
-function synthesize(context: Record<string, unknown>, bundle: boolean) {
-  const outdir = mkdtempSync(path.join(os.tmpdir(), 'preview-service-cdk-'));
-  outdirs.push(outdir);
-  const app = new App({
-    outdir,
-    // An empty list skips asset bundling: enough for checks that do not look at the bundles.
-    context: { ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
-  });
-  const config = stageConfigFromContext((key) => app.node.tryGetContext(key));
-  const stack = new PreviewServiceStack(app, stackName(config.stage), { config });
-  const template = Template.fromStack(stack);
-  const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
-  return { app, stack, template, resources };
+function fnId(name: string): string {
+  return logicalId(synth.stack, synth.stack.functions.get(name)!.function);
 }
-
-function logicalId(stack: PreviewServiceStack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
+function environmentOf(name: string): Record<string, unknown> {
+  return (fnResource(name).Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
 }
-
-function ofType(resources: Record<string, CfnResourceJson>, type: string): [string, CfnResourceJson][] {
-  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+function statementsOf(name: string): PolicyStatementJson[] {
+  return roleStatements(synth.resources, logicalId(synth.stack, synth.stack.functions.get(name)!.role));
 }
-
-/** The full path of an API Gateway resource, from its `ParentId` chain up to the root. */
-function resourcePath(resources: Record<string, CfnResourceJson>, resourceId: unknown): string {
-  const ref = (resourceId as { Ref?: string }).Ref;
-  if (ref === undefined) return ''; // Fn::GetAtt RootResourceId
-  const properties = resources[ref]?.Properties as { ParentId: unknown; PathPart: string };
-  return `${resourcePath(resources, properties.ParentId)}/${properties.PathPart}`;
+function ref(construct: { node: { defaultChild?: unknown } }) {
+  return { Ref: logicalId(synth.stack, construct) };
 }
+function arnOf(construct: { node: { defaultChild?: unknown } }) {
+  return { 'Fn::GetAtt': [logicalId(synth.stack, construct), 'Arn'] };
+}
+const json = (value: unknown) => JSON.stringify(value);
 
-describe('stage configuration', () => {
-  it('accepts lowercase stage names with digits and hyphens', () => {
-    for (const stage of ['dev', 'prod', 'pr-42', 'eu1-staging']) expect(parseStage(stage)).toBe(stage);
-  });
+describe('data', () => {
+  it.each(tableDefinitions.map((definition) => [definition.name, definition] as const))(
+    '%s table: on demand, point-in-time recovery, encrypted, its TTL and the indexes the code queries',
+    (name, definition) => {
+      const table = synth.resources[logicalId(synth.stack, synth.stack.tables.table(name))];
+      const properties = table?.Properties ?? {};
+      expect(properties.KeySchema).toEqual([
+        { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+        ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' }] : []),
+      ]);
+      const indexes = (properties.GlobalSecondaryIndexes as { IndexName: string }[] | undefined) ?? [];
+      expect(indexes.map((index) => index.IndexName)).toEqual(definition.indexes.map((index) => index.name));
+      expect(properties.TimeToLiveSpecification).toEqual(
+        definition.ttlAttribute ? { AttributeName: definition.ttlAttribute, Enabled: true } : undefined,
+      );
+      expect(properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(table?.DeletionPolicy).toBe('Delete');
+    },
+  );
 
-  it('rejects anything else with a message naming the context key', () => {
-    for (const stage of [
-      'Dev',
-      'dev_1',
-      '-dev',
-      'dev-',
-      'de--v',
-      'dev env',
-      'a'.repeat(33),
-      42,
-      '',
-      undefined,
-    ]) {
-      expect(() => parseStage(stage)).toThrow(/context "stage"/);
+  it('buckets block public access, take TLS only, are encrypted and access-logged', () => {
+    const buckets = ofType(synth.resources, 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(4);
+    const accessLogs = logicalId(
+      synth.stack,
+      synth.stack.node.findChild('AccessLogs').node.findChild('Bucket'),
+    );
+    for (const [id, bucket] of buckets) {
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      if (id !== accessLogs) {
+        expect(bucket.Properties?.LoggingConfiguration).toMatchObject({
+          DestinationBucketName: { Ref: accessLogs },
+        });
+      }
+      const policy = ofType(synth.resources, 'AWS::S3::BucketPolicy').find(
+        ([, p]) => json(p.Properties?.Bucket) === json({ Ref: id }),
+      );
+      const statements = (policy?.[1].Properties?.PolicyDocument as { Statement: PolicyStatementJson[] })
+        .Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
     }
   });
 
-  it('requires the JWKS URL to be https and the JWT settings to have no spaces', () => {
-    const read = (values: Record<string, unknown>) => (key: string) => values[key];
-    expect(parseJwtSettings(read(jwtContext))).toEqual({
-      jwksUrl: jwtContext.jwtJwksUrl,
-      issuer: jwtContext.jwtIssuer,
-      audience: jwtContext.jwtAudience,
+  it('exports and build sources expire after 7 days; generations are kept', () => {
+    const rules = (bucket: { bucket: unknown }) =>
+      (
+        synth.resources[logicalId(synth.stack, bucket.bucket as never)]?.Properties
+          ?.LifecycleConfiguration as {
+          Rules: Record<string, unknown>[];
+        }
+      ).Rules;
+    expect(rules(synth.stack.buckets.exports)).toContainEqual(
+      expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
+    );
+    expect(rules(synth.stack.buckets.buildSources)).toContainEqual(
+      expect.objectContaining({ ExpirationInDays: 7, Status: 'Enabled' }),
+    );
+    expect(json(rules(synth.stack.buckets.generations))).not.toContain('ExpirationInDays');
+  });
+
+  it('the ECR repository scans on push and expires untagged and old images', () => {
+    synth.template.hasResourceProperties('AWS::ECR::Repository', {
+      ImageScanningConfiguration: { ScanOnPush: true },
+      EmptyOnDelete: true,
     });
-    expect(parseJwtSettings(read({}))).toEqual({});
-    expect(() => parseJwtSettings(read({ jwtJwksUrl: 'http://id.example.com/jwks' }))).toThrow(/https/);
-    expect(() => parseJwtSettings(read({ jwtJwksUrl: 'not a url' }))).toThrow(/jwtJwksUrl/);
-    expect(() => parseJwtSettings(read({ jwtAudience: 'two words' }))).toThrow(/jwtAudience/);
-    expect(() => parseJwtSettings(read({ jwtIssuer: 7 }))).toThrow(/jwtIssuer/);
+    const policy = JSON.parse(
+      String(
+        (
+          ofType(synth.resources, 'AWS::ECR::Repository')[0]?.[1].Properties?.LifecyclePolicy as {
+            LifecyclePolicyText: string;
+          }
+        ).LifecyclePolicyText,
+      ),
+    ) as { rules: { selection: Record<string, unknown> }[] };
+    expect(policy.rules.map((rule) => rule.selection)).toEqual([
+      expect.objectContaining({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 1 }),
+      expect.objectContaining({ tagStatus: 'any', countType: 'sinceImagePushed', countNumber: 30 }),
+    ]);
+  });
+
+  it('database images come through a pull-through cache of ECR Public named after the stage', () => {
+    synth.template.hasResourceProperties('AWS::ECR::PullThroughCacheRule', {
+      EcrRepositoryPrefix: 'preview-dev',
+      UpstreamRegistryUrl: 'public.ecr.aws',
+    });
+    expect(json(environmentOf('start-preview').PREVIEW_DATABASE_IMAGE_POSTGRESQL)).toContain(
+      '/preview-dev/docker/library/postgres:15',
+    );
+  });
+
+  it('the CodeBuild project builds privileged with the image builder buildspec, outside the VPC', () => {
+    const project = ofType(synth.resources, 'AWS::CodeBuild::Project')[0]?.[1].Properties ?? {};
+    expect(project.Environment).toMatchObject({ PrivilegedMode: true, Type: 'LINUX_CONTAINER' });
+    expect(JSON.parse((project.Source as { BuildSpec: string }).BuildSpec)).toEqual(imageBuildspec);
+    expect(project.Source).toMatchObject({ Type: 'NO_SOURCE' });
+    expect(project.VpcConfig).toBeUndefined();
+    // Queued plus building fits within start-preview's 15 minutes.
+    expect(project).toMatchObject({ QueuedTimeoutInMinutes: 5, TimeoutInMinutes: 9 });
+    const role = (project.ServiceRole as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+    const statements = roleStatements(synth.resources, role);
+    const push = statements.find((s) => actionsOf(s).includes('ecr:PutImage'));
+    expect(resourcesOf(push!)).toEqual([arnOf(synth.stack.images.repository)]);
+    const read = statements.find((s) => actionsOf(s).includes('s3:GetObject'));
+    expect(json(read?.Resource)).toContain('/build-sources/*');
   });
 });
 
-describe('PreviewService stack (dev, bundled)', () => {
-  let synth: ReturnType<typeof synthesize>;
-
-  beforeAll(() => {
-    synth = synthesize({ stage: 'dev', ...jwtContext }, true);
-  }, 120_000);
-
-  it('is named after the stage and needs no account or region', () => {
-    expect(synth.stack.stackName).toBe('PreviewService-dev');
-    expect(synth.stack.environment).toBe('aws://unknown-account/unknown-region');
-  });
-
-  describe('tables', () => {
-    it.each(tableDefinitions.map((definition) => [definition.name, definition] as const))(
-      '%s matches its table definition',
-      (name, definition) => {
-        const table = synth.resources[logicalId(synth.stack, synth.stack.tables.table(name))];
-        expect(table?.Type).toBe('AWS::DynamoDB::Table');
-        const properties = table?.Properties ?? {};
-
-        const keySchema = (partitionKey: string, sortKey?: string) => [
-          { AttributeName: partitionKey, KeyType: 'HASH' },
-          ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' }] : []),
-        ];
-        expect(properties.KeySchema).toEqual(keySchema(definition.partitionKey, definition.sortKey));
-
-        const keyAttributes = new Set(
-          [definition, ...definition.indexes].flatMap((key) => [key.partitionKey, key.sortKey ?? []]).flat(),
-        );
-        expect(properties.AttributeDefinitions).toEqual(
-          expect.arrayContaining(
-            [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-          ),
-        );
-        expect(properties.AttributeDefinitions).toHaveLength(keyAttributes.size);
-
-        const indexes = definition.indexes.map((index) => ({
-          IndexName: index.name,
-          KeySchema: keySchema(index.partitionKey, index.sortKey),
-          Projection: { ProjectionType: 'ALL' },
-        }));
-        expect(properties.GlobalSecondaryIndexes).toEqual(indexes.length > 0 ? indexes : undefined);
-
-        expect(properties.TimeToLiveSpecification).toEqual(
-          definition.ttlAttribute ? { AttributeName: definition.ttlAttribute, Enabled: true } : undefined,
-        );
-        expect(properties.BillingMode).toBe('PAY_PER_REQUEST');
-        expect(properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-        // SSE enabled without a key of our own: the AWS-managed aws/dynamodb key.
-        expect(properties.SSESpecification).toEqual({ SSEEnabled: true });
-        expect(properties.TableName).toBeUndefined();
-        expect(table?.DeletionPolicy).toBe('Delete');
-      },
+describe('network', () => {
+  it('has public subnets for NAT only, function subnets with egress and isolated preview subnets', () => {
+    const subnets = ofType(synth.resources, 'AWS::EC2::Subnet').map(([, subnet]) => subnet.Properties ?? {});
+    const kinds = subnets.map(
+      (subnet) => json(subnet.Tags).match(/"aws-cdk:subnet-name","Value":"(\w+)"/)?.[1],
     );
-
-    it('are the only tables, and their names are outputs', () => {
-      expect(ofType(synth.resources, 'AWS::DynamoDB::Table')).toHaveLength(tableDefinitions.length);
-      for (const definition of tableDefinitions) {
-        const id = logicalId(synth.stack, synth.stack.tables.table(definition.name));
-        const outputName = `${definition.name.charAt(0).toUpperCase()}${definition.name.slice(1)}TableName`;
-        synth.template.hasOutput(outputName, { Value: { Ref: id } });
-      }
-    });
-  });
-
-  describe('functions', () => {
-    const authorizerId = () => logicalId(synth.stack, synth.stack.restApi.authorizer.function.function);
-    const routeFunctionId = (handler: string) =>
-      logicalId(synth.stack, synth.stack.restApi.routeFunction(handler).function);
-    const tableRefs = () =>
-      Object.fromEntries(
-        tableDefinitions.map((definition) => [
-          definition.envVar,
-          { Ref: logicalId(synth.stack, synth.stack.tables.table(definition.name)) },
-        ]),
+    expect(kinds.sort()).toEqual(['Functions', 'Functions', 'Previews', 'Previews', 'Public', 'Public']);
+    for (const subnet of subnets) expect(subnet.MapPublicIpOnLaunch ?? false).toBe(false);
+    synth.template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    // The preview subnets' route tables have no default route: no NAT, no internet gateway.
+    const previewSubnetIds = synth.stack.network.vpc
+      .selectSubnets(synth.stack.network.previewSubnets)
+      .subnets.map((subnet) => subnet.routeTable.routeTableId);
+    for (const routeTableId of previewSubnetIds) {
+      const resolved = synth.stack.resolve(routeTableId) as { Ref: string };
+      const routes = ofType(synth.resources, 'AWS::EC2::Route').filter(
+        ([, route]) => json(route.Properties?.RouteTableId) === json(resolved),
       );
+      expect(routes).toEqual([]);
+    }
+  });
 
-    it('are one per route handler plus the authorizer, all Node 22 on arm64 with a month of logs', () => {
-      const functions = ofType(synth.resources, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(new Set(routes.map((route) => route.handler)).size + 1);
-      for (const [, fn] of functions) {
-        expect(fn.Properties).toMatchObject({
-          Runtime: 'nodejs22.x',
-          Architectures: ['arm64'],
-          Handler: 'index.handler',
-          MemorySize: 512,
-          TracingConfig: { Mode: 'Active' },
-        });
-        const logGroup = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
-        expect(synth.resources[logGroup]).toMatchObject({
-          Type: 'AWS::Logs::LogGroup',
-          Properties: { RetentionInDays: 30 },
-        });
-      }
+  it('has S3 and DynamoDB gateway endpoints on both private subnet groups, the S3 one narrowed', () => {
+    const gateways = ofType(synth.resources, 'AWS::EC2::VPCEndpoint').filter(
+      ([, endpoint]) => endpoint.Properties?.VpcEndpointType === 'Gateway',
+    );
+    expect(gateways.map(([, endpoint]) => json(endpoint.Properties?.ServiceName))).toEqual([
+      expect.stringContaining('.s3'),
+      expect.stringContaining('.dynamodb'),
+    ]);
+    for (const [, endpoint] of gateways) expect(endpoint.Properties?.RouteTableIds).toHaveLength(4);
+    const s3Policy = json(gateways[0]?.[1].Properties?.PolicyDocument);
+    expect(s3Policy).toContain('-starport-layer-bucket/*');
+    expect(s3Policy).toContain(logicalId(synth.stack, synth.stack.buckets.generations.bucket));
+    expect(s3Policy).not.toContain('"Resource":"*"');
+  });
+
+  it('has ECR and CloudWatch Logs interface endpoints in the preview subnets, open to the two groups only', () => {
+    const interfaces = ofType(synth.resources, 'AWS::EC2::VPCEndpoint').filter(
+      ([, endpoint]) => endpoint.Properties?.VpcEndpointType === 'Interface',
+    );
+    expect(interfaces.map(([, endpoint]) => json(endpoint.Properties?.ServiceName))).toEqual([
+      expect.stringContaining('ecr.api'),
+      expect.stringContaining('ecr.dkr'),
+      expect.stringContaining('logs'),
+    ]);
+    const { previewSecurityGroup, proxySecurityGroup } = synth.stack.network;
+    const groups = [previewSecurityGroup, proxySecurityGroup].map((group) => ({
+      'Fn::GetAtt': [logicalId(synth.stack, group), 'GroupId'],
+    }));
+    for (const [, endpoint] of interfaces) {
+      expect(endpoint.Properties?.PrivateDnsEnabled).toBe(true);
+      const endpointGroup = (endpoint.Properties?.SecurityGroupIds as { 'Fn::GetAtt': string[] }[])[0]!;
+      const ingress = ofType(synth.resources, 'AWS::EC2::SecurityGroupIngress')
+        .map(([, rule]) => rule.Properties ?? {})
+        .filter((rule) => json(rule.GroupId) === json(endpointGroup));
+      expect(ingress.map((rule) => [rule.SourceSecurityGroupId, rule.FromPort, rule.ToPort])).toEqual(
+        groups.map((group) => [group, 443, 443]),
+      );
+      const inline = synth.resources[endpointGroup['Fn::GetAtt'][0]!]?.Properties?.SecurityGroupIngress;
+      expect(inline).toBeUndefined();
+    }
+  });
+
+  it('the preview security group accepts traffic from the proxy functions only, and sends HTTPS only', () => {
+    const preview = synth.stack.network.previewSecurityGroup;
+    const previewGroupId = { 'Fn::GetAtt': [logicalId(synth.stack, preview), 'GroupId'] };
+    const proxyGroupId = {
+      'Fn::GetAtt': [logicalId(synth.stack, synth.stack.network.proxySecurityGroup), 'GroupId'],
+    };
+    const properties = synth.resources[logicalId(synth.stack, preview)]?.Properties ?? {};
+    expect(properties.SecurityGroupIngress).toBeUndefined();
+    expect(properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+    const ingress = ofType(synth.resources, 'AWS::EC2::SecurityGroupIngress')
+      .map(([, rule]) => rule.Properties ?? {})
+      .filter((rule) => json(rule.GroupId) === json(previewGroupId));
+    expect(ingress).toEqual([
+      expect.objectContaining({
+        SourceSecurityGroupId: proxyGroupId,
+        IpProtocol: 'tcp',
+        FromPort: 0,
+        ToPort: 65535,
+      }),
+    ]);
+  });
+
+  it('flow logs record rejected traffic to a log group with the stage retention', () => {
+    synth.template.hasResourceProperties('AWS::EC2::FlowLog', {
+      TrafficType: 'REJECT',
+      LogDestinationType: 'cloud-watch-logs',
     });
+  });
+});
 
-    it.each(routes.map((route) => [route.handler] as const))(
-      '%s gets the table names and service environment, and fits within API Gateway',
-      (handler) => {
-        const fn = synth.resources[routeFunctionId(handler)];
-        expect(fn?.Properties?.Timeout).toBe(29);
-        const { PREVIEW_PUBLIC_URL: publicUrl, ...variables } = (
-          fn?.Properties?.Environment as { Variables: Record<string, unknown> }
-        ).Variables;
-        expect(variables).toEqual({
-          ...tableRefs(),
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'preview-service',
-          PREVIEW_STAGE: 'dev',
-        });
-        // The stage's base URL, from the API id alone (referring to the stage would be a cycle).
-        const restApiRef = { Ref: logicalId(synth.stack, synth.stack.restApi.api) };
-        expect(publicUrl).toEqual({
-          'Fn::Join': [
-            '',
-            [
-              'https://',
-              restApiRef,
-              '.execute-api.',
-              { Ref: 'AWS::Region' },
-              '.',
-              { Ref: 'AWS::URLSuffix' },
-              '/dev',
-            ],
-          ],
-        });
-      },
+describe('compute', () => {
+  it('the cluster has Container Insights (enhanced)', () => {
+    synth.template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }],
+    });
+  });
+
+  it('the preview log group is /preview/<stage> with the stage retention', () => {
+    synth.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/preview/dev',
+      RetentionInDays: 14,
+    });
+  });
+
+  it('only ECS, for this account, assumes the task roles; the task role has no permissions', () => {
+    const { executionRole, taskRole } = synth.stack.previews;
+    for (const role of [executionRole, taskRole]) {
+      const trust = synth.resources[logicalId(synth.stack, role)]?.Properties?.AssumeRolePolicyDocument as {
+        Statement: PolicyStatementJson[];
+      };
+      expect(trust.Statement).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'ecs-tasks.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnLike: { 'aws:SourceArn': expect.anything() },
+          },
+        }),
+      ]);
+      expect(synth.resources[logicalId(synth.stack, role)]?.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+    expect(roleStatements(synth.resources, logicalId(synth.stack, taskRole))).toEqual([]);
+  });
+
+  it('the execution role pulls preview and cached public images and writes the preview log group', () => {
+    const statements = roleStatements(
+      synth.resources,
+      logicalId(synth.stack, synth.stack.previews.executionRole),
     );
+    const pull = statements.find((s) => actionsOf(s).includes('ecr:BatchGetImage'));
+    expect(resourcesOf(pull!)).toEqual([
+      arnOf(synth.stack.images.repository),
+      expect.objectContaining({ 'Fn::Join': expect.anything() }),
+    ]);
+    expect(json(pull?.Resource)).toContain(':repository/preview-dev/*');
+    const logs = statements.find((s) => actionsOf(s).includes('logs:PutLogEvents'));
+    expect(resourcesOf(logs!)).toEqual([arnOf(synth.stack.previews.logGroup)]);
+    const anyResource = statements.filter((s) => json(s.Resource) === '"*"').flatMap(actionsOf);
+    expect(anyResource).toEqual(['ecr:GetAuthorizationToken']);
+  });
+});
 
-    it.each(routes.map((route) => [route.handler] as const))(
-      '%s may read and write items of every table, and nothing more on them',
-      (handler) => {
-        const role = (
-          synth.resources[routeFunctionId(handler)]?.Properties?.Role as { 'Fn::GetAtt': string[] }
-        )['Fn::GetAtt'][0];
-        const statements = ofType(synth.resources, 'AWS::IAM::Policy')
-          .filter(
-            ([, policy]) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: role }]),
-          )
-          .flatMap(([, policy]) => (policy.Properties?.PolicyDocument as { Statement: unknown[] }).Statement);
-        const dynamo = statements.filter((statement) => JSON.stringify(statement).includes('dynamodb:'));
-        const actions = new Set(dynamo.flatMap((statement) => (statement as { Action: string[] }).Action));
-        // Transactions are authorized by the actions of their items (Put/Update/Delete/ConditionCheck).
-        for (const action of [
-          'GetItem',
-          'PutItem',
-          'UpdateItem',
-          'DeleteItem',
-          'ConditionCheckItem',
-          'Query',
-        ]) {
-          expect(actions).toContain(`dynamodb:${action}`);
-        }
-        for (const action of actions) {
-          expect(action).not.toMatch(/\*|^dynamodb:(Create|Delete|Update)Table|TimeToLive|Backup|Restore/);
-        }
-        for (const { Ref } of Object.values(tableRefs())) {
-          expect(dynamo).toContainEqual(
-            expect.objectContaining({
-              Effect: 'Allow',
-              Resource: expect.arrayContaining([{ 'Fn::GetAtt': [Ref, 'Arn'] }]),
-            }),
-          );
-        }
-      },
-    );
+describe('functions', () => {
+  it('are every route handler and every registry entry, plus the authorizer', () => {
+    const handlers = new Set([...routes.map((route) => route.handler), ...eventHandlers.map((e) => e.name)]);
+    expect(new Set(allFunctionNames())).toEqual(handlers);
+    // One more for the VPC's default security group lock-down (a CDK custom resource).
+    expect(ofType(synth.resources, 'AWS::Lambda::Function')).toHaveLength(handlers.size + 2);
+  });
 
-    it('the authorizer gets the JWT settings and no table access', () => {
-      const fn = synth.resources[authorizerId()];
-      expect((fn?.Properties?.Environment as { Variables: unknown }).Variables).toEqual({
-        PREVIEW_JWT_JWKS_URL: jwtContext.jwtJwksUrl,
-        PREVIEW_JWT_ISSUER: jwtContext.jwtIssuer,
-        PREVIEW_JWT_AUDIENCE: jwtContext.jwtAudience,
-        NODE_OPTIONS: '--enable-source-maps',
+  it('are Node 22 on arm64, traced, with Powertools settings and their own log group and role', () => {
+    for (const name of allFunctionNames()) {
+      const fn = fnResource(name);
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(environmentOf(name)).toMatchObject({
         POWERTOOLS_SERVICE_NAME: 'preview-service',
+        POWERTOOLS_METRICS_NAMESPACE: serviceMetrics.namespace,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
         PREVIEW_STAGE: 'dev',
+        NODE_OPTIONS: '--enable-source-maps',
       });
-      const role = (fn?.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-      const policies = ofType(synth.resources, 'AWS::IAM::Policy').filter(([, policy]) =>
-        JSON.stringify(policy.Properties?.Roles).includes(`"${role}"`),
+      const logGroup = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(synth.resources[logGroup]?.Properties?.RetentionInDays).toBe(14);
+      const role = (fn.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+      // No AWSLambdaBasicExecutionRole: it would allow writing to every log group.
+      expect(synth.resources[role]?.Properties?.ManagedPolicyArns).toBeUndefined();
+      const logWrite = roleStatements(synth.resources, role).find((s) =>
+        actionsOf(s).includes('logs:PutLogEvents'),
       );
-      expect(JSON.stringify(policies)).not.toContain('dynamodb:');
-    });
-
-    it('are bundled by esbuild into one ESM file with a source map and the require banner', () => {
-      for (const [, fn] of ofType(synth.resources, 'AWS::Lambda::Function')) {
-        const s3Key = String((fn.Properties?.Code as { S3Key: string }).S3Key);
-        const assetDir = path.join(synth.app.outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
-        const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
-        expect(bundle.startsWith(esmRequireBanner)).toBe(true);
-        expect(bundle).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{[^}]*\bhandler\b/);
-        expect(existsSync(path.join(assetDir, 'index.mjs.map'))).toBe(true);
-      }
-    });
+      expect(resourcesOf(logWrite!)).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
+    }
   });
 
-  describe('REST API', () => {
-    const authorizerRef = () => ({ Ref: logicalId(synth.stack, synth.stack.restApi.authorizer.authorizer) });
-
-    it.each(routes.map((route) => [route.method, route.path, route] as const))(
-      '%s %s invokes its handler with the right authorization',
-      (_method, routePath, route) => {
-        const methods = ofType(synth.resources, 'AWS::ApiGateway::Method').filter(
-          ([, method]) =>
-            method.Properties?.HttpMethod === route.method &&
-            resourcePath(synth.resources, method.Properties?.ResourceId) === routePath,
-        );
-        expect(methods).toHaveLength(1);
-        const properties = methods[0]?.[1].Properties ?? {};
-        if (route.authenticated) {
-          expect(properties.AuthorizationType).toBe('CUSTOM');
-          expect(properties.AuthorizerId).toEqual(authorizerRef());
-        } else {
-          expect(properties.AuthorizationType).toBe('NONE');
-          expect(properties.AuthorizerId).toBeUndefined();
-        }
-        const fnId = logicalId(synth.stack, synth.stack.restApi.routeFunction(route.handler).function);
-        expect(properties.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
-        expect(JSON.stringify(properties.Integration)).toContain(
-          JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }),
-        );
-      },
-    );
-
-    it('has no methods beyond the route table, and the OpenAPI document is the only public one', () => {
-      const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
-      expect(methods).toHaveLength(routes.length);
-      const publicPaths = methods
-        .filter(([, method]) => method.Properties?.AuthorizationType === 'NONE')
-        .map(([, method]) => resourcePath(synth.resources, method.Properties?.ResourceId));
-      expect(publicPaths).toEqual(['/api/openapi.json']);
-    });
-
-    it('proxies any method under /preview/proxy with a greedy path parameter', () => {
-      const proxy = ofType(synth.resources, 'AWS::ApiGateway::Method').find(([, method]) =>
-        resourcePath(synth.resources, method.Properties?.ResourceId).endsWith('/preview/proxy/{proxy+}'),
-      );
-      expect(proxy?.[1].Properties?.HttpMethod).toBe('ANY');
-    });
-
-    it('verifies bearer tokens with the authorizer function and caches decisions for 5 minutes', () => {
-      const fnId = logicalId(synth.stack, synth.stack.restApi.authorizer.function.function);
-      synth.template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
-      synth.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
-        Type: 'TOKEN',
-        IdentitySource: 'method.request.header.Authorization',
-        AuthorizerResultTtlInSeconds: 300,
-      });
-      const authorizer = ofType(synth.resources, 'AWS::ApiGateway::Authorizer')[0]?.[1].Properties ?? {};
-      expect(JSON.stringify(authorizer.AuthorizerUri)).toContain(
-        JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }),
-      );
-      const pattern = new RegExp(String(authorizer.IdentityValidationExpression));
-      const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl';
-      // The scheme is case-insensitive, as in the verifier the local gateway uses.
-      for (const header of [`Bearer ${jwt}`, `bearer ${jwt}`, `BEARER  ${jwt}`]) {
-        expect(pattern.test(header)).toBe(true);
+  it('get the service environment: tables, URLs, generations, tiers, origin, log retention', () => {
+    for (const name of allFunctionNames()) {
+      const environment = environmentOf(name);
+      for (const definition of tableDefinitions) {
+        expect(environment[definition.envVar]).toEqual(ref(synth.stack.tables.table(definition.name)));
       }
-      expect(pattern.test('Basic dXNlcjpwYXNz')).toBe(false);
-      expect(pattern.test('Bearer not-a-jwt')).toBe(false);
-    });
-
-    it('stage is named after the stage, traced and throttled', () => {
-      synth.template.resourceCountIs('AWS::ApiGateway::Stage', 1);
-      synth.template.hasResourceProperties('AWS::ApiGateway::Stage', {
-        StageName: 'dev',
-        TracingEnabled: true,
-        MethodSettings: Match.arrayWith([
-          Match.objectLike({
-            HttpMethod: '*',
-            ResourcePath: '/*',
-            ThrottlingRateLimit: 50,
-            ThrottlingBurstLimit: 100,
-          }),
-        ]),
+      expect(environment).toMatchObject({
+        PREVIEW_GENERATIONS_BUCKET: ref(synth.stack.buckets.generations.bucket),
+        PREVIEW_GENERATIONS_PREFIX: 'generations/',
+        PREVIEW_RESOURCE_TIER_FREE: '{"memory":512}',
+        PREVIEW_ALLOWED_ORIGIN: 'https://app.example.com',
+        PREVIEW_LOG_RETENTION_DAYS: '14',
+        PREVIEW_LAUNCH_TIMEOUT_SECONDS: '900',
       });
-      synth.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
-        EndpointConfiguration: { Types: ['REGIONAL'] },
+      expect(json(environment.PREVIEW_PUBLIC_URL)).toContain('/dev"');
+      expect(json(environment.PREVIEW_WEBSOCKET_URL)).toContain('"wss://"');
+    }
+  });
+
+  it('route functions answer within API Gateway, and the long-running ones get longer', () => {
+    for (const route of routes) expect(fnResource(route.handler).Properties?.Timeout).toBe(29);
+    expect(fnResource('start-preview').Properties?.Timeout).toBe(900);
+  });
+
+  it('run in the private function subnets with the proxy security group exactly when they reach tasks', () => {
+    const inVpc = allFunctionNames().filter((name) => fnResource(name).Properties?.VpcConfig !== undefined);
+    expect(inVpc).toEqual(expect.arrayContaining(['proxy-preview', 'send-test-request', 'list-endpoints']));
+    expect(inVpc).toEqual(expect.arrayContaining(['start-preview', 'task-state-change']));
+    expect(inVpc.sort()).toEqual(
+      allFunctionNames()
+        .filter((name) => accessOf(name).reachesTasks)
+        .sort(),
+    );
+    const functionSubnets = synth.stack.resolve(
+      synth.stack.network.vpc.selectSubnets(synth.stack.network.functionSubnets).subnetIds,
+    );
+    for (const name of inVpc) {
+      expect(fnResource(name).Properties?.VpcConfig).toEqual({
+        SecurityGroupIds: [
+          { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.network.proxySecurityGroup), 'GroupId'] },
+        ],
+        SubnetIds: functionSubnets,
       });
-      // The account-wide CloudWatch role is not this stack's to own.
-      synth.template.resourceCountIs('AWS::ApiGateway::Account', 0);
-      const outputs = synth.template.findOutputs('*');
-      expect(
-        Object.keys(outputs).filter((name) => JSON.stringify(outputs[name]).includes('execute-api')),
-      ).toEqual(['RestApiUrl']);
-    });
+      // The function is created only after its role may attach it to the VPC.
+      const eni = statementsOf(name).find((s) => actionsOf(s).includes('ec2:CreateNetworkInterface'));
+      expect(eni).toBeDefined();
+      expect(fnResource(name).DependsOn).toEqual(
+        expect.arrayContaining([expect.stringMatching(/RoleDefaultPolicy/)]),
+      );
+    }
+  });
 
-    it.each([
-      ['UNAUTHORIZED', '401', 'unauthorized', 'A valid bearer token is required.'],
-      ['ACCESS_DENIED', '403', 'forbidden', undefined],
-      ['MISSING_AUTHENTICATION_TOKEN', '404', 'not_found', undefined],
-      ['THROTTLED', '429', 'rate_limited', undefined],
-      ['REQUEST_TOO_LARGE', '413', 'payload_too_large', undefined],
-      ['DEFAULT_4XX', undefined, 'bad_request', '$context.error.messageString'],
-      ['DEFAULT_5XX', undefined, 'internal', undefined],
-    ] as const)('gateway response %s answers %s in the error shape', (type, statusCode, code, message) => {
-      const responses = ofType(synth.resources, 'AWS::ApiGateway::GatewayResponse').filter(
-        ([, response]) => response.Properties?.ResponseType === type,
-      );
-      expect(responses).toHaveLength(1);
-      const properties = responses[0]?.[1].Properties ?? {};
-      expect(properties.StatusCode).toBe(statusCode);
-      const template = (properties.ResponseTemplates as Record<string, string>)['application/json'] ?? '';
-      // `$context.error.messageString` renders as a JSON string; stand in one to parse the template.
-      const body = JSON.parse(
-        template.replace('$context.error.messageString', '"$context.error.messageString"'),
-      );
-      expect(Object.keys(body)).toEqual(['error']);
-      expect(body.error.code).toBe(code);
-      expect(typeof body.error.message).toBe('string');
-      if (message !== undefined) expect(body.error.message).toBe(message);
-      expect(template).not.toMatch(/stack|\$context\.error\.validationErrorString/i);
-    });
+  it('the runtime functions get PREVIEW_RUNNER=ecs and every ECS, ECR and CodeBuild setting; no other does', () => {
+    const runtimeVariables = [
+      'PREVIEW_START_FUNCTION',
+      'PREVIEW_ECS_CLUSTER',
+      'PREVIEW_ECS_SUBNETS',
+      'PREVIEW_ECS_SECURITY_GROUP',
+      'PREVIEW_ECS_EXECUTION_ROLE_ARN',
+      'PREVIEW_ECS_TASK_ROLE_ARN',
+      'PREVIEW_ECS_CPU_ARCHITECTURE',
+      'PREVIEW_LOG_GROUP',
+      'PREVIEW_ECR_REPOSITORY_URI',
+      'PREVIEW_CODEBUILD_PROJECT',
+      'PREVIEW_BUILD_BUCKET',
+      'PREVIEW_BUILD_PREFIX',
+      'PREVIEW_DATABASE_IMAGE_POSTGRESQL',
+      'PREVIEW_DATABASE_IMAGE_MONGODB',
+    ];
+    const withRunner = allFunctionNames().filter((name) => environmentOf(name).PREVIEW_RUNNER === 'ecs');
+    expect(withRunner.sort()).toEqual(
+      [
+        'launch-preview',
+        'delete-preview',
+        'start-preview',
+        'task-state-change',
+        'check-health',
+        'sweep-previews',
+      ].sort(),
+    );
+    for (const name of withRunner) {
+      const environment = environmentOf(name);
+      for (const variable of runtimeVariables)
+        expect(environment[variable], `${name} ${variable}`).toBeDefined();
+      expect(environment).toMatchObject({
+        PREVIEW_START_FUNCTION: 'preview-dev-start-preview',
+        PREVIEW_ECS_CLUSTER: ref(synth.stack.previews.cluster),
+        PREVIEW_ECS_SECURITY_GROUP: {
+          'Fn::GetAtt': [logicalId(synth.stack, synth.stack.network.previewSecurityGroup), 'GroupId'],
+        },
+        PREVIEW_ECS_EXECUTION_ROLE_ARN: arnOf(synth.stack.previews.executionRole),
+        PREVIEW_ECS_TASK_ROLE_ARN: arnOf(synth.stack.previews.taskRole),
+        PREVIEW_ECS_CPU_ARCHITECTURE: 'X86_64',
+        PREVIEW_CODEBUILD_PROJECT: ref(synth.stack.images.project),
+        PREVIEW_BUILD_BUCKET: ref(synth.stack.buckets.buildSources.bucket),
+        PREVIEW_BUILD_PREFIX: 'build-sources/',
+      });
+      // Tasks run in the isolated preview subnets.
+      expect(environment.PREVIEW_ECS_SUBNETS).toEqual({
+        'Fn::Join': [
+          ',',
+          synth.stack.resolve(
+            synth.stack.network.vpc.selectSubnets(synth.stack.network.previewSubnets).subnetIds,
+          ),
+        ],
+      });
+    }
+  });
 
-    it('every gateway response is defined once', () => {
-      const types = ofType(synth.resources, 'AWS::ApiGateway::GatewayResponse').map(
-        ([, response]) => response.Properties?.ResponseType,
+  it('start-preview has a fixed name; launch-preview names it and may invoke it, and nothing else may', () => {
+    expect(fnResource('start-preview').Properties?.FunctionName).toBe('preview-dev-start-preview');
+    const invokers = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => json(s).includes('function:preview-dev-start-preview')),
+    );
+    expect(invokers).toEqual(['launch-preview']);
+    const invoke = statementsOf('launch-preview').find((s) =>
+      json(s).includes('function:preview-dev-start-preview'),
+    );
+    expect(actionsOf(invoke!)).toEqual(['lambda:InvokeFunction']);
+    expect(resourcesOf(invoke!)).toHaveLength(1);
+  });
+
+  it('$connect starts replays by invoking log-replay, by its fixed name', () => {
+    expect(fnResource('log-replay').Properties?.FunctionName).toBe('preview-dev-log-replay');
+    const invokers = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => json(s).includes('function:preview-dev-log-replay')),
+    );
+    expect(invokers).toEqual(['ws-connect']);
+  });
+
+  it('every asynchronously invoked function sends failures to the failed-events queue, with bounded retries', () => {
+    const configs = ofType(synth.resources, 'AWS::Lambda::EventInvokeConfig');
+    const asynchronous = eventHandlers.filter((entry) => entry.trigger.kind !== 'websocket');
+    expect(configs).toHaveLength(asynchronous.length);
+    const queueArn = arnOf(synth.stack.failedEvents);
+    for (const entry of asynchronous) {
+      const config = configs.find(
+        ([, c]) => json(c.Properties?.FunctionName) === json({ Ref: fnId(entry.name) }),
       );
-      expect(new Set(types).size).toBe(types.length);
-      expect(types).toHaveLength(gatewayErrors.length);
+      expect(config?.[1].Properties, entry.name).toMatchObject({
+        MaximumRetryAttempts: entry.retries?.attempts,
+        MaximumEventAgeInSeconds: entry.retries?.maxEventAge.toSeconds(),
+        DestinationConfig: { OnFailure: { Destination: queueArn } },
+      });
+    }
+    synth.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
     });
   });
 });
 
-describe('PreviewService stack (variants, not bundled)', () => {
-  it('prod retains and protects its tables and keeps its logs', () => {
-    const { resources } = synthesize({ stage: 'prod', ...jwtContext }, false);
-    for (const [, table] of ofType(resources, 'AWS::DynamoDB::Table')) {
-      expect(table.DeletionPolicy).toBe('Retain');
-      expect(table.UpdateReplacePolicy).toBe('Retain');
-      expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
-    }
-    for (const [, logGroup] of ofType(resources, 'AWS::Logs::LogGroup')) {
-      expect(logGroup.DeletionPolicy).toBe('Retain');
+describe('least privilege', () => {
+  const allStatements = () =>
+    allFunctionNames().flatMap((name) => statementsOf(name).map((s) => [name, s] as const));
+
+  it('no function may use a wildcard action', () => {
+    for (const [name, statement] of allStatements()) {
+      for (const action of actionsOf(statement)) expect(action, name).not.toContain('*');
     }
   });
 
-  it('without JWT context the authorizer has no JWT settings and synth warns', () => {
-    const { stack, resources } = synthesize({ stage: 'pr-7' }, false);
-    expect(stack.stackName).toBe('PreviewService-pr-7');
-    const fn = resources[logicalId(stack, stack.restApi.authorizer.function.function)];
-    expect(Object.keys((fn?.Properties?.Environment as { Variables: object }).Variables)).not.toContain(
-      'PREVIEW_JWT_JWKS_URL',
+  it('statements on "*" hold only actions that take no narrower resource', () => {
+    const allowed = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+      'ecs:ListTasks',
+      'ecs:DescribeTaskDefinition',
+      'ecs:RegisterTaskDefinition',
+    ]);
+    for (const [name, statement] of allStatements()) {
+      if (!resourcesOf(statement).includes('*')) continue;
+      for (const action of actionsOf(statement)) expect(allowed, `${name}: ${action}`).toContain(action);
+      if (actionsOf(statement).includes('ecs:ListTasks')) {
+        expect(statement.Condition).toEqual({
+          ArnEquals: { 'ecs:cluster': arnOf(synth.stack.previews.cluster) },
+        });
+      }
+      if (actionsOf(statement).includes('ecs:RegisterTaskDefinition')) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/preview:managed': 'true' } });
+      }
+    }
+  });
+
+  it('ecs:RunTask is scoped to the preview task families and the preview cluster', () => {
+    const runTask = allStatements().filter(([, s]) => actionsOf(s).includes('ecs:RunTask'));
+    expect(runTask.map(([name]) => name).sort()).toEqual(
+      allFunctionNames()
+        .filter((name) => accessOf(name).runtime === 'run')
+        .sort(),
     );
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('jwtJwksUrl'));
+    for (const [, statement] of runTask) {
+      expect(json(statement.Resource)).toMatch(/:task-definition\/preview-\*"\]\]\}$/);
+      expect(statement.Condition).toEqual({
+        ArnEquals: { 'ecs:cluster': arnOf(synth.stack.previews.cluster) },
+      });
+    }
   });
 
-  it('an invalid stage fails before anything is built', () => {
-    expect(() => synthesize({ stage: 'Prod' }, false)).toThrow(/Invalid CDK context "stage"/);
+  it('ecs:StopTask is scoped to the tasks of the preview cluster', () => {
+    const stop = allStatements().filter(([, s]) => actionsOf(s).includes('ecs:StopTask'));
+    expect(stop.map(([name]) => name).sort()).toEqual(
+      allFunctionNames()
+        .filter((name) => accessOf(name).runtime)
+        .sort(),
+    );
+    const clusterRef = json(ref(synth.stack.previews.cluster));
+    for (const [, statement] of stop)
+      expect(json(statement.Resource)).toContain(`":task/",${clusterRef},"/*"`);
+  });
+
+  it('iam:PassRole names only the two task roles, and only for ECS tasks', () => {
+    const passRole = allStatements().filter(([, s]) => actionsOf(s).includes('iam:PassRole'));
+    expect(passRole.length).toBeGreaterThan(0);
+    for (const [, statement] of passRole) {
+      expect(actionsOf(statement)).toEqual(['iam:PassRole']);
+      expect(resourcesOf(statement)).toEqual([
+        arnOf(synth.stack.previews.executionRole),
+        arnOf(synth.stack.previews.taskRole),
+      ]);
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      });
+    }
+  });
+
+  it('execute-api:ManageConnections covers the WebSocket API stage only', () => {
+    const manage = allStatements().filter(([, s]) => actionsOf(s).includes('execute-api:ManageConnections'));
+    expect(manage.map(([name]) => name).sort()).toEqual(
+      allFunctionNames()
+        .filter((name) => accessOf(name).websocket)
+        .sort(),
+    );
+    const apiRef = ref(synth.stack.webSocket!.api);
+    for (const [, statement] of manage) {
+      expect(actionsOf(statement)).toEqual(['execute-api:ManageConnections']);
+      expect(json(statement.Resource)).toContain(`${json(apiRef)},"/dev/*/@connections/*"`);
+    }
+  });
+
+  it('table access is per function: named tables and indexes, no table management', () => {
+    for (const name of allFunctionNames()) {
+      const expected = { ...accessOf(name).tables };
+      if (accessOf(name).websocket) expected.connections = 'readwrite';
+      const dynamo = statementsOf(name).filter((s) => json(s).includes('dynamodb:'));
+      for (const definition of tableDefinitions) {
+        const tableArn = arnOf(synth.stack.tables.table(definition.name));
+        const grants = dynamo.filter((s) => resourcesOf(s).some((r) => json(r) === json(tableArn)));
+        const actions = new Set(grants.flatMap(actionsOf));
+        const level = expected[definition.name];
+        if (level === undefined) expect(grants, `${name} ${definition.name}`).toEqual([]);
+        else {
+          expect(actions.has('dynamodb:Query'), `${name} ${definition.name}`).toBe(true);
+          expect(actions.has('dynamodb:PutItem'), `${name} ${definition.name}`).toBe(level === 'readwrite');
+        }
+      }
+      for (const statement of dynamo) {
+        expect(json(statement.Resource)).not.toContain('index/*');
+        for (const action of actionsOf(statement))
+          expect(action).not.toMatch(/Table$|TimeToLive|Backup|Restore/);
+      }
+    }
+  });
+
+  it('bucket access is per function and per prefix', () => {
+    for (const name of allFunctionNames()) {
+      const s3 = statementsOf(name).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+      const access = accessOf(name);
+      const text = json(s3);
+      expect(text.includes('/generations/*'), name).toBe(Boolean(access.generations));
+      expect(text.includes('/exports/*'), name).toBe(Boolean(access.exports));
+      expect(text.includes('/build-sources/*'), name).toBe(access.runtime === 'run');
+    }
+  });
+
+  it('the preview log group is read by the log functions only', () => {
+    const readers = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => actionsOf(s).includes('logs:FilterLogEvents')),
+    );
+    expect(readers.sort()).toEqual(
+      allFunctionNames()
+        .filter((name) => accessOf(name).previewLogs)
+        .sort(),
+    );
+    for (const name of readers) {
+      const read = statementsOf(name).find((s) => actionsOf(s).includes('logs:FilterLogEvents'));
+      expect(resourcesOf(read!)).toEqual([arnOf(synth.stack.previews.logGroup)]);
+    }
+  });
+
+  it('the authorizer gets the JWT settings and no data access', () => {
+    const fn = synth.resources[logicalId(synth.stack, synth.stack.restApi.authorizer.function.function)];
+    expect((fn?.Properties?.Environment as { Variables: unknown }).Variables).toMatchObject({
+      PREVIEW_JWT_JWKS_URL: jwtContext.jwtJwksUrl,
+      PREVIEW_JWT_ISSUER: jwtContext.jwtIssuer,
+      PREVIEW_JWT_AUDIENCE: jwtContext.jwtAudience,
+    });
+    const role = logicalId(synth.stack, synth.stack.restApi.authorizer.function.role);
+    expect(json(roleStatements(synth.resources, role))).not.toMatch(/dynamodb:|s3:|ecs:/);
+  });
+});
+
+describe('REST API', () => {
+  const authorizerRef = () => ({ Ref: logicalId(synth.stack, synth.stack.restApi.authorizer.authorizer) });
+
+  it.each(routes.map((route) => [route.method, route.path, route] as const))(
+    '%s %s invokes its handler with the right authorization',
+    (_method, routePath, route) => {
+      const methods = ofType(synth.resources, 'AWS::ApiGateway::Method').filter(
+        ([, method]) =>
+          method.Properties?.HttpMethod === route.method &&
+          resourcePath(synth.resources, method.Properties?.ResourceId) === routePath,
+      );
+      expect(methods).toHaveLength(1);
+      const properties = methods[0]?.[1].Properties ?? {};
+      if (route.authenticated) {
+        expect(properties.AuthorizationType).toBe('CUSTOM');
+        expect(properties.AuthorizerId).toEqual(authorizerRef());
+      } else {
+        expect(properties.AuthorizationType).toBe('NONE');
+      }
+      expect(properties.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+      expect(json(properties.Integration)).toContain(json({ 'Fn::GetAtt': [fnId(route.handler), 'Arn'] }));
+    },
+  );
+
+  it('answers CORS preflights for the SaaS origin only, and every other method is a route', () => {
+    const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
+    const preflights = methods.filter(([, method]) => method.Properties?.HttpMethod === 'OPTIONS');
+    expect(methods.length - preflights.length).toBe(routes.length);
+    for (const [, preflight] of preflights) {
+      const integration = json(preflight.Properties?.Integration);
+      expect(integration).toContain("'https://app.example.com'");
+      expect(integration).toContain(`'${corsAllowedHeaders.join(',')}'`);
+      expect(integration).not.toContain("'*'");
+    }
+    const publicPaths = methods
+      .filter(([, m]) => m.Properties?.AuthorizationType === 'NONE' && m.Properties?.HttpMethod !== 'OPTIONS')
+      .map(([, m]) => resourcePath(synth.resources, m.Properties?.ResourceId));
+    expect(publicPaths).toEqual(['/api/openapi.json']);
+  });
+
+  it('verifies bearer tokens with the authorizer function and caches decisions for 5 minutes', () => {
+    synth.template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    synth.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    const authorizer = ofType(synth.resources, 'AWS::ApiGateway::Authorizer')[0]?.[1].Properties ?? {};
+    const pattern = new RegExp(String(authorizer.IdentityValidationExpression));
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl';
+    for (const header of [`Bearer ${jwt}`, `bearer ${jwt}`, `BEARER  ${jwt}`])
+      expect(pattern.test(header)).toBe(true);
+    expect(pattern.test('Basic dXNlcjpwYXNz')).toBe(false);
+  });
+
+  it('the stage is throttled, traced, logs errors without bodies and writes JSON access logs', () => {
+    synth.template.resourceCountIs('AWS::ApiGateway::Stage', 1);
+    synth.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'dev',
+      TracingEnabled: true,
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ]),
+      AccessLogSetting: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+      },
+    });
+    const stage = ofType(synth.resources, 'AWS::ApiGateway::Stage')[0]?.[1].Properties ?? {};
+    expect(json(stage.AccessLogSetting)).toContain(logicalId(synth.stack, synth.stack.restApi.accessLogs));
+    synth.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    synth.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+
+  it.each(gatewayErrors.map((error) => [error.type.responseType, error] as const))(
+    'gateway response %s is in the error shape and readable cross-origin',
+    (type) => {
+      const response = ofType(synth.resources, 'AWS::ApiGateway::GatewayResponse').find(
+        ([, r]) => r.Properties?.ResponseType === type,
+      )?.[1];
+      const properties = response?.Properties ?? {};
+      expect(properties.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'",
+      });
+      const template = (properties.ResponseTemplates as Record<string, string>)['application/json'] ?? '';
+      const body = JSON.parse(template.replace('$context.error.messageString', '"message"'));
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(template).not.toMatch(/stack/i);
+    },
+  );
+});
+
+describe('WebSocket API', () => {
+  it('selects routes by the action in the body', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it.each(webSocketRoutes.map((route) => [route.routeKey, route.handler] as const))(
+    'route %s invokes the %s handler',
+    (routeKey, handler) => {
+      const route = ofType(synth.resources, 'AWS::ApiGatewayV2::Route').find(
+        ([, r]) => r.Properties?.RouteKey === routeKey,
+      );
+      const integrationId = json(route?.[1].Properties?.Target).match(/"Ref":"(\w+)"/)?.[1];
+      const integration = synth.resources[integrationId!];
+      expect(integration?.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY' });
+      expect(json(integration?.Properties?.IntegrationUri)).toContain(fnId(`ws-${handler}`));
+    },
+  );
+
+  it('the stage is throttled, logs errors only and writes access logs', () => {
+    const stage = ofType(synth.resources, 'AWS::ApiGatewayV2::Stage')[0]?.[1].Properties ?? {};
+    expect(stage).toMatchObject({
+      StageName: 'dev',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: 500,
+        ThrottlingBurstLimit: 1000,
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+      },
+      AccessLogSettings: {
+        DestinationArn: expect.anything(),
+        Format: expect.stringContaining('connectionId'),
+      },
+    });
+  });
+
+  it('live-stream functions get the management endpoint, the log group, the cluster and the replay function', () => {
+    for (const name of allFunctionNames()) {
+      const access = accessOf(name);
+      const environment = environmentOf(name);
+      const live = Boolean(access.websocket || access.previewLogs || access.startsReplays);
+      expect(environment.PREVIEW_WEBSOCKET_MANAGEMENT_URL !== undefined, name).toBe(live);
+      if (!live) continue;
+      expect(json(environment.PREVIEW_WEBSOCKET_MANAGEMENT_URL)).toMatch(/^\{"Fn::Join":\["",\["https:\/\//);
+      expect(environment).toMatchObject({
+        PREVIEW_LOG_GROUP: ref(synth.stack.previews.logGroup),
+        PREVIEW_ECS_CLUSTER: ref(synth.stack.previews.cluster),
+        PREVIEW_LOG_REPLAY_FUNCTION: 'preview-dev-log-replay',
+      });
+    }
+  });
+});
+
+describe('logs and events', () => {
+  it('the preview log group streams every line to the fan-out function', () => {
+    synth.template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: ref(synth.stack.previews.logGroup),
+      DestinationArn: { 'Fn::GetAtt': [fnId('log-fan-out'), 'Arn'] },
+      FilterPattern: '',
+    });
+  });
+
+  it('ECS task state changes of the preview cluster go to the task-state handler', () => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: { clusterArn: [arnOf(synth.stack.previews.cluster)] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId('task-state-change'), 'Arn'] },
+          DeadLetterConfig: { Arn: arnOf(synth.stack.failedEvents) },
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        }),
+      ],
+    });
+  });
+
+  it.each([
+    ['check-health', 'rate(1 minute)'],
+    ['sweep-previews', 'rate(5 minutes)'],
+  ])('%s runs on %s', (name, schedule) => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: schedule,
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId(name), 'Arn'] },
+          DeadLetterConfig: { Arn: arnOf(synth.stack.failedEvents) },
+        }),
+      ],
+    });
+  });
+});
+
+describe('operations', () => {
+  const dashboardBody = () =>
+    json(ofType(synth.resources, 'AWS::CloudWatch::Dashboard')[0]?.[1].Properties?.DashboardBody);
+
+  it('the dashboard shows every service metric of this stage', () => {
+    const body = dashboardBody();
+    for (const metric of Object.values(serviceMetrics.metrics)) {
+      expect(body).toContain(`\\"${serviceMetrics.namespace}\\",\\"${metric.name}\\"`);
+    }
+    expect(body).toContain('\\"stage\\",\\"dev\\"');
+    expect(body).toContain('\\"service\\",\\"preview-service\\"');
+    for (const stat of ['p50', 'p95']) expect(body).toContain(`\\"stat\\":\\"${stat}\\"`);
+    // Failures by reason, whatever reasons occur.
+    expect(body).toContain('SEARCH(');
+  });
+
+  it('the dashboard shows Lambda errors and throttles of every function and DynamoDB throttles', () => {
+    const body = dashboardBody();
+    for (const name of allFunctionNames()) expect(body).toContain(`\\"label\\":\\"${name}\\"`);
+    expect(body).toContain('\\"Errors\\"');
+    expect(body).toContain('\\"Throttles\\"');
+    expect(body).toContain('ReadThrottleEvents');
+    expect(body).toContain('WriteThrottleEvents');
+  });
+
+  it('paging alarms notify the encrypted alarm topic when they fire and when they recover', () => {
+    const alarms = ofType(synth.resources, 'AWS::CloudWatch::Alarm');
+    const names = alarms.map(([, alarm]) => alarm.Properties?.AlarmName);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'preview-dev-launch-failures',
+        'preview-dev-launch-duration',
+        'preview-dev-fan-out-latency',
+        'preview-dev-failed-events',
+        'preview-dev-api-server-errors',
+        'preview-dev-dynamodb-throttles',
+        'preview-dev-authorizer-failing',
+        'preview-dev-launch-preview-failing',
+        'preview-dev-start-preview-failing',
+        'preview-dev-log-fan-out-failing',
+      ]),
+    );
+    const topic = ref(synth.stack.alarms.topic);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: [topic],
+        OKActions: [topic],
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: expect.stringContaining('docs/operations.md'),
+      });
+    }
+    synth.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    // The TLS-only topic policy replaces the default one: CloudWatch may publish for this stage's alarms.
+    const topicPolicy = json(
+      ofType(synth.resources, 'AWS::SNS::TopicPolicy')[0]?.[1].Properties?.PolicyDocument,
+    );
+    expect(topicPolicy).toContain('"Service":"cloudwatch.amazonaws.com"');
+    expect(topicPolicy).toContain(':alarm:preview-dev-*');
+    synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('the launch failure alarm watches the failure share of launches of this stage', () => {
+    const alarm = ofType(synth.resources, 'AWS::CloudWatch::Alarm').find(
+      ([, a]) => a.Properties?.AlarmName === 'preview-dev-launch-failures',
+    )?.[1];
+    const text = json(alarm?.Properties?.Metrics);
+    expect(text).toContain('100 * FILL(failures, 0) / launches');
+    expect(text).toContain('"MetricName":"LaunchFailures"');
+    expect(text).toContain('{"Name":"stage","Value":"dev"}');
+  });
+
+  it('outputs the URLs and names operators need', () => {
+    const outputs = Object.keys(synth.template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'RestApiUrl',
+        'WebSocketUrl',
+        'GenerationsBucketName',
+        'PreviewClusterName',
+        'PreviewLogGroupName',
+        'AlarmTopicArn',
+        'DashboardName',
+        'FailedEventsQueueUrl',
+      ]),
+    );
+  });
+});
+
+describe('cdk-nag AwsSolutionsChecks', () => {
+  it('reports no finding without an acknowledgement', () => {
+    expect(nagFindings(synth.app)).toEqual([]);
+  });
+
+  it('every acknowledgement is on the construct it concerns and gives a specific reason', () => {
+    const acknowledged = acknowledgements(synth.app).filter((ack) => ack.id.includes('AwsSolutions-'));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const { id, reason, path } of acknowledged) {
+      expect(path, id).not.toBe(synth.stack.node.path);
+      expect(reason.length, `${id} at ${path}`).toBeGreaterThanOrEqual(40);
+    }
+  });
+});
+
+describe('snapshot', () => {
+  it('the template (asset hashes and metadata masked) is unchanged', async () => {
+    // Not .json: the formatter would rewrite it.
+    await expect(stableTemplate(synth.template.toJSON())).toMatchFileSnapshot(
+      './__snapshots__/preview-service-dev.template.snap',
+    );
   });
 });

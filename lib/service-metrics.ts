@@ -1,0 +1,58 @@
+import { serviceMetricNames, serviceMetricsNamespace } from '../functions/core/service-metrics.js';
+
+/**
+ * The contract between the functions that emit the service's metrics (Embedded Metric Format, through
+ * Powertools) and the dashboard and alarms that read them. The names come from the functions' own list;
+ * this adds the dimensions and units the readers rely on. No CDK imports, so function code may import it.
+ *
+ * Every metric carries `service` (Powertools adds it: its service name) and `stage` (the value of
+ * `PREVIEW_STAGE`), so stages sharing an account stay apart. `LaunchFailures` is emitted with two
+ * dimension sets: with `reason` for the breakdown, and without it for the total the alarm watches.
+ */
+export const serviceMetrics = {
+  namespace: serviceMetricsNamespace,
+  serviceDimension: { name: 'service', value: 'preview-service' },
+  stageDimension: 'stage',
+  reasonDimension: 'reason',
+  metrics: {
+    /** One per launch accepted (202). */
+    launches: { name: serviceMetricNames.launches, unit: 'Count', dimensionSets: [['service', 'stage']] },
+    /** From launch accepted to first healthy. */
+    launchDuration: {
+      name: serviceMetricNames.launchDuration,
+      unit: 'Milliseconds',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** One per failed launch; `reason` is the failure's reason (build_error, timeout, ...). */
+    launchFailures: {
+      name: serviceMetricNames.launchFailures,
+      unit: 'Count',
+      dimensionSets: [
+        ['service', 'stage', 'reason'],
+        ['service', 'stage'],
+      ],
+    },
+    /** Previews not stopped or failed, counted by the sweeper on each run. */
+    activePreviews: {
+      name: serviceMetricNames.activePreviews,
+      unit: 'Count',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** One per automatic restart after failed health checks. */
+    recoveries: { name: serviceMetricNames.recoveries, unit: 'Count', dimensionSets: [['service', 'stage']] },
+    /** Proxy and test requests: time until the app's answer was relayed. */
+    proxyLatency: {
+      name: serviceMetricNames.proxyLatency,
+      unit: 'Milliseconds',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** Log line ingested by CloudWatch Logs → posted to the WebSocket connections. */
+    fanOutLatency: {
+      name: serviceMetricNames.fanOutLatency,
+      unit: 'Milliseconds',
+      dimensionSets: [['service', 'stage']],
+    },
+  },
+} as const;
+
+export type ServiceMetricKey = keyof typeof serviceMetrics.metrics;

@@ -1,0 +1,170 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { routes } from '../../functions/handlers/http/routes.js';
+import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
+import { eventHandlers, presentHandlers, routeAccess, webSocketAccess } from '../../lib/handler-registry.js';
+import { launchRoutePath } from '../../lib/rest-api.js';
+import { projectRoot } from '../../lib/service-function.js';
+import { nagFindings } from './checks.js';
+import {
+  cleanUp,
+  devContext,
+  jwtContext,
+  logicalId,
+  ofType,
+  projectWithEveryHandler,
+  synthesize,
+} from './synth.js';
+
+afterAll(cleanUp);
+
+describe('handler registry', () => {
+  it('gives every REST route handler an access entry, and names no handler that has no route', () => {
+    const handlers = new Set(routes.map((route) => route.handler));
+    expect(new Set(Object.keys(routeAccess))).toEqual(handlers);
+  });
+
+  it('gives every WebSocket route handler an access entry', () => {
+    expect(new Set(Object.keys(webSocketAccess))).toEqual(
+      new Set(webSocketRoutes.map((route) => route.handler)),
+    );
+  });
+
+  it('lists every handler module of the repository that is deployed on its own', () => {
+    const deployed = new Set([
+      'functions/handlers/authorizer.ts',
+      ...routes.map((route) => `functions/handlers/http/${route.handler}.ts`),
+      ...eventHandlers.map((entry) => entry.entry),
+    ]);
+    // Helpers of handlers, and the local-only sampler, are not functions of their own.
+    const notFunctions =
+      /\/(routes|http-route|not-implemented|openapi-document|websocket-route|subscription-event)\.ts$|sample-resources\.ts$/;
+    const handlerDirectories = ['http', 'websocket', 'logs', 'events', 'schedules', 'tasks'];
+    const modules = handlerDirectories.flatMap((directory) => {
+      const absolute = path.join(projectRoot, 'functions/handlers', directory);
+      const files = existsSync(absolute) ? readdirSync(absolute) : [];
+      return files.map((file) => `functions/handlers/${directory}/${file}`);
+    });
+    for (const module of modules.filter((m) => !notFunctions.test(m)))
+      expect(deployed, module).toContain(module);
+  });
+
+  it('the repository stack deploys exactly the registry entries whose files exist, with no nag finding', () => {
+    const { stack, app } = synthesize(devContext);
+    expect(nagFindings(app)).toEqual([]);
+    const { present, missing } = presentHandlers(projectRoot);
+    for (const entry of present) expect(stack.functions.has(entry.name), entry.name).toBe(true);
+    for (const entry of missing) expect(stack.functions.has(entry.name), entry.name).toBe(false);
+    expect(stack.waitingHandlers.map((entry) => entry.name)).toEqual(missing.map((entry) => entry.name));
+  });
+
+  it('without a $connect handler there is no WebSocket API, and its routes wait for it', () => {
+    const { stack, resources } = synthesize(devContext, {
+      projectRoot: projectWithEveryHandler(['functions/handlers/websocket/connect.ts']),
+    });
+    expect(stack.webSocket).toBeUndefined();
+    expect(ofType(resources, 'AWS::ApiGatewayV2::Api')).toEqual([]);
+    expect(stack.waitingHandlers.map((entry) => entry.name).sort()).toEqual(
+      webSocketRoutes.map((route) => `ws-${route.handler}`).sort(),
+    );
+    for (const [, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(variables?.PREVIEW_WEBSOCKET_URL).toBeUndefined();
+      expect(variables?.PREVIEW_WEBSOCKET_MANAGEMENT_URL).toBeUndefined();
+    }
+  });
+
+  it('a missing start-preview handler stops the synth with a message naming the file', () => {
+    expect(() =>
+      synthesize(devContext, {
+        projectRoot: projectWithEveryHandler(['functions/handlers/tasks/start-preview.ts']),
+      }),
+    ).toThrow(/start-preview \(functions\/handlers\/tasks\/start-preview.ts\)/);
+  });
+});
+
+describe('stage variants', () => {
+  it('prod retains and protects its tables, buckets, repository and logs, with two NAT gateways', () => {
+    const { resources, template, app } = synthesize({ stage: 'prod', ...jwtContext, natGateways: 2 });
+    expect(nagFindings(app)).toEqual([]);
+    for (const [, table] of ofType(resources, 'AWS::DynamoDB::Table')) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
+    }
+    for (const [, logGroup] of ofType(resources, 'AWS::Logs::LogGroup'))
+      expect(logGroup.DeletionPolicy).toBe('Retain');
+    expect(ofType(resources, 'AWS::ECR::Repository')[0]?.[1].DeletionPolicy).toBe('Retain');
+    const retainedBuckets = ofType(resources, 'AWS::S3::Bucket').filter(
+      ([, b]) => b.DeletionPolicy === 'Retain',
+    );
+    // Access logs and generations; build sources and exports are disposable.
+    expect(retainedBuckets).toHaveLength(2);
+    template.resourceCountIs('AWS::EC2::NatGateway', 2);
+  });
+
+  it('draining throttles the launch route to zero and leaves every other route alone', () => {
+    const { template } = synthesize({ ...devContext, drainLaunches: 'true' });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: 'POST',
+          ResourcePath: `/${launchRoutePath.replace(/\//g, '~1')}`,
+          ThrottlingRateLimit: 0,
+          ThrottlingBurstLimit: 0,
+        }),
+      ]),
+    });
+    const settings = ofType(template.toJSON().Resources, 'AWS::ApiGateway::Stage')[0]?.[1].Properties
+      ?.MethodSettings as unknown[];
+    expect(settings).toHaveLength(2);
+  });
+
+  it('a web ACL from context is associated with the REST API stage', () => {
+    const webAclArn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/previews/0123-abcd';
+    const { template, stack, app } = synthesize({ ...devContext, webAclArn });
+    // The WAF acknowledgement is gone, and nothing else needs one.
+    expect(nagFindings(app)).toEqual([]);
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: webAclArn,
+      ResourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+    });
+    expect(JSON.stringify(template.toJSON())).toContain(logicalId(stack, stack.restApi.api.deploymentStage));
+  });
+
+  it('an alarm email subscribes to the alarm topic', () => {
+    const { template } = synthesize({ ...devContext, alarmEmail: 'oncall@example.com' });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  });
+
+  it('without an allowed origin there is no CORS preflight and no CORS header on errors', () => {
+    const { resources } = synthesize({ stage: 'dev', ...jwtContext });
+    expect(
+      ofType(resources, 'AWS::ApiGateway::Method').filter(([, m]) => m.Properties?.HttpMethod === 'OPTIONS'),
+    ).toEqual([]);
+    expect(JSON.stringify(ofType(resources, 'AWS::ApiGateway::GatewayResponse'))).not.toContain(
+      'Access-Control-Allow-Origin',
+    );
+  });
+
+  it('without JWT context the authorizer gets no JWT settings and synth warns', () => {
+    const { stack, resources } = synthesize({ stage: 'pr-7' });
+    expect(stack.stackName).toBe('PreviewService-pr-7');
+    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
+    const fn = resources[logicalId(stack, stack.restApi.authorizer.function.function)];
+    expect(Object.keys((fn?.Properties?.Environment as { Variables: object }).Variables)).not.toContain(
+      'PREVIEW_JWT_JWKS_URL',
+    );
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('jwtJwksUrl'));
+  });
+
+  it('an invalid setting fails before anything is built', () => {
+    expect(() => synthesize({ stage: 'Prod' })).toThrow(/Invalid CDK context "stage"/);
+    expect(() => synthesize({ stage: 'dev', logRetentionDays: 10 })).toThrow(/"logRetentionDays"/);
+  });
+});

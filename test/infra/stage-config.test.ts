@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import {
+  parseAllowedOrigin,
+  parseJwtSettings,
+  parseStage,
+  parseTiers,
+  stageConfigFromContext,
+} from '../../lib/stage-config.js';
+import { jwtContext } from './synth.js';
+
+const reader = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('stage', () => {
+  it('accepts lowercase names with digits and single hyphens, up to 20 characters', () => {
+    for (const stage of ['dev', 'prod', 'pr-42', 'eu1-staging', 'a'.repeat(20)])
+      expect(parseStage(stage)).toBe(stage);
+  });
+
+  it('rejects anything else with a message naming the context key', () => {
+    for (const stage of [
+      'Dev',
+      'dev_1',
+      '-dev',
+      'dev-',
+      'de--v',
+      'dev env',
+      'a'.repeat(21),
+      42,
+      '',
+      undefined,
+    ]) {
+      expect(() => parseStage(stage)).toThrow(/context "stage"/);
+    }
+  });
+});
+
+describe('settings', () => {
+  it('JWT: the JWKS URL must be https, and no value may hold spaces', () => {
+    expect(parseJwtSettings(reader(jwtContext))).toEqual({
+      jwksUrl: jwtContext.jwtJwksUrl,
+      issuer: jwtContext.jwtIssuer,
+      audience: jwtContext.jwtAudience,
+    });
+    expect(parseJwtSettings(reader({}))).toEqual({});
+    expect(() => parseJwtSettings(reader({ jwtJwksUrl: 'http://id.example.com/jwks' }))).toThrow(/https/);
+    expect(() => parseJwtSettings(reader({ jwtJwksUrl: 'not a url' }))).toThrow(/jwtJwksUrl/);
+    expect(() => parseJwtSettings(reader({ jwtAudience: 'two words' }))).toThrow(/jwtAudience/);
+    expect(() => parseJwtSettings(reader({ jwtIssuer: 7 }))).toThrow(/jwtIssuer/);
+  });
+
+  it('allowed origin: an https origin, or http on localhost', () => {
+    expect(parseAllowedOrigin('https://app.example.com')).toBe('https://app.example.com');
+    expect(parseAllowedOrigin('http://localhost:5173')).toBe('http://localhost:5173');
+    expect(parseAllowedOrigin(undefined)).toBeUndefined();
+    for (const bad of [
+      'https://app.example.com/',
+      'https://app.example.com/x',
+      'http://app.example.com',
+      '*',
+    ]) {
+      expect(() => parseAllowedOrigin(bad)).toThrow(/context "allowedOrigin"/);
+    }
+  });
+
+  it('tiers: partial overrides of known tiers, as an object or JSON, validated like the runtime does', () => {
+    expect(parseTiers({ free: { memory: 512 } })).toEqual({ free: { memory: 512 } });
+    expect(parseTiers('{"pro": {"maxConcurrentPreviews": 8}}')).toEqual({
+      pro: { maxConcurrentPreviews: 8 },
+    });
+    expect(() => parseTiers({ gold: { memory: 512 } })).toThrow(/"tiers.gold"/);
+    expect(() => parseTiers({ free: { memory: 64 } })).toThrow(/"tiers.free.memory"/);
+    expect(() => parseTiers({ free: { colour: 'red' } })).toThrow(/"tiers.free"/);
+    expect(() => parseTiers('{not json')).toThrow(/"tiers"/);
+  });
+
+  it('takes -c values over the stage block of cdk.json, and defaults last', () => {
+    const config = stageConfigFromContext(
+      reader({
+        stage: 'prod',
+        logRetentionDays: '90',
+        stages: { prod: { logRetentionDays: 365, natGateways: 2, allowedOrigin: 'https://app.example.com' } },
+      }),
+    );
+    expect(config).toEqual({
+      stage: 'prod',
+      production: true,
+      jwt: {},
+      allowedOrigin: 'https://app.example.com',
+      tiers: {},
+      logRetentionDays: 90,
+      natGateways: 2,
+      drainLaunches: false,
+    });
+    expect(stageConfigFromContext(reader({ stage: 'pr-7' }))).toMatchObject({
+      production: false,
+      logRetentionDays: 30,
+      natGateways: 1,
+    });
+  });
+
+  it('reports every invalid setting at once, one per line, each naming its key', () => {
+    const read = reader({
+      stage: 'dev',
+      logRetentionDays: 10,
+      natGateways: 3,
+      alarmEmail: 'nobody',
+      webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:global/webacl/x/y',
+      drainLaunches: 'maybe',
+      production: 'yes',
+    });
+    let message = '';
+    try {
+      stageConfigFromContext(read);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n');
+    for (const key of [
+      'logRetentionDays',
+      'natGateways',
+      'alarmEmail',
+      'webAclArn',
+      'drainLaunches',
+      'production',
+    ]) {
+      expect(
+        lines.some((line) => line.startsWith(`Invalid CDK context "${key}"`)),
+        key,
+      ).toBe(true);
+    }
+    expect(lines).toHaveLength(6);
+  });
+
+  it('refuses a stages block that is not an object of objects', () => {
+    expect(() => stageConfigFromContext(reader({ stage: 'dev', stages: [] }))).toThrow(/"stages"/);
+    expect(() => stageConfigFromContext(reader({ stage: 'dev', stages: { dev: 'x' } }))).toThrow(
+      /"stages.dev"/,
+    );
+  });
+});
