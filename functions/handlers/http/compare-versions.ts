@@ -1,8 +1,7 @@
 import { comparePathSchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
-export const handler = httpRoute({ path: comparePathSchema }, async ({ identity, services, path }) => {
-  await services.previews.ownedPreview(identity, path.generationId);
-  return notImplemented('Comparing preview versions');
-});
+export const handler = httpRoute({ path: comparePathSchema }, async ({ identity, services, path }) => ({
+  statusCode: 200,
+  body: await services.comparison.compare(identity, path.generationId, path.otherVersionId),
+}));

@@ -1,11 +1,10 @@
 import { generationPathSchema, metricsQuerySchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
 export const handler = httpRoute(
   { path: generationPathSchema, query: metricsQuerySchema },
-  async ({ identity, services, path }) => {
-    await services.previews.ownedPreview(identity, path.generationId);
-    return notImplemented('Performance metrics');
-  },
+  async ({ identity, services, path, query }) => ({
+    statusCode: 200,
+    body: await services.metrics.series(identity, path.generationId, query),
+  }),
 );
