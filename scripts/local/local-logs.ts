@@ -1,0 +1,122 @@
+import type Docker from 'dockerode';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
+import { LocalExportStore } from '../../functions/adapters/local/local-export-store.js';
+import type { Clock } from '../../functions/core/clock.js';
+import type { LogAdapters } from '../../functions/core/log-ports.js';
+import { buildLogStream, taskLogStream } from '../../functions/core/log-streams.js';
+import { DockerLogFollower } from './docker-log-follower.js';
+import { LocalExportDownloads } from './export-downloads.js';
+import type { GatewayExtension } from './gateway.js';
+import { LocalLogPipeline } from './log-pipeline.js';
+import { LocalLogSources } from './local-log-sources.js';
+import { LocalWebSocketApi } from './websocket-api.js';
+
+/** The log group the local pipeline names in its deliveries (`/preview/<stage>` in AWS). */
+const localLogGroup = '/preview/local';
+const pruneEveryMs = 6 * 3600_000;
+const report = (error: unknown) => console.error('local logs:', error);
+
+/**
+ * The local log path, end to end: preview output (Docker containers, process children, image
+ * builds) → the CloudWatch stand-in (batched `awslogs` deliveries) → the fan-out handler → the
+ * WebSocket API stand-in; lines kept in `<dataDir>/logs`, large exports in `<dataDir>/exports`.
+ */
+export class LocalLogs {
+  readonly sources = new LocalLogSources();
+  readonly pipeline: LocalLogPipeline;
+  readonly webSocketApi = new LocalWebSocketApi();
+  readonly extensions: readonly GatewayExtension[];
+  private readonly store: FileLogStore;
+  private readonly exports: LocalExportStore;
+  private pruning: NodeJS.Timeout | undefined;
+  private gatewayUrl = '';
+
+  private constructor(
+    private readonly directory: string,
+    private readonly temporary: boolean,
+    private readonly clock: Clock,
+  ) {
+    this.store = new FileLogStore(join(directory, 'logs'));
+    this.exports = new LocalExportStore(join(directory, 'exports'), () => this.gatewayUrl, clock);
+    this.extensions = [this.webSocketApi, new LocalExportDownloads(this.exports)];
+    this.pipeline = new LocalLogPipeline({
+      logGroup: localLogGroup,
+      // Loaded on first use, like a Lambda cold start.
+      deliver: async (event) => (await import('../../functions/handlers/logs/fan-out.js')).handler(event),
+      onError: report,
+    });
+  }
+
+  /** Under `dataDir` (kept), or in a temporary folder removed by `close`. */
+  static async create(options: { dataDir: string | undefined; clock: Clock }): Promise<LocalLogs> {
+    const directory = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'preview-logs-')));
+    return new LocalLogs(directory, options.dataDir === undefined, options.clock);
+  }
+
+  /**
+   * The service's log adapters, once the gateway (the `@connections` endpoint) listens; logs older
+   * than the retention period are deleted now and every few hours.
+   */
+  start(gatewayUrl: string, retentionDays: number): LogAdapters {
+    this.gatewayUrl = gatewayUrl;
+    const prune = () => void this.store.prune(retentionDays, this.clock.now()).catch(report);
+    prune();
+    this.pruning = setInterval(prune, pruneEveryMs).unref();
+    return {
+      store: this.store,
+      sources: this.sources,
+      exports: this.exports,
+      managementEndpoint: gatewayUrl,
+      replay: {
+        // After `$connect` has answered, in the preview's delivery order.
+        start: async ({ connectionId, previewId }) => {
+          void this.pipeline
+            .enqueue(previewId, async () => {
+              const { handler } = await import('../../functions/handlers/websocket/replay.js');
+              await handler({ connectionId, previewId });
+            })
+            .catch(report);
+        },
+      },
+    };
+  }
+
+  /** A line a process child printed; its task is the preview itself. */
+  processLine(previewId: string, container: string, line: string): void {
+    this.sources.register(previewId, { previewId, secrets: [] });
+    this.pipeline.write(previewId, taskLogStream(container, previewId), line);
+  }
+
+  buildLine(previewId: string, line: string): void {
+    this.pipeline.write(previewId, buildLogStream(previewId), line);
+  }
+
+  /** Follows every preview container's output until the returned handle stops. */
+  async followDocker(docker: Docker): Promise<{ stop(): Promise<void> }> {
+    const follower = new DockerLogFollower(docker, {
+      register: (taskId, origin) => this.sources.register(taskId, origin),
+      line: (line) =>
+        this.pipeline.write(
+          line.previewId,
+          taskLogStream(line.container, line.taskId),
+          line.message,
+          line.timestamp,
+        ),
+      onError: (error) => console.error('local logs: following Docker failed', error),
+    });
+    await follower.start();
+    return follower;
+  }
+
+  /** Closes WebSocket connections, delivers what is pending, and removes a temporary folder. */
+  async close(): Promise<void> {
+    clearInterval(this.pruning);
+    await this.webSocketApi.close();
+    await this.pipeline.close();
+    await this.store.close();
+    if (this.temporary) await rm(this.directory, { recursive: true, force: true });
+  }
+}

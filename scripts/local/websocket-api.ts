@@ -1,0 +1,204 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketResult } from '../../functions/handlers/websocket/websocket-route.js';
+import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
+import { matchResource } from './api-gateway-event.js';
+import type { GatewayExtension } from './gateway.js';
+import { newConnectionId, webSocketEvent, type ConnectionContext } from './websocket-event.js';
+import { webSocketHandlers, type WebSocketHandler } from './websocket-handlers.js';
+
+/** API Gateway's WebSocket limits: 128 KB a message (frames of 32 KB are reassembled by `ws`). */
+const maxMessageBytes = 128 * 1024;
+const logsPath = '/api/generations/{generationId}/preview/logs';
+
+interface OpenConnection {
+  readonly socket: WebSocket;
+  readonly context: ConnectionContext;
+  lastActiveAt: number;
+  /** A connection's messages reach the handlers one at a time, in order. */
+  queue: Promise<void>;
+}
+
+const loaded = new Map<string, Promise<WebSocketHandler>>();
+
+function routeHandler(routeKey: string): Promise<WebSocketHandler> {
+  const name = webSocketRoutes.find((r) => r.routeKey === routeKey)?.handler ?? 'default';
+  let handler = loaded.get(name);
+  if (!handler) {
+    const load = webSocketHandlers[name];
+    if (!load) throw new Error(`No local handler is registered for WebSocket route ${routeKey}.`);
+    handler = load().then((m) => m.handler);
+    loaded.set(name, handler);
+  }
+  return handler;
+}
+
+/** `$request.body.action` when it names a route, else `$default`. */
+function routeKeyOf(body: string): string {
+  let action: unknown;
+  try {
+    action = (JSON.parse(body) as { action?: unknown } | null)?.action;
+  } catch {
+    return '$default';
+  }
+  const route = webSocketRoutes.find((r) => r.routeKey === action && !r.routeKey.startsWith('$'));
+  return route?.routeKey ?? '$default';
+}
+
+function writeJson(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}
+
+/**
+ * The local stand-in for API Gateway's WebSocket API: the handshake at
+ * `ws://…/api/generations/{generationId}/preview/logs` runs the `$connect` handler (its status
+ * refuses or accepts the upgrade), messages go to the route their `action` selects, a closed
+ * socket runs `$disconnect`, and `/@connections/{id}` is the management API the handlers post
+ * through. The AWS URL names the generation in its query (`?generationId=`); the local one in its
+ * path, which the events carry as that query parameter.
+ */
+export class LocalWebSocketApi implements GatewayExtension {
+  private readonly server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  private readonly open = new Map<string, OpenConnection>();
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const generationId = matchResource(logsPath, url.pathname)?.generationId;
+    if (generationId === undefined) return false;
+    void this.connect(req, socket, head, url, generationId);
+    return true;
+  }
+
+  request(req: IncomingMessage, res: ServerResponse): boolean {
+    const match = /^\/@connections\/([^/]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (!match) return false;
+    void this.manage(req, res, decodeURIComponent(match[1] as string)).catch((error: unknown) => {
+      console.error('websocket api: @connections failed', error);
+      if (!res.headersSent) writeJson(res, 500, { message: 'Internal server error' });
+    });
+    return true;
+  }
+
+  /** Closes every connection (their `$disconnect` runs) and waits for their handlers. */
+  async close(): Promise<void> {
+    const connections = [...this.open.values()];
+    await Promise.all(
+      connections.map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            connection.socket.once('close', () => resolve());
+            connection.socket.close(1001, 'going away');
+            // A client that does not answer the closing handshake is cut off.
+            setTimeout(() => connection.socket.terminate(), 1000).unref();
+          }),
+      ),
+    );
+    await Promise.all(connections.map((c) => c.queue));
+    this.server.close();
+  }
+
+  private async connect(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, generationId: string) {
+    const context: ConnectionContext = {
+      connectionId: newConnectionId(),
+      connectedAt: Date.now(),
+      domainName: req.headers.host ?? 'localhost',
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'],
+    };
+    const query = new URLSearchParams(url.search);
+    query.set('generationId', generationId);
+    const result = await this.invoke('$connect', context, 'CONNECT', { query });
+    if (result.statusCode !== 200) {
+      const body = result.body ?? '';
+      // As API Gateway: the handshake is answered with the status and body `$connect` returned.
+      socket.end(
+        `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    this.server.handleUpgrade(req, socket, head, (ws) => {
+      const connection: OpenConnection = {
+        socket: ws,
+        context,
+        lastActiveAt: Date.now(),
+        queue: Promise.resolve(),
+      };
+      this.open.set(context.connectionId, connection);
+      ws.on('message', (data) => {
+        connection.lastActiveAt = Date.now();
+        const body = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString(
+          'utf8',
+        );
+        connection.queue = connection.queue.then(async () => {
+          await this.invoke(routeKeyOf(body), context, 'MESSAGE', { body });
+        });
+      });
+      ws.on('close', () => {
+        this.open.delete(context.connectionId);
+        connection.queue = connection.queue.then(async () => {
+          await this.invoke('$disconnect', context, 'DISCONNECT');
+        });
+      });
+    });
+  }
+
+  private async invoke(
+    routeKey: string,
+    context: ConnectionContext,
+    eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT',
+    extra: { body?: string; query?: URLSearchParams } = {},
+  ): Promise<WebSocketResult> {
+    try {
+      const handler = await routeHandler(routeKey);
+      return await handler(webSocketEvent(context, { routeKey, eventType }, extra));
+    } catch (error) {
+      console.error(`websocket api: ${routeKey} failed`, error);
+      return { statusCode: 500 };
+    }
+  }
+
+  /** PostToConnection, GetConnection and DeleteConnection, answered as API Gateway does. */
+  private async manage(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const connection = this.open.get(connectionId);
+    if (!connection || connection.socket.readyState !== WebSocket.OPEN) {
+      writeJson(res, 410, { message: `Connection ${connectionId} is gone.` }, 'GoneException');
+      return;
+    }
+    switch (req.method) {
+      case 'POST': {
+        const data = Buffer.concat(chunks);
+        if (data.length > maxMessageBytes) {
+          writeJson(res, 413, { message: 'Message too long' }, 'PayloadTooLargeException');
+          return;
+        }
+        // Accepted once queued on the socket, as API Gateway answers before the client has it.
+        connection.socket.send(data.toString('utf8'));
+        writeJson(res, 200, undefined);
+        return;
+      }
+      case 'GET':
+        writeJson(res, 200, {
+          ConnectedAt: new Date(connection.context.connectedAt).toISOString(),
+          Identity: { SourceIp: connection.context.sourceIp, UserAgent: connection.context.userAgent },
+          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        });
+        return;
+      case 'DELETE':
+        connection.socket.close(1000);
+        res.writeHead(204).end();
+        return;
+      default:
+        writeJson(res, 405, { message: `${req.method} is not supported on @connections.` });
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import {
+  healthMessage,
+  logMessage,
+  messageLimits,
+  metricMessage,
+  packMessages,
+  statusMessage,
+} from '../../../functions/core/live-messages.js';
+import type { LogEntry } from '../../../functions/core/log-entry.js';
+import type { PreviewHealth, PreviewRecord } from '../../../functions/core/preview.js';
+
+const entry = (n: number, message = `line ${n}`): LogEntry => ({
+  timestamp: '2025-10-20T12:20:15.000Z',
+  level: 'INFO',
+  source: 'request',
+  message,
+  metadata: { n },
+  cursor: `1760962815000-${n}`,
+});
+
+describe('server messages', () => {
+  it("are the seed's log shape, with the line's cursor", () => {
+    expect(logMessage(entry(1))).toEqual({
+      type: 'log',
+      timestamp: '2025-10-20T12:20:15.000Z',
+      level: 'INFO',
+      source: 'request',
+      message: 'line 1',
+      metadata: { n: 1 },
+      cursor: '1760962815000-1',
+    });
+  });
+
+  it("are the seed's metric shape: MB, cores, requests and error rate of the last minute", () => {
+    const sample = {
+      at: '2025-10-20T12:20:30Z',
+      memoryUsedBytes: 245 * 1024 * 1024,
+      memoryLimitBytes: 512 * 1024 * 1024,
+      cpuCores: 0.4213,
+      networkRxBytes: 0,
+      networkTxBytes: 0,
+    };
+    const bucket = {
+      minute: '2025-10-20T12:19:00Z',
+      requests: 120,
+      errors: 3,
+      durationSumMs: 1200,
+      bytesIn: 0,
+      bytesOut: 0,
+      errorTypes: {},
+      sketch: {},
+    };
+    expect(metricMessage(sample, bucket)).toEqual({
+      type: 'metric',
+      timestamp: '2025-10-20T12:20:30Z',
+      metric: 'resource_usage',
+      data: { memory: 245, cpu: 0.421, requests_per_minute: 120, error_rate: 2.5 },
+    });
+    expect(metricMessage(sample, undefined).data).toMatchObject({ requests_per_minute: 0, error_rate: 0 });
+  });
+
+  it("are the seed's health shape, listing the checks that changed", () => {
+    const previous: PreviewHealth = {
+      status: 'healthy',
+      checkedAt: '2025-10-20T12:20:00Z',
+      consecutiveFailures: 0,
+      checks: [
+        { name: 'http', status: 'passing' },
+        { name: 'database', status: 'passing', message: 'Connected' },
+      ],
+    };
+    const now: PreviewHealth = {
+      ...previous,
+      status: 'degraded',
+      checkedAt: '2025-10-20T12:20:30Z',
+      checks: [
+        { name: 'http', status: 'passing' },
+        { name: 'database', status: 'failing', message: 'Connection refused' },
+      ],
+    };
+    expect(healthMessage(now, previous)).toEqual({
+      type: 'health',
+      timestamp: '2025-10-20T12:20:30Z',
+      status: 'degraded',
+      changes: [{ name: 'database', status: 'unhealthy', message: 'Connection refused' }],
+    });
+    expect(healthMessage(previous, undefined).changes).toEqual([
+      { name: 'http', status: 'healthy', message: 'passing' },
+      { name: 'database', status: 'healthy', message: 'Connected' },
+    ]);
+  });
+
+  it('say the status, and how long is left when the session is about to end', () => {
+    const record = { status: 'healthy', statusReason: undefined, expiresAt: '2025-10-20T14:00:00Z' };
+    expect(statusMessage(record as unknown as PreviewRecord, new Date('2025-10-20T13:55:00Z'), 300)).toEqual({
+      type: 'status',
+      timestamp: '2025-10-20T13:55:00.000Z',
+      status: 'healthy',
+      statusReason: null,
+      expiresAt: '2025-10-20T14:00:00Z',
+      expiresInSeconds: 300,
+    });
+  });
+});
+
+describe('packing messages for API Gateway', () => {
+  it('puts as many lines as fit in one 32 KB frame, one JSON object per line, in order', () => {
+    const messages = Array.from({ length: 2000 }, (_, n) => logMessage(entry(n)));
+    const packed = packMessages(messages);
+    expect(packed.length).toBeGreaterThan(1);
+    for (const data of packed) expect(Buffer.byteLength(data)).toBeLessThanOrEqual(messageLimits.frameBytes);
+    const lines = packed.flatMap((data) =>
+      data.split('\n').map((text) => JSON.parse(text) as { cursor: string }),
+    );
+    expect(lines.map((l) => l.cursor)).toEqual(messages.map((m) => m.cursor));
+  });
+
+  it('sends a line larger than a frame on its own, and cuts one larger than a message', () => {
+    const big = logMessage(entry(1, 'x'.repeat(60 * 1024)));
+    const huge = logMessage(entry(2, 'y'.repeat(300 * 1024)));
+    const packed = packMessages([logMessage(entry(0)), big, huge, logMessage(entry(3))]);
+    expect(packed).toHaveLength(4);
+    expect(JSON.parse(packed[1] as string)).toEqual(big);
+    const cut = JSON.parse(packed[2] as string) as { message: string; metadata: Record<string, unknown> };
+    expect(Buffer.byteLength(packed[2] as string)).toBeLessThanOrEqual(messageLimits.messageBytes);
+    expect(cut.message).toMatch(/^y+$/);
+    expect(cut.metadata).toEqual({ truncated: true, originalBytes: 300 * 1024 });
+  });
+});
