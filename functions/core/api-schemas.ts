@@ -204,12 +204,20 @@ export const testRequestSchema = z
 export const logLevels = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export const logSources = ['request', 'database', 'startup', 'error', 'system', 'build'] as const;
 
+/** `source=request,database`, `source=request&source=database`, or a JSON array (WebSocket filters). */
+export const logSourceListSchema = z.preprocess(
+  (value) =>
+    typeof value === 'string' || Array.isArray(value)
+      ? [value]
+          .flat()
+          .flatMap((item) => (typeof item === 'string' ? item.split(',').map((s) => s.trim()) : [item]))
+      : value,
+  z.array(z.enum(logSources)).min(1),
+);
+
 const logFilterShape = {
   level: z.enum(logLevels).optional(),
-  source: z
-    .union([z.enum(logSources), z.array(z.enum(logSources))])
-    .optional()
-    .describe('One source, or several as a comma-separated list.'),
+  source: logSourceListSchema.optional().describe('One source, or several as a comma-separated list.'),
   search: z.string().min(1).max(200).optional(),
   start: isoTime.optional(),
   end: isoTime.optional(),
@@ -244,8 +252,117 @@ export const metricsQuerySchema = z
   .object({
     start: isoTime.optional(),
     end: isoTime.optional(),
-    period: z.coerce.number().int().min(60).max(86400).default(60),
+    period: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(86400)
+      .multipleOf(60, 'must be a whole number of minutes, in seconds (60, 300, ...)')
+      .default(60),
   })
   .strict();
 
+const seriesPoint = z.object({ timestamp: isoTime, value: z.number() });
+
+export const metricsResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  start: isoTime,
+  end: isoTime,
+  period: z.number().int().describe('Seconds per point; points start at multiples of it (UTC).'),
+  metrics: z.object({
+    memory: z.array(seriesPoint).describe('MB in use, averaged over the period.'),
+    cpu: z.array(seriesPoint).describe('Cores in use, averaged over the period.'),
+    responseTime: z.array(
+      seriesPoint.extend({
+        value: z.number().describe('Average ms.'),
+        p95: z.number(),
+        p99: z.number(),
+        requests: z.number().int(),
+      }),
+    ),
+    errors: z
+      .array(z.object({ timestamp: isoTime, count: z.number().int(), type: z.string() }))
+      .describe('5xx, timeout, unreachable: what the status counts as errors. 4xx are in clientErrors.'),
+    clientErrors: z.array(z.object({ timestamp: isoTime, count: z.number().int() })),
+  }),
+});
+export type MetricsResponse = z.infer<typeof metricsResponseSchema>;
+
 export const emptyQuerySchema = z.object({}).strict();
+
+// §7 compare: changes read from the preview in the path (`base`) to the other version (`other`).
+const endpointRef = z.object({ method: z.string(), path: z.string() });
+const fieldShape = z.object({ type: z.string(), required: z.boolean() });
+const fieldSummary = fieldShape.extend({ name: z.string() });
+const measuredRequests = z.object({
+  requestCount: z.number().int(),
+  errorCount: z.number().int(),
+  errorRate: z.string(),
+  avgResponseTime: z.string(),
+  p95ResponseTime: z.string(),
+});
+const comparedVersion = z.object({
+  generationId: z.string(),
+  version: z.string().nullable(),
+  previewInstanceId: z.string(),
+  apiVersion: z.string().nullable().describe("The OpenAPI document's info.version."),
+});
+
+export const apiDiffSchema = z.object({
+  endpoints: z.object({
+    added: z.array(endpointRef),
+    removed: z.array(endpointRef),
+    modified: z.array(
+      endpointRef.extend({
+        changes: z.array(z.enum(['parameters', 'requestBody', 'responses'])),
+        models: z.array(z.string()).describe('Changed models the endpoint uses, directly or nested.'),
+      }),
+    ),
+  }),
+  models: z.object({
+    added: z.array(z.string()),
+    removed: z.array(z.string()),
+    modified: z.array(
+      z.object({
+        name: z.string(),
+        fields: z.object({
+          added: z.array(fieldSummary),
+          removed: z.array(fieldSummary),
+          changed: z.array(
+            z.object({
+              name: z.string(),
+              changes: z.array(z.enum(['type', 'required', 'constraints'])),
+              from: fieldShape,
+              to: fieldShape,
+            }),
+          ),
+        }),
+        definitionChanged: z.boolean().describe('Something besides its fields changed (enum values, ...).'),
+      }),
+    ),
+  }),
+});
+export type ApiDiff = z.infer<typeof apiDiffSchema>;
+
+export const performanceChangeSchema = z.union([
+  z.object({ available: z.literal(false), reason: z.string() }),
+  z.object({
+    available: z.literal(true),
+    avgResponseTimeChange: z.string().nullable(),
+    errorRateChange: z
+      .string()
+      .nullable()
+      .describe('Changes are null where base measured zero and other did not.'),
+    p95ResponseTimeChange: z.string().nullable(),
+    base: measuredRequests,
+    other: measuredRequests,
+  }),
+]);
+export type PerformanceChange = z.infer<typeof performanceChangeSchema>;
+
+export const compareResponseSchema = z.object({
+  base: comparedVersion,
+  other: comparedVersion,
+  comparison: apiDiffSchema.extend({ performance: performanceChangeSchema }),
+});
+export type CompareResponse = z.infer<typeof compareResponseSchema>;

@@ -36,6 +36,10 @@ const environmentSchema = z.object({
   /** Public base URL of the API, used to build `wsUrl`; locally the gateway's address. */
   PREVIEW_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
   PREVIEW_WEBSOCKET_URL: z.url().optional(),
+  /** The SaaS frontend's origin, allowed to call the API from a browser (CORS). */
+  PREVIEW_ALLOWED_ORIGIN: z.url().optional(),
+  PREVIEW_DATABASE_IMAGE_POSTGRESQL: optionalText,
+  PREVIEW_DATABASE_IMAGE_MONGODB: optionalText,
   PREVIEW_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -44,7 +48,12 @@ const environmentSchema = z.object({
     .default(256 * 1024),
   PREVIEW_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   PREVIEW_METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PREVIEW_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   PREVIEW_RESOURCE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  PREVIEW_HEALTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+  PREVIEW_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  PREVIEW_LAUNCH_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(7200).default(600),
+  PREVIEW_EXPIRY_WARNING_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
 });
 
 export interface Config {
@@ -70,11 +79,22 @@ export interface Config {
   };
   readonly publicUrl: string;
   readonly websocketUrl: string | undefined;
+  readonly allowedOrigin: string | undefined;
+  /** Where database sidecar images come from (an ECR pull-through cache in AWS). */
+  readonly databaseImages: { readonly postgresql?: string; readonly mongodb?: string };
   readonly maxBodyBytes: number;
   readonly eventRetentionDays: number;
   readonly metricsRetentionDays: number;
+  /** How long a preview's logs are kept after it (the log group's retention in AWS). */
+  readonly logRetentionDays: number;
   /** How often the local runtime samples resource use (Container Insights does it in AWS). */
   readonly resourceSampleSeconds: number;
+  /** Unhealthy checks in a row before a preview is restarted. */
+  readonly healthFailureThreshold: number;
+  /** How often the sweeper runs locally (an EventBridge schedule in AWS); also the longest an orphan lives. */
+  readonly sweepSeconds: number;
+  readonly launchTimeoutSeconds: number;
+  readonly expiryWarningSeconds: number;
   readonly tiers: Tiers;
 }
 
@@ -139,10 +159,20 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     publicUrl: e.PREVIEW_PUBLIC_URL.replace(/\/$/, ''),
     websocketUrl: e.PREVIEW_WEBSOCKET_URL,
+    allowedOrigin: e.PREVIEW_ALLOWED_ORIGIN,
+    databaseImages: {
+      ...(e.PREVIEW_DATABASE_IMAGE_POSTGRESQL ? { postgresql: e.PREVIEW_DATABASE_IMAGE_POSTGRESQL } : {}),
+      ...(e.PREVIEW_DATABASE_IMAGE_MONGODB ? { mongodb: e.PREVIEW_DATABASE_IMAGE_MONGODB } : {}),
+    },
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,
     metricsRetentionDays: e.PREVIEW_METRICS_RETENTION_DAYS,
+    logRetentionDays: e.PREVIEW_LOG_RETENTION_DAYS,
     resourceSampleSeconds: e.PREVIEW_RESOURCE_SAMPLE_SECONDS,
+    healthFailureThreshold: e.PREVIEW_HEALTH_FAILURE_THRESHOLD,
+    sweepSeconds: e.PREVIEW_SWEEP_SECONDS,
+    launchTimeoutSeconds: e.PREVIEW_LAUNCH_TIMEOUT_SECONDS,
+    expiryWarningSeconds: e.PREVIEW_EXPIRY_WARNING_SECONDS,
     tiers,
   };
 }

@@ -37,6 +37,13 @@ export function isTerminal(status: PreviewStatus): boolean {
   return terminalStatuses.includes(status);
 }
 
+/** Statuses in which the app is up and takes requests. */
+export const servingStatuses: readonly PreviewStatus[] = ['running', 'healthy', 'degraded', 'unhealthy'];
+
+export function isServing(status: PreviewStatus): boolean {
+  return servingStatuses.includes(status);
+}
+
 export function canTransition(from: PreviewStatus, to: PreviewStatus): boolean {
   return transitions[from].includes(to);
 }

@@ -62,4 +62,6 @@ export interface MetricsStore {
   requestBuckets(previewId: string, range?: { start?: Date; end?: Date }): Promise<RequestBucket[]>;
   recordResources(previewId: string, sample: ResourceSample): Promise<void>;
   latestResources(previewId: string): Promise<ResourceSample | undefined>;
+  /** One sample per minute, of the minutes from `start` to `end` (both included), oldest first. */
+  resourceSamples(previewId: string, range: { start: Date; end: Date }): Promise<ResourceSample[]>;
 }

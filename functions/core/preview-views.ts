@@ -1,4 +1,5 @@
 import type { LaunchResponse, StatusResponse } from './api-schemas.js';
+import { isServing } from './lifecycle.js';
 import type { RequestTotals, ResourceSample } from './metrics.js';
 import type { PreviewRecord } from './preview.js';
 import { quantile } from './quantile-sketch.js';
@@ -73,7 +74,6 @@ export interface Measurements {
   readonly requests: RequestTotals;
 }
 
-const servingStatuses = new Set<PreviewRecord['status']>(['running', 'healthy', 'degraded', 'unhealthy']);
 const mb = 1024 * 1024;
 
 function percent(part: number, whole: number): number {
@@ -95,7 +95,7 @@ export function statusView(
   measured: Measurements,
 ): StatusResponse {
   const live = record.status !== 'stopped' && record.status !== 'failed';
-  const serving = servingStatuses.has(record.status);
+  const serving = isServing(record.status);
   const remaining = record.expiresAt
     ? Math.max(0, Math.floor((Date.parse(record.expiresAt) - now.getTime()) / 1000))
     : null;
@@ -108,7 +108,13 @@ export function statusView(
     containerStatus: serving ? 'running' : record.startedAt ? 'exited' : null,
     baseUrl: previewBaseUrl(urls, record.generationId),
     uptime: live && record.startedAt ? secondsBetween(record.startedAt, now) : null,
-    health: { status: healthByStatus[record.status] ?? 'unknown', checks: [] },
+    health: {
+      status: healthByStatus[record.status] ?? 'unknown',
+      checks:
+        serving && record.health
+          ? record.health.checks.map((check) => ({ ...check, lastCheck: record.health?.checkedAt }))
+          : [],
+    },
     resources: {
       memory: {
         allocated: formatMemory(record.resources.memoryMb),

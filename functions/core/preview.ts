@@ -35,6 +35,22 @@ export interface PreviewFailure {
   readonly lastLines?: readonly string[];
 }
 
+export interface HealthCheckResult {
+  readonly name: 'http' | 'database' | 'memory';
+  readonly status: 'passing' | 'warning' | 'failing';
+  readonly message?: string;
+  readonly usage?: string;
+}
+
+/** The last health check of a serving preview. */
+export interface PreviewHealth {
+  readonly status: 'healthy' | 'degraded' | 'unhealthy';
+  readonly checks: readonly HealthCheckResult[];
+  readonly checkedAt: string;
+  /** Unhealthy checks in a row; recovery starts at the threshold. */
+  readonly consecutiveFailures: number;
+}
+
 /** The stored state of one preview: the user's current preview of one generation. */
 export interface PreviewRecord {
   readonly userId: string;
@@ -67,6 +83,13 @@ export interface PreviewRecord {
   readonly taskId?: string;
   /** Where the app answers, from where the service runs (proxy target). */
   readonly endpoint?: { readonly host: string; readonly port: number };
+  /** The app's health endpoint and how often to check it, from generation.json. */
+  readonly healthCheck: { readonly endpoint: string; readonly intervalSeconds: number };
+  readonly health?: PreviewHealth;
+  /** Set while a new task replaces a failed one; cleared when it is healthy again. */
+  readonly recoveringSince?: string;
+  /** When the user was told the session is about to end. */
+  readonly expiryWarnedAt?: string;
   /** Optimistic-concurrency counter: every write is conditional on the version it read. */
   readonly version: number;
 }

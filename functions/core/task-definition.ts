@@ -87,9 +87,9 @@ export const defaultDatabaseImages = { postgresql: 'postgres:15', mongodb: 'mong
 const databaseUser = 'preview';
 const databaseName = 'preview';
 /**
- * Fixed, modest limits for the helpers; the tier's limits are the app's alone. Half a core: at a
- * quarter, PostgreSQL's first start (initdb) takes 8 s instead of 3, and with all three helpers
- * the Fargate size of every default tier is the same either way.
+ * Fixed, modest limits for the helpers; the tier's limits are the app's alone. Half a core keeps
+ * a database's first start and the migrations quick (both are CPU-bound), and with all three
+ * helpers the Fargate size of every default tier is the same either way.
  */
 const databaseLimits = { memoryMb: 256, cpuUnits: 512 };
 const oneShotLimits = { memoryMb: 256, cpuUnits: 512 };

@@ -61,6 +61,11 @@ export type TaskRunnerKind = 'docker' | 'process' | 'ecs';
 export interface TaskRunner {
   readonly kind: TaskRunnerKind;
   /**
+   * True when `run` resolves only once the task is up or has failed (Docker, processes); false
+   * when it returns as soon as the task is requested and its progress arrives as events (ECS).
+   */
+  readonly runWaitsForTask: boolean;
+  /**
    * Starts the task's containers in dependency order and resolves once the essential ones are up
    * (healthy, where they have a health check). Rejects with a task failure (see `taskFailure`)
    * after removing everything it started.
@@ -69,6 +74,8 @@ export interface TaskRunner {
   /** Removes the preview's containers, volumes and networks. Idempotent. */
   stop(previewId: string): Promise<void>;
   describe(previewId: string): Promise<TaskDescription | undefined>;
+  /** Ids of the previews that have anything in this runtime (tasks, containers, networks, volumes). */
+  list(): Promise<string[]>;
   stats(previewId: string): Promise<ContainerStats | undefined>;
 }
 

@@ -1,4 +1,6 @@
 import { dynamoDocumentClient, s3 } from '../adapters/aws/clients.js';
+import { powertoolsServiceMetrics } from '../adapters/aws/powertools-service-metrics.js';
+import { ecsRuntimeFromEnv } from '../adapters/aws/ecs-runtime.js';
 import { DynamoDbEventStore } from '../adapters/aws/dynamodb-event-store.js';
 import { DynamoDbMetricsStore } from '../adapters/aws/dynamodb-metrics-store.js';
 import { DynamoDbPreviewStore } from '../adapters/aws/dynamodb-preview-store.js';
@@ -9,18 +11,28 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { loadConfig, type Config } from '../core/config.js';
 import type { GenerationStore, LaunchStarter } from '../core/ports.js';
 import { PreviewLauncher } from '../core/services/preview-launcher.js';
+import { PreviewMetrics } from '../core/services/preview-metrics.js';
 import { PreviewProxy } from '../core/services/preview-proxy.js';
 import { PreviewService } from '../core/services/preview-service.js';
+import { HealthMonitor } from '../core/services/health-monitor.js';
+import { PreviewSweeper } from '../core/services/preview-sweeper.js';
 import { ResourceSampler } from '../core/services/resource-sampler.js';
+import { VersionComparison } from '../core/services/version-comparison.js';
 import { nodeAppHttpClient } from '../adapters/node-app-http-client.js';
 import type { ImageBuilder, TaskRunner } from '../core/task-runner.js';
 import { createTokenVerifier, type TokenVerifier } from '../core/token-verifier.js';
+import { awsLogAdapters } from '../adapters/aws/log-adapters.js';
+import type { LogAdapters } from '../core/log-ports.js';
+import { LogQueries } from '../core/services/log-queries.js';
+import { liveServices, type LogServices } from './log-services.js';
 
 /** Where previews run: an image builder and a task runner of the same kind. */
 export interface PreviewRuntime {
   readonly imageBuilder: ImageBuilder;
   readonly runner: TaskRunner;
   readonly starter: LaunchStarter;
+  /** Where image builds print to (the local log pipeline; CodeBuild logs on its own in AWS). */
+  readonly onBuildLog?: (previewId: string, line: string) => void;
 }
 
 /** Everything the handlers use, built once per process from the validated environment. */
@@ -30,8 +42,16 @@ export interface Services {
   /** Absent where no runtime is configured: launching then answers 501. */
   readonly launcher: PreviewLauncher | undefined;
   readonly proxy: PreviewProxy;
+  /** Time series of a preview's resources and requests. */
+  readonly metrics: PreviewMetrics;
+  /** Two versions' API contracts, models and measured performance, compared. */
+  readonly comparison: VersionComparison;
   /** Reads resource use where the runtime can (Docker, processes). */
   readonly sampler: ResourceSampler | undefined;
+  readonly monitor: HealthMonitor | undefined;
+  readonly sweeper: PreviewSweeper | undefined;
+  /** Logs and the live stream; absent where the environment configures none (they answer 501). */
+  readonly logs: LogServices | undefined;
 }
 
 /** What a runtime plugs in beyond the environment's defaults (the local runtime, tests). */
@@ -41,6 +61,8 @@ export interface ServiceOverrides {
   readonly starter?: LaunchStarter;
   readonly generations?: GenerationStore;
   readonly clock?: Clock;
+  /** The log pipeline's local stand-ins; AWS services (from the environment) otherwise. */
+  readonly logs?: LogAdapters;
 }
 
 let overrides: ServiceOverrides = {};
@@ -67,14 +89,19 @@ export function tokenVerifier(): TokenVerifier {
 function buildServices(config: Config, extra: ServiceOverrides): Services {
   const client = dynamoDocumentClient();
   const clock = extra.clock ?? systemClock;
+  const serviceMetrics = powertoolsServiceMetrics(config.stage);
   const generations =
     extra.generations ??
     (config.generations.bucket
       ? new S3GenerationStore(s3(), config.generations.bucket, config.generations.prefix)
       : new DirectoryGenerationStore(config.generations.directory));
   const previewStore = new DynamoDbPreviewStore(client, config.tables.previews);
-  const runtime = extra.runtime;
+  // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
+  const runtime = extra.runtime ?? (config.runner === 'ecs' ? ecsRuntimeFromEnv(process.env) : undefined);
   const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
+  const logAdapters = extra.logs ?? awsLogAdapters(process.env);
+  const live =
+    logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
   const previews = new PreviewService({
     previews: previewStore,
     quotas: new DynamoDbQuotaStore(client, config.tables.quotas),
@@ -86,6 +113,8 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     tiers: config.tiers,
     urls: { api: config.publicUrl, websocket: config.websocketUrl },
     clock,
+    serviceMetrics,
+    notifier: live?.live,
   });
   const launcher =
     runtime &&
@@ -97,6 +126,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       runner: runtime.runner,
       tiers: config.tiers,
       clock,
+      serviceMetrics,
+      buildLog: runtime.onBuildLog,
+      databaseImages: config.databaseImages,
     });
   const proxy = new PreviewProxy({
     service: previews,
@@ -106,6 +138,60 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     clock,
   });
   const sampler =
-    runtime && new ResourceSampler({ previews: previewStore, runner: runtime.runner, metrics, clock });
-  return { config, previews, launcher, proxy, sampler };
+    runtime &&
+    new ResourceSampler({
+      previews: previewStore,
+      runner: runtime.runner,
+      metrics,
+      clock,
+      notifier: live?.live,
+    });
+  const monitor =
+    runtime &&
+    launcher &&
+    new HealthMonitor({
+      previews: previewStore,
+      service: previews,
+      launcher,
+      runner: runtime.runner,
+      client: nodeAppHttpClient,
+      metrics,
+      clock,
+      failureThreshold: config.healthFailureThreshold,
+      notifier: live?.live,
+    });
+  const sweeper =
+    runtime &&
+    launcher &&
+    new PreviewSweeper({
+      previews: previewStore,
+      service: previews,
+      launcher,
+      runner: runtime.runner,
+      clock,
+      launchTimeoutSeconds: config.launchTimeoutSeconds,
+      warnBeforeExpirySeconds: config.expiryWarningSeconds,
+      serviceMetrics,
+      ...(live
+        ? { warn: (previewId: string, secondsLeft: number) => live.live.expiring(previewId, secondsLeft) }
+        : {}),
+    });
+  const comparison = new VersionComparison({ previews: previewStore, generations, proxy, metrics });
+  const logs: LogServices | undefined = live &&
+    logAdapters && {
+      ...live,
+      queries: new LogQueries({ service: previews, logs: logAdapters.store, exports: logAdapters.exports }),
+    };
+  return {
+    config,
+    previews,
+    launcher,
+    proxy,
+    metrics: new PreviewMetrics({ service: previews, metrics, clock }),
+    comparison,
+    sampler,
+    monitor,
+    sweeper,
+    logs,
+  };
 }

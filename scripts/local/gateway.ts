@@ -2,6 +2,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayProxyResult, Context } from 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
@@ -129,6 +130,14 @@ function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(body);
 }
 
+/** What the gateway serves besides the REST API: the AWS endpoints it stands in for. */
+export interface GatewayExtension {
+  /** Answers a request of its own and returns true; false leaves it to the REST API. */
+  request?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Takes an upgrade (WebSocket) request of its own and returns true. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
+
 export interface LocalGateway {
   readonly server: Server;
   readonly url: string;
@@ -136,8 +145,14 @@ export interface LocalGateway {
 }
 
 /** One HTTP server that turns requests into API Gateway events for the service's own handlers. */
-export async function startGateway(options: { port: number; host?: string }): Promise<LocalGateway> {
+export async function startGateway(options: {
+  port: number;
+  host?: string;
+  extensions?: readonly GatewayExtension[];
+}): Promise<LocalGateway> {
+  const extensions = options.extensions ?? [];
   const server = createServer((req, res) => {
+    if (extensions.some((extension) => extension.request?.(req, res))) return;
     void (async () => {
       try {
         const body = await readBody(req);
@@ -158,6 +173,9 @@ export async function startGateway(options: { port: number; host?: string }): Pr
           send(res, gatewayError('internal', 'Something went wrong on our side; try again.'));
       }
     })();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!extensions.some((extension) => extension.upgrade?.(req, socket, head))) socket.destroy();
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -19,6 +19,7 @@ export const httpHandlers: Record<string, () => Promise<{ handler: ProxyHandler 
   'query-logs': () => import('../../functions/handlers/http/query-logs.js'),
   'export-logs': () => import('../../functions/handlers/http/export-logs.js'),
   'extend-preview': () => import('../../functions/handlers/http/extend-preview.js'),
+  'rotate-preview-token': () => import('../../functions/handlers/http/rotate-preview-token.js'),
   'get-metrics': () => import('../../functions/handlers/http/get-metrics.js'),
   'compare-versions': () => import('../../functions/handlers/http/compare-versions.js'),
   'list-events': () => import('../../functions/handlers/http/list-events.js'),

@@ -1,11 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../../functions/core/clock.js';
 import { loadConfig, type Config } from '../../functions/core/config.js';
 import { useServiceOverrides, type ServiceOverrides } from '../../functions/handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
 import { startGateway, type LocalGateway } from './gateway.js';
 import { createLocalPreviewRuntime } from './preview-runtime.js';
+import { LocalLogs } from './local-logs.js';
 import { startSchedules } from './scheduler.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.js';
 
@@ -17,6 +20,8 @@ export interface LocalRuntime {
   /** Where previews run; undefined when the caller supplied its own runtime. */
   readonly runnerKind: string | undefined;
   readonly notice: string | undefined;
+  /** The local log path: preview output enters it here (tests write lines as a container would). */
+  readonly logs: LocalLogs;
   close(): Promise<void>;
 }
 
@@ -26,7 +31,11 @@ export interface LocalRuntimeOptions {
   readonly dataDir: string | undefined;
   /** Replaces the local preview runtime (Docker or processes) that is created otherwise. */
   readonly overrides?: ServiceOverrides;
+  /** The service's clock; tests move it to reach expiry without waiting. */
+  readonly clock?: Clock;
 }
+
+const healthTickSeconds = 1;
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 
@@ -46,6 +55,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // Embedded-metric lines are for CloudWatch; locally they would only fill the console.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.PREVIEW_JWT_SECRET = localJwtSecret();
 
   let dynamo: LocalDynamoDb | undefined;
@@ -54,15 +65,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
   }
   let gateway: LocalGateway | undefined;
+  let scratchDir: string | undefined;
+  const logs = await LocalLogs.create({ dataDir: options.dataDir, clock: options.clock ?? systemClock });
   try {
-    gateway = await startGateway({ port: options.port });
+    gateway = await startGateway({ port: options.port, extensions: logs.extensions });
     process.env.PREVIEW_PUBLIC_URL = gateway.url;
     const config = loadConfig();
     await ensureTables(process.env.AWS_ENDPOINT_URL_DYNAMODB, config.tables);
+    // Without a data folder everything is this instance's alone, and goes when it closes.
+    scratchDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'preview-service-'));
     const previewRuntime = options.overrides
       ? undefined
-      : await createLocalPreviewRuntime(config, options.dataDir ?? join(tmpdir(), 'preview-service'));
-    useServiceOverrides(options.overrides ?? { runtime: previewRuntime });
+      : await createLocalPreviewRuntime(config, options.dataDir ?? (scratchDir as string), logs);
+    useServiceOverrides({
+      logs: logs.start(gateway.url, config.logRetentionDays),
+      ...(options.overrides ?? {
+        runtime: previewRuntime,
+        ...(options.clock ? { clock: options.clock } : {}),
+      }),
+    });
     const schedules = startSchedules(
       previewRuntime
         ? [
@@ -71,6 +92,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
               everySeconds: config.resourceSampleSeconds,
               invoke: () => import('../../functions/handlers/schedules/sample-resources.js'),
             },
+            {
+              // Each preview is checked on its own interval; this is how often that is looked at.
+              name: 'check-health',
+              everySeconds: healthTickSeconds,
+              invoke: () => import('../../functions/handlers/schedules/check-health.js'),
+            },
+            {
+              name: 'sweep-previews',
+              everySeconds: config.sweepSeconds,
+              invoke: () => import('../../functions/handlers/schedules/sweep-previews.js'),
+            },
           ]
         : [],
     );
@@ -78,18 +110,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const { handler } = await import('../../functions/handlers/events/task-state-change.js');
       await handler(event);
     });
+    const logFollower = await previewRuntime?.watchLogs?.();
     const runningGateway = gateway;
     return {
       url: gateway.url,
       config,
       runnerKind: previewRuntime?.runner.kind,
       notice: previewRuntime?.notice,
+      logs,
       dynamoDb: dynamo
         ? options.dataDir
           ? join(options.dataDir, 'dynamodb')
           : 'in memory'
         : process.env.AWS_ENDPOINT_URL_DYNAMODB,
       async close() {
+        await logFollower?.stop();
+        await logs.close();
         await runningGateway.close();
         await schedules.stop();
         await taskEvents?.stop();
@@ -98,11 +134,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           await dynamo.close();
           delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
         }
+        if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
+    await logs.close();
     await gateway?.close();
     await dynamo?.close();
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
     throw error;
   }
 }

@@ -1,4 +1,6 @@
 import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
@@ -10,6 +12,7 @@ import type { PreviewRuntime } from '../../functions/handlers/services.js';
 import type { TaskStateChangeEvent } from '../../functions/handlers/events/task-state-change.js';
 import { startDockerTaskEvents } from './docker-task-events.js';
 import { LocalLaunchStarter } from './local-launch-starter.js';
+import type { LocalLogs } from './local-logs.js';
 
 export interface LocalPreviewRuntime extends PreviewRuntime {
   readonly starter: LocalLaunchStarter;
@@ -17,32 +20,57 @@ export interface LocalPreviewRuntime extends PreviewRuntime {
   readonly watchTaskEvents?: (
     deliver: (event: TaskStateChangeEvent) => Promise<void>,
   ) => Promise<{ stop(): Promise<void> }>;
+  /** Follows the output of the runtime's containers into the local log pipeline (Docker). */
+  readonly watchLogs?: () => Promise<{ stop(): Promise<void> }>;
   /** Said once at start when the choice of runner deserves it (no Docker engine). */
   readonly notice: string | undefined;
+}
+
+/**
+ * This service instance's name on a shared Docker engine: kept in the data folder so a restart
+ * still recognises (and cleans up) what it started before.
+ */
+async function runtimeOwner(workDir: string): Promise<string> {
+  const file = join(workDir, 'runtime-owner');
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  const owner = `local-${randomBytes(6).toString('hex')}`;
+  await mkdir(workDir, { recursive: true });
+  await writeFile(file, `${owner}\n`);
+  return owner;
 }
 
 /** Docker when an engine answers (or PREVIEW_RUNNER says so), else local processes. */
 export async function createLocalPreviewRuntime(
   config: Config,
   workDir: string,
+  logs?: LocalLogs,
 ): Promise<LocalPreviewRuntime> {
   const { kind, notice } = chooseRunnerKind(config.runner, await dockerEngineAnswers());
   const starter = new LocalLaunchStarter();
+  const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
     case 'docker': {
       const docker = new Docker();
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker),
+        runner: new DockerTaskRunner(docker, { owner: await runtimeOwner(workDir) }),
         starter,
         notice,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
+        onBuildLog,
+        ...(logs ? { watchLogs: () => logs.followDocker(docker) } : {}),
       };
     }
     case 'process':
       return {
         imageBuilder: new ProcessImageBuilder(join(workDir, 'process-builds')),
-        runner: new ProcessTaskRunner(),
+        runner: new ProcessTaskRunner(
+          logs
+            ? { onOutput: (previewId, container, line) => logs.processLine(previewId, container, line) }
+            : {},
+        ),
+        onBuildLog,
         starter,
         notice,
       };

@@ -1,84 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/local-runtime.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
+import { startTestService, until, type TestService } from '../support/local-service.js';
 
-const secret = 'docker-e2e-secret-docker-e2e-secret';
-let runtime: LocalRuntime;
-let token: string;
-const launched = new Set<string>();
-
-/** A user per run, so previews of earlier runs never collide. */
-const user = `e2e-${Date.now().toString(36)}`;
+let service: TestService;
 
 beforeAll(async () => {
   if (skipWithoutDocker) return;
-  process.env.PREVIEW_JWT_SECRET = secret;
-  process.env.PREVIEW_RUNNER = 'docker';
-  process.env.PREVIEW_RESOURCE_TIER_PRO = '{"maxConcurrentPreviews": 10}';
-  process.env.PREVIEW_RESOURCE_SAMPLE_SECONDS = '1';
-  runtime = await startLocalRuntime({ port: 0, dataDir: undefined });
-  token = await mintToken(secret, user, 'pro');
+  service = await startTestService({
+    tier: 'pro',
+    env: { PREVIEW_RESOURCE_TIER_PRO: '{"maxConcurrentPreviews": 10}', PREVIEW_RESOURCE_SAMPLE_SECONDS: '1' },
+  });
 });
 
 afterAll(async () => {
   if (skipWithoutDocker) return;
-  for (const generationId of launched) await api('DELETE', `/api/generations/${generationId}/preview`);
-  await runtime?.close();
+  await service?.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked field by field
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: response.status, json };
-}
+const api: TestService['api'] = (...args) => service.api(...args);
 
 async function launch(generationId: string, body: Record<string, unknown> = {}) {
-  launched.add(generationId);
-  const started = performance.now();
-  const response = await api('POST', `/api/generations/${generationId}/preview/launch?wait=25`, body);
-  expect(response.status).toBe(202);
-  const settled = await settle(generationId);
-  return { response, status: settled, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Polls status until the preview is healthy or finished. */
-async function settle(generationId: string) {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const { json } = await api('GET', `/api/generations/${generationId}/preview/status`);
-    if (['healthy', 'failed', 'stopped'].includes(json.status) || Date.now() > deadline) return json;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** Polls until `read` yields something, for at most 15 s. */
-async function eventually<T>(read: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('gave up waiting');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const { status, settled } = await service.launch(generationId, body);
+  expect(status).toBe(202);
+  return { status: settled };
 }
 
 async function previewIdOf(generationId: string): Promise<string> {
-  return (await api('GET', `/api/generations/${generationId}/preview/status`)).json.previewInstanceId;
+  return (await service.status(generationId)).previewInstanceId;
 }
 
 describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through the gateway', () => {
@@ -132,10 +80,11 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
       ]),
     );
 
-    const measured = await eventually(async () => {
-      const { json } = await api('GET', '/api/generations/todo-postgres/preview/status');
-      return json.resources.memory.used === null ? undefined : json;
-    });
+    const measured = await until(
+      15,
+      () => service.status('todo-postgres'),
+      (s) => s.resources.memory.used !== null,
+    );
     const usedMb = parseInt(measured.resources.memory.used, 10);
     expect(usedMb).toBeGreaterThan(10);
     expect(usedMb).toBeLessThan(1024);
@@ -209,11 +158,7 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
       all: true,
       filters: { label: ['preview.managed=true'] },
     });
-    const ours = await Promise.all(
-      [...launched].map(
-        async (g) => (await api('GET', `/api/generations/${g}/preview/status`)).json.previewInstanceId,
-      ),
-    );
-    expect(containers.filter((c) => ours.includes(c.Labels['preview.id']))).toEqual([]);
+    const ours = await Promise.all(['todo-postgres', 'broken-migration', 'memory-hog'].map(previewIdOf));
+    expect(containers.filter((c) => ours.includes(c.Labels['preview.id'] ?? ''))).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 
@@ -14,6 +17,9 @@ let s3Client: S3Client | undefined;
 let ecsClient: ECSClient | undefined;
 let ecrClient: ECRClient | undefined;
 let codeBuildClient: CodeBuildClient | undefined;
+let logsClient: CloudWatchLogsClient | undefined;
+const managementClients = new Map<string, ApiGatewayManagementApiClient>();
+let lambdaClient: LambdaClient | undefined;
 
 export function dynamoDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -40,4 +46,24 @@ export function ecr(): ECRClient {
 export function codeBuild(): CodeBuildClient {
   codeBuildClient ??= new CodeBuildClient({});
   return codeBuildClient;
+}
+
+export function lambda(): LambdaClient {
+  lambdaClient ??= new LambdaClient({});
+  return lambdaClient;
+}
+
+export function cloudWatchLogs(): CloudWatchLogsClient {
+  logsClient ??= new CloudWatchLogsClient({});
+  return logsClient;
+}
+
+/** The `@connections` API of a WebSocket API stage: `https://<api>.execute-api.<region>.amazonaws.com/<stage>`. */
+export function apiGatewayManagement(endpoint: string): ApiGatewayManagementApiClient {
+  let client = managementClients.get(endpoint);
+  if (!client) {
+    client = new ApiGatewayManagementApiClient({ endpoint });
+    managementClients.set(endpoint, client);
+  }
+  return client;
 }

@@ -69,22 +69,7 @@ export class DynamoDbMetricsStore implements MetricsStore {
   ): Promise<RequestBucket[]> {
     const from = `${requestPrefix}${range.start ? minuteOf(range.start) : ''}`;
     const to = `${requestPrefix}${range.end ? minuteOf(range.end) : '~'}`;
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'previewId = :previewId AND #bucket BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#bucket': 'bucket' },
-          ExpressionAttributeValues: { ':previewId': previewId, ':from': from, ':to': to },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items.map(toRequestBucket);
+    return (await this.between(previewId, from, to)).map(toRequestBucket);
   }
 
   async recordResources(previewId: string, sample: ResourceSample): Promise<void> {
@@ -106,14 +91,47 @@ export class DynamoDbMetricsStore implements MetricsStore {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { previewId, bucket: latestResources } }),
     );
-    if (!result.Item) return undefined;
-    const { previewId: _p, bucket: _b, expiresAtEpoch: _t, ...sample } = result.Item;
-    return sample as ResourceSample;
+    return result.Item && toResourceSample(result.Item);
+  }
+
+  async resourceSamples(previewId: string, range: { start: Date; end: Date }): Promise<ResourceSample[]> {
+    // `res#latest` sorts after every `res#<minute>`, so the range never includes it.
+    const items = await this.between(
+      previewId,
+      `${resourcePrefix}${minuteOf(range.start)}`,
+      `${resourcePrefix}${minuteOf(range.end)}`,
+    );
+    return items.map(toResourceSample);
+  }
+
+  /** Every item of the preview whose bucket key is between `from` and `to` (included), in key order. */
+  private async between(previewId: string, from: string, to: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'previewId = :previewId AND #bucket BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#bucket': 'bucket' },
+          ExpressionAttributeValues: { ':previewId': previewId, ':from': from, ':to': to },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   private expiry(at: Date): number {
     return epochSeconds(at) + this.retentionDays * 86400;
   }
+}
+
+function toResourceSample(item: Record<string, unknown>): ResourceSample {
+  const { previewId: _p, bucket: _b, expiresAtEpoch: _t, ...sample } = item;
+  return sample as unknown as ResourceSample;
 }
 
 function toRequestBucket(item: Record<string, unknown>): RequestBucket {

@@ -39,6 +39,7 @@ const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed',
  */
 export class EcsTaskRunner implements TaskRunner {
   readonly kind = 'ecs';
+  readonly runWaitsForTask = false;
   /** Registered definitions never change: the app port of each is read once. */
   private readonly appPorts = new Map<string, number | undefined>();
 
@@ -109,6 +110,26 @@ export class EcsTaskRunner implements TaskRunner {
         ),
       ),
     );
+  }
+
+  /** Previews with a running task: every running task of the cluster, by its `startedBy`. */
+  async list(): Promise<string[]> {
+    const previewIds = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListTasksCommand({ cluster: this.settings.cluster, desiredStatus: 'RUNNING', nextToken }),
+      );
+      const taskArns = page.taskArns ?? [];
+      if (taskArns.length > 0) {
+        const { tasks = [] } = await this.client.send(
+          new DescribeTasksCommand({ cluster: this.settings.cluster, tasks: taskArns }),
+        );
+        for (const task of tasks) if (task.startedBy) previewIds.add(task.startedBy);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return [...previewIds];
   }
 
   async describe(previewId: string): Promise<TaskDescription | undefined> {

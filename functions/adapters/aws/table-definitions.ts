@@ -25,7 +25,11 @@ export const tableDefinitions: readonly TableDefinition[] = [
     envVar: 'PREVIEWS_TABLE',
     partitionKey: 'userId',
     sortKey: 'generationId',
-    indexes: [{ name: 'byPreviewId', partitionKey: 'previewId' }],
+    indexes: [
+      { name: 'byPreviewId', partitionKey: 'previewId' },
+      // The WebSocket handshake finds a preview by its token alone (stored hashed).
+      { name: 'byTokenHash', partitionKey: 'tokenHash' },
+    ],
   },
   {
     // One item per user: the set of live preview ids, bounded by the tier's quota.

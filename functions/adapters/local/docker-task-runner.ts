@@ -26,6 +26,11 @@ export interface DockerTaskRunnerOptions {
   /** The longest wait for one dependency (a healthy database, a finished migration, …). */
   readonly stepTimeoutMs?: number;
   readonly pollMs?: number;
+  /**
+   * Which service instance owns the previews this runner starts. Several instances can share an
+   * engine (a developer's service and a test run); `list` sees only its own instance's resources.
+   */
+  readonly owner?: string;
 }
 
 const label = {
@@ -33,6 +38,7 @@ const label = {
   taskId: 'preview.task',
   container: 'preview.container',
   managed: 'preview.managed',
+  owner: 'preview.owner',
 } as const;
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
 const mib = 1024 * 1024;
@@ -49,8 +55,10 @@ type Inspection = Docker.ContainerInspectInfo;
  */
 export class DockerTaskRunner implements TaskRunner {
   readonly kind = 'docker';
+  readonly runWaitsForTask = true;
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
+  private readonly owner: string | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -58,6 +66,7 @@ export class DockerTaskRunner implements TaskRunner {
   ) {
     this.stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
     this.pollMs = options.pollMs ?? 100;
+    this.owner = options.owner;
   }
 
   async run(task: PreviewTaskDefinition): Promise<RunningTask> {
@@ -66,6 +75,7 @@ export class DockerTaskRunner implements TaskRunner {
       [label.previewId]: task.previewId,
       [label.taskId]: taskId,
       [label.managed]: 'true',
+      ...(this.owner ? { [label.owner]: this.owner } : {}),
     };
     // First, and refused when it exists: one task per preview, and a failed run never removes
     // what another run started.
@@ -122,13 +132,30 @@ export class DockerTaskRunner implements TaskRunner {
     ]);
   }
 
+  async list(): Promise<string[]> {
+    const filters = { label: [label.previewId, ...(this.owner ? [`${label.owner}=${this.owner}`] : [])] };
+    const [containers, networks, volumes] = await Promise.all([
+      this.docker.listContainers({ all: true, filters }),
+      this.docker.listNetworks({ filters }),
+      this.docker.listVolumes({ filters }),
+    ]);
+    const labelled = [...containers, ...networks, ...(volumes.Volumes ?? [])].map(
+      (r) => r.Labels?.[label.previewId],
+    );
+    return [...new Set(labelled.filter((id): id is string => id !== undefined))];
+  }
+
   async describe(previewId: string): Promise<TaskDescription | undefined> {
     const listed = await this.docker.listContainers({
       all: true,
       filters: { label: [`${label.previewId}=${previewId}`] },
     });
-    if (listed.length === 0) return undefined;
-    const inspections = await Promise.all(listed.map((c) => this.docker.getContainer(c.Id).inspect()));
+    // A container listed a moment ago may be removed before it is inspected (a stop in progress).
+    const inspected = await Promise.all(
+      listed.map((c) => this.docker.getContainer(c.Id).inspect().catch(ifGone(undefined))),
+    );
+    const inspections = inspected.filter((i): i is Inspection => i !== undefined);
+    if (inspections.length === 0) return undefined;
     const containers = inspections.map(describeContainer);
     containers.sort((a, b) => containerOrder.indexOf(a.name) - containerOrder.indexOf(b.name));
     return {
@@ -385,6 +412,14 @@ function cpuCores(stats: Docker.ContainerStats): number {
 }
 
 /** Removal that does not mind the thing being gone, or already going. */
+/** A rejection handler that turns "no such object" (404) into `value`. */
+function ifGone<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if ((error as { statusCode?: number }).statusCode === 404) return value;
+    throw error;
+  };
+}
+
 async function ignoreGone(removal: Promise<unknown>): Promise<void> {
   try {
     await removal;

@@ -99,6 +99,7 @@ interface Run {
  */
 export class ProcessTaskRunner implements TaskRunner {
   readonly kind = 'process';
+  readonly runWaitsForTask = true;
   private readonly path: string;
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
@@ -165,6 +166,10 @@ export class ProcessTaskRunner implements TaskRunner {
     if (!run) return Promise.resolve();
     run.stopping ??= this.remove(run);
     return run.stopping;
+  }
+
+  async list(): Promise<string[]> {
+    return [...this.runs.keys()];
   }
 
   async describe(previewId: string): Promise<TaskDescription | undefined> {

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Generation } from '../generation.js';
-import { newDatabasePassword } from '../ids.js';
-import { isTerminal } from '../lifecycle.js';
+import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
+import { isServing, isTerminal } from '../lifecycle.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
 import { buildTaskDefinition } from '../task-definition.js';
@@ -14,6 +14,7 @@ import {
   type TaskFailure,
   type TaskRunner,
 } from '../task-runner.js';
+import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { Tiers } from '../tiers.js';
 import type { PreviewService } from './preview-service.js';
 
@@ -25,13 +26,15 @@ export interface PreviewLauncherDependencies {
   readonly runner: TaskRunner;
   readonly tiers: Tiers;
   readonly clock: Clock;
+  readonly serviceMetrics?: ServiceMetrics;
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
+  /** Where the image build's output goes, line by line (the preview's `build` log source). */
+  readonly buildLog?: (previewId: string, line: string) => void;
 }
 
 const launcher: Actor = { type: 'system', id: 'launcher' };
+const monitor: Actor = { type: 'system', id: 'health-monitor' };
 const maxObserveAttempts = 3;
-const servingStatuses = new Set(['running', 'healthy', 'degraded', 'unhealthy']);
-const keptBuildLines = 20;
 
 const failureMessages: Record<TaskFailure['reason'], string> = {
   build_error: 'The image build failed.',
@@ -49,58 +52,113 @@ export class PreviewLauncher {
   constructor(private readonly deps: PreviewLauncherDependencies) {}
 
   async start(previewId: string): Promise<void> {
-    let record = await this.deps.previews.getById(previewId);
+    const record = await this.deps.previews.getById(previewId);
     if (!record || record.status !== 'requested') return;
     try {
-      const source = await this.deps.generations.load(record.generationId);
-      if (!source) throw new AppError('not_found', `Generation ${record.generationId} is gone.`);
-      const generation = this.effectiveGeneration(source.generation, record);
-
-      record = await this.step(record, 'building', 'build', { type: 'build_started' });
-      const buildLines: string[] = [];
+      const source = await this.sourceOf(record);
+      const building = await this.step(record, 'building', 'build', { type: 'build_started' });
       const started = Date.now();
-      const image = await this.deps.imageBuilder.ensureImage(source, (line) => {
-        buildLines.push(line);
-        if (buildLines.length > keptBuildLines) buildLines.shift();
-      });
-      record = await this.step(record, 'launching', 'start', {
+      const image = await this.deps.imageBuilder.ensureImage(source, (line) =>
+        this.deps.buildLog?.(previewId, line),
+      );
+      const launching = await this.step(building, 'launching', 'start', {
         type: 'built',
         detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
       });
-
-      const task = buildTaskDefinition({
-        previewId,
-        generation,
-        tier: {
-          ...this.deps.tiers[record.tier],
-          memory: record.resources.memoryMb,
-          cpu: record.resources.cpu,
-        },
-        appImage: image.imageRef,
-        databasePassword: newDatabasePassword(),
-        ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
-      });
-      const running = await this.deps.runner.run(task);
-      const description = await this.deps.runner.describe(previewId);
-      if (description) await this.observe(description, running);
+      await this.runTask(launching, source.generation, image.imageRef);
     } catch (error) {
       await this.failLaunch(previewId, error);
     }
   }
 
   /**
+   * Replaces a broken task with a new one, with a new preview token (the old one stops working),
+   * up to the tier's number of restarts; past that the preview fails with the reason.
+   */
+  async recover(record: PreviewRecord, reason: string): Promise<void> {
+    const maxRestarts = this.deps.tiers[record.tier].maxRestarts;
+    if (record.restarts >= maxRestarts) {
+      await this.deps.runner.stop(record.previewId);
+      await this.deps.service.fail(record, {
+        step: 'app',
+        reason: 'restart_limit',
+        message: `The preview kept failing (${reason}); it was restarted ${record.restarts} times, the most the ${record.tier} tier allows.`,
+      });
+      return;
+    }
+    const now = this.deps.clock.now().toISOString();
+    this.deps.serviceMetrics?.count(serviceMetricNames.recoveries);
+    const recovering = await this.deps.service.transition(
+      record,
+      'recovering',
+      monitor,
+      {
+        statusReason: reason,
+        recoveringSince: now,
+        // The new task starts with a clean health record.
+        health: undefined,
+        restarts: record.restarts + 1,
+        tokenHash: hashToken(newPreviewToken()),
+      },
+      { type: 'recovering', reason, detail: { restart: record.restarts + 1, maxRestarts } },
+    );
+    await this.deps.service.recordEvent(
+      recovering,
+      'token_rotated',
+      monitor,
+      'a recovered preview gets a new token',
+    );
+    try {
+      await this.deps.runner.stop(record.previewId);
+      const source = await this.sourceOf(recovering);
+      const image = await this.deps.imageBuilder.ensureImage(source, (line) =>
+        this.deps.buildLog?.(record.previewId, line),
+      );
+      const launching = await this.deps.service.transition(recovering, 'launching', monitor, {
+        timeline: recovering.timeline,
+      });
+      await this.runTask(launching, source.generation, image.imageRef);
+    } catch (error) {
+      await this.failLaunch(record.previewId, error);
+    }
+  }
+
+  private async sourceOf(record: PreviewRecord) {
+    const source = await this.deps.generations.load(record.generationId);
+    if (!source) throw new AppError('not_found', `Generation ${record.generationId} is gone.`);
+    return source;
+  }
+
+  private async runTask(record: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
+    const task = buildTaskDefinition({
+      previewId: record.previewId,
+      generation: this.effectiveGeneration(generation, record),
+      tier: { ...this.deps.tiers[record.tier], memory: record.resources.memoryMb, cpu: record.resources.cpu },
+      appImage: imageRef,
+      databasePassword: newDatabasePassword(),
+      ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
+    });
+    const running = await this.deps.runner.run(task);
+    const description = await this.deps.runner.describe(record.previewId);
+    if (description) await this.observe(description, running);
+  }
+
+  /**
    * Reads the preview's task from the runtime and applies it: what a task state change (an ECS
-   * event in AWS, a Docker event locally) triggers. A serving preview whose task is gone fails.
+   * event in AWS, a Docker event locally) triggers. A preview whose task is gone is recovered, or failed if it was never healthy.
    */
   async refresh(previewId: string): Promise<void> {
     const description = await this.deps.runner.describe(previewId);
     if (description) return this.observe(description);
     const record = await this.deps.previews.getById(previewId);
-    if (record && servingStatuses.has(record.status)) {
+    if (!record || !isServing(record.status)) return;
+    if (record.healthyAt) {
+      await this.recover(record, 'its task was stopped or removed outside the service');
+    } else if (!this.deps.runner.runWaitsForTask) {
       await this.deps.service.fail(record, {
         step: 'app',
         reason: 'task_vanished',
-        message: 'The preview task is gone: it was stopped or removed outside the service.',
+        message: 'The task stopped before the preview was first healthy.',
       });
     }
   }
@@ -122,7 +180,15 @@ export class PreviewLauncher {
 
   private async applyDescription(description: TaskDescription, running?: RunningTask): Promise<void> {
     const record = await this.deps.previews.getById(description.previewId);
-    if (!record || isTerminal(record.status) || record.status === 'stopping') return;
+    // A recovery in progress owns the preview until its new task is launching.
+    if (
+      !record ||
+      isTerminal(record.status) ||
+      record.status === 'stopping' ||
+      record.status === 'recovering'
+    ) {
+      return;
+    }
     const reported = description.containers.find((c) => c.name === 'app');
     // A runner that waited for the health check has seen it pass, even if the engine's own
     // periodic check has not run yet.
@@ -136,11 +202,24 @@ export class PreviewLauncher {
       ...(endpoint ? { endpoint: { host: endpoint.host, port: endpoint.port } } : {}),
     };
     const now = this.deps.clock.now().toISOString();
-    const timeline = mergeTimeline(record.timeline, containerTimeline(description, now));
+    // The timeline is the first launch's; a recovery's new task does not rewrite it.
+    const timeline = record.healthyAt
+      ? record.timeline
+      : mergeTimeline(record.timeline, containerTimeline(description, now));
 
     const stoppedContainer = description.containers.find(
       (c) => c.state === 'exited' && (c.name === 'app' || c.oomKilled || (c.exitCode ?? 0) !== 0),
     );
+    // Only a preview that has been healthy is recovered; a crash before that is a failed launch.
+    if (stoppedContainer && isServing(record.status) && record.healthyAt) {
+      const why = stoppedContainer.oomKilled
+        ? `the ${stoppedContainer.name} container ran out of memory`
+        : `the ${stoppedContainer.name} container stopped (exit code ${stoppedContainer.exitCode ?? 'unknown'})`;
+      await this.recover({ ...record, timeline }, why);
+      return;
+    }
+    // A runner that waits for its task reports a failed launch itself, with the diagnosis.
+    if (stoppedContainer && this.deps.runner.runWaitsForTask && !running) return;
     if (stoppedContainer) {
       await this.deps.runner.stop(record.previewId);
       await this.deps.service.fail(
@@ -170,6 +249,12 @@ export class PreviewLauncher {
     }
     if (app.state === 'healthy' && current.status === 'running') {
       const firstHealthy = current.healthyAt === undefined;
+      if (firstHealthy) {
+        this.deps.serviceMetrics?.milliseconds(
+          serviceMetricNames.launchDuration,
+          Date.parse(now) - Date.parse(current.createdAt),
+        );
+      }
       await this.deps.service.transition(
         current,
         'healthy',
@@ -183,8 +268,8 @@ export class PreviewLauncher {
                 { step: 'first_healthy', startedAt: now, endedAt: now },
               ]),
             }
-          : runtime,
-        { type: 'healthy' },
+          : { ...runtime, recoveringSince: undefined },
+        { type: current.recoveringSince ? 'recovered' : 'healthy' },
       );
     }
   }

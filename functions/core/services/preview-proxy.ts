@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isServing } from '../lifecycle.js';
 import type { testRequestSchema } from '../api-schemas.js';
 import {
   appPath,
@@ -13,6 +14,8 @@ import {
 import { AppError } from '../errors.js';
 import { tokenMatches } from '../ids.js';
 import type { Clock } from '../clock.js';
+import type { Generation } from '../generation.js';
+import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
 import type { GenerationStore, MetricsStore } from '../ports.js';
 import type { Identity, PreviewRecord } from '../preview.js';
 import { formatCpu, formatMemory } from '../tiers.js';
@@ -26,14 +29,13 @@ export interface ProxiedRequest {
   readonly body?: Buffer;
   /** When the caller presents the preview token too, it must be the current one. */
   readonly previewToken?: string;
+  /** False for the service's own reads (comparing versions): not the user's traffic, so not measured. */
+  readonly metered?: boolean;
 }
 
-const servingStatuses = new Set(['running', 'healthy', 'degraded', 'unhealthy']);
-
-const openApiDocument = z.object({
+const openApiDocument = z.looseObject({
   paths: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
-const httpMethods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 /** Variables whose values are secrets by their name; shown as `***`. */
 const secretName = /(pass(word)?|secret|token|api[_-]?key|private|credential)/i;
@@ -72,23 +74,25 @@ export class PreviewProxy {
       const details = error instanceof AppError ? error.details : undefined;
       const reason =
         details && !Array.isArray(details) ? (details as Record<string, unknown>).reason : undefined;
-      await this.deps.metrics.recordRequest(record.previewId, {
-        at,
-        statusCode: undefined,
-        durationMs: performance.now() - started,
-        bytesIn,
-        bytesOut: 0,
-        errorType: typeof reason === 'string' ? reason : 'unreachable',
-      });
+      if (request.metered !== false)
+        await this.deps.metrics.recordRequest(record.previewId, {
+          at,
+          statusCode: undefined,
+          durationMs: performance.now() - started,
+          bytesIn,
+          bytesOut: 0,
+          errorType: typeof reason === 'string' ? reason : 'unreachable',
+        });
       throw error;
     }
-    await this.deps.metrics.recordRequest(record.previewId, {
-      at,
-      statusCode: response.statusCode,
-      durationMs: response.durationMs,
-      bytesIn,
-      bytesOut: response.body.length,
-    });
+    if (request.metered !== false)
+      await this.deps.metrics.recordRequest(record.previewId, {
+        at,
+        statusCode: response.statusCode,
+        durationMs: response.durationMs,
+        bytesIn,
+        bytesOut: response.body.length,
+      });
     return { ...response, headers: forwardedResponseHeaders(response.headers) };
   }
 
@@ -122,27 +126,10 @@ export class PreviewProxy {
   async endpoints(identity: Identity, generationId: string) {
     const source = await this.deps.generations.load(generationId);
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
-    const response = await this.forward(identity, generationId, {
-      method: 'GET',
-      path: source.generation.openapiPath,
-      headers: { accept: 'application/json' },
-    });
-    let parsed: z.infer<typeof openApiDocument> | undefined;
-    try {
-      const result = openApiDocument.safeParse(JSON.parse(response.body.toString('utf8')));
-      if (result.success) parsed = result.data;
-    } catch {
-      parsed = undefined;
-    }
-    if (response.statusCode !== 200 || !parsed) {
-      throw new AppError(
-        'unavailable',
-        `The app does not serve an OpenAPI document at ${source.generation.openapiPath} (status ${response.statusCode}).`,
-      );
-    }
-    const endpoints = Object.entries(parsed.paths).flatMap(([path, operations]) =>
+    const document = await this.openApiDocument(identity, source.generation);
+    const endpoints = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.entries(operations)
-        .filter(([method]) => httpMethods.includes(method))
+        .filter(([method]) => (httpMethods as readonly string[]).includes(method))
         .map(([method, operation]) => {
           const op = (operation ?? {}) as { summary?: unknown; description?: unknown; operationId?: unknown };
           const description = [op.summary, op.description].find((t): t is string => typeof t === 'string');
@@ -155,6 +142,34 @@ export class PreviewProxy {
         }),
     );
     return { generationId, source: source.generation.openapiPath, endpoints };
+  }
+
+  /** The OpenAPI document the app serves at its generation's `openapiPath`, parsed. */
+  async openApiDocument(
+    identity: Identity,
+    generation: Generation,
+    options: { readonly metered?: boolean } = {},
+  ): Promise<OpenApiDocument> {
+    const response = await this.forward(identity, generation.id, {
+      method: 'GET',
+      path: generation.openapiPath,
+      headers: { accept: 'application/json' },
+      ...(options.metered === false ? { metered: false } : {}),
+    });
+    let parsed: OpenApiDocument | undefined;
+    try {
+      const result = openApiDocument.safeParse(JSON.parse(response.body.toString('utf8')));
+      if (result.success) parsed = result.data;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.statusCode !== 200 || !parsed) {
+      throw new AppError(
+        'unavailable',
+        `The app does not serve an OpenAPI document at ${generation.openapiPath} (status ${response.statusCode}).`,
+      );
+    }
+    return parsed;
   }
 
   /** What the preview runs with: limits, database, health check, environment with secrets hidden. */
@@ -199,7 +214,7 @@ export class PreviewProxy {
     if (previewToken !== undefined && !tokenMatches(previewToken, record.tokenHash)) {
       throw new AppError('forbidden', 'The preview token is not the current one for this preview.');
     }
-    if (!servingStatuses.has(record.status) || !record.endpoint) {
+    if (!isServing(record.status) || !record.endpoint) {
       throw new AppError(
         'conflict',
         `The preview is ${record.status}; it can take requests once it is running.`,

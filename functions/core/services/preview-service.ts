@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, type PreviewStatus } from '../lifecycle.js';
+import type { LiveNotifier } from '../log-ports.js';
 import { totalRequests } from '../metrics.js';
 import type {
   EventStore,
@@ -20,6 +21,7 @@ import type {
 } from '../ports.js';
 import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
 import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
+import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
@@ -35,8 +37,11 @@ export interface PreviewServiceDependencies {
   readonly tiers: Tiers;
   readonly urls: PreviewUrls;
   readonly clock: Clock;
+  readonly serviceMetrics?: ServiceMetrics;
   /** How often `?wait=` polls the stored status. */
   readonly waitPollMs?: number;
+  /** Told of every status change (the live stream's `status` messages); never fails a transition. */
+  readonly notifier?: LiveNotifier;
 }
 
 export interface LaunchResult {
@@ -133,6 +138,10 @@ export class PreviewService {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       timeline: [{ step: 'requested', startedAt: now.toISOString(), endedAt: now.toISOString() }],
+      healthCheck: {
+        endpoint: generation.healthCheckEndpoint,
+        intervalSeconds: generation.healthCheckInterval,
+      },
       version: 1,
     };
     // The record first: its conditional write lets exactly one of several simultaneous launches
@@ -154,6 +163,7 @@ export class PreviewService {
         { limit },
       );
     }
+    this.deps.serviceMetrics?.count(serviceMetricNames.launches);
     await this.recordEvent(record, 'launched', userActor(identity), undefined, {
       tier: tierName,
       generationVersion: generation.version,
@@ -252,11 +262,13 @@ export class PreviewService {
     await this.deps.previews.update(record, next);
     if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
     if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
+    await this.deps.notifier?.statusChanged(next);
     return next;
   }
 
   async fail(record: PreviewRecord, failure: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
     const now = this.deps.clock.now().toISOString();
+    this.deps.serviceMetrics?.count(serviceMetricNames.launchFailures, { reason: failure.reason });
     return this.transition(
       record,
       'failed',
@@ -266,7 +278,97 @@ export class PreviewService {
     );
   }
 
-  private async stopRecord(record: PreviewRecord, actor: Actor, reason: string): Promise<PreviewRecord> {
+  /** Writes changes that are not a status change (health, warnings), conditional like a transition. */
+  async update(
+    record: PreviewRecord,
+    changes: Partial<Omit<PreviewRecord, 'userId' | 'generationId' | 'previewId' | 'version' | 'status'>>,
+  ): Promise<PreviewRecord> {
+    const next: PreviewRecord = {
+      ...record,
+      ...changes,
+      updatedAt: this.deps.clock.now().toISOString(),
+      version: record.version + 1,
+    };
+    await this.deps.previews.update(record, next);
+    return next;
+  }
+
+  /** Seed §4: more time, within the tier's extension length and count. */
+  async extend(identity: Identity, generationId: string, durationSeconds: number | undefined) {
+    const record = await this.ownedPreview(identity, generationId);
+    const tier = this.deps.tiers[record.tier];
+    const maxSeconds = tier.extensionMinutes * 60;
+    const duration = durationSeconds ?? maxSeconds;
+    if (duration > maxSeconds) {
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        {
+          field: 'body.duration',
+          message: `must be at most ${maxSeconds} seconds on the ${record.tier} tier`,
+        },
+      ]);
+    }
+    if (isTerminal(record.status) || record.status === 'stopping') {
+      throw new AppError('conflict', `The preview is ${record.status}; launch it again instead.`);
+    }
+    if (!record.expiresAt) {
+      throw new AppError(
+        'conflict',
+        'The session starts when the preview first turns healthy; extend it after that.',
+      );
+    }
+    if (record.extensionsUsed >= record.maxExtensions) {
+      throw new AppError(
+        'conflict',
+        `No extensions left: the ${record.tier} tier allows ${record.maxExtensions}.`,
+        {
+          maxExtensions: record.maxExtensions,
+        },
+      );
+    }
+    const newExpiresAt = new Date(Date.parse(record.expiresAt) + duration * 1000).toISOString();
+    const extended = await this.update(record, {
+      expiresAt: newExpiresAt,
+      extensionsUsed: record.extensionsUsed + 1,
+    });
+    await this.recordEvent(extended, 'extended', userActor(identity), undefined, {
+      durationSeconds: duration,
+      newExpiresAt,
+    });
+    return {
+      status: 'extended' as const,
+      newExpiresAt,
+      extensionsRemaining: extended.maxExtensions - extended.extensionsUsed,
+      maxExtensions: extended.maxExtensions,
+    };
+  }
+
+  /** A new preview token, returned once; the previous one stops working at once. */
+  async rotateToken(identity: Identity, generationId: string) {
+    const record = await this.ownedPreview(identity, generationId);
+    if (isTerminal(record.status)) throw new AppError('conflict', `The preview is ${record.status}.`);
+    const token = newPreviewToken();
+    const rotated = await this.update(record, { tokenHash: hashToken(token) });
+    await this.recordEvent(rotated, 'token_rotated', userActor(identity), 'requested by the owner');
+    return { previewInstanceId: rotated.previewId, previewToken: token };
+  }
+
+  /** The sweeper's stop of a preview whose session ended. */
+  async expire(record: PreviewRecord): Promise<PreviewRecord> {
+    return this.stopRecord(record, { type: 'system', id: 'sweeper' }, 'session expired', 'expired');
+  }
+
+  /** The sweeper's stop of a preview whose launch never finished. */
+  async abandon(record: PreviewRecord, reason: string): Promise<PreviewRecord> {
+    await this.deps.runner?.stop(record.previewId);
+    return this.fail(record, { step: 'launch', reason: 'timeout', message: reason });
+  }
+
+  private async stopRecord(
+    record: PreviewRecord,
+    actor: Actor,
+    reason: string,
+    finalEvent: 'stopped' | 'expired' = 'stopped',
+  ): Promise<PreviewRecord> {
     const stopping =
       record.status === 'stopping'
         ? record
@@ -283,7 +385,7 @@ export class PreviewService {
       'stopped',
       actor,
       { stoppedAt: this.deps.clock.now().toISOString() },
-      { type: 'stopped', reason },
+      { type: finalEvent, reason },
     );
   }
 
@@ -307,7 +409,7 @@ export class PreviewService {
     return released && this.deps.quotas.reserve(identity.userId, previewId, limit);
   }
 
-  private async recordEvent(
+  async recordEvent(
     record: PreviewRecord,
     type: PreviewEventType,
     actor: Actor,

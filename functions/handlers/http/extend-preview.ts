@@ -1,11 +1,10 @@
 import { extendRequestSchema, generationPathSchema } from '../../core/api-schemas.js';
 import { httpRoute } from './http-route.js';
-import { notImplemented } from './not-implemented.js';
 
 export const handler = httpRoute(
   { path: generationPathSchema, body: extendRequestSchema },
-  async ({ identity, services, path }) => {
-    await services.previews.ownedPreview(identity, path.generationId);
-    return notImplemented('Extending a preview session');
-  },
+  async ({ path, body, identity, services }) => ({
+    statusCode: 200,
+    body: await services.previews.extend(identity, path.generationId, body.duration),
+  }),
 );

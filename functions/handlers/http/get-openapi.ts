@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { corsHeaders } from '../middleware/cors-headers.js';
 import { errorResponse } from '../middleware/error-response.js';
 import { jsonResponse } from '../middleware/json-response.js';
 import { services } from '../services.js';
@@ -7,5 +8,6 @@ import { openApiDocument } from './openapi-document.js';
 
 /** The OpenAPI document; public, like any API's contract. */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(corsHeaders(() => services().config.allowedOrigin))
   .use(errorResponse())
   .handler(async () => jsonResponse(200, openApiDocument(services().config.publicUrl)));

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { emptyQuerySchema } from '../../core/api-schemas.js';
 import type { Identity } from '../../core/preview.js';
 import { bodySizeLimit } from '../middleware/body-size-limit.js';
+import { corsHeaders } from '../middleware/cors-headers.js';
 import { errorResponse } from '../middleware/error-response.js';
 import { jsonResponse, rawResponse } from '../middleware/json-response.js';
 import { callerIdentity, jsonBody, parsePart, queryParameters } from '../request-input.js';
@@ -46,6 +47,7 @@ export function httpRoute<
   run: (input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(corsHeaders(() => services().config.allowedOrigin))
     .use(errorResponse())
     .use(bodySizeLimit(() => services().config.maxBodyBytes))
     .handler(async (event) => {

@@ -35,8 +35,16 @@ const contracts: Record<
   'query-logs': { summary: 'Query logs', query: api.logsQuerySchema },
   'export-logs': { summary: 'Export logs as JSON, CSV or gzip', query: api.logsExportQuerySchema },
   'extend-preview': { summary: 'Extend the session', body: api.extendRequestSchema },
-  'get-metrics': { summary: 'Time series of resource and request metrics', query: api.metricsQuerySchema },
-  'compare-versions': { summary: 'Compare with another version of the generation' },
+  'rotate-preview-token': { summary: 'A new preview token, returned once; the old one stops working' },
+  'get-metrics': {
+    summary: 'Time series of resource and request metrics',
+    query: api.metricsQuerySchema,
+    response: api.metricsResponseSchema,
+  },
+  'compare-versions': {
+    summary: 'Compare with another version of the generation',
+    response: api.compareResponseSchema,
+  },
   'list-events': { summary: 'Audit trail', query: api.pageQuerySchema, response: api.eventsResponseSchema },
 };
 

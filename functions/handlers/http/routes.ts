@@ -37,6 +37,12 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: `${generation}/preview/logs`, handler: 'query-logs', authenticated: true },
   { method: 'GET', path: `${generation}/preview/logs/export`, handler: 'export-logs', authenticated: true },
   { method: 'POST', path: `${generation}/preview/extend`, handler: 'extend-preview', authenticated: true },
+  {
+    method: 'POST',
+    path: `${generation}/preview/token`,
+    handler: 'rotate-preview-token',
+    authenticated: true,
+  },
   { method: 'GET', path: `${generation}/preview/metrics`, handler: 'get-metrics', authenticated: true },
   {
     method: 'GET',

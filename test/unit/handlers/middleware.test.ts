@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../functions/core/errors.js';
 import { logger } from '../../../functions/handlers/logger.js';
 import { bodySizeLimit } from '../../../functions/handlers/middleware/body-size-limit.js';
+import { corsHeaders } from '../../../functions/handlers/middleware/cors-headers.js';
 import { errorResponse } from '../../../functions/handlers/middleware/error-response.js';
 
 function request(
@@ -53,5 +54,30 @@ describe('bodySizeLimit', () => {
     expect(() =>
       limit.before?.(request({ body: Buffer.alloc(11).toString('base64'), isBase64Encoded: true })),
     ).toThrow(/11 bytes; the limit is 10/);
+  });
+});
+
+describe('corsHeaders', () => {
+  it('lets the configured origin read answers and errors alike', async () => {
+    const cors = corsHeaders(() => 'https://app.example.com');
+    const ok = request({});
+    ok.response = { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+    await cors.after?.(ok);
+    expect(ok.response.headers).toEqual({
+      'content-type': 'application/json',
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+    });
+    const failed = request({}, new AppError('not_found', 'Nothing here.'));
+    await errorResponse().onError?.(failed);
+    await cors.onError?.(failed);
+    expect(failed.response?.headers?.['access-control-allow-origin']).toBe('https://app.example.com');
+  });
+
+  it('adds nothing when no origin is configured', async () => {
+    const ok = request({});
+    ok.response = { statusCode: 200, headers: {}, body: '' };
+    await corsHeaders(() => undefined).after?.(ok);
+    expect(ok.response.headers).toEqual({});
   });
 });

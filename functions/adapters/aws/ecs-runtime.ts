@@ -1,0 +1,20 @@
+import { ConfigError } from '../../core/config.js';
+import type { PreviewRuntime } from '../../handlers/services.js';
+import { codeBuild, ecr, ecs, lambda, s3 } from './clients.js';
+import { CodeBuildImageBuilder } from './codebuild-image-builder.js';
+import { ecsSettingsFromEnv } from './ecs-settings.js';
+import { EcsTaskRunner } from './ecs-task-runner.js';
+import { LambdaLaunchStarter } from './lambda-launch-starter.js';
+
+/** Previews on ECS Fargate, images from CodeBuild, launches started by the start-preview function. */
+export function ecsRuntimeFromEnv(env: Readonly<Record<string, string | undefined>>): PreviewRuntime {
+  const settings = ecsSettingsFromEnv(env);
+  const startFunction = env.PREVIEW_START_FUNCTION?.trim();
+  if (!startFunction)
+    throw new ConfigError(['PREVIEW_START_FUNCTION: the start-preview function name is required']);
+  return {
+    runner: new EcsTaskRunner(ecs(), settings),
+    imageBuilder: new CodeBuildImageBuilder({ ecr: ecr(), s3: s3(), codeBuild: codeBuild() }, settings),
+    starter: new LambdaLaunchStarter(lambda(), startFunction),
+  };
+}

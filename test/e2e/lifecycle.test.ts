@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../functions/core/clock.js';
+import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
+import { startTestService, until, type TestService } from '../support/local-service.js';
+
+let service: TestService;
+/** The runtime's owner label: the sweeper only looks after its own instance's resources. */
+let owner: string | undefined;
+
+/** The service's clock, moved forward by tests to reach the end of a session without waiting. */
+let skewMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + skewMs) };
+
+beforeAll(async () => {
+  if (skipWithoutDocker) return;
+  service = await startTestService({
+    tier: 'free',
+    env: { PREVIEW_SWEEP_SECONDS: '1', PREVIEW_RESOURCE_TIER_FREE: '{"maxExtensions": 2}' },
+    clock,
+  });
+});
+
+afterAll(async () => {
+  if (skipWithoutDocker) return;
+  await service?.close();
+});
+
+const api: TestService['api'] = (...args) => service.api(...args);
+const status = (generationId: string) => service.status(generationId);
+
+async function launchHealthy(generationId: string) {
+  const launch = await service.launch(generationId);
+  expect(launch.status).toBe(202);
+  expect(launch.settled.status).toBe('healthy');
+  return { token: launch.json.previewToken as string, previewId: launch.json.previewInstanceId as string };
+}
+
+describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine', () => {
+  it('recovers a killed app with a new task and a new token, and records it', async () => {
+    const { token: firstToken, previewId } = await launchHealthy('hello-api');
+    const proxied = (previewToken: string) =>
+      api('GET', '/api/generations/hello-api/preview/proxy/health', undefined, {
+        'x-preview-token': previewToken,
+      });
+    expect((await proxied(firstToken)).status).toBe(200);
+
+    const [app] = await docker.listContainers({
+      filters: { label: [`preview.id=${previewId}`, 'preview.container=app'] },
+    });
+    if (!app) throw new Error('no app container');
+    owner = app.Labels['preview.owner'];
+    const killed = Date.now();
+    await docker.getContainer(app.Id).kill();
+
+    const recovered = await until(
+      20,
+      () => status('hello-api'),
+      (s) => s.status === 'healthy' && s.health !== undefined && s.timeline && s.statusReason !== null,
+    );
+    expect(recovered.status).toBe('healthy');
+    // Two health intervals of hello-api (10 s each).
+    expect(Date.now() - killed).toBeLessThan(20_000);
+    const events = (await api('GET', '/api/generations/hello-api/preview/events?limit=100')).json.events;
+    expect(events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['recovering', 'token_rotated', 'recovered']),
+    );
+
+    expect((await proxied(firstToken)).status).toBe(403);
+    const rotated = await api('POST', '/api/generations/hello-api/preview/token');
+    expect(rotated.status).toBe(200);
+    expect((await proxied(rotated.json.previewToken)).status).toBe(200);
+  });
+
+  it('extends a session up to the tier limit, then refuses with 409', async () => {
+    const before = await status('hello-api');
+    const first = await api('POST', '/api/generations/hello-api/preview/extend', { duration: 1800 });
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({
+      status: 'extended',
+      newExpiresAt: new Date(Date.parse(before.expiresAt) + 1800_000).toISOString(),
+      extensionsRemaining: 1,
+      maxExtensions: 2,
+    });
+    expect((await api('POST', '/api/generations/hello-api/preview/extend', {})).status).toBe(200);
+    const refused = await api('POST', '/api/generations/hello-api/preview/extend', {});
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.message).toMatch(/No extensions left/);
+    const tooLong = await api('POST', '/api/generations/hello-api/preview/extend', { duration: 7200 });
+    expect(tooLong.status).toBe(400);
+  });
+
+  it('expires a preview when its session ends, leaving nothing running', async () => {
+    const { expiresAt, previewInstanceId } = await status('hello-api');
+    skewMs = Date.parse(expiresAt) - Date.now() + 1000;
+    const ended = await until(
+      10,
+      () => status('hello-api'),
+      (s) => s.status === 'stopped',
+    );
+    skewMs = 0;
+    expect(ended.status).toBe('stopped');
+    expect(await leftovers(previewInstanceId)).toEqual([]);
+    const events = (await api('GET', '/api/generations/hello-api/preview/events?limit=100')).json.events;
+    expect(events.at(-1)).toMatchObject({ type: 'expired', actor: { type: 'system', id: 'sweeper' } });
+  });
+
+  it('removes a container that carries a preview label but has no preview, within one sweep', async () => {
+    expect(owner).toMatch(/^local-/);
+    const orphanId = `preview_${Date.now().toString(36).padStart(9, '0')}feedfacefeedface`;
+    const container = await docker.createContainer({
+      Image: 'python:3.11-slim',
+      Cmd: ['sleep', '300'],
+      Labels: { 'preview.id': orphanId, 'preview.managed': 'true', 'preview.owner': owner ?? 'unknown' },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await container.start();
+    const started = Date.now();
+    try {
+      const left = await until(
+        5,
+        () => leftovers(orphanId),
+        (l) => l.length === 0,
+      );
+      expect(left).toEqual([]);
+      // One sweep interval (1 s here) plus the sweep itself.
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  });
+});
