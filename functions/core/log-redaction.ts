@@ -5,6 +5,11 @@ const redacted = '***';
 const secretName = String.raw`[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)`;
 const secretKey = new RegExp(`^${secretName}$|^authorization$`, 'i');
 
+/** Whether a variable or field of this name holds a secret (`DB_PASSWORD`, `api_key`, …). */
+export function isSecretName(name: string): boolean {
+  return secretKey.test(name);
+}
+
 type Rule = readonly [RegExp, string] | readonly [RegExp, (match: string, ...groups: string[]) => string];
 
 /** Each rule keeps what identifies the secret (`password=`, `Bearer`) and replaces only the value. */

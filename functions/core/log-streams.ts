@@ -7,8 +7,11 @@ export type LogStreamOrigin =
   | { readonly kind: 'task'; readonly container: string; readonly taskId: string }
   | { readonly kind: 'build'; readonly container: 'build'; readonly previewId: string };
 
+/** The awslogs driver's stream prefix of every preview container. */
+export const taskLogStreamPrefix = 'preview';
+
 export function taskLogStream(container: string, taskId: string): string {
-  return `preview/${container}/${taskId}`;
+  return `${taskLogStreamPrefix}/${container}/${taskId}`;
 }
 
 export function buildLogStream(previewId: string): string {
@@ -16,7 +19,7 @@ export function buildLogStream(previewId: string): string {
 }
 
 export function parseLogStream(name: string): LogStreamOrigin | undefined {
-  const task = /^preview\/([\w-]+)\/([\w.-]+)$/.exec(name);
+  const task = new RegExp(String.raw`^${taskLogStreamPrefix}/([\w-]+)/([\w.-]+)$`).exec(name);
   if (task) return { kind: 'task', container: task[1] as string, taskId: task[2] as string };
   const build = /^build\/([\w-]+)$/.exec(name);
   return build ? { kind: 'build', container: 'build', previewId: build[1] as string } : undefined;

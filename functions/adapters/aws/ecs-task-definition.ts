@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { taskLogStreamPrefix } from '../../core/log-streams.js';
 import type {
   ContainerDefinition as EcsContainerDefinition,
   KeyValuePair,
@@ -23,7 +24,6 @@ export interface EcsTask {
 /** ECS's limit on RunTask overrides, JSON formatting included. */
 export const maxOverridesBytes = 8192;
 /** Streams are `preview/<container>/<task id>`. */
-export const logStreamPrefix = 'preview';
 
 /**
  * Values that differ between previews of the same content. They travel in RunTask overrides, so the
@@ -109,7 +109,7 @@ function containerDefinition(
       options: {
         'awslogs-group': settings.logGroup,
         'awslogs-region': settings.region,
-        'awslogs-stream-prefix': logStreamPrefix,
+        'awslogs-stream-prefix': taskLogStreamPrefix,
         // A slow log service must not stall the app: drop lines past the buffer instead.
         mode: 'non-blocking',
         'max-buffer-size': '4m',

@@ -13,6 +13,7 @@ import {
 } from '../app-request.js';
 import { AppError } from '../errors.js';
 import { tokenMatches } from '../ids.js';
+import { isSecretName } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
 import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
@@ -36,9 +37,6 @@ export interface ProxiedRequest {
 const openApiDocument = z.looseObject({
   paths: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
-
-/** Variables whose values are secrets by their name; shown as `***`. */
-const secretName = /(pass(word)?|secret|token|api[_-]?key|private|credential)/i;
 
 /** Talks to a preview's app on the user's behalf: the only path from outside to a preview. */
 export class PreviewProxy {
@@ -179,7 +177,7 @@ export class PreviewProxy {
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const generation = source.generation;
     const env = Object.fromEntries(
-      Object.entries(generation.env).map(([name, value]) => [name, secretName.test(name) ? '***' : value]),
+      Object.entries(generation.env).map(([name, value]) => [name, isSecretName(name) ? '***' : value]),
     );
     return {
       previewInstanceId: record.previewId,
