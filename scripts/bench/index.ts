@@ -14,6 +14,7 @@ import { BenchGenerations } from './generations.js';
 import { cachedLaunches, coldLaunches, failureOf, launchUntilSettled } from './launch.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { duration, megabytes, Report } from './report.js';
+import { logLatency } from './logs.js';
 import { proxyOverhead, statusLatency } from './requests.js';
 import { BenchResources } from './resources.js';
 import { scaleRun } from './scale.js';
@@ -119,6 +120,12 @@ async function run(options: BenchOptions): Promise<void> {
         await resources.remove(api, 'hello-api');
       }
     });
+  }
+  if (options.only.has('logs')) {
+    const benchGenerations = generations;
+    await section('log line → WebSocket client, and fan-out to many clients', () =>
+      logLatency(api, benchGenerations, resources, report),
+    );
   }
   if (options.only.has('scale')) {
     const url = runtime.url;

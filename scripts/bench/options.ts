@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { TierName } from '../../functions/core/tiers.js';
 
-export const sectionNames = ['cached', 'cold', 'proxy', 'status', 'scale'] as const;
+export const sectionNames = ['cached', 'cold', 'proxy', 'status', 'logs', 'scale'] as const;
 export type Section = (typeof sectionNames)[number];
 
 export interface BenchOptions {
@@ -11,8 +11,8 @@ export interface BenchOptions {
   readonly tier: TierName;
 }
 
-export const usage = `Usage: npm run bench -- [--only launch,proxy,status,scale] [--runs 5] [--scale 20] [--tier free]
-  --only   sections to run: cached, cold, launch (= cached + cold), proxy, status, scale (default: all)
+export const usage = `Usage: npm run bench -- [--only launch,proxy,status,logs,scale] [--runs 5] [--scale 20] [--tier free]
+  --only   sections to run: cached, cold, launch (= cached + cold), proxy, status, logs, scale (default: all)
   --runs   launches per generation for the cached and cold figures (1-50, default 5)
   --scale  previews launched at once by the scale run (1-100, default 20)
   --tier   plan of the user whose previews the launch, proxy and status runs use (default free)`;
