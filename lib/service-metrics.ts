@@ -47,6 +47,7 @@ export const serviceMetrics = {
       dimensionSets: [['service', 'stage']],
     },
     /** Log line ingested by CloudWatch Logs → posted to the WebSocket connections. */
+    /** Per subscription delivery with connections: from the event to the last post (the fan-out alone). */
     fanOutLatency: {
       name: serviceMetricNames.fanOutLatency,
       unit: 'Milliseconds',

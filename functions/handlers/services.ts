@@ -20,6 +20,7 @@ import { ResourceSampler } from '../core/services/resource-sampler.js';
 import { VersionComparison } from '../core/services/version-comparison.js';
 import { nodeAppHttpClient } from '../adapters/node-app-http-client.js';
 import type { ImageBuilder, TaskRunner } from '../core/task-runner.js';
+import type { ServiceMetrics } from '../core/service-metrics.js';
 import { createTokenVerifier, type TokenVerifier } from '../core/token-verifier.js';
 import { awsLogAdapters } from '../adapters/aws/log-adapters.js';
 import type { LogAdapters } from '../core/log-ports.js';
@@ -50,6 +51,7 @@ export interface Services {
   readonly sampler: ResourceSampler | undefined;
   readonly monitor: HealthMonitor | undefined;
   readonly sweeper: PreviewSweeper | undefined;
+  readonly serviceMetrics: ServiceMetrics;
   /** Logs and the live stream; absent where the environment configures none (they answer 501). */
   readonly logs: LogServices | undefined;
 }
@@ -193,5 +195,6 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     monitor,
     sweeper,
     logs,
+    serviceMetrics,
   };
 }
