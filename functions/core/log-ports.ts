@@ -84,6 +84,7 @@ export interface ExportStore {
   save(
     file: ExportFile,
     chunks: AsyncIterable<Buffer>,
+    previewId: string,
   ): Promise<{ readonly url: string; readonly expiresAt: Date; readonly bytes: number }>;
 }
 

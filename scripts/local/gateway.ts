@@ -63,12 +63,22 @@ function findRoute(method: string, path: string) {
 }
 
 /** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
+/**
+ * API Gateway keeps an authorizer's Allow for a token for the authorizer's cache TTL (the stack
+ * sets 300 s) and applies it to every route of the stage; the local gateway does the same.
+ */
+const authorizerCacheMs = 300_000;
+const maxCachedTokens = 10_000;
+const authorizerCache = new Map<string, { context: Record<string, string>; expiresAt: number }>();
+
 async function runAuthorizer(
   route: RouteDefinition,
   request: IncomingRequest,
 ): Promise<{ denied: APIGatewayProxyResult } | { context: Record<string, string> }> {
   const header = request.headers.authorization;
   if (!header) return { denied: gatewayError('unauthorized', 'A valid bearer token is required.') };
+  const cached = authorizerCache.get(header);
+  if (cached && cached.expiresAt > Date.now()) return { context: cached.context };
   let result: APIGatewayAuthorizerResult;
   try {
     result = await authorize({
@@ -86,6 +96,8 @@ async function runAuthorizer(
   if (!allowed) return { denied: gatewayError('forbidden', 'You are not allowed to call this route.') };
   const context: Record<string, string> = { principalId: result.principalId };
   for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
+  if (authorizerCache.size >= maxCachedTokens) authorizerCache.clear();
+  authorizerCache.set(header, { context, expiresAt: Date.now() + authorizerCacheMs });
   return { context };
 }
 

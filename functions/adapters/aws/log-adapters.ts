@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { systemClock } from '../../core/clock.js';
 import { ConfigError } from '../../core/config.js';
 import type { LogAdapters } from '../../core/log-ports.js';
-import { cloudWatchLogs, ecs, lambda } from './clients.js';
+import { cloudWatchLogs, ecs, lambda, s3 } from './clients.js';
 import { CloudWatchLogStore } from './cloudwatch-log-store.js';
 import { EcsLogSources } from './ecs-log-sources.js';
 import { LambdaReplayStarter } from './lambda-replay-starter.js';
+import { S3ExportStore } from './s3-export-store.js';
 
 const required = 'is required for logs and the WebSocket API';
 
@@ -15,12 +17,15 @@ const settingsSchema = z.object({
   PREVIEW_ECS_CLUSTER: z.string(required).min(1, required),
   /** The function that replays lines to a new connection (invoked asynchronously). */
   PREVIEW_LOG_REPLAY_FUNCTION: z.string(required).min(1, required),
+  /** Where large exports go; only the export function has it, the others never store exports. */
+  PREVIEW_EXPORTS_BUCKET: z.string().optional(),
+  PREVIEW_EXPORTS_PREFIX: z.string().default('exports/'),
 });
 
 /**
  * The log pipeline in AWS: CloudWatch Logs as the store, ECS to map tasks to previews, a Lambda
- * for replays. Undefined where the stack gives a function no WebSocket endpoint. Large exports
- * need S3 presigned URLs, which this build does not include: they answer 501.
+ * for replays, S3 for large exports. Undefined where the stack gives a function no WebSocket
+ * endpoint. Without an exports bucket, large exports answer 501.
  */
 export function awsLogAdapters(env: Readonly<Record<string, string | undefined>>): LogAdapters | undefined {
   if (!env.PREVIEW_WEBSOCKET_MANAGEMENT_URL) return undefined;
@@ -34,7 +39,9 @@ export function awsLogAdapters(env: Readonly<Record<string, string | undefined>>
     store: new CloudWatchLogStore(cloudWatchLogs(), settings.PREVIEW_LOG_GROUP, sources),
     sources,
     replay: new LambdaReplayStarter(lambda(), settings.PREVIEW_LOG_REPLAY_FUNCTION),
-    exports: undefined,
+    exports: settings.PREVIEW_EXPORTS_BUCKET
+      ? new S3ExportStore(s3(), settings.PREVIEW_EXPORTS_BUCKET, settings.PREVIEW_EXPORTS_PREFIX, systemClock)
+      : undefined,
     managementEndpoint: settings.PREVIEW_WEBSOCKET_MANAGEMENT_URL,
   };
 }

@@ -105,7 +105,7 @@ export class LogQueries {
           '(S3 presigned URLs); that is not available in this deployment yet. Narrow it with start, end, level, source or search.',
       );
     }
-    const saved = await this.deps.exports.save(file, rest(head, chunks));
+    const saved = await this.deps.exports.save(file, rest(head, chunks), record.previewId);
     return { kind: 'stored', file, ...saved };
   }
 }
