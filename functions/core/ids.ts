@@ -12,9 +12,15 @@ export function previewIdCreatedAt(previewId: string): Date | undefined {
   return match?.[1] === undefined ? undefined : new Date(parseInt(match[1], 36));
 }
 
-/** A sortable id: time first, so DynamoDB sort keys keep insertion order. */
+let eventSequence = 0;
+
+/**
+ * A sortable id: time first, so DynamoDB sort keys keep insertion order; a sequence number
+ * orders the events one process records within the same millisecond.
+ */
 export function newEventId(at: Date): string {
-  return `${at.toISOString()}#${randomBytes(4).toString('hex')}`;
+  eventSequence = (eventSequence + 1) % 36 ** 4;
+  return `${at.toISOString()}#${eventSequence.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
 }
 
 /** A preview token: 256 random bits, shown once, stored only as its hash. */

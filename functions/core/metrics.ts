@@ -1,4 +1,4 @@
-import { mergeBuckets, type SketchBuckets } from './quantile-sketch.js';
+import { bucketOf, mergeBuckets, type SketchBuckets } from './quantile-sketch.js';
 
 /** What the proxy learns from one request to a preview's app. */
 export interface RequestSample {
@@ -71,4 +71,35 @@ export function totalRequests(buckets: readonly RequestBucket[]): RequestTotals 
     errorTypes,
     sketch: mergeBuckets(buckets.map((b) => b.sketch)),
   };
+}
+
+/** Samples of one preview as per-minute buckets, ready to be added to what is stored. */
+export function bucketsOf(samples: readonly RequestSample[]): RequestBucket[] {
+  const byMinute = new Map<string, RequestSample[]>();
+  for (const sample of samples) {
+    const minute = minuteOf(sample.at);
+    byMinute.set(minute, [...(byMinute.get(minute) ?? []), sample]);
+  }
+  return [...byMinute].map(([minute, group]) => {
+    const errorTypes: Record<string, number> = {};
+    const sketch: Record<number, number> = {};
+    let errors = 0;
+    for (const sample of group) {
+      const type = sample.errorType ?? errorTypeOf(sample.statusCode);
+      if (type) errorTypes[type] = (errorTypes[type] ?? 0) + 1;
+      if (isError(type)) errors += 1;
+      const bucket = bucketOf(sample.durationMs);
+      sketch[bucket] = (sketch[bucket] ?? 0) + 1;
+    }
+    return {
+      minute,
+      requests: group.length,
+      errors,
+      durationSumMs: group.reduce((sum, s) => sum + s.durationMs, 0),
+      bytesIn: group.reduce((sum, s) => sum + s.bytesIn, 0),
+      bytesOut: group.reduce((sum, s) => sum + s.bytesOut, 0),
+      errorTypes,
+      sketch,
+    };
+  });
 }

@@ -1,5 +1,5 @@
 import type { GenerationSource } from './generation.js';
-import type { RequestBucket, RequestSample, ResourceSample } from './metrics.js';
+import type { RequestBucket, ResourceSample } from './metrics.js';
 import type { PreviewStatus } from './lifecycle.js';
 import type { PreviewEvent, PreviewRecord } from './preview.js';
 
@@ -58,7 +58,8 @@ export type { PreviewStatus };
 
 /** Per-minute request buckets and resource samples of previews. */
 export interface MetricsStore {
-  recordRequest(previewId: string, sample: RequestSample): Promise<void>;
+  /** Adds the counts of a bucket to what is stored for its minute (concurrent adds never lose a count). */
+  addRequests(previewId: string, bucket: RequestBucket): Promise<void>;
   requestBuckets(previewId: string, range?: { start?: Date; end?: Date }): Promise<RequestBucket[]>;
   recordResources(previewId: string, sample: ResourceSample): Promise<void>;
   latestResources(previewId: string): Promise<ResourceSample | undefined>;

@@ -20,12 +20,17 @@ import { ResourceSampler } from '../core/services/resource-sampler.js';
 import { VersionComparison } from '../core/services/version-comparison.js';
 import { nodeAppHttpClient } from '../adapters/node-app-http-client.js';
 import type { ImageBuilder, TaskRunner } from '../core/task-runner.js';
+import { RequestRecorder } from '../core/request-recorder.js';
 import type { ServiceMetrics } from '../core/service-metrics.js';
 import { createTokenVerifier, type TokenVerifier } from '../core/token-verifier.js';
 import { awsLogAdapters } from '../adapters/aws/log-adapters.js';
 import type { LogAdapters } from '../core/log-ports.js';
 import { LogQueries } from '../core/services/log-queries.js';
 import { liveServices, type LogServices } from './log-services.js';
+import { logger } from './logger.js';
+
+/** Proxied requests are counted in memory and written at most this often (one write, not one per request). */
+const requestMetricsFlushMs = 1000;
 
 /** Where previews run: an image builder and a task runner of the same kind. */
 export interface PreviewRuntime {
@@ -136,7 +141,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     service: previews,
     generations,
     client: nodeAppHttpClient,
-    metrics,
+    requests: new RequestRecorder(metrics, requestMetricsFlushMs, (error) =>
+      logger.error('request metrics could not be written', { error }),
+    ),
     clock,
   });
   const sampler =

@@ -57,7 +57,12 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
     }
     expect((await send(base, 'GET', '/todos/999999')).json.statusCode).toBe(404);
 
-    const { status, json } = await compare(base, other);
+    // Request counts are written at most a second after the requests.
+    const { status, json } = await until(
+      5,
+      () => compare(base, other),
+      (r) => r.json.comparison?.performance?.other?.requestCount === 3,
+    );
     expect(status).toBe(200);
     expect(compareResponseSchema.parse(json)).toBeTruthy();
     expect(json.base).toMatchObject({ generationId: base, version: '1', apiVersion: '1.0.0' });

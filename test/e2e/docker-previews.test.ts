@@ -83,7 +83,8 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
     const measured = await until(
       15,
       () => service.status('todo-postgres'),
-      (s) => s.resources.memory.used !== null,
+      // Resources are sampled every second and request counts written at most a second late.
+      (s) => s.resources.memory.used !== null && s.performance.requestCount === 4,
     );
     const usedMb = parseInt(measured.resources.memory.used, 10);
     expect(usedMb).toBeGreaterThan(10);

@@ -100,7 +100,12 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
     skewMs = 0;
     expect(ended.status).toBe('stopped');
     expect(await leftovers(previewInstanceId)).toEqual([]);
-    const events = (await api('GET', '/api/generations/hello-api/preview/events?limit=100')).json.events;
+    // The final event is written just after the status.
+    const events = await until(
+      5,
+      async () => (await api('GET', '/api/generations/hello-api/preview/events?limit=100')).json.events,
+      (list: { type: string }[]) => list.at(-1)?.type === 'expired',
+    );
     expect(events.at(-1)).toMatchObject({ type: 'expired', actor: { type: 'system', id: 'sweeper' } });
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketsOf } from '../../functions/core/metrics.js';
 import type { ResourceSample } from '../../functions/core/metrics.js';
 import { PreviewMetrics } from '../../functions/core/services/preview-metrics.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
@@ -55,14 +56,19 @@ describe('metrics in DynamoDB', () => {
     const { body } = await service.launch(alice, 'metrics-gen', {});
     const previewId = body.previewInstanceId;
     const request = (time: string, statusCode: number | undefined, durationMs: number, errorType?: string) =>
-      metrics.recordRequest(previewId, {
-        at: at(time),
-        statusCode,
-        durationMs,
-        bytesIn: 0,
-        bytesOut: 100,
-        ...(errorType ? { errorType } : {}),
-      });
+      // Each request added on its own and all at once: concurrent adds must not lose a count.
+      Promise.all(
+        bucketsOf([
+          {
+            at: at(time),
+            statusCode,
+            durationMs,
+            bytesIn: 0,
+            bytesOut: 100,
+            ...(errorType ? { errorType } : {}),
+          },
+        ]).map((bucket) => metrics.addRequests(previewId, bucket)),
+      );
     await Promise.all([
       request('12:00:01', 200, 10),
       request('12:00:30', 200, 30),

@@ -39,5 +39,7 @@ describe('ids', () => {
     const first = newEventId(new Date('2026-11-25T10:00:00Z'));
     const second = newEventId(new Date('2026-11-25T10:00:01Z'));
     expect([second, first].sort()).toEqual([first, second]);
+    const sameMs = Array.from({ length: 50 }, () => newEventId(new Date('2026-11-25T10:00:02Z')));
+    expect([...sameMs].sort()).toEqual(sameMs);
   });
 });

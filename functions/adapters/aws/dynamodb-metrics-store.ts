@@ -6,16 +6,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../../core/clock.js';
-import {
-  errorTypeOf,
-  isError,
-  minuteOf,
-  type RequestBucket,
-  type RequestSample,
-  type ResourceSample,
-} from '../../core/metrics.js';
+import { minuteOf, type RequestBucket, type ResourceSample } from '../../core/metrics.js';
 import type { MetricsStore } from '../../core/ports.js';
-import { bucketOf } from '../../core/quantile-sketch.js';
 
 const requestPrefix = 'req#';
 const resourcePrefix = 'res#';
@@ -35,29 +27,39 @@ export class DynamoDbMetricsStore implements MetricsStore {
     private readonly retentionDays: number,
   ) {}
 
-  async recordRequest(previewId: string, sample: RequestSample): Promise<void> {
-    const errorType = sample.errorType ?? errorTypeOf(sample.statusCode);
-    const names: Record<string, string> = { '#q': `q${bucketOf(sample.durationMs)}` };
+  async addRequests(previewId: string, bucket: RequestBucket): Promise<void> {
+    const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ':one': 1,
-      ':error': isError(errorType) ? 1 : 0,
-      ':duration': sample.durationMs,
-      ':in': sample.bytesIn,
-      ':out': sample.bytesOut,
-      ':ttl': this.expiry(sample.at),
+      ':requests': bucket.requests,
+      ':errors': bucket.errors,
+      ':duration': bucket.durationSumMs,
+      ':in': bucket.bytesIn,
+      ':out': bucket.bytesOut,
+      ':ttl': this.expiry(new Date(bucket.minute)),
     };
-    let update =
-      'ADD requests :one, errors :error, durationSumMs :duration, bytesIn :in, bytesOut :out, #q :one';
-    if (errorType) {
-      names['#e'] = `e_${errorType}`;
-      update += ', #e :one';
-    }
+    const adds = [
+      'requests :requests',
+      'errors :errors',
+      'durationSumMs :duration',
+      'bytesIn :in',
+      'bytesOut :out',
+    ];
+    Object.entries(bucket.sketch).forEach(([index, count], i) => {
+      names[`#q${i}`] = `q${index}`;
+      values[`:q${i}`] = count;
+      adds.push(`#q${i} :q${i}`);
+    });
+    Object.entries(bucket.errorTypes).forEach(([type, count], i) => {
+      names[`#e${i}`] = `e_${type}`;
+      values[`:e${i}`] = count;
+      adds.push(`#e${i} :e${i}`);
+    });
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { previewId, bucket: `${requestPrefix}${minuteOf(sample.at)}` },
-        UpdateExpression: `${update} SET expiresAtEpoch = :ttl`,
-        ExpressionAttributeNames: names,
+        Key: { previewId, bucket: `${requestPrefix}${bucket.minute}` },
+        UpdateExpression: `ADD ${adds.join(', ')} SET expiresAtEpoch = :ttl`,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
         ExpressionAttributeValues: values,
       }),
     );

@@ -17,7 +17,8 @@ import { isSecretName } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
 import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
-import type { GenerationStore, MetricsStore } from '../ports.js';
+import type { GenerationStore } from '../ports.js';
+import type { RequestRecorder } from '../request-recorder.js';
 import type { Identity, PreviewRecord } from '../preview.js';
 import { formatCpu, formatMemory } from '../tiers.js';
 import type { PreviewService } from './preview-service.js';
@@ -45,7 +46,8 @@ export class PreviewProxy {
       readonly service: PreviewService;
       readonly generations: GenerationStore;
       readonly client: AppHttpClient;
-      readonly metrics: MetricsStore;
+      /** Where every proxied request is counted. */
+      readonly requests: Pick<RequestRecorder, 'record'>;
       readonly clock: Clock;
     },
   ) {}
@@ -73,7 +75,7 @@ export class PreviewProxy {
       const reason =
         details && !Array.isArray(details) ? (details as Record<string, unknown>).reason : undefined;
       if (request.metered !== false)
-        await this.deps.metrics.recordRequest(record.previewId, {
+        await this.deps.requests.record(record.previewId, {
           at,
           statusCode: undefined,
           durationMs: performance.now() - started,
@@ -84,7 +86,7 @@ export class PreviewProxy {
       throw error;
     }
     if (request.metered !== false)
-      await this.deps.metrics.recordRequest(record.previewId, {
+      await this.deps.requests.record(record.previewId, {
         at,
         statusCode: response.statusCode,
         durationMs: response.durationMs,
