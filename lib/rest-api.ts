@@ -63,6 +63,9 @@ export class PreviewRestApi extends Construct {
       restApiName: `preview-service-${stage}`,
       description: `Preview service REST API (${stage})`,
       endpointTypes: [EndpointType.REGIONAL],
+      // Every body passes through as bytes (base64 in the event, which the handlers decode): the
+      // proxy carries the apps' binary answers and log exports may be gzip.
+      binaryMediaTypes: ['*/*'],
       // The API Gateway CloudWatch role is an account-wide setting; a stack that owns it breaks
       // other APIs in the account when deleted. It belongs to per-account setup (docs/deploy.md).
       cloudWatchRole: false,

@@ -684,6 +684,11 @@ describe('least privilege', () => {
 describe('REST API', () => {
   const authorizerRef = () => ({ Ref: logicalId(synth.stack, synth.stack.restApi.authorizer.authorizer) });
 
+  it('passes every body through as bytes, so binary answers and gzip exports survive', () => {
+    const [api] = ofType(synth.resources, 'AWS::ApiGateway::RestApi');
+    expect(api?.[1].Properties?.BinaryMediaTypes).toEqual(['*/*']);
+  });
+
   it.each(routes.map((route) => [route.method, route.path, route] as const))(
     '%s %s invokes its handler with the right authorization',
     (_method, routePath, route) => {
