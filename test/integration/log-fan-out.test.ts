@@ -10,14 +10,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
 import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
 import type { LiveConnection } from '../../functions/core/log-ports.js';
 import { decodeSubscriptionEvent } from '../../functions/handlers/logs/subscription-event.js';
 import { useServiceOverrides } from '../../functions/handlers/services.js';
-import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from '../../scripts/local/local-dynamodb.js';
+import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 
 const previewId = 'preview_0mwwx0c389de91667e5704613';
 const taskId = '5b6c2f0e7a3d4e1f9a8b7c6d5e4f3a2b';
@@ -30,8 +28,7 @@ const fixture = (name: string) =>
   ) as CloudWatchLogsEvent;
 
 const management = mockClient(ApiGatewayManagementApiClient);
-let dynamo: LocalDynamoDb;
-let raw: DynamoDBClient;
+let db: TestDynamoDb;
 let connections: DynamoDbConnectionStore;
 let directory: string;
 let fanOut: (event: CloudWatchLogsEvent) => Promise<unknown>;
@@ -64,29 +61,15 @@ function sent(): Record<string, unknown[]> {
 }
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamoDb();
-  const suffix = Date.now().toString(36);
-  const tables = {
-    previews: `previews-${suffix}`,
-    quotas: `quotas-${suffix}`,
-    events: `events-${suffix}`,
-    connections: `connections-${suffix}`,
-    metrics: `metrics-${suffix}`,
-  };
-  await ensureTables(dynamo.endpoint, tables);
+  db = await startTestDynamoDb();
   Object.assign(process.env, {
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    PREVIEWS_TABLE: tables.previews,
-    QUOTAS_TABLE: tables.quotas,
-    EVENTS_TABLE: tables.events,
-    CONNECTIONS_TABLE: tables.connections,
-    METRICS_TABLE: tables.metrics,
+    AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    ...db.environment,
   });
-  raw = new DynamoDBClient({ endpoint: dynamo.endpoint });
-  connections = new DynamoDbConnectionStore(DynamoDBDocumentClient.from(raw), tables.connections);
+  connections = new DynamoDbConnectionStore(db.client, db.tables.connections);
   directory = await mkdtemp(join(tmpdir(), 'fan-out-'));
   useServiceOverrides({
     logs: {
@@ -104,8 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   management.restore();
-  raw?.destroy();
-  await dynamo?.close();
+  await db?.close();
   await rm(directory, { recursive: true, force: true });
 });
 

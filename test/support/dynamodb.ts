@@ -1,12 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
-import type { TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
+import { tableDefinitions, type TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from '../../scripts/local/local-dynamodb.js';
 
 export interface TestDynamoDb {
+  readonly endpoint: string;
   readonly client: DynamoDBDocumentClient;
   readonly tables: Record<TableDefinition['name'], string>;
+  /** The variables that point the service's configuration at these tables. */
+  readonly environment: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -14,13 +17,10 @@ export interface TestDynamoDb {
 export async function startTestDynamoDb(): Promise<TestDynamoDb> {
   const server: LocalDynamoDb = await startLocalDynamoDb();
   const suffix = randomBytes(4).toString('hex');
-  const tables = {
-    previews: `previews-${suffix}`,
-    quotas: `quotas-${suffix}`,
-    events: `events-${suffix}`,
-    connections: `connections-${suffix}`,
-    metrics: `metrics-${suffix}`,
-  };
+  const tables = Object.fromEntries(tableDefinitions.map((t) => [t.name, `${t.name}-${suffix}`])) as Record<
+    TableDefinition['name'],
+    string
+  >;
   await ensureTables(server.endpoint, tables);
   const raw = new DynamoDBClient({
     endpoint: server.endpoint,
@@ -29,8 +29,10 @@ export async function startTestDynamoDb(): Promise<TestDynamoDb> {
   });
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   return {
+    endpoint: server.endpoint,
     client,
     tables,
+    environment: Object.fromEntries(tableDefinitions.map((t) => [t.envVar, tables[t.name]])),
     async close() {
       raw.destroy();
       await server.close();
