@@ -7,13 +7,22 @@ export const errorStatus = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  /** A concurrent write won; the caller may read again and retry. Internal: never shown to clients. */
   conflict: 409,
+  /** The preview's state does not allow this action (e.g. extending a stopped preview). */
+  invalid_state: 409,
   quota_exceeded: 409,
+  extension_limit_reached: 409,
+  preview_not_running: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,
   not_implemented: 501,
   unavailable: 503,
+  /** No container runtime answers (Docker down, ECS unreachable): retry later. */
+  runtime_unavailable: 503,
+  /** The stage is in maintenance: no launches or recoveries until it ends. */
+  maintenance: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -32,6 +41,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: readonly FieldError[] | Record<string, unknown>,
+    /** When a retry may succeed: sent as `Retry-After` (seconds) with 429 and 503 answers. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';

@@ -24,7 +24,9 @@ export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
           requestId: request.event.requestContext?.requestId,
         });
       }
-      request.response = jsonResponse(appError.status, errorBody(appError));
+      const retryAfter: Record<string, string> =
+        appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) };
+      request.response = jsonResponse(appError.status, errorBody(appError), retryAfter);
     },
   };
 }

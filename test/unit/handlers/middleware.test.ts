@@ -30,6 +30,16 @@ describe('errorResponse', () => {
     });
   });
 
+  it('tells when to retry a 503 or 429 with Retry-After', async () => {
+    const req = request({}, new AppError('runtime_unavailable', 'Docker is down.', undefined, 30));
+    await errorResponse().onError?.(req);
+    expect(req.response?.statusCode).toBe(503);
+    expect(req.response?.headers?.['retry-after']).toBe('30');
+    const plain = request({}, new AppError('not_found', 'Nothing here.'));
+    await errorResponse().onError?.(plain);
+    expect(plain.response?.headers?.['retry-after']).toBeUndefined();
+  });
+
   it('hides anything else behind a generic 500 and logs it', async () => {
     const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const req = request({ path: '/x', httpMethod: 'GET' }, new Error('secret connection string in stack'));
