@@ -64,6 +64,20 @@ export function errorBody(error: AppError): ErrorBody {
   };
 }
 
+/**
+ * The error as a client sees it. A version clash that outlived its retries is a moment of
+ * contention, not a refusal: it answers 503 with `Retry-After`, never 409.
+ */
+export function clientFacing(error: AppError): AppError {
+  if (error.code !== 'conflict') return error;
+  return new AppError(
+    'unavailable',
+    'The preview is changing right now; try again in a moment.',
+    undefined,
+    1,
+  );
+}
+
 /** Field-level details from a zod error, prefixed by where the input came from. */
 export function fieldErrors(error: ZodError, prefix: string): FieldError[] {
   return error.issues.map((issue) => {

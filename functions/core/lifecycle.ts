@@ -55,6 +55,6 @@ export function sourcesOf(to: PreviewStatus): PreviewStatus[] {
 
 export function assertTransition(from: PreviewStatus, to: PreviewStatus): void {
   if (!canTransition(from, to)) {
-    throw new AppError('conflict', `A preview that is ${from} cannot become ${to}.`);
+    throw new AppError('invalid_state', `A preview that is ${from} cannot become ${to}.`, { status: from });
   }
 }

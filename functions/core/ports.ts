@@ -22,17 +22,36 @@ export interface PreviewStore {
   listLive(): Promise<PreviewRecord[]>;
   /**
    * Creates the user's preview of a generation. Succeeds only when there is none, or when the
-   * stored one is still `replacing` (a finished preview, as read); otherwise throws a conflict.
+   * stored one is still `replacing` and finished; otherwise throws a conflict.
    */
   create(record: PreviewRecord, replacing?: PreviewRecord): Promise<void>;
-  /** Deletes a record that never started (its launch was refused), if it is still that version. */
-  remove(record: PreviewRecord): Promise<void>;
   /**
-   * Writes `next` only if the stored item still has `current.version` and `current.status`:
-   * one of two racing writers wins, the other gets a conflict.
+   * Sets `changes` (an `undefined` value removes the field) on the preview, only while the stored
+   * item is still that preview and meets `condition`; otherwise throws a conflict. Fields not in
+   * `changes` keep whatever other writers stored. Returns the record as written.
    */
-  update(current: PreviewRecord, next: PreviewRecord): Promise<void>;
+  modify(preview: PreviewKey, changes: PreviewChanges, condition?: PreviewCondition): Promise<PreviewRecord>;
 }
+
+export type PreviewKey = Pick<PreviewRecord, 'userId' | 'generationId' | 'previewId'>;
+
+/** What a targeted write sets: any field but the keys and the write counter. */
+export type PreviewChanges = Partial<
+  Omit<PreviewRecord, 'userId' | 'generationId' | 'previewId' | 'version'>
+>;
+
+/**
+ * The stored values a decision was made on. A targeted write applies only while they still hold,
+ * so a writer that decided on stale values loses, and writers of other fields never conflict.
+ */
+export interface PreviewCondition {
+  /** The stored status is one of these. */
+  readonly status?: readonly PreviewStatus[];
+  /** Fields (a dotted path for a nested one) that still hold these values; `null`: absent. */
+  readonly equals?: Readonly<Partial<Record<ConditionField, string | number | null>>>;
+}
+
+export type ConditionField = 'expiresAt' | 'extensionsUsed' | 'expiryWarnedAt' | 'health.checkedAt';
 
 export interface QuotaStore {
   /** Adds the preview to the user's live set if the set holds fewer than `limit`; false when full. */

@@ -5,6 +5,8 @@ export const serviceMetricNames = {
   launchFailures: 'LaunchFailures',
   activePreviews: 'ActivePreviews',
   recoveries: 'Recoveries',
+  /** A preview the sweeper could not handle in one sweep (it tries again in the next). */
+  sweepFailures: 'SweepFailures',
   proxyLatency: 'ProxyLatencyMs',
   fanOutLatency: 'FanOutLatencyMs',
 } as const;

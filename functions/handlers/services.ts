@@ -181,6 +181,8 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       launchTimeoutSeconds: config.launchTimeoutSeconds,
       warnBeforeExpirySeconds: config.expiryWarningSeconds,
       serviceMetrics,
+      onFailure: (previewId: string, error: unknown) =>
+        logger.error('sweep of a preview failed', { previewId, error }),
       ...(live
         ? { warn: (previewId: string, secondsLeft: number) => live.live.expiring(previewId, secondsLeft) }
         : {}),

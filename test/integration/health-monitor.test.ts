@@ -60,10 +60,10 @@ class ScriptedRuntime implements TaskRunner {
   }
 }
 
-async function healthyPreview(userId: string, maxRestarts = 3) {
+async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3) {
   const runtime = new ScriptedRuntime();
-  const tiers = { ...defaultTiers, free: { ...defaultTiers.free, maxRestarts } };
-  const { service, previews, metrics } = previewServiceOn(db);
+  const tiers = { ...defaultTiers, free: { ...defaultTiers.free, maxRestarts, maxExtensions } };
+  const { service, previews, metrics } = previewServiceOn(db, { tiers });
   const clock = { now: () => new Date() };
   const launcher = new PreviewLauncher({
     previews,
@@ -139,5 +139,101 @@ describe('health monitor and recovery against a real DynamoDB API', () => {
     expect(failed.failure).toMatchObject({ reason: 'restart_limit' });
     expect(failed.failure?.message).toMatch(/restarted 1 times/);
     expect(runtime.stops).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/**
+ * The monitor checking the preview every few hundred milliseconds (more often than every second),
+ * with the app alternating between answering and not, so every check writes health and most change
+ * the status; never three failures in a row, so it is never restarted.
+ */
+function monitorInBackground(preview: Awaited<ReturnType<typeof healthyPreview>>) {
+  let running = true;
+  let checks = 0;
+  const loop = (async () => {
+    while (running) {
+      preview.runtime.healthStatus = checks % 2 === 0 ? 503 : 200;
+      await preview.monitor.check(await preview.current()).catch((error: unknown) => {
+        // A check that read before an owner's write and lost the race is the monitor's to drop.
+        if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+      });
+      checks += 1;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  return {
+    checks: () => checks,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+describe('owner actions while the health monitor writes the same preview', () => {
+  it('rotates the token 20 times and extends 5 times in a row, every one succeeding', async () => {
+    const preview = await healthyPreview('owner-busy', 3, 5);
+    const monitor = monitorInBackground(preview);
+    try {
+      const hashes = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const rotated = await preview.service.rotateToken(preview.identity, 'g');
+        expect(rotated.previewToken).toMatch(/\S/);
+        hashes.add((await preview.current()).tokenHash);
+      }
+      expect(hashes.size).toBe(20);
+      const before = await preview.current();
+      for (let i = 0; i < 5; i++) {
+        const extended = await preview.service.extend(preview.identity, 'g', 60);
+        expect(extended).toMatchObject({ status: 'extended', extensionsRemaining: 4 - i });
+      }
+      const after = await preview.current();
+      expect(after.extensionsUsed).toBe(5);
+      expect(Date.parse(after.expiresAt ?? '')).toBe(Date.parse(before.expiresAt ?? '') + 5 * 60_000);
+    } finally {
+      await monitor.stop();
+    }
+    // The monitor really wrote in between: its checks are in the audit trail and the record.
+    expect(monitor.checks()).toBeGreaterThan(1);
+    const events = (await preview.service.listEvents(preview.identity, 'g', { limit: 200 })).events;
+    expect(events.filter((e) => e.type === 'token_rotated')).toHaveLength(20);
+    expect(events.filter((e) => e.type === 'extended')).toHaveLength(5);
+    expect(events.some((e) => e.type === 'unhealthy' && e.actor.id === 'health-monitor')).toBe(true);
+    expect((await preview.current()).restarts).toBe(0);
+  });
+
+  it('lets exactly one of two concurrent extends through when one extension is left', async () => {
+    const preview = await healthyPreview('owner-race', 3, 2);
+    const monitor = monitorInBackground(preview);
+    try {
+      await preview.service.extend(preview.identity, 'g', 60);
+      const outcomes = await Promise.allSettled([
+        preview.service.extend(preview.identity, 'g', 60),
+        preview.service.extend(preview.identity, 'g', 60),
+      ]);
+      const succeeded = outcomes.filter((o) => o.status === 'fulfilled');
+      const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(succeeded).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.reason).toMatchObject({ code: 'extension_limit_reached', status: 409 });
+      expect((await preview.current()).extensionsUsed).toBe(2);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  it('answers each refusal with its own code', async () => {
+    const preview = await healthyPreview('owner-refusals', 3, 0);
+    await expect(preview.service.extend(preview.identity, 'g', 60)).rejects.toMatchObject({
+      code: 'extension_limit_reached',
+    });
+    await preview.service.stop(preview.identity, 'g');
+    await expect(preview.service.extend(preview.identity, 'g', 60)).rejects.toMatchObject({
+      code: 'invalid_state',
+      status: 409,
+    });
+    await expect(preview.service.rotateToken(preview.identity, 'g')).rejects.toMatchObject({
+      code: 'invalid_state',
+    });
   });
 });

@@ -6,7 +6,7 @@ import type { Clock } from '../../functions/core/clock.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
 
 /** Generations made up on demand: `<anything>` exists, with no database. */
@@ -36,7 +36,10 @@ export class RecordingStarter implements LaunchStarter {
   }
 }
 
-export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; starter?: LaunchStarter } = {}) {
+export function previewServiceOn(
+  db: TestDynamoDb,
+  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers } = {},
+) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
     quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
@@ -48,7 +51,7 @@ export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; sta
     generations: anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
     runner: undefined,
-    tiers: defaultTiers,
+    tiers: options.tiers ?? defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,

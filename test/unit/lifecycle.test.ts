@@ -33,7 +33,7 @@ describe('lifecycle transitions', () => {
   });
 
   it.each(pairs.filter(([from, to]) => !allowed[from].includes(to)))(
-    'forbids %s → %s with a conflict',
+    'forbids %s → %s as invalid_state, not a retryable clash',
     (from, to) => {
       expect(canTransition(from, to)).toBe(false);
       const error = (() => {
@@ -44,7 +44,7 @@ describe('lifecycle transitions', () => {
         }
       })();
       expect(error).toBeInstanceOf(AppError);
-      expect((error as AppError).status).toBe(409);
+      expect(error).toMatchObject({ status: 409, code: 'invalid_state' });
     },
   );
 

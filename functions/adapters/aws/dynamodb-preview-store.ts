@@ -1,13 +1,13 @@
 import {
-  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors.js';
-import type { PreviewStore } from '../../core/ports.js';
+import type { PreviewChanges, PreviewCondition, PreviewKey, PreviewStore } from '../../core/ports.js';
 import type { PreviewRecord } from '../../core/preview.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
@@ -72,6 +72,8 @@ export class DynamoDbPreviewStore implements PreviewStore {
         new ScanCommand({
           TableName: this.tableName,
           FilterExpression: 'NOT #status IN (:stopped, :failed)',
+          // The schedules decide on what they read here: a consistent read sees every finished write.
+          ConsistentRead: true,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
           ExclusiveStartKey: startKey,
@@ -86,9 +88,13 @@ export class DynamoDbPreviewStore implements PreviewStore {
   async create(record: PreviewRecord, replacing?: PreviewRecord): Promise<void> {
     const condition = replacing
       ? {
-          ConditionExpression: 'previewId = :previewId AND #version = :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':previewId': replacing.previewId, ':version': replacing.version },
+          ConditionExpression: 'previewId = :previewId AND #status IN (:stopped, :failed)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':previewId': replacing.previewId,
+            ':stopped': 'stopped',
+            ':failed': 'failed',
+          },
         }
       : { ConditionExpression: 'attribute_not_exists(userId)' };
     try {
@@ -99,34 +105,66 @@ export class DynamoDbPreviewStore implements PreviewStore {
     }
   }
 
-  async remove(record: PreviewRecord): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { userId: record.userId, generationId: record.generationId },
-          ConditionExpression: 'previewId = :previewId AND #version = :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':previewId': record.previewId, ':version': record.version },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw changedMeanwhile();
-      throw error;
+  async modify(
+    preview: PreviewKey,
+    changes: PreviewChanges,
+    condition: PreviewCondition = {},
+  ): Promise<PreviewRecord> {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':one': 1, ':previewId': preview.previewId };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(changes).forEach(([field, value], index) => {
+      names[`#c${index}`] = field;
+      if (value === undefined) {
+        removes.push(`#c${index}`);
+      } else {
+        values[`:c${index}`] = value;
+        sets.push(`#c${index} = :c${index}`);
+      }
+    });
+    const conditions = ['previewId = :previewId'];
+    if (condition.status) {
+      names['#status'] = 'status';
+      const placeholders = condition.status.map((status, index) => {
+        values[`:s${index}`] = status;
+        return `:s${index}`;
+      });
+      conditions.push(`#status IN (${placeholders.join(', ')})`);
     }
-  }
-
-  async update(current: PreviewRecord, next: PreviewRecord): Promise<void> {
+    Object.entries(condition.equals ?? {}).forEach(([path, value], index) => {
+      const attribute = path
+        .split('.')
+        .map((segment, depth) => {
+          names[`#e${index}_${depth}`] = segment;
+          return `#e${index}_${depth}`;
+        })
+        .join('.');
+      if (value === null) {
+        conditions.push(`attribute_not_exists(${attribute})`);
+      } else {
+        values[`:e${index}`] = value;
+        conditions.push(`${attribute} = :e${index}`);
+      }
+    });
+    const update = [
+      ...(sets.length > 0 ? [`SET ${sets.join(', ')}`] : []),
+      ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : []),
+      'ADD #version :one',
+    ].join(' ');
     try {
-      await this.client.send(
-        new PutCommand({
+      const result = await this.client.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: next,
-          ConditionExpression: 'previewId = :previewId AND #version = :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':previewId': current.previewId, ':version': current.version },
+          Key: { userId: preview.userId, generationId: preview.generationId },
+          UpdateExpression: update,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return result.Attributes as PreviewRecord;
     } catch (error) {
       if (isConditionFailure(error)) throw changedMeanwhile();
       throw error;

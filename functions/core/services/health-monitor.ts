@@ -82,7 +82,12 @@ export class HealthMonitor {
       .map((c) => `${c.name}: ${c.message ?? c.status}`);
     const next =
       record.status === status
-        ? await this.deps.service.update(record, { health })
+        ? // Only the check that read the previous result records the next: an overlapping run loses.
+          await this.deps.service.update(
+            record,
+            { health },
+            { 'health.checkedAt': record.health?.checkedAt ?? null },
+          )
         : await this.deps.service.transition(
             record,
             status,

@@ -99,6 +99,7 @@ export class PreviewLauncher {
         health: undefined,
         restarts: record.restarts + 1,
         tokenHash: hashToken(newPreviewToken()),
+        timeline: record.timeline,
       },
       { type: 'recovering', reason, detail: { restart: record.restarts + 1, maxRestarts } },
     );

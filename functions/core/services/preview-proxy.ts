@@ -216,8 +216,9 @@ export class PreviewProxy {
     }
     if (!isServing(record.status) || !record.endpoint) {
       throw new AppError(
-        'conflict',
+        'preview_not_running',
         `The preview is ${record.status}; it can take requests once it is running.`,
+        { status: record.status },
       );
     }
     return record;

@@ -8,7 +8,7 @@ import type {
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
-import { assertTransition, isTerminal, type PreviewStatus } from '../lifecycle.js';
+import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
 import { totalRequests } from '../metrics.js';
 import type {
@@ -16,6 +16,8 @@ import type {
   GenerationStore,
   LaunchStarter,
   MetricsStore,
+  PreviewChanges,
+  PreviewCondition,
   PreviewStore,
   QuotaStore,
 } from '../ports.js';
@@ -50,10 +52,18 @@ export interface LaunchResult {
   readonly body: LaunchResponse;
 }
 
-/** A reserved preview's record is written before its reservation; after this long, one not found is gone. */
+/**
+ * A launch reserves its quota slot before it writes its record; a reservation whose record is
+ * still not found after this long belongs to a launch that died in between, and is released.
+ */
 const abandonedReservationMs = 60_000;
 
-const maxStopAttempts = 5;
+/** Owner actions read again and retry this many times when a racing writer changed what they decided on. */
+const maxConflictAttempts = 5;
+
+const liveStatuses: readonly PreviewStatus[] = previewStatuses.filter((status) => !isTerminal(status));
+/** Where a session can still be extended: anything live but a preview being stopped. */
+const extendableStatuses: readonly PreviewStatus[] = liveStatuses.filter((status) => status !== 'stopping');
 
 const userActor = (identity: Identity): Actor => ({ type: 'user', id: identity.userId });
 
@@ -144,24 +154,30 @@ export class PreviewService {
       },
       version: 1,
     };
-    // The record first: its conditional write lets exactly one of several simultaneous launches
-    // of a generation through, and the others answer with the winner's preview.
-    try {
-      await this.deps.previews.create(record, existing);
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === 'conflict')) throw error;
-      const winner = await this.deps.previews.get(identity.userId, generationId);
-      if (!winner || isTerminal(winner.status)) throw error;
-      return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
-    }
+    // The reservation first: a refused launch then writes nothing, and the generation's previous
+    // preview (stopped, with its logs and events) stays as it was.
     if (!(await this.reserveQuota(identity, record.previewId))) {
-      await this.deps.previews.remove(record);
+      const winner = await this.deps.previews.get(identity.userId, generationId);
+      // A simultaneous launch of the same generation took the last slot: answer with its preview.
+      if (winner && !isTerminal(winner.status))
+        return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
       const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
       throw new AppError(
         'quota_exceeded',
         `Your plan (${identity.tier}) allows ${limit} previews at once; stop one to launch another.`,
         { limit },
       );
+    }
+    // The record's conditional write lets exactly one of several simultaneous launches of a
+    // generation through; the others give their reservation back and answer with the winner's preview.
+    try {
+      await this.deps.previews.create(record, existing);
+    } catch (error) {
+      await this.deps.quotas.release(identity.userId, record.previewId);
+      if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+      const winner = await this.deps.previews.get(identity.userId, generationId);
+      if (!winner || isTerminal(winner.status)) throw error;
+      return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
     }
     this.deps.serviceMetrics?.count(serviceMetricNames.launches);
     await this.recordEvent(record, 'launched', userActor(identity), undefined, {
@@ -196,23 +212,18 @@ export class PreviewService {
 
   /** Idempotent: stopping a finished preview answers with its final state. */
   async stop(identity: Identity, generationId: string) {
-    for (let attempt = 1; ; attempt++) {
+    // The launcher or the health monitor may move the preview meanwhile: read again and retry.
+    return this.retryingOnConflict(async () => {
       const record = await this.ownedPreview(identity, generationId);
-      try {
-        const stopped = isTerminal(record.status)
-          ? record
-          : await this.stopRecord(record, userActor(identity), 'stopped by user');
-        return {
-          previewInstanceId: stopped.previewId,
-          status: stopped.status,
-          stoppedAt: stopped.stoppedAt ?? null,
-        };
-      } catch (error) {
-        // The launcher or the health monitor moved it meanwhile: read again and retry.
-        if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxStopAttempts)
-          throw error;
-      }
-    }
+      const stopped = isTerminal(record.status)
+        ? record
+        : await this.stopRecord(record, userActor(identity), 'stopped by user');
+      return {
+        previewInstanceId: stopped.previewId,
+        status: stopped.status,
+        stoppedAt: stopped.stoppedAt ?? null,
+      };
+    });
   }
 
   async listEvents(
@@ -242,24 +253,26 @@ export class PreviewService {
     return record;
   }
 
-  /** Moves a preview to `to` with a conditional write and records the audit event. */
+  /**
+   * Moves a preview to `to` and records the audit event. The write sets only `changes` and the
+   * status, and applies only while the stored status is still the one read (and `expected` holds):
+   * a racing transition makes it throw a conflict, while writers of other fields do not.
+   */
   async transition(
     record: PreviewRecord,
     to: PreviewStatus,
     actor: Actor,
-    changes: Partial<Omit<PreviewRecord, 'userId' | 'generationId' | 'previewId' | 'version'>> = {},
+    changes: PreviewChanges = {},
     event?: { type: PreviewEventType; reason?: string; detail?: Record<string, unknown> },
+    expected?: PreviewCondition['equals'],
   ): Promise<PreviewRecord> {
     assertTransition(record.status, to);
     const now = this.deps.clock.now().toISOString();
-    const next: PreviewRecord = {
-      ...record,
-      ...changes,
-      status: to,
-      updatedAt: now,
-      version: record.version + 1,
-    };
-    await this.deps.previews.update(record, next);
+    const next = await this.deps.previews.modify(
+      record,
+      { ...changes, status: to, updatedAt: now },
+      { status: [record.status], ...(expected ? { equals: expected } : {}) },
+    );
     if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
     if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
     await this.deps.notifier?.statusChanged(next);
@@ -273,88 +286,119 @@ export class PreviewService {
       record,
       'failed',
       { type: 'system', id: 'launcher' },
-      { failure, statusReason: failure.message, stoppedAt: now },
+      // The timeline as the failing step saw it: only status changes write it, so it is current.
+      { failure, statusReason: failure.message, stoppedAt: now, timeline: record.timeline },
       { type: 'failed', reason: failure.reason, detail: { step: failure.step, message: failure.message } },
     );
   }
 
-  /** Writes changes that are not a status change (health, warnings), conditional like a transition. */
+  /**
+   * Writes fields that are not the status (health, warnings), while the status is still the one
+   * read and `expected` holds; other fields keep what other writers stored.
+   */
   async update(
     record: PreviewRecord,
-    changes: Partial<Omit<PreviewRecord, 'userId' | 'generationId' | 'previewId' | 'version' | 'status'>>,
+    changes: Omit<PreviewChanges, 'status'>,
+    expected?: PreviewCondition['equals'],
   ): Promise<PreviewRecord> {
-    const next: PreviewRecord = {
-      ...record,
-      ...changes,
-      updatedAt: this.deps.clock.now().toISOString(),
-      version: record.version + 1,
-    };
-    await this.deps.previews.update(record, next);
-    return next;
+    return this.deps.previews.modify(
+      record,
+      { ...changes, updatedAt: this.deps.clock.now().toISOString() },
+      { status: [record.status], ...(expected ? { equals: expected } : {}) },
+    );
   }
 
-  /** Seed §4: more time, within the tier's extension length and count. */
+  /**
+   * Seed §4: more time, within the tier's extension length and count. The write applies only
+   * while the expiry and the extension count are still those read, so of two racing extends with
+   * one extension left exactly one succeeds and the other is refused.
+   */
   async extend(identity: Identity, generationId: string, durationSeconds: number | undefined) {
-    const record = await this.ownedPreview(identity, generationId);
-    const tier = this.deps.tiers[record.tier];
-    const maxSeconds = tier.extensionMinutes * 60;
-    const duration = durationSeconds ?? maxSeconds;
-    if (duration > maxSeconds) {
-      throw new AppError('validation_failed', 'The request is invalid.', [
+    return this.retryingOnConflict(async () => {
+      const record = await this.ownedPreview(identity, generationId);
+      const tier = this.deps.tiers[record.tier];
+      const maxSeconds = tier.extensionMinutes * 60;
+      const duration = durationSeconds ?? maxSeconds;
+      if (duration > maxSeconds) {
+        throw new AppError('validation_failed', 'The request is invalid.', [
+          {
+            field: 'body.duration',
+            message: `must be at most ${maxSeconds} seconds on the ${record.tier} tier`,
+          },
+        ]);
+      }
+      if (!extendableStatuses.includes(record.status)) {
+        throw new AppError('invalid_state', `The preview is ${record.status}; launch it again instead.`, {
+          status: record.status,
+        });
+      }
+      if (!record.expiresAt) {
+        throw new AppError(
+          'preview_not_running',
+          'The session starts when the preview first turns healthy; extend it after that.',
+          { status: record.status },
+        );
+      }
+      if (record.extensionsUsed >= record.maxExtensions) {
+        throw new AppError(
+          'extension_limit_reached',
+          `No extensions left: the ${record.tier} tier allows ${record.maxExtensions}.`,
+          { maxExtensions: record.maxExtensions },
+        );
+      }
+      const newExpiresAt = new Date(Date.parse(record.expiresAt) + duration * 1000).toISOString();
+      const extended = await this.deps.previews.modify(
+        record,
         {
-          field: 'body.duration',
-          message: `must be at most ${maxSeconds} seconds on the ${record.tier} tier`,
+          expiresAt: newExpiresAt,
+          extensionsUsed: record.extensionsUsed + 1,
+          // The warning before the end is given again before the new end.
+          expiryWarnedAt: undefined,
+          updatedAt: this.deps.clock.now().toISOString(),
         },
-      ]);
-    }
-    if (isTerminal(record.status) || record.status === 'stopping') {
-      throw new AppError('conflict', `The preview is ${record.status}; launch it again instead.`);
-    }
-    if (!record.expiresAt) {
-      throw new AppError(
-        'conflict',
-        'The session starts when the preview first turns healthy; extend it after that.',
-      );
-    }
-    if (record.extensionsUsed >= record.maxExtensions) {
-      throw new AppError(
-        'conflict',
-        `No extensions left: the ${record.tier} tier allows ${record.maxExtensions}.`,
         {
-          maxExtensions: record.maxExtensions,
+          status: extendableStatuses,
+          equals: { expiresAt: record.expiresAt, extensionsUsed: record.extensionsUsed },
         },
       );
-    }
-    const newExpiresAt = new Date(Date.parse(record.expiresAt) + duration * 1000).toISOString();
-    const extended = await this.update(record, {
-      expiresAt: newExpiresAt,
-      extensionsUsed: record.extensionsUsed + 1,
+      await this.recordEvent(extended, 'extended', userActor(identity), undefined, {
+        durationSeconds: duration,
+        newExpiresAt,
+      });
+      return {
+        status: 'extended' as const,
+        newExpiresAt,
+        extensionsRemaining: extended.maxExtensions - extended.extensionsUsed,
+        maxExtensions: extended.maxExtensions,
+      };
     });
-    await this.recordEvent(extended, 'extended', userActor(identity), undefined, {
-      durationSeconds: duration,
-      newExpiresAt,
-    });
-    return {
-      status: 'extended' as const,
-      newExpiresAt,
-      extensionsRemaining: extended.maxExtensions - extended.extensionsUsed,
-      maxExtensions: extended.maxExtensions,
-    };
   }
 
   /** A new preview token, returned once; the previous one stops working at once. */
   async rotateToken(identity: Identity, generationId: string) {
-    const record = await this.ownedPreview(identity, generationId);
-    if (isTerminal(record.status)) throw new AppError('conflict', `The preview is ${record.status}.`);
-    const token = newPreviewToken();
-    const rotated = await this.update(record, { tokenHash: hashToken(token) });
-    await this.recordEvent(rotated, 'token_rotated', userActor(identity), 'requested by the owner');
-    return { previewInstanceId: rotated.previewId, previewToken: token };
+    return this.retryingOnConflict(async () => {
+      const record = await this.ownedPreview(identity, generationId);
+      if (isTerminal(record.status)) {
+        throw new AppError('invalid_state', `The preview is ${record.status}; launch it again instead.`, {
+          status: record.status,
+        });
+      }
+      const token = newPreviewToken();
+      const rotated = await this.deps.previews.modify(
+        record,
+        { tokenHash: hashToken(token), updatedAt: this.deps.clock.now().toISOString() },
+        { status: liveStatuses },
+      );
+      await this.recordEvent(rotated, 'token_rotated', userActor(identity), 'requested by the owner');
+      return { previewInstanceId: rotated.previewId, previewToken: token };
+    });
   }
 
-  /** The sweeper's stop of a preview whose session ended. */
+  /** The sweeper's stop of a preview whose session ended, unless it was extended meanwhile. */
   async expire(record: PreviewRecord): Promise<PreviewRecord> {
-    return this.stopRecord(record, { type: 'system', id: 'sweeper' }, 'session expired', 'expired');
+    return this.stopRecord(record, { type: 'system', id: 'sweeper' }, 'session expired', 'expired', {
+      expiresAt: record.expiresAt ?? null,
+    });
   }
 
   /** The sweeper's stop of a preview whose launch never finished. */
@@ -368,6 +412,7 @@ export class PreviewService {
     actor: Actor,
     reason: string,
     finalEvent: 'stopped' | 'expired' = 'stopped',
+    expected?: PreviewCondition['equals'],
   ): Promise<PreviewRecord> {
     const stopping =
       record.status === 'stopping'
@@ -378,6 +423,7 @@ export class PreviewService {
             actor,
             { statusReason: reason },
             { type: 'stopping', reason },
+            expected,
           );
     await this.deps.runner?.stop(record.previewId);
     return this.transition(
@@ -401,12 +447,26 @@ export class PreviewService {
     for (const liveId of await this.deps.quotas.live(identity.userId)) {
       const live = await this.deps.previews.getById(liveId);
       if (live && !isTerminal(live.status)) continue;
-      // The index lags the table: a young reservation whose record is not found yet is kept.
+      // A young reservation whose record is not found yet is a launch in progress: kept.
       if (!live && (previewIdCreatedAt(liveId)?.getTime() ?? 0) > staleBefore) continue;
       await this.deps.quotas.release(identity.userId, liveId);
       released = true;
     }
     return released && this.deps.quotas.reserve(identity.userId, previewId, limit);
+  }
+
+  /** Runs an owner action again, on a fresh read, when a racing writer changed what it decided on. */
+  private async retryingOnConflict<T>(action: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await action();
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxConflictAttempts)
+          throw error;
+        // A little jitter, so two retrying writers do not meet again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   async recordEvent(

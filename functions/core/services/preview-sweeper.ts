@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
 import { isServing, isTerminal } from '../lifecycle.js';
 import type { PreviewStore } from '../ports.js';
+import type { PreviewRecord } from '../preview.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import type { PreviewLauncher } from './preview-launcher.js';
@@ -18,6 +20,8 @@ export interface PreviewSweeperDependencies {
   readonly warnBeforeExpirySeconds: number;
   readonly warn?: (previewId: string, secondsLeft: number) => Promise<void>;
   readonly serviceMetrics?: ServiceMetrics;
+  /** Told of a preview the sweep could not handle; the sweep goes on with the others. */
+  readonly onFailure?: (previewId: string, error: unknown) => void;
 }
 
 export interface SweepResult {
@@ -26,6 +30,8 @@ export interface SweepResult {
   readonly abandoned: number;
   readonly orphansRemoved: number;
   readonly vanished: number;
+  /** Previews whose step failed this time (logged and counted); the next sweep tries them again. */
+  readonly failed: number;
 }
 
 const launchingStatuses = new Set(['requested', 'building', 'launching']);
@@ -44,49 +50,86 @@ export class PreviewSweeper {
     const liveIds = new Set(live.map((p) => p.previewId));
     const running = new Set(await this.deps.runner.list());
     this.deps.serviceMetrics?.gauge(serviceMetricNames.activePreviews, live.length);
-    let expired = 0;
-    let warned = 0;
-    let abandoned = 0;
-    let vanished = 0;
+    const counts = { expired: 0, warned: 0, abandoned: 0, orphansRemoved: 0, vanished: 0, failed: 0 };
 
     for (const preview of live) {
-      const expiresAt = preview.expiresAt ? Date.parse(preview.expiresAt) : undefined;
-      if (isServing(preview.status) && expiresAt !== undefined && expiresAt <= now) {
-        await this.deps.service.expire(preview);
-        expired += 1;
-      } else if (
-        launchingStatuses.has(preview.status) &&
-        Date.parse(preview.createdAt) + this.deps.launchTimeoutSeconds * 1000 <= now
-      ) {
-        await this.deps.service.abandon(
-          preview,
-          `The launch did not finish within ${this.deps.launchTimeoutSeconds} s.`,
-        );
-        abandoned += 1;
-      } else if (isServing(preview.status) && !running.has(preview.previewId)) {
-        await this.deps.launcher.refresh(preview.previewId);
-        vanished += 1;
-      } else if (
-        isServing(preview.status) &&
-        expiresAt !== undefined &&
-        expiresAt - now <= this.deps.warnBeforeExpirySeconds * 1000 &&
-        !preview.expiryWarnedAt
-      ) {
-        await this.deps.warn?.(preview.previewId, Math.max(0, Math.round((expiresAt - now) / 1000)));
-        await this.deps.service.update(preview, { expiryWarnedAt: new Date(now).toISOString() });
-        warned += 1;
-      }
+      const outcome = await this.isolated(preview.previewId, () => this.sweepPreview(preview, running, now));
+      if (outcome) counts[outcome] += 1;
     }
-
-    let orphansRemoved = 0;
     for (const previewId of running) {
       if (liveIds.has(previewId)) continue;
-      // Listed as not live a moment ago; read it again so a launch that just began is spared.
-      const record = await this.deps.previews.getById(previewId);
-      if (record && !isTerminal(record.status)) continue;
-      await this.deps.runner.stop(previewId);
-      orphansRemoved += 1;
+      const outcome = await this.isolated(previewId, () => this.removeOrphan(previewId));
+      if (outcome) counts[outcome] += 1;
     }
-    return { expired, warned, abandoned, orphansRemoved, vanished };
+    return counts;
+  }
+
+  /** What the sweep does to one live preview; each write is conditional on what it decided on. */
+  private async sweepPreview(
+    preview: PreviewRecord,
+    running: ReadonlySet<string>,
+    now: number,
+  ): Promise<Exclude<keyof SweepResult, 'failed'> | undefined> {
+    const expiresAt = preview.expiresAt ? Date.parse(preview.expiresAt) : undefined;
+    if (isServing(preview.status) && expiresAt !== undefined && expiresAt <= now) {
+      await this.deps.service.expire(preview);
+      return 'expired';
+    }
+    if (
+      launchingStatuses.has(preview.status) &&
+      Date.parse(preview.createdAt) + this.deps.launchTimeoutSeconds * 1000 <= now
+    ) {
+      await this.deps.service.abandon(
+        preview,
+        `The launch did not finish within ${this.deps.launchTimeoutSeconds} s.`,
+      );
+      return 'abandoned';
+    }
+    if (isServing(preview.status) && !running.has(preview.previewId)) {
+      await this.deps.launcher.refresh(preview.previewId);
+      return 'vanished';
+    }
+    if (
+      isServing(preview.status) &&
+      expiresAt !== undefined &&
+      expiresAt - now <= this.deps.warnBeforeExpirySeconds * 1000 &&
+      !preview.expiryWarnedAt
+    ) {
+      // Recorded first, on condition that no one has: of two overlapping sweeps, one warns.
+      await this.deps.service.update(
+        preview,
+        { expiryWarnedAt: new Date(now).toISOString() },
+        { expiryWarnedAt: null, expiresAt: preview.expiresAt ?? null },
+      );
+      await this.deps.warn?.(preview.previewId, Math.max(0, Math.round((expiresAt - now) / 1000)));
+      return 'warned';
+    }
+    return undefined;
+  }
+
+  private async removeOrphan(previewId: string): Promise<'orphansRemoved' | undefined> {
+    // Listed as not live a moment ago; read it again so a launch that just began is spared.
+    const record = await this.deps.previews.getById(previewId);
+    if (record && !isTerminal(record.status)) return undefined;
+    await this.deps.runner.stop(previewId);
+    return 'orphansRemoved';
+  }
+
+  /**
+   * One preview's step, apart from the others': a preview another writer moved meanwhile is left
+   * to the next sweep, and any other error is reported and counted, never ending the sweep.
+   */
+  private async isolated<T extends keyof SweepResult>(
+    previewId: string,
+    step: () => Promise<T | undefined>,
+  ): Promise<T | 'failed' | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'conflict') return undefined;
+      this.deps.serviceMetrics?.count(serviceMetricNames.sweepFailures);
+      this.deps.onFailure?.(previewId, error);
+      return 'failed';
+    }
   }
 }

@@ -38,7 +38,7 @@ export class VersionComparison {
     if (!serving(baseSide) || !serving(otherSide)) {
       const idle = sides.filter((side) => !serving(side));
       throw new AppError(
-        'conflict',
+        'preview_not_running',
         `Comparing needs a running preview of both versions: ${idle.map(whatToDo).join('; ')}.`,
         { notServing: idle.map((side) => ({ generationId: side.id, status: side.record?.status ?? null })) },
       );

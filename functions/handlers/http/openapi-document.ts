@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as api from '../../core/api-schemas.js';
+import { errorStatus, type ErrorCode } from '../../core/errors.js';
 import { routes } from './routes.js';
 
 /** Request and response schemas per route handler; the OpenAPI document is generated from them. */
@@ -51,24 +52,69 @@ const contracts: Record<
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
 
-const errorResponse = {
-  description: 'Error',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        properties: {
-          error: {
-            type: 'object',
-            properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-            required: ['code', 'message'],
+/** What each error code tells a client; `conflict` is internal (retried, never sent) and has none. */
+const errorCodeMeanings: Record<Exclude<ErrorCode, 'conflict'>, string> = {
+  bad_request: 'The request cannot be read (not JSON, a malformed header or token).',
+  validation_failed: 'A field is invalid; `details` lists each field and what is wrong.',
+  unauthorized: 'No valid bearer token (or preview token).',
+  forbidden: "Not the caller's to use (another plan's tier, a stale preview token).",
+  not_found: 'No such generation or preview for this caller.',
+  invalid_state:
+    "The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.",
+  quota_exceeded: "The plan's concurrent previews are all in use; stop one first.",
+  extension_limit_reached:
+    "The session's extensions are used up; `details.maxExtensions` says how many the tier has.",
+  preview_not_running: 'The preview is not serving yet (or any more); wait for `healthy` or launch it.',
+  payload_too_large: 'The body or message is over its limit.',
+  rate_limited: 'Too many requests; retry after `Retry-After` seconds.',
+  internal: "The service's own fault; nothing the client can change.",
+  not_implemented: 'This environment has no runtime for it.',
+  unavailable:
+    'A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.',
+  runtime_unavailable: 'The container runtime does not answer; retry after `Retry-After` seconds.',
+  maintenance: 'The stage is in maintenance; retry after `Retry-After` seconds.',
+};
+
+const retryAfterHeader = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+
+/** One response per error status, naming the codes it can carry and what each means. */
+const errorResponses = Object.fromEntries(
+  [...new Set(Object.values(errorStatus))]
+    .sort((a, b) => a - b)
+    .map((status) => {
+      const codes = (Object.keys(errorCodeMeanings) as (keyof typeof errorCodeMeanings)[]).filter(
+        (code) => errorStatus[code] === status,
+      );
+      return [
+        String(status),
+        {
+          description: codes.map((code) => `\`${code}\`: ${errorCodeMeanings[code]}`).join('\n\n'),
+          ...(status === 429 || status === 503 ? { headers: retryAfterHeader } : {}),
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  error: {
+                    type: 'object',
+                    properties: {
+                      code: { type: 'string', enum: codes },
+                      message: { type: 'string' },
+                      details: {},
+                    },
+                    required: ['code', 'message'],
+                  },
+                },
+                required: ['error'],
+              },
+            },
           },
         },
-        required: ['error'],
-      },
-    },
-  },
-};
+      ];
+    }),
+);
 
 function operation(route: (typeof routes)[number]) {
   const contract = contracts[route.handler] ?? { summary: route.handler };
@@ -105,7 +151,7 @@ function operation(route: (typeof routes)[number]) {
           ? { content: { 'application/json': { schema: jsonSchema(contract.response, 'output') } } }
           : {}),
       },
-      default: errorResponse,
+      ...errorResponses,
     },
   };
 }

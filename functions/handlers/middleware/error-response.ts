@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, errorBody } from '../../core/errors.js';
+import { AppError, clientFacing, errorBody } from '../../core/errors.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './json-response.js';
 
@@ -14,7 +14,7 @@ export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
       const error = request.error;
       const appError =
         error instanceof AppError
-          ? error
+          ? clientFacing(error)
           : new AppError('internal', 'Something went wrong on our side; try again.');
       if (!(error instanceof AppError) || appError.code === 'internal' || appError.code === 'unavailable') {
         logger.error('request failed', {

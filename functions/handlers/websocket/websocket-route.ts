@@ -1,6 +1,6 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, errorBody } from '../../core/errors.js';
+import { AppError, clientFacing, errorBody } from '../../core/errors.js';
 import type { LiveConnections } from '../../core/services/live-connections.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
@@ -36,7 +36,7 @@ export function connectRoute(
       await run({ event, live: requireLogs(services().logs).live });
       return ok;
     } catch (error) {
-      const appError = error instanceof AppError ? error : internal(error, event);
+      const appError = error instanceof AppError ? clientFacing(error) : internal(error, event);
       return { statusCode: appError.status, body: JSON.stringify(errorBody(appError)) };
     }
   };
@@ -58,7 +58,7 @@ export function messageRoute<S extends z.ZodType>(
       return ok;
     } catch (error) {
       const known = error instanceof AppError;
-      await live.refuse(connectionId, known ? error : internal(error, event));
+      await live.refuse(connectionId, known ? clientFacing(error) : internal(error, event));
       return known ? ok : { statusCode: 500 };
     }
   };

@@ -40,6 +40,16 @@ describe('errorResponse', () => {
     expect(plain.response?.headers?.['retry-after']).toBeUndefined();
   });
 
+  it('answers a version clash that outlived its retries as a retryable 503, never 409', async () => {
+    const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const req = request({}, new AppError('conflict', 'The preview changed meanwhile.'));
+    await errorResponse().onError?.(req);
+    log.mockRestore();
+    expect(req.response?.statusCode).toBe(503);
+    expect(req.response?.headers?.['retry-after']).toBe('1');
+    expect(JSON.parse(req.response?.body ?? '').error.code).toBe('unavailable');
+  });
+
   it('hides anything else behind a generic 500 and logs it', async () => {
     const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const req = request({ path: '/x', httpMethod: 'GET' }, new Error('secret connection string in stack'));
