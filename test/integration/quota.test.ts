@@ -74,4 +74,28 @@ describe('quotas against a real DynamoDB API', () => {
     await expect(service.launch(erin, 'c', {})).resolves.toMatchObject({ httpStatus: 202 });
     expect(await quotas.live(erin.userId)).not.toContain(abandoned);
   });
+
+  it("leaves the generation's stopped preview as it was when a relaunch is refused", async () => {
+    const { service, previews } = previewServiceOn(db);
+    const fay = { userId: 'fay-q', tier: 'free' as const };
+    const first = await service.launch(fay, 'kept', {});
+    await service.stop(fay, 'kept');
+    const stopped = await previews.get(fay.userId, 'kept');
+    const eventsBefore = await service.listEvents(fay, 'kept', { limit: 50 });
+    for (const g of ['k1', 'k2', 'k3']) await service.launch(fay, g, {});
+
+    await expect(service.launch(fay, 'kept', {})).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await expect(service.launch(fay, 'kept', { resourceTier: 'pro' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(service.launch(fay, 'kept', { generationId: 'other' })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+
+    expect(await previews.get(fay.userId, 'kept')).toEqual(stopped);
+    const status = await service.status(fay, 'kept');
+    expect(status).toMatchObject({ previewInstanceId: first.body.previewInstanceId, status: 'stopped' });
+    expect(await service.listEvents(fay, 'kept', { limit: 50 })).toEqual(eventsBefore);
+    expect(eventsBefore.events.map((e) => e.type)).toEqual(['launched', 'stopping', 'stopped']);
+  });
 });
