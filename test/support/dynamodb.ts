@@ -1,6 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
+import { createDynamoDbClient, documentClientOf } from '../../functions/adapters/aws/clients.js';
 import { tableDefinitions, type TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from '../../scripts/local/local-dynamodb.js';
 
@@ -22,12 +23,8 @@ export async function startTestDynamoDb(): Promise<TestDynamoDb> {
     string
   >;
   await ensureTables(server.endpoint, tables);
-  const raw = new DynamoDBClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const raw = dynamoDbClientOn(server.endpoint);
+  const client = documentClientOf(raw);
   return {
     endpoint: server.endpoint,
     client,
@@ -38,4 +35,13 @@ export async function startTestDynamoDb(): Promise<TestDynamoDb> {
       await server.close();
     },
   };
+}
+
+/** The service's own DynamoDB client (its retries and error mapping) pointed at a local endpoint. */
+export function dynamoDbClientOn(endpoint: string): DynamoDBClient {
+  return createDynamoDbClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }

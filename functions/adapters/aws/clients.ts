@@ -1,12 +1,13 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { unavailableIfTransient } from './dynamodb-errors.js';
 
 /**
  * The AWS clients, created once per process and shared. Endpoints follow the standard
@@ -21,11 +22,40 @@ let logsClient: CloudWatchLogsClient | undefined;
 const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 let lambdaClient: LambdaClient | undefined;
 
+/**
+ * Attempts per DynamoDB call, with the SDK's standard backoff (jittered exponential; longer for
+ * throttling): enough to ride out a burst, short enough to answer within API Gateway's 29 s.
+ */
+export const dynamoDbMaxAttempts = 4;
+
 export function dynamoDocumentClient(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  documentClient ??= documentClientOf(createDynamoDbClient());
   return documentClient;
+}
+
+/**
+ * A DynamoDB client as the service uses it: retries with backoff, then throttling and server
+ * errors surface as the service's `unavailable` (503 with Retry-After), in this one place.
+ */
+export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
+  const client = new DynamoDBClient({ retryMode: 'standard', maxAttempts: dynamoDbMaxAttempts, ...config });
+  // The initialize step wraps the retry strategy: it sees only what is left after the last attempt.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw unavailableIfTransient(error);
+      }
+    },
+    { step: 'initialize', name: 'unavailableAfterRetries' },
+  );
+  return client;
+}
+
+/** Plain JavaScript values in and out; the document client shares the client's middleware. */
+export function documentClientOf(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export function s3(): S3Client {
