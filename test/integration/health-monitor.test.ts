@@ -170,6 +170,30 @@ function monitorInBackground(preview: Awaited<ReturnType<typeof healthyPreview>>
   };
 }
 
+describe('overlapping health runs', () => {
+  it('record one check between them, whether it changes the status or not', async () => {
+    const { runtime, monitor, current, service, identity } = await healthyPreview('hm-overlap');
+    /** Two runs that read the preview at the same moment check it at once; the loser's clash is dropped. */
+    const twoRuns = async () => {
+      const read = await current();
+      const outcomes = await Promise.allSettled([monitor.check(read), monitor.check(read)]);
+      for (const o of outcomes)
+        if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'conflict' });
+      return read;
+    };
+    runtime.healthStatus = 503;
+    await twoRuns();
+    expect(await current()).toMatchObject({ status: 'unhealthy', health: { consecutiveFailures: 1 } });
+    runtime.healthStatus = 200;
+    await twoRuns();
+    expect(await current()).toMatchObject({ status: 'healthy', health: { consecutiveFailures: 0 } });
+    const before = await twoRuns();
+    expect((await current()).version).toBe(before.version + 1);
+    const events = (await service.listEvents(identity, 'g', { limit: 50 })).events.map((e) => e.type);
+    expect(events.filter((t) => t === 'unhealthy')).toHaveLength(1);
+  });
+});
+
 describe('owner actions while the health monitor writes the same preview', () => {
   it('rotates the token 20 times and extends 5 times in a row, every one succeeding', async () => {
     const preview = await healthyPreview('owner-busy', 3, 5);

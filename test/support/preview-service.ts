@@ -5,6 +5,7 @@ import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-
 import type { Clock } from '../../functions/core/clock.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
+import type { TaskRunner } from '../../functions/core/task-runner.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
@@ -38,7 +39,7 @@ export class RecordingStarter implements LaunchStarter {
 
 export function previewServiceOn(
   db: TestDynamoDb,
-  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers } = {},
+  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers; runner?: TaskRunner } = {},
 ) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
@@ -50,7 +51,7 @@ export function previewServiceOn(
     ...stores,
     generations: anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
-    runner: undefined,
+    runner: options.runner,
     tiers: options.tiers ?? defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },

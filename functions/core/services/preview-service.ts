@@ -401,6 +401,15 @@ export class PreviewService {
     });
   }
 
+  /** The sweeper's completion of a stop whose stopper failed or died before it finished. */
+  async finishStop(record: PreviewRecord): Promise<PreviewRecord> {
+    return this.stopRecord(
+      record,
+      { type: 'system', id: 'sweeper' },
+      'a stop that did not finish was completed',
+    );
+  }
+
   /** The sweeper's stop of a preview whose launch never finished. */
   async abandon(record: PreviewRecord, reason: string): Promise<PreviewRecord> {
     await this.deps.runner?.stop(record.previewId);

@@ -30,11 +30,15 @@ export interface SweepResult {
   readonly abandoned: number;
   readonly orphansRemoved: number;
   readonly vanished: number;
+  /** Stops that had failed or been cut off, finished. */
+  readonly stopsFinished: number;
   /** Previews whose step failed this time (logged and counted); the next sweep tries them again. */
   readonly failed: number;
 }
 
 const launchingStatuses = new Set(['requested', 'building', 'launching']);
+/** A preview still `stopping` this long after its last write has lost its stopper: the sweep finishes it. */
+const unfinishedStopMs = 60_000;
 
 /**
  * The guarantee that nothing outlives its preview: stops previews past their session, fails
@@ -50,7 +54,15 @@ export class PreviewSweeper {
     const liveIds = new Set(live.map((p) => p.previewId));
     const running = new Set(await this.deps.runner.list());
     this.deps.serviceMetrics?.gauge(serviceMetricNames.activePreviews, live.length);
-    const counts = { expired: 0, warned: 0, abandoned: 0, orphansRemoved: 0, vanished: 0, failed: 0 };
+    const counts = {
+      expired: 0,
+      warned: 0,
+      abandoned: 0,
+      orphansRemoved: 0,
+      vanished: 0,
+      stopsFinished: 0,
+      failed: 0,
+    };
 
     for (const preview of live) {
       const outcome = await this.isolated(preview.previewId, () => this.sweepPreview(preview, running, now));
@@ -74,6 +86,10 @@ export class PreviewSweeper {
     if (isServing(preview.status) && expiresAt !== undefined && expiresAt <= now) {
       await this.deps.service.expire(preview);
       return 'expired';
+    }
+    if (preview.status === 'stopping' && Date.parse(preview.updatedAt) + unfinishedStopMs <= now) {
+      await this.deps.service.finishStop(preview);
+      return 'stopsFinished';
     }
     if (
       launchingStatuses.has(preview.status) &&
