@@ -90,7 +90,7 @@ export interface PreviewRecord {
   readonly recoveringSince?: string;
   /** When the user was told the session is about to end. */
   readonly expiryWarnedAt?: string;
-  /** Optimistic-concurrency counter: every write is conditional on the version it read. */
+  /** How many times the record was written: every write adds one (writes are conditional on the fields they decided on). */
   readonly version: number;
 }
 

@@ -120,11 +120,19 @@ export class PreviewService {
       throw new AppError('forbidden', `Your plan (${identity.tier}) does not include ${tierName} resources.`);
     }
 
-    let existing = await this.deps.previews.get(identity.userId, generationId);
-    if (existing && !isTerminal(existing.status)) {
-      if (!request.restart) return { httpStatus: 200, body: launchView(existing, this.deps.urls) };
-      existing = await this.stopRecord(existing, userActor(identity), 'restart requested');
+    const found = await this.deps.previews.get(identity.userId, generationId);
+    if (found && !isTerminal(found.status) && !request.restart) {
+      return { httpStatus: 200, body: launchView(found, this.deps.urls) };
     }
+    // A restart stops the live preview first, reading it again if a background writer moved it.
+    const existing =
+      found && !isTerminal(found.status)
+        ? await this.retryingOnConflict(async () => {
+            const current = await this.deps.previews.get(identity.userId, generationId);
+            if (!current || isTerminal(current.status)) return current;
+            return this.stopRecord(current, userActor(identity), 'restart requested');
+          })
+        : found;
 
     const tier = this.deps.tiers[tierName];
     const now = this.deps.clock.now();
