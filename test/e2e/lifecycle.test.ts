@@ -69,9 +69,14 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
     expect((await status('hello-api')).status).toBe('healthy');
 
     expect((await proxied(firstToken)).status).toBe(403);
-    const rotated = await api('POST', '/api/generations/hello-api/preview/token');
-    expect(rotated.status).toBe(200);
-    expect((await proxied(rotated.json.previewToken)).status).toBe(200);
+    // Twenty rotations in a row while the service samples and checks the preview: every one answers 200.
+    const rotations = [];
+    for (let i = 0; i < 20; i++)
+      rotations.push(await api('POST', '/api/generations/hello-api/preview/token'));
+    expect(rotations.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 200));
+    const latest = rotations.at(-1)?.json.previewToken as string;
+    expect((await proxied(latest)).status).toBe(200);
+    expect((await proxied(rotations[0]?.json.previewToken as string)).status).toBe(403);
   });
 
   it('extends a session up to the tier limit, then refuses with 409 extension_limit_reached', async () => {
@@ -84,10 +89,14 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
       extensionsRemaining: 1,
       maxExtensions: 2,
     });
-    expect((await api('POST', '/api/generations/hello-api/preview/extend', {})).status).toBe(200);
-    const refused = await api('POST', '/api/generations/hello-api/preview/extend', {});
-    expect(refused.status).toBe(409);
-    expect(refused.json.error).toMatchObject({
+    // One extension left, two concurrent requests for it: one gets it, the other a refusal.
+    const racing = await Promise.all([
+      api('POST', '/api/generations/hello-api/preview/extend', {}),
+      api('POST', '/api/generations/hello-api/preview/extend', {}),
+    ]);
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 409]);
+    const refused = racing.find((r) => r.status === 409);
+    expect(refused?.json.error).toMatchObject({
       code: 'extension_limit_reached',
       details: { maxExtensions: 2 },
     });
