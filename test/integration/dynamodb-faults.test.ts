@@ -94,6 +94,22 @@ describe('DynamoDB throttling and server errors', () => {
   });
 });
 
+describe('an unreachable DynamoDB', () => {
+  it('is unavailable (503, retry later), not an internal error', async () => {
+    const closed = await startDynamoDbFaultProxy(db.endpoint);
+    const endpoint = closed.endpoint;
+    await closed.close();
+    const client = dynamoDbClientOn(endpoint);
+    const { service } = previewServiceOn({ ...db, client: documentClientOf(client) });
+    await expect(service.status({ userId: 'erin-f', tier: 'free' }, 'nowhere')).rejects.toMatchObject({
+      code: 'unavailable',
+      status: 503,
+      retryAfterSeconds: 1,
+    });
+    client.destroy();
+  });
+});
+
 describe('a launch meeting a fault between its reservation and its record', () => {
   it('leaves neither: no record and no quota slot, and answers 503', async () => {
     const { previews, quotas } = previewServiceOn(db);
