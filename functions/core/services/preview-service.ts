@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
+import { maintenanceRefusal, type MaintenanceSwitch } from '../maintenance.js';
 import { totalRequests } from '../metrics.js';
 import type {
   EventStore,
@@ -42,6 +43,8 @@ export interface PreviewServiceDependencies {
   readonly waitPollMs?: number;
   /** Told of every status change (the live stream's `status` messages); never fails a transition. */
   readonly notifier?: LiveNotifier;
+  /** While on, launches are refused with 503 `maintenance`. */
+  readonly maintenance?: MaintenanceSwitch;
 }
 
 export interface LaunchResult {
@@ -92,6 +95,7 @@ export class PreviewService {
         'No preview runner is configured in this environment, so previews cannot be launched yet.',
       );
     }
+    if (await this.deps.maintenance?.isOn()) throw maintenanceRefusal();
     const source = await this.deps.generations.load(generationId);
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const generation = source.generation;
@@ -355,6 +359,15 @@ export class PreviewService {
   /** The sweeper's stop of a preview whose session ended. */
   async expire(record: PreviewRecord): Promise<PreviewRecord> {
     return this.stopRecord(record, { type: 'system', id: 'sweeper' }, 'session expired', 'expired');
+  }
+
+  /**
+   * A stop the service decides on its own, not the owner: maintenance, or a task an operator stopped
+   * (the preview ends rather than coming back). Idempotent like the owner's stop.
+   */
+  async halt(record: PreviewRecord, actor: 'maintenance' | 'operator', reason: string): Promise<PreviewRecord> {
+    if (isTerminal(record.status)) return record;
+    return this.stopRecord(record, { type: 'system', id: actor }, reason);
   }
 
   /** The sweeper's stop of a preview whose launch never finished. */
