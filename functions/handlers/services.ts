@@ -165,6 +165,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       logger.error('request metrics could not be written', { error }),
     ),
     clock,
+    serviceMetrics,
   });
   const sampler =
     runtime &&

@@ -11,7 +11,10 @@ export interface SsmMaintenanceSwitchOptions {
 }
 
 /** The maintenance switch as an SSM String parameter (`on`/`off`), read at most once per cache period. */
-export function ssmMaintenanceSwitch(client: SSMClient, options: SsmMaintenanceSwitchOptions): MaintenanceSwitch {
+export function ssmMaintenanceSwitch(
+  client: SSMClient,
+  options: SsmMaintenanceSwitchOptions,
+): MaintenanceSwitch {
   return cachedMaintenanceSwitch({
     read: async () => {
       const { Parameter } = await client.send(new GetParameterCommand({ Name: options.parameterName }));

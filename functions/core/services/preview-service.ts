@@ -22,7 +22,7 @@ import type {
 } from '../ports.js';
 import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
 import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
-import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
+import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
@@ -272,7 +272,7 @@ export class PreviewService {
 
   async fail(record: PreviewRecord, failure: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
     const now = this.deps.clock.now().toISOString();
-    this.deps.serviceMetrics?.count(serviceMetricNames.launchFailures, { reason: failure.reason });
+    countLaunchFailure(this.deps.serviceMetrics, failure.reason);
     return this.transition(
       record,
       'failed',
@@ -365,7 +365,11 @@ export class PreviewService {
    * A stop the service decides on its own, not the owner: maintenance, or a task an operator stopped
    * (the preview ends rather than coming back). Idempotent like the owner's stop.
    */
-  async halt(record: PreviewRecord, actor: 'maintenance' | 'operator', reason: string): Promise<PreviewRecord> {
+  async halt(
+    record: PreviewRecord,
+    actor: 'maintenance' | 'operator',
+    reason: string,
+  ): Promise<PreviewRecord> {
     if (isTerminal(record.status)) return record;
     return this.stopRecord(record, { type: 'system', id: actor }, reason);
   }
