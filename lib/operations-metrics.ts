@@ -68,10 +68,11 @@ export function authorizerFaults(
   period = Duration.minutes(5),
 ): MathExpression {
   return new MathExpression({
-    expression: 'IF(FILL(errors, 0) > FILL(denials, 0), FILL(errors, 0) - FILL(denials, 0), 0)',
+    expression:
+      'IF(FILL(authErrors, 0) > FILL(authDenials, 0), FILL(authErrors, 0) - FILL(authDenials, 0), 0)',
     usingMetrics: {
-      errors: authorizer.metricErrors({ period, statistic: 'Sum' }),
-      denials: serviceMetric('authorizerDenials', stage, 'Sum', period),
+      authErrors: authorizer.metricErrors({ period, statistic: 'Sum' }),
+      authDenials: serviceMetric('authorizerDenials', stage, 'Sum', period),
     },
     label: 'authorizer faults (errors that are not denials)',
     period,

@@ -3,9 +3,11 @@ import { DynamoDbMetricsStore } from '../../functions/adapters/aws/dynamodb-metr
 import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
 import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
 import type { Clock } from '../../functions/core/clock.js';
+import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
+import type { TaskRunner } from '../../functions/core/task-runner.js';
 import { defaultTiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
 
@@ -36,7 +38,15 @@ export class RecordingStarter implements LaunchStarter {
   }
 }
 
-export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; starter?: LaunchStarter } = {}) {
+export function previewServiceOn(
+  db: TestDynamoDb,
+  options: {
+    clock?: Clock;
+    starter?: LaunchStarter;
+    runner?: TaskRunner;
+    maintenance?: MaintenanceSwitch;
+  } = {},
+) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
     quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
@@ -47,11 +57,12 @@ export function previewServiceOn(db: TestDynamoDb, options: { clock?: Clock; sta
     ...stores,
     generations: anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
-    runner: undefined,
+    runner: options.runner,
     tiers: defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,
+    ...(options.maintenance ? { maintenance: options.maintenance } : {}),
   });
   return { service, ...stores };
 }
