@@ -6,6 +6,7 @@ import type { DataTables, TableName } from './data-tables.js';
 import type { FunctionAccess, RuntimeAccess, TableAccess } from './handler-registry.js';
 import type { ImageBuilds } from './image-builds.js';
 import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
+import type { MaintenanceSwitch } from './maintenance-switch.js';
 import type { PreviewCluster } from './preview-cluster.js';
 import type { PreviewNetwork } from './preview-network.js';
 import { ServiceFunction, type FunctionDefaults } from './service-function.js';
@@ -25,6 +26,8 @@ export interface ServiceResources {
   readonly network: PreviewNetwork;
   readonly cluster: PreviewCluster;
   readonly images: ImageBuilds;
+  /** Read by every function that launches or recovers previews. */
+  readonly maintenance: MaintenanceSwitch;
   readonly generations: BucketArea;
   readonly buildSources: BucketArea;
   readonly exports: BucketArea;
@@ -42,6 +45,7 @@ export interface FunctionSpec {
   readonly functionName?: string;
   readonly timeout?: Duration;
   readonly memorySize?: number;
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -62,6 +66,7 @@ export class FunctionFactory {
       functionName: spec.functionName,
       timeout: spec.timeout,
       memorySize: spec.memorySize,
+      reservedConcurrency: spec.reservedConcurrency,
       ...(access.reachesTasks
         ? {
             network: {
@@ -81,6 +86,8 @@ export class FunctionFactory {
       this.resources.tables.grant(fn.role, name as TableName, level);
     }
 
+    // Launching (the route, start-preview) and recovering (task events, health, sweep) stop in maintenance.
+    if (access.startsPreviews || access.runtime === 'run') this.resources.maintenance.grantRead(fn);
     if (access.generations) this.grantGenerations(fn);
     if (access.runtime) this.grantRuntime(fn, access.runtime);
     if (live) fn.addEnvironment(this.liveEnvironment());

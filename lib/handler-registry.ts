@@ -242,8 +242,10 @@ export const eventHandlers: readonly HandlerEntry[] = [
       websocket: true,
     },
     timeout: Duration.minutes(5),
-    // The next run a minute later does the same work with fresher data.
-    retries: { attempts: 0, maxEventAge: Duration.minutes(1) },
+    // The next run a minute later does the same work with fresher data. Runs go one at a time: a run
+    // due while the previous one lasts waits for it (its timeout), and only then, if still waiting,
+    // counts as failed (the runs cannot keep up).
+    retries: { attempts: 0, maxEventAge: Duration.minutes(6) },
     pages: true,
   },
   {
@@ -254,7 +256,8 @@ export const eventHandlers: readonly HandlerEntry[] = [
     // Refreshing a preview whose task vanished recovers it: a new task, maybe a new image.
     access: { tables: changesStatus, generations: true, runtime: 'run', websocket: true },
     timeout: Duration.minutes(5),
-    retries: { attempts: 0, maxEventAge: Duration.minutes(5) },
+    // One at a time, like the health checks: a due run may wait for the previous one to end.
+    retries: { attempts: 0, maxEventAge: Duration.minutes(10) },
     pages: true,
   },
   // Not deployed: functions/handlers/schedules/sample-resources.ts samples Docker and process stats for

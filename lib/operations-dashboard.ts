@@ -14,13 +14,20 @@ import {
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DataTables } from './data-tables.js';
-import { launchFailuresByReason, serviceMetric, tableThrottles } from './operations-metrics.js';
+import {
+  authorizerFaults,
+  launchFailuresByReason,
+  serverErrorsByCode,
+  serviceMetric,
+  tableThrottles,
+} from './operations-metrics.js';
 import type { ServiceFunction } from './service-function.js';
 
 export interface OperationsDashboardProps {
   readonly stage: string;
   /** Every function of the stage, by name. */
   readonly functions: ReadonlyMap<string, ServiceFunction>;
+  readonly authorizer: ServiceFunction;
   readonly tables: DataTables;
   readonly restApi: RestApi;
   readonly failedEvents: IQueue;
@@ -54,9 +61,11 @@ export class OperationsDashboard extends Construct {
         }),
       ],
       [
-        graph('Launches', [
+        graph('Launches and failures, by cause', [
           serviceMetric('launches', stage, 'Sum', period),
           serviceMetric('launchFailures', stage, 'Sum', period),
+          serviceMetric('serviceLaunchFailures', stage, 'Sum', period),
+          serviceMetric('appLaunchFailures', stage, 'Sum', period),
         ]),
         graph('Launch duration (ms)', [
           serviceMetric('launchDuration', stage, 'p50', period),
@@ -80,11 +89,21 @@ export class OperationsDashboard extends Construct {
         ]),
         graph('REST API', [
           props.restApi.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
-          props.restApi.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
+          props.restApi.metricServerError({ period, statistic: 'Sum', label: '5xx (all)' }),
+          serviceMetric('serverErrors', stage, 'Sum', period),
+          serviceMetric('appServerErrors', stage, 'Sum', period),
         ]),
         graph('Failed events (queue depth)', [
           props.failedEvents.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         ]),
+      ],
+      [
+        graph('Authorizer: denials (401) and faults', [
+          serviceMetric('authorizerDenials', stage, 'Sum', period),
+          authorizerFaults(props.authorizer.function, stage, period),
+        ]),
+        graph("The service's 5xx by code", [serverErrorsByCode(stage, period)]),
+        graph('Proxied apps: 5xx', [serviceMetric('appServerErrors', stage, 'Sum', period)]),
       ],
       [
         graph(

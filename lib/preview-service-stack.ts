@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { routes } from '../functions/handlers/http/routes.js';
 import { tierVariables, type TierName } from '../functions/core/tiers.js';
 import { DataTables } from './data-tables.js';
+import { reservedConcurrency } from './function-concurrency.js';
 import { FunctionFactory } from './function-factory.js';
 import {
   invokedFunctionName,
@@ -17,6 +18,7 @@ import {
   type HandlerEntry,
 } from './handler-registry.js';
 import { ImageBuilds } from './image-builds.js';
+import { MaintenanceSwitch } from './maintenance-switch.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { PreviewCluster } from './preview-cluster.js';
 import { PreviewNetwork } from './preview-network.js';
@@ -59,6 +61,7 @@ export class PreviewServiceStack extends Stack {
   /** Present once the `$connect` handler exists. */
   readonly webSocket: PreviewWebSocketApi | undefined;
   readonly failedEvents: Queue;
+  readonly maintenance: MaintenanceSwitch;
   /** Every function but the authorizer, by handler name. */
   readonly functions = new Map<string, ServiceFunction>();
   /** Registry entries left out because their file (or the `$connect` handler they need) does not exist yet. */
@@ -131,6 +134,8 @@ export class PreviewServiceStack extends Stack {
       reason: 'This queue is the dead-letter queue of the asynchronous invocations and event rules itself.',
     });
 
+    this.maintenance = new MaintenanceSwitch(this, 'Maintenance', { stage });
+
     const deployedNames = new Set(deployed.map((entry) => entry.name));
     const factory = new FunctionFactory({
       defaults,
@@ -139,6 +144,7 @@ export class PreviewServiceStack extends Stack {
       network: this.network,
       cluster: this.previews,
       images: this.images,
+      maintenance: this.maintenance,
       generations: { bucket: this.buckets.generations.bucket, prefix: bucketPrefixes.generations },
       buildSources: { bucket: this.buckets.buildSources.bucket, prefix: bucketPrefixes.buildSources },
       exports: { bucket: this.buckets.exports.bucket, prefix: bucketPrefixes.exports },
@@ -156,6 +162,7 @@ export class PreviewServiceStack extends Stack {
       const fn = factory.create(functionGroup, pascalCase(entry.name), {
         ...entry,
         ...(entry.trigger.kind === 'invoked' ? { functionName: invokedFunctionName(stage, entry.name) } : {}),
+        reservedConcurrency: reservedConcurrency(entry, config.concurrency),
       });
       this.functions.set(entry.name, fn);
       this.connectTrigger(entry, fn);
@@ -192,13 +199,15 @@ export class PreviewServiceStack extends Stack {
       stage,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
       pagingFunctions: paging,
+      authorizerName: 'authorizer',
+      serialFunctions: new Set(deployed.filter((e) => e.trigger.kind === 'schedule').map((e) => e.name)),
       tables: this.tables,
-      restApi: this.restApi.api,
       failedEvents: this.failedEvents,
     });
     this.dashboard = new OperationsDashboard(this, 'Operations', {
       stage,
       functions: new Map([['authorizer', this.restApi.authorizer.function], ...this.functions]),
+      authorizer: this.restApi.authorizer.function,
       tables: this.tables,
       restApi: this.restApi.api,
       failedEvents: this.failedEvents,
@@ -325,6 +334,11 @@ export class PreviewServiceStack extends Stack {
     output('PreviewClusterName', 'ECS cluster preview tasks run in', this.previews.cluster.clusterName);
     output('PreviewLogGroupName', 'Log group of the preview containers', this.previews.logGroup.logGroupName);
     output('ImageRepositoryUri', 'ECR repository of preview images', this.images.repository.repositoryUri);
+    output(
+      'MaintenanceParameterName',
+      'Maintenance switch (on/off): on stops launches, recoveries and every preview',
+      this.maintenance.parameter.parameterName,
+    );
     output('FailedEventsQueueUrl', 'Failed asynchronous invocations and events', this.failedEvents.queueUrl);
     output(
       'AlarmTopicArn',

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import type { RouteDefinition } from '../functions/handlers/http/routes.js';
 import { GatewayResponses } from './gateway-responses.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
+import { convertPreflightsToText } from './preflight-content-handling.js';
 import type { FunctionDefaults, ServiceFunction } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
@@ -113,6 +114,8 @@ export class PreviewRestApi extends Construct {
           }
         : {}),
     });
+
+    if (props.allowedOrigin) convertPreflightsToText(this.api);
 
     // The stack publishes the URL under a stable output name; drop RestApi's automatic duplicate.
     this.api.node.tryRemoveChild('Endpoint');

@@ -1,5 +1,4 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   ComparisonOperator,
@@ -15,7 +14,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DataTables } from './data-tables.js';
-import { serviceMetric, tableThrottles } from './operations-metrics.js';
+import { authorizerFaults, serviceMetric, tableThrottles } from './operations-metrics.js';
 import type { ServiceFunction } from './service-function.js';
 
 export interface ServiceAlarmsProps {
@@ -24,8 +23,14 @@ export interface ServiceAlarmsProps {
   readonly alarmEmail?: string;
   /** Functions whose failures page, by name. */
   readonly pagingFunctions: ReadonlyMap<string, ServiceFunction>;
+  /** The authorizer, by its name in `pagingFunctions`: its denials are errors by design, not failures. */
+  readonly authorizerName: string;
+  /**
+   * Functions that run one at a time (reserved concurrency 1: the schedules): a throttle is a run
+   * waiting for the previous one, not a failure.
+   */
+  readonly serialFunctions: ReadonlySet<string>;
   readonly tables: DataTables;
-  readonly restApi: RestApi;
   /** Where failed asynchronous invocations and undeliverable events end up. */
   readonly failedEvents: IQueue;
 }
@@ -78,14 +83,17 @@ export class ServiceAlarms extends Construct {
 
     const fiveMinutes = Duration.minutes(5);
     const launches = serviceMetric('launches', props.stage, 'Sum', Duration.minutes(15));
-    const failures = serviceMetric('launchFailures', props.stage, 'Sum', Duration.minutes(15));
+    // Only the service's failures: a generated app that does not build or start is the user's to fix.
+    const failures = serviceMetric('serviceLaunchFailures', props.stage, 'Sum', Duration.minutes(15));
     this.add('launch-failures', {
       runbook: 'Launches failing',
-      description: 'More than a quarter of launches failed in 15 minutes (at least 3 launches).',
+      description:
+        "More than a quarter of launches failed in 15 minutes through the service's fault (at least 3 " +
+        'launches); failures caused by the generated apps are not counted.',
       metric: new MathExpression({
         expression: 'IF(FILL(launches, 0) >= 3, 100 * FILL(failures, 0) / launches, 0)',
         usingMetrics: { launches, failures },
-        label: 'Failed launches (%)',
+        label: 'Launches failed by the service (%)',
         period: Duration.minutes(15),
       }),
       threshold: 25,
@@ -117,10 +125,14 @@ export class ServiceAlarms extends Construct {
       evaluationPeriods: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    // The functions' own 5xx: an app's 5xx relayed by the proxy is its answer, and maintenance is asked for.
+    // Crashes and timeouts that never reach the error middleware page through each function's alarm.
     this.add('api-server-errors', {
       runbook: 'A function is failing',
-      description: 'The REST API answered 10 or more 5xx in 5 minutes.',
-      metric: props.restApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      description:
+        'The REST functions answered 10 or more 5xx of their own in 5 minutes (5xx of the previewed apps ' +
+        'and maintenance answers are not counted).',
+      metric: serviceMetric('serverErrors', props.stage, 'Sum', fiveMinutes),
       threshold: 10,
       evaluationPeriods: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -141,16 +153,26 @@ export class ServiceAlarms extends Construct {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     for (const [name, fn] of props.pagingFunctions) {
+      const errors =
+        name === props.authorizerName
+          ? authorizerFaults(fn.function, props.stage, fiveMinutes)
+          : fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' });
+      const serial = props.serialFunctions.has(name);
+      const what = name === props.authorizerName ? 'errors other than denials' : 'errors';
       this.add(`${name}-failing`, {
         runbook: 'A function is failing',
-        description: `${name}: 5 or more errors or throttled invocations in 5 minutes.`,
+        description: serial
+          ? `${name}: 5 or more ${what} in 5 minutes (it runs one at a time: a throttle is a run waiting).`
+          : `${name}: 5 or more ${what} or throttled invocations in 5 minutes.`,
         metric: new MathExpression({
-          expression: 'FILL(errors, 0) + FILL(throttles, 0)',
+          expression: serial ? 'FILL(errors, 0)' : 'FILL(errors, 0) + FILL(throttles, 0)',
           usingMetrics: {
-            errors: fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-            throttles: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+            errors,
+            ...(serial
+              ? {}
+              : { throttles: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }) }),
           },
-          label: `${name} errors + throttles`,
+          label: serial ? `${name} ${what}` : `${name} ${what} + throttles`,
           period: fiveMinutes,
         }),
         threshold: 5,

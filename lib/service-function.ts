@@ -59,6 +59,8 @@ export interface ServiceFunctionProps {
   readonly functionName?: string | undefined;
   readonly timeout?: Duration | undefined;
   readonly memorySize?: number | undefined;
+  /** Reserved concurrency: the most instances at once, held for this function alone. */
+  readonly reservedConcurrency?: number | undefined;
   readonly network?: FunctionNetwork;
 }
 
@@ -121,6 +123,9 @@ export class ServiceFunction extends Construct {
       // Every HTTP route sits behind API Gateway, which gives up after 29 s.
       timeout: props.timeout ?? Duration.seconds(29),
       memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       ...(props.network

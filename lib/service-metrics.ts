@@ -14,6 +14,7 @@ export const serviceMetrics = {
   serviceDimension: { name: 'service', value: 'preview-service' },
   stageDimension: 'stage',
   reasonDimension: 'reason',
+  codeDimension: 'code',
   metrics: {
     /** One per launch accepted (202). */
     launches: { name: serviceMetricNames.launches, unit: 'Count', dimensionSets: [['service', 'stage']] },
@@ -32,6 +33,18 @@ export const serviceMetrics = {
         ['service', 'stage'],
       ],
     },
+    /** Failed launches that are the service's fault (`internal`, `runtime_lost`, `timeout`, ...): alarmed. */
+    serviceLaunchFailures: {
+      name: serviceMetricNames.serviceLaunchFailures,
+      unit: 'Count',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** Failed launches that are the generated app's doing (build error, exit, health, OOM, ...): shown only. */
+    appLaunchFailures: {
+      name: serviceMetricNames.appLaunchFailures,
+      unit: 'Count',
+      dimensionSets: [['service', 'stage']],
+    },
     /** Previews not stopped or failed, counted by the sweeper on each run. */
     activePreviews: {
       name: serviceMetricNames.activePreviews,
@@ -44,6 +57,27 @@ export const serviceMetrics = {
     proxyLatency: {
       name: serviceMetricNames.proxyLatency,
       unit: 'Milliseconds',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** 5xx answers of the previewed apps through the proxy: counted apart, never alarmed. */
+    appServerErrors: {
+      name: serviceMetricNames.appServerErrors,
+      unit: 'Count',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** 5xx the REST functions answered themselves, by error `code` and in total (alarmed); not `maintenance`. */
+    serverErrors: {
+      name: serviceMetricNames.serverErrors,
+      unit: 'Count',
+      dimensionSets: [
+        ['service', 'stage', 'code'],
+        ['service', 'stage'],
+      ],
+    },
+    /** Requests the authorizer answered 401: subtracted from its Lambda errors before they alarm. */
+    authorizerDenials: {
+      name: serviceMetricNames.authorizerDenials,
+      unit: 'Count',
       dimensionSets: [['service', 'stage']],
     },
     /** Log line ingested by CloudWatch Logs → posted to the WebSocket connections. */

@@ -16,6 +16,19 @@ export interface JwtSettings {
 
 export type TierOverrides = Partial<Record<TierName, Partial<Tier>>>;
 
+/** Reserved concurrency of the functions that could otherwise take the whole account's. */
+export interface ConcurrencySettings {
+  /** start-preview: launches being built and started at once (each up to 15 minutes). */
+  readonly startPreview: number;
+  /** log-fan-out: subscription deliveries handled at once. */
+  readonly fanOut: number;
+}
+
+/** Modest, so that a stage fits in an account's default quota (1,000) with room for others. */
+export const defaultConcurrency: ConcurrencySettings = { startPreview: 20, fanOut: 20 };
+/** The most either may reserve: Lambda needs 100 unreserved in the account, whatever stages share it. */
+export const maxReservedConcurrency = 200;
+
 export interface StageConfig {
   /** Deployment stage: names the stack, the API stages, the preview log group and `PREVIEW_STAGE`. */
   readonly stage: string;
@@ -36,6 +49,7 @@ export interface StageConfig {
   readonly webAclArn?: string;
   /** Refuse new launches (429) while everything else keeps working: set before a risky deploy. */
   readonly drainLaunches: boolean;
+  readonly concurrency: ConcurrencySettings;
 }
 
 /** Reads one context key; `app.node.tryGetContext` fits. */
@@ -167,6 +181,15 @@ function integerIn(key: string, value: unknown, allowed: readonly number[], fall
   return number;
 }
 
+function integerBetween(key: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (isMissing(value)) return fallback;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+    throw invalid(key, value, `Expected a whole number from ${min} to ${max}.`);
+  }
+  return number;
+}
+
 function optionalMatching(key: string, value: unknown, pattern: RegExp, expected: string) {
   const text = optionalString(key, value);
   if (text !== undefined && !pattern.test(text)) throw invalid(key, text, expected);
@@ -241,6 +264,30 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
     undefined,
   );
   const drainLaunches = attempt(() => optionalBoolean('drainLaunches', setting('drainLaunches')), undefined);
+  const concurrency: ConcurrencySettings = {
+    startPreview: attempt(
+      () =>
+        integerBetween(
+          'startPreviewConcurrency',
+          setting('startPreviewConcurrency'),
+          1,
+          maxReservedConcurrency,
+          defaultConcurrency.startPreview,
+        ),
+      defaultConcurrency.startPreview,
+    ),
+    fanOut: attempt(
+      () =>
+        integerBetween(
+          'fanOutConcurrency',
+          setting('fanOutConcurrency'),
+          1,
+          maxReservedConcurrency,
+          defaultConcurrency.fanOut,
+        ),
+      defaultConcurrency.fanOut,
+    ),
+  };
   if (problems.length > 0) throw new Error(problems.join('\n'));
 
   return {
@@ -254,5 +301,6 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(webAclArn === undefined ? {} : { webAclArn }),
     drainLaunches: drainLaunches ?? false,
+    concurrency,
   };
 }

@@ -54,6 +54,16 @@ const environmentSchema = z.object({
   PREVIEW_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   PREVIEW_LAUNCH_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(7200).default(600),
   PREVIEW_EXPIRY_WARNING_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  /** The maintenance switch where no parameter holds it (the local runtime). */
+  PREVIEW_MAINTENANCE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { error: 'must be on or off' }))
+    .default('off'),
+  /** The SSM parameter holding the maintenance switch (AWS); it wins over PREVIEW_MAINTENANCE. */
+  PREVIEW_MAINTENANCE_PARAMETER: optionalText,
+  PREVIEW_MAINTENANCE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
 });
 
 export interface Config {
@@ -95,6 +105,13 @@ export interface Config {
   readonly sweepSeconds: number;
   readonly launchTimeoutSeconds: number;
   readonly expiryWarningSeconds: number;
+  readonly maintenance: {
+    /** The switch's setting where no parameter holds it. */
+    readonly on: boolean;
+    /** The SSM parameter that holds the switch, read at most once per `cacheSeconds`. */
+    readonly parameter: string | undefined;
+    readonly cacheSeconds: number;
+  };
   readonly tiers: Tiers;
 }
 
@@ -173,6 +190,11 @@ export function loadConfig(env: Environment = process.env): Config {
     sweepSeconds: e.PREVIEW_SWEEP_SECONDS,
     launchTimeoutSeconds: e.PREVIEW_LAUNCH_TIMEOUT_SECONDS,
     expiryWarningSeconds: e.PREVIEW_EXPIRY_WARNING_SECONDS,
+    maintenance: {
+      on: e.PREVIEW_MAINTENANCE === 'on',
+      parameter: e.PREVIEW_MAINTENANCE_PARAMETER,
+      cacheSeconds: e.PREVIEW_MAINTENANCE_CACHE_SECONDS,
+    },
     tiers,
   };
 }

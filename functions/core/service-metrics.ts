@@ -2,12 +2,23 @@
 export const serviceMetricNames = {
   launches: 'Launches',
   launchDuration: 'LaunchDurationMs',
+  /** Every failed launch, by `reason`. */
   launchFailures: 'LaunchFailures',
+  /** Failed launches that are the service's fault (alarmed). */
+  serviceLaunchFailures: 'ServiceLaunchFailures',
+  /** Failed launches that are the generated app's doing: its build, its code, its limits (not alarmed). */
+  appLaunchFailures: 'AppLaunchFailures',
   activePreviews: 'ActivePreviews',
   recoveries: 'Recoveries',
   /** A preview the sweeper could not handle in one sweep (it tries again in the next). */
   sweepFailures: 'SweepFailures',
   proxyLatency: 'ProxyLatencyMs',
+  /** 5xx answers a previewed app gave through the proxy: the app's, not the service's. */
+  appServerErrors: 'AppServerErrors',
+  /** 5xx answers the service gave itself (not maintenance, not an app's answer relayed). */
+  serverErrors: 'ServerErrors',
+  /** Requests the authorizer turned away (401): the callers' doing. */
+  authorizerDenials: 'AuthorizerDenials',
   fanOutLatency: 'FanOutLatencyMs',
 } as const;
 
@@ -21,4 +32,44 @@ export interface ServiceMetrics {
   milliseconds(name: ServiceMetricName, value: number): void;
   /** A level at this moment, e.g. how many previews are active. */
   gauge(name: ServiceMetricName, value: number): void;
+}
+
+/**
+ * Launch failure reasons that come from the generated app (its Dockerfile and dependencies, its code,
+ * its port, its migrations and seed data, its health endpoint, its memory) or from what the user asked
+ * for. Every other reason — `internal`, `runtime_lost`, `runtime_unavailable`, `timeout`, `start_failed`,
+ * `task_vanished`, and any reason not listed here — is the service's, and pages.
+ */
+export const appFailureReasons: ReadonlySet<string> = new Set([
+  'build_error',
+  'dependency_install',
+  'import_error',
+  'port_mismatch',
+  'loopback_only',
+  'migration_failed',
+  'seed_failed',
+  'health_not_found',
+  'out_of_memory',
+  'exit_nonzero',
+  'health_check',
+  'restart_limit',
+  // The generation was deleted or is not valid: what the SaaS or the user sent.
+  'not_found',
+  'validation_failed',
+]);
+
+export type LaunchFailureCause = 'app' | 'service';
+
+export function launchFailureCause(reason: string): LaunchFailureCause {
+  return appFailureReasons.has(reason) ? 'app' : 'service';
+}
+
+/** A failed launch: by reason, and as the service's or the app's. */
+export function countLaunchFailure(metrics: ServiceMetrics | undefined, reason: string): void {
+  metrics?.count(serviceMetricNames.launchFailures, { reason });
+  metrics?.count(
+    launchFailureCause(reason) === 'app'
+      ? serviceMetricNames.appLaunchFailures
+      : serviceMetricNames.serviceLaunchFailures,
+  );
 }

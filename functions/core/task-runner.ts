@@ -45,6 +45,11 @@ export interface TaskDescription {
   readonly taskId: string;
   readonly containers: readonly ContainerDescription[];
   readonly endpoint?: Endpoint;
+  /**
+   * True when the task was stopped on a request from outside the service (an operator's
+   * `aws ecs stop-task`), not by the service itself, its app or the runtime.
+   */
+  readonly stoppedByOperator?: boolean;
 }
 
 /** Resource use of the app container; network counts are the task's (its containers share it). */

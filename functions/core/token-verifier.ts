@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { ConfigError, type Config } from './config.js';
 import { AppError } from './errors.js';
@@ -39,7 +39,15 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
       try {
         // jose's overloads differ only in the key's type; both are handled the same way.
         payload = (await jwtVerify(token, key as Uint8Array, options)).payload;
-      } catch {
+      } catch (error) {
+        if (isKeyRetrievalFault(error)) {
+          throw new AppError(
+            'unavailable',
+            'The keys that verify tokens could not be read; try again.',
+            undefined,
+            5,
+          );
+        }
         throw new AppError('unauthorized', 'A valid bearer token is required.');
       }
       const claims = claimsSchema.safeParse(payload);
@@ -48,6 +56,15 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
       return { userId: claims.data.sub, tier: claims.data.tier };
     },
   };
+}
+
+/**
+ * The service could not get the keys (the JWKS endpoint unreachable, slow or answering garbage): its
+ * own fault, not the caller's. Every other verification error is a bad token.
+ */
+function isKeyRetrievalFault(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return ['ERR_JOSE_GENERIC', 'ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'].includes(error.code);
 }
 
 /** The token of an `Authorization: Bearer <token>` header value. */

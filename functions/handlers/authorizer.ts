@@ -1,19 +1,35 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { AppError } from '../core/errors.js';
+import { serviceMetricNames } from '../core/service-metrics.js';
 import { bearerToken } from '../core/token-verifier.js';
-import { tokenVerifier } from './services.js';
+import { logger } from './logger.js';
+import { services, tokenVerifier } from './services.js';
 
 /**
- * API Gateway TOKEN authorizer. The policy covers the whole stage so API Gateway can cache
- * one decision per token; throwing "Unauthorized" is how API Gateway is told to answer 401.
+ * Throwing exactly "Unauthorized" is how a TOKEN authorizer makes API Gateway answer 401; Lambda
+ * counts it as an error all the same. Each such denial is counted (`AuthorizerDenials`), so alarms
+ * watch the errors that are not denials: the service's own faults, which API Gateway answers with 500.
+ */
+function deny(): never {
+  services().serviceMetrics.count(serviceMetricNames.authorizerDenials);
+  throw new Error('Unauthorized');
+}
+
+/**
+ * API Gateway TOKEN authorizer. The policy covers the whole stage so API Gateway can cache one
+ * decision per token.
  */
 export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const token = bearerToken(event.authorizationToken);
-  if (!token) throw new Error('Unauthorized');
-  const identity = await tokenVerifier()
-    .verify(token)
-    .catch(() => {
-      throw new Error('Unauthorized');
-    });
+  if (!token) deny();
+  let identity;
+  try {
+    identity = await tokenVerifier().verify(token);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'unauthorized') deny();
+    logger.error('the token could not be verified', { error });
+    throw new Error('The token could not be verified.', { cause: error });
+  }
   const [arnPrefix, stage] = event.methodArn.split('/');
   return {
     principalId: identity.userId,

@@ -1,4 +1,5 @@
-import { dynamoDocumentClient, s3 } from '../adapters/aws/clients.js';
+import { dynamoDocumentClient, s3, ssm } from '../adapters/aws/clients.js';
+import { ssmMaintenanceSwitch } from '../adapters/aws/ssm-maintenance-switch.js';
 import { powertoolsServiceMetrics } from '../adapters/aws/powertools-service-metrics.js';
 import { ecsRuntimeFromEnv } from '../adapters/aws/ecs-runtime.js';
 import { DynamoDbEventStore } from '../adapters/aws/dynamodb-event-store.js';
@@ -9,6 +10,7 @@ import { S3GenerationStore } from '../adapters/aws/s3-generation-store.js';
 import { DirectoryGenerationStore } from '../adapters/local/directory-generation-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadConfig, type Config } from '../core/config.js';
+import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '../core/maintenance.js';
 import type { GenerationStore, LaunchStarter } from '../core/ports.js';
 import { PreviewLauncher } from '../core/services/preview-launcher.js';
 import { PreviewMetrics } from '../core/services/preview-metrics.js';
@@ -16,6 +18,7 @@ import { PreviewProxy } from '../core/services/preview-proxy.js';
 import { PreviewService } from '../core/services/preview-service.js';
 import { HealthMonitor } from '../core/services/health-monitor.js';
 import { PreviewSweeper } from '../core/services/preview-sweeper.js';
+import { MaintenanceStop } from '../core/services/maintenance-stop.js';
 import { ResourceSampler } from '../core/services/resource-sampler.js';
 import { VersionComparison } from '../core/services/version-comparison.js';
 import { nodeAppHttpClient } from '../adapters/node-app-http-client.js';
@@ -56,6 +59,8 @@ export interface Services {
   readonly sampler: ResourceSampler | undefined;
   readonly monitor: HealthMonitor | undefined;
   readonly sweeper: PreviewSweeper | undefined;
+  /** Stops every live preview while the stage is in maintenance (with each sweep). */
+  readonly maintenanceStop: MaintenanceStop | undefined;
   readonly serviceMetrics: ServiceMetrics;
   /** Logs and the live stream; absent where the environment configures none (they answer 501). */
   readonly logs: LogServices | undefined;
@@ -93,9 +98,22 @@ export function tokenVerifier(): TokenVerifier {
   return verifier;
 }
 
+/** The stack's SSM parameter in AWS; the configuration's fixed setting where there is none. */
+function maintenanceSwitch(config: Config, clock: Clock): MaintenanceSwitch {
+  const { parameter, cacheSeconds, on } = config.maintenance;
+  if (!parameter) return fixedMaintenanceSwitch(on);
+  return ssmMaintenanceSwitch(ssm(), {
+    parameterName: parameter,
+    cacheSeconds,
+    clock,
+    onProblem: (problem, error) => logger.warn(problem, { parameter, error }),
+  });
+}
+
 function buildServices(config: Config, extra: ServiceOverrides): Services {
   const client = dynamoDocumentClient();
   const clock = extra.clock ?? systemClock;
+  const maintenance = maintenanceSwitch(config, clock);
   const serviceMetrics = powertoolsServiceMetrics(config.stage);
   const generations =
     extra.generations ??
@@ -122,6 +140,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     clock,
     serviceMetrics,
     notifier: live?.live,
+    maintenance,
   });
   const launcher =
     runtime &&
@@ -136,6 +155,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       serviceMetrics,
       buildLog: runtime.onBuildLog,
       databaseImages: config.databaseImages,
+      maintenance,
     });
   const proxy = new PreviewProxy({
     service: previews,
@@ -145,6 +165,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       logger.error('request metrics could not be written', { error }),
     ),
     clock,
+    serviceMetrics,
   });
   const sampler =
     runtime &&
@@ -187,6 +208,15 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
         ? { warn: (previewId: string, secondsLeft: number) => live.live.expiring(previewId, secondsLeft) }
         : {}),
     });
+  const maintenanceStop =
+    runtime &&
+    new MaintenanceStop({
+      previews: previewStore,
+      service: previews,
+      maintenance,
+      onError: (previewId, error) =>
+        logger.error('a preview could not be stopped for maintenance', { previewId, error }),
+    });
   const comparison = new VersionComparison({ previews: previewStore, generations, proxy, metrics });
   const logs: LogServices | undefined = live &&
     logAdapters && {
@@ -203,6 +233,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     sampler,
     monitor,
     sweeper,
+    maintenanceStop,
     logs,
     serviceMetrics,
   };

@@ -944,13 +944,13 @@ describe('operations', () => {
     synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  it('the launch failure alarm watches the failure share of launches of this stage', () => {
+  it("the launch failure alarm watches the share of launches of this stage failed by the service's fault", () => {
     const alarm = ofType(synth.resources, 'AWS::CloudWatch::Alarm').find(
       ([, a]) => a.Properties?.AlarmName === 'preview-dev-launch-failures',
     )?.[1];
     const text = json(alarm?.Properties?.Metrics);
     expect(text).toContain('100 * FILL(failures, 0) / launches');
-    expect(text).toContain('"MetricName":"LaunchFailures"');
+    expect(text).toContain('"MetricName":"ServiceLaunchFailures"');
     expect(text).toContain('{"Name":"stage","Value":"dev"}');
   });
 

@@ -90,6 +90,7 @@ describe('settings', () => {
       logRetentionDays: 90,
       natGateways: 2,
       drainLaunches: false,
+      concurrency: { startPreview: 20, fanOut: 20 },
     });
     expect(stageConfigFromContext(reader({ stage: 'pr-7' }))).toMatchObject({
       production: false,
@@ -107,6 +108,8 @@ describe('settings', () => {
       webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:global/webacl/x/y',
       drainLaunches: 'maybe',
       production: 'yes',
+      startPreviewConcurrency: 0,
+      fanOutConcurrency: '1000',
     });
     let message = '';
     try {
@@ -122,13 +125,29 @@ describe('settings', () => {
       'webAclArn',
       'drainLaunches',
       'production',
+      'startPreviewConcurrency',
+      'fanOutConcurrency',
     ]) {
       expect(
         lines.some((line) => line.startsWith(`Invalid CDK context "${key}"`)),
         key,
       ).toBe(true);
     }
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(8);
+    expect(message).toContain(
+      'Invalid CDK context "fanOutConcurrency": "1000". Expected a whole number from 1 to 200.',
+    );
+  });
+
+  it('sizes the reserved concurrency of start-preview and log-fan-out, from -c or the stage block', () => {
+    expect(
+      stageConfigFromContext(
+        reader({ stage: 'prod', startPreviewConcurrency: '50', stages: { prod: { fanOutConcurrency: 40 } } }),
+      ).concurrency,
+    ).toEqual({ startPreview: 50, fanOut: 40 });
+    expect(() => stageConfigFromContext(reader({ stage: 'dev', fanOutConcurrency: 2.5 }))).toThrow(
+      /"fanOutConcurrency"/,
+    );
   });
 
   it('refuses a stages block that is not an object of objects', () => {

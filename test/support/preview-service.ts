@@ -3,6 +3,7 @@ import { DynamoDbMetricsStore } from '../../functions/adapters/aws/dynamodb-metr
 import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
 import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
 import type { Clock } from '../../functions/core/clock.js';
+import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
@@ -39,7 +40,13 @@ export class RecordingStarter implements LaunchStarter {
 
 export function previewServiceOn(
   db: TestDynamoDb,
-  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers; runner?: TaskRunner } = {},
+  options: {
+    clock?: Clock;
+    starter?: LaunchStarter;
+    tiers?: Tiers;
+    runner?: TaskRunner;
+    maintenance?: MaintenanceSwitch;
+  } = {},
 ) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
@@ -56,6 +63,7 @@ export function previewServiceOn(
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,
+    ...(options.maintenance ? { maintenance: options.maintenance } : {}),
   });
   return { service, ...stores };
 }

@@ -7,6 +7,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { unavailableIfTransient } from './dynamodb-errors.js';
 
 /**
@@ -21,6 +22,7 @@ let codeBuildClient: CodeBuildClient | undefined;
 let logsClient: CloudWatchLogsClient | undefined;
 const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 let lambdaClient: LambdaClient | undefined;
+let ssmClient: SSMClient | undefined;
 
 /**
  * Attempts per DynamoDB call, with the SDK's standard backoff (jittered exponential; longer for
@@ -81,6 +83,11 @@ export function codeBuild(): CodeBuildClient {
 export function lambda(): LambdaClient {
   lambdaClient ??= new LambdaClient({});
   return lambdaClient;
+}
+
+export function ssm(): SSMClient {
+  ssmClient ??= new SSMClient({});
+  return ssmClient;
 }
 
 export function cloudWatchLogs(): CloudWatchLogsClient {

@@ -32,6 +32,9 @@ export type EcsRunnerSettings = TaskDefinitionSettings &
 
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
 
+/** Starts the reason of every stop the service asks for, so its own stops tell apart from an operator's. */
+export const serviceStopReasonPrefix = 'preview-service:';
+
 /**
  * Runs preview tasks on ECS Fargate. A preview's tasks are found by `startedBy`, which RunTask sets to
  * the preview id: ListTasks filters on it (tasks with desired status RUNNING first, then STOPPED ones,
@@ -105,7 +108,7 @@ export class EcsTaskRunner implements TaskRunner {
           new StopTaskCommand({
             cluster: this.settings.cluster,
             task: taskArn,
-            reason: `Preview ${previewId} stopped`,
+            reason: `${serviceStopReasonPrefix} preview ${previewId} stopped`,
           }),
         ),
       ),
@@ -137,7 +140,13 @@ export class EcsTaskRunner implements TaskRunner {
     if (!task) return undefined;
     const containers = (task.containers ?? []).map(describeContainer);
     containers.sort((a, b) => containerOrder.indexOf(a.name) - containerOrder.indexOf(b.name));
-    return { previewId, taskId: task.taskArn ?? '', containers, endpoint: await this.endpointOf(task) };
+    return {
+      previewId,
+      taskId: task.taskArn ?? '',
+      containers,
+      endpoint: await this.endpointOf(task),
+      ...(stoppedByOperator(task) ? { stoppedByOperator: true } : {}),
+    };
   }
 
   /** Resource use in AWS comes from Container Insights (CloudWatch metrics per task), not from ECS calls. */
@@ -219,6 +228,14 @@ export class EcsTaskRunner implements TaskRunner {
 export function startedBy(previewId: string): string {
   if (/^[\w/-]{1,36}$/.test(previewId)) return previewId;
   return `preview-${createHash('sha256').update(previewId).digest('hex').slice(0, 28)}`;
+}
+
+/**
+ * ECS says `UserInitiated` for every StopTask call, the service's own too: those carry the service's
+ * reason prefix, an operator's (`aws ecs stop-task`, the console) do not.
+ */
+function stoppedByOperator(task: Task): boolean {
+  return task.stopCode === 'UserInitiated' && !task.stoppedReason?.startsWith(serviceStopReasonPrefix);
 }
 
 /** DescribeTasks has no per-container times: only state, health, exit code and stop reason. */

@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
 import { isServing, isTerminal } from '../lifecycle.js';
+import type { MaintenanceSwitch } from '../maintenance.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
 import { buildTaskDefinition } from '../task-definition.js';
@@ -30,11 +31,14 @@ export interface PreviewLauncherDependencies {
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
   /** Where the image build's output goes, line by line (the preview's `build` log source). */
   readonly buildLog?: (previewId: string, line: string) => void;
+  /** While on, a launch that has not started yet and every recovery stop the preview instead. */
+  readonly maintenance?: MaintenanceSwitch;
 }
 
 const launcher: Actor = { type: 'system', id: 'launcher' };
 const monitor: Actor = { type: 'system', id: 'health-monitor' };
 const maxObserveAttempts = 3;
+const inMaintenance = 'the service is in maintenance';
 
 const failureMessages: Record<TaskFailure['reason'], string> = {
   build_error: 'The image build failed.',
@@ -54,6 +58,10 @@ export class PreviewLauncher {
   async start(previewId: string): Promise<void> {
     const record = await this.deps.previews.getById(previewId);
     if (!record || record.status !== 'requested') return;
+    if (await this.deps.maintenance?.isOn()) {
+      await this.deps.service.halt(record, 'maintenance', inMaintenance);
+      return;
+    }
     try {
       const source = await this.sourceOf(record);
       const building = await this.step(record, 'building', 'build', { type: 'build_started' });
@@ -76,6 +84,11 @@ export class PreviewLauncher {
    * up to the tier's number of restarts; past that the preview fails with the reason.
    */
   async recover(record: PreviewRecord, reason: string): Promise<void> {
+    // A preview that would come back during maintenance is stopped instead: nothing is resurrected.
+    if (await this.deps.maintenance?.isOn()) {
+      await this.deps.service.halt(record, 'maintenance', `${reason}; not recovered: ${inMaintenance}`);
+      return;
+    }
     const maxRestarts = this.deps.tiers[record.tier].maxRestarts;
     if (record.restarts >= maxRestarts) {
       await this.deps.runner.stop(record.previewId);
@@ -188,6 +201,11 @@ export class PreviewLauncher {
       record.status === 'stopping' ||
       record.status === 'recovering'
     ) {
+      return;
+    }
+    // An operator's stop (e.g. `aws ecs stop-task`) ends the preview: recovering it would undo the stop.
+    if (description.stoppedByOperator) {
+      await this.deps.service.halt(record, 'operator', 'its task was stopped outside the service');
       return;
     }
     const reported = description.containers.find((c) => c.name === 'app');

@@ -19,6 +19,7 @@ import type { Generation } from '../generation.js';
 import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
 import type { GenerationStore } from '../ports.js';
 import type { RequestRecorder } from '../request-recorder.js';
+import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { Identity, PreviewRecord } from '../preview.js';
 import { formatCpu, formatMemory } from '../tiers.js';
 import type { PreviewService } from './preview-service.js';
@@ -49,6 +50,8 @@ export class PreviewProxy {
       /** Where every proxied request is counted. */
       readonly requests: Pick<RequestRecorder, 'record'>;
       readonly clock: Clock;
+      /** Counts the apps' own 5xx answers, apart from the service's. */
+      readonly serviceMetrics?: ServiceMetrics;
     },
   ) {}
 
@@ -84,6 +87,9 @@ export class PreviewProxy {
           errorType: typeof reason === 'string' ? reason : 'unreachable',
         });
       throw error;
+    }
+    if (request.metered !== false && response.statusCode >= 500) {
+      this.deps.serviceMetrics?.count(serviceMetricNames.appServerErrors);
     }
     if (request.metered !== false)
       await this.deps.requests.record(record.previewId, {

@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
+import { maintenanceRefusal, type MaintenanceSwitch } from '../maintenance.js';
 import { totalRequests } from '../metrics.js';
 import type {
   EventStore,
@@ -23,7 +24,7 @@ import type {
 } from '../ports.js';
 import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
 import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
-import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
+import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
@@ -44,6 +45,8 @@ export interface PreviewServiceDependencies {
   readonly waitPollMs?: number;
   /** Told of every status change (the live stream's `status` messages); never fails a transition. */
   readonly notifier?: LiveNotifier;
+  /** While on, launches are refused with 503 `maintenance`. */
+  readonly maintenance?: MaintenanceSwitch;
 }
 
 export interface LaunchResult {
@@ -102,6 +105,7 @@ export class PreviewService {
         'No preview runner is configured in this environment, so previews cannot be launched yet.',
       );
     }
+    if (await this.deps.maintenance?.isOn()) throw maintenanceRefusal();
     const source = await this.deps.generations.load(generationId);
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const generation = source.generation;
@@ -289,7 +293,7 @@ export class PreviewService {
 
   async fail(record: PreviewRecord, failure: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
     const now = this.deps.clock.now().toISOString();
-    this.deps.serviceMetrics?.count(serviceMetricNames.launchFailures, { reason: failure.reason });
+    countLaunchFailure(this.deps.serviceMetrics, failure.reason);
     return this.transition(
       record,
       'failed',
@@ -416,6 +420,19 @@ export class PreviewService {
       { type: 'system', id: 'sweeper' },
       'a stop that did not finish was completed',
     );
+  }
+
+  /**
+   * A stop the service decides on its own, not the owner: maintenance, or a task an operator stopped
+   * (the preview ends rather than coming back). Idempotent like the owner's stop.
+   */
+  async halt(
+    record: PreviewRecord,
+    actor: 'maintenance' | 'operator',
+    reason: string,
+  ): Promise<PreviewRecord> {
+    if (isTerminal(record.status)) return record;
+    return this.stopRecord(record, { type: 'system', id: actor }, reason);
   }
 
   /** The sweeper's stop of a preview whose launch never finished. */

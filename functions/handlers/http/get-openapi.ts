@@ -9,5 +9,5 @@ import { openApiDocument } from './openapi-document.js';
 /** The OpenAPI document; public, like any API's contract. */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(corsHeaders(() => services().config.allowedOrigin))
-  .use(errorResponse())
+  .use(errorResponse(() => services().serviceMetrics))
   .handler(async () => jsonResponse(200, openApiDocument(services().config.publicUrl)));

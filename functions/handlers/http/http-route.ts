@@ -48,7 +48,7 @@ export function httpRoute<
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
     .use(corsHeaders(() => services().config.allowedOrigin))
-    .use(errorResponse())
+    .use(errorResponse(() => services().serviceMetrics))
     .use(bodySizeLimit(() => services().config.maxBodyBytes))
     .handler(async (event) => {
       const identity = callerIdentity(event);

@@ -1,14 +1,19 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { AppError, clientFacing, errorBody } from '../../core/errors.js';
+import { serviceMetricNames, type ServiceMetrics } from '../../core/service-metrics.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './json-response.js';
 
 /**
  * Turns any error into the service's one error shape. An AppError's message is meant for
  * clients; anything else is logged in full and answered with a generic 500, never a stack trace.
+ * Every 5xx answered here is the service's own (`ServerErrors`, which pages) — except `maintenance`,
+ * which an operator asked for; an app's 5xx relayed by the proxy is a normal answer and never gets here.
  */
-export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+export function errorResponse(
+  serviceMetrics?: () => ServiceMetrics,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
   return {
     onError: (request) => {
       const error = request.error;
@@ -24,9 +29,20 @@ export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
           requestId: request.event.requestContext?.requestId,
         });
       }
+      if (appError.status >= 500 && appError.code !== 'maintenance')
+        countServerError(serviceMetrics, appError);
       const retryAfter: Record<string, string> =
         appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) };
       request.response = jsonResponse(appError.status, errorBody(appError), retryAfter);
     },
   };
+}
+
+function countServerError(serviceMetrics: (() => ServiceMetrics) | undefined, appError: AppError): void {
+  try {
+    serviceMetrics?.().count(serviceMetricNames.serverErrors, { code: appError.code });
+  } catch (error) {
+    // The services themselves could not be built (the error being answered, most likely): the answer matters more.
+    logger.error('a server error could not be counted', { error });
+  }
 }

@@ -206,6 +206,35 @@ describe('EcsTaskRunner.describe', () => {
     expect((await runner().describe(previewId))?.taskId).toBe(stoppedArn);
   });
 
+  it("tells an operator's stop (aws ecs stop-task) from the service's own and from an app's exit", async () => {
+    const oom = awsFixture<DescribeTasksCommandOutput>('describe-tasks-oom').tasks![0]!;
+    const stoppedBy = async (stop: {
+      stopCode?: 'UserInitiated' | 'EssentialContainerExited';
+      stoppedReason?: string;
+    }) => {
+      ecs.reset();
+      listTasks([], [stoppedArn]);
+      ecs.on(DescribeTasksCommand).resolves({ tasks: [{ ...oom, ...stop }] });
+      return (await runner().describe(previewId))?.stoppedByOperator;
+    };
+
+    expect(await stoppedBy({ stopCode: 'UserInitiated', stoppedReason: 'Task stopped by user' })).toBe(true);
+    expect(await stoppedBy({ stopCode: 'UserInitiated', stoppedReason: 'draining for a deploy' })).toBe(true);
+    expect(await stoppedBy({ stopCode: 'UserInitiated' })).toBe(true);
+    expect(
+      await stoppedBy({
+        stopCode: 'UserInitiated',
+        stoppedReason: `preview-service: preview ${previewId} stopped`,
+      }),
+    ).toBeUndefined();
+    expect(
+      await stoppedBy({
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+      }),
+    ).toBeUndefined();
+  });
+
   it('knows nothing of a preview without tasks', async () => {
     listTasks([], []);
 
@@ -250,7 +279,7 @@ describe('EcsTaskRunner.stop', () => {
     await runner().stop(previewId);
 
     expect(inputs(StopTaskCommand)).toEqual([
-      { cluster: 'previews', task: taskArn, reason: `Preview ${previewId} stopped` },
+      { cluster: 'previews', task: taskArn, reason: `preview-service: preview ${previewId} stopped` },
     ]);
   });
 

@@ -61,6 +61,43 @@ describe('errorResponse', () => {
   });
 });
 
+describe('errorResponse counts the 5xx the service answered itself', () => {
+  it('one per 5xx, by code; none for 4xx or maintenance', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const counted: [string, Record<string, string> | undefined][] = [];
+    const metrics = {
+      count: (name: string, dimensions?: Record<string, string>) => counted.push([name, dimensions]),
+      milliseconds: () => undefined,
+      gauge: () => undefined,
+    };
+    const middleware = errorResponse(() => metrics);
+    for (const error of [
+      new Error('boom'),
+      new AppError('runtime_unavailable', 'Docker is down.', undefined, 30),
+      new AppError('maintenance', 'In maintenance.', undefined, 300),
+      new AppError('quota_exceeded', 'Too many.'),
+      new AppError('not_found', 'Nothing here.'),
+    ]) {
+      await middleware.onError?.(request({}, error));
+    }
+    expect(counted).toEqual([
+      ['ServerErrors', { code: 'internal' }],
+      ['ServerErrors', { code: 'runtime_unavailable' }],
+    ]);
+    vi.restoreAllMocks();
+  });
+
+  it('still answers when the metrics cannot be had', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const req = request({}, new Error('boom'));
+    await errorResponse(() => {
+      throw new Error('Invalid configuration');
+    }).onError?.(req);
+    expect(req.response?.statusCode).toBe(500);
+    vi.restoreAllMocks();
+  });
+});
+
 describe('bodySizeLimit', () => {
   const limit = bodySizeLimit(() => 10);
 

@@ -1,0 +1,93 @@
+import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { SignJWT } from 'jose';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../../functions/handlers/authorizer.js';
+import { logger } from '../../../functions/handlers/logger.js';
+import { services, useServiceOverrides } from '../../../functions/handlers/services.js';
+
+const secret = 'authorizer-test-secret-of-enough-length';
+const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/GET/api/previews';
+
+const event = (authorizationToken: string): APIGatewayTokenAuthorizerEvent => ({
+  type: 'TOKEN',
+  authorizationToken,
+  methodArn,
+});
+
+async function token(claims: Record<string, unknown>) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Counts of the service metrics the authorizer emits. */
+function countedMetrics() {
+  const counted: string[] = [];
+  vi.spyOn(services().serviceMetrics, 'count').mockImplementation((name) => {
+    counted.push(name);
+  });
+  return counted;
+}
+
+beforeEach(() => {
+  vi.stubEnv('PREVIEW_JWT_SECRET', secret);
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  useServiceOverrides({});
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+  useServiceOverrides({});
+});
+
+describe('authorizer', () => {
+  it('allows a valid token for the whole stage, and counts nothing', async () => {
+    const counted = countedMetrics();
+    const result = await handler(event(`Bearer ${await token({ sub: 'user-1', tier: 'pro' })}`));
+    expect(result).toEqual({
+      principalId: 'user-1',
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Allow',
+            Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/*',
+          },
+        ],
+      },
+      context: { tier: 'pro' },
+    });
+    expect(counted).toEqual([]);
+  });
+
+  it('denies (401: "Unauthorized") a missing, forged or claimless token, and counts each denial', async () => {
+    const counted = countedMetrics();
+    const forged = await new SignJWT({ sub: 'user-1', tier: 'pro' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('another-secret-of-enough-length'));
+    for (const header of ['', 'Basic abc', `Bearer ${forged}`, `Bearer ${await token({ sub: 'user-1' })}`]) {
+      await expect(handler(event(header)), header).rejects.toThrow(/^Unauthorized$/);
+    }
+    expect(counted).toEqual(Array(4).fill('AuthorizerDenials'));
+  });
+
+  it('fails (500) without counting a denial when the keys cannot be fetched: the service’s fault', async () => {
+    vi.stubEnv('PREVIEW_JWT_JWKS_URL', 'http://127.0.0.1:9/.well-known/jwks.json');
+    useServiceOverrides({});
+    const counted = countedMetrics();
+    const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const rs256 = [
+      Buffer.from('{"alg":"RS256","kid":"k1"}').toString('base64url'),
+      Buffer.from('{"sub":"user-1","tier":"pro"}').toString('base64url'),
+      'c2lnbmF0dXJl',
+    ].join('.');
+    const failure = await handler(event(`Bearer ${rs256}`)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toBe('The token could not be verified.');
+    expect(counted).toEqual([]);
+    expect(log).toHaveBeenCalledOnce();
+  });
+});
