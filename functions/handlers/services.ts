@@ -136,6 +136,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       serviceMetrics,
       buildLog: runtime.onBuildLog,
       databaseImages: config.databaseImages,
+      client: nodeAppHttpClient,
+      onInternalError: ({ previewId, step, error }) =>
+        logger.error('launch failed through an internal error', { previewId, step, error }),
     });
   const proxy = new PreviewProxy({
     service: previews,

@@ -141,7 +141,10 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
   it('fails a preview whose migration fails, says why, and leaves nothing behind', async () => {
     const { status } = await launch('broken-migration');
     expect(status.status).toBe('failed');
-    expect(status.failure).toMatchObject({ step: 'migrate', reason: 'exit_nonzero', exitCode: 1 });
+    expect(status.failure).toMatchObject({ step: 'migrate', reason: 'migration_failed', exitCode: 1 });
+    expect(status.failure.message).toMatch(
+      /^The migration command `.+` failed with exit code 1: .*does not exist/,
+    );
     expect(status.failure.lastLines.join('\n')).toMatch(/does not exist/);
     expect(status.database.migrationStatus).toBe('failed');
     expect(await leftovers(status.previewInstanceId)).toEqual([]);

@@ -39,7 +39,13 @@ export class RecordingStarter implements LaunchStarter {
 
 export function previewServiceOn(
   db: TestDynamoDb,
-  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers; runner?: TaskRunner } = {},
+  options: {
+    clock?: Clock;
+    starter?: LaunchStarter;
+    tiers?: Tiers;
+    runner?: TaskRunner;
+    generations?: GenerationStore;
+  } = {},
 ) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
@@ -49,7 +55,7 @@ export function previewServiceOn(
   };
   const service = new PreviewService({
     ...stores,
-    generations: anyGeneration,
+    generations: options.generations ?? anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
     runner: options.runner,
     tiers: options.tiers ?? defaultTiers,

@@ -30,7 +30,7 @@ import { ecsTask, type TaskDefinitionSettings } from './ecs-task-definition.js';
 export type EcsRunnerSettings = TaskDefinitionSettings &
   Pick<EcsSettings, 'cluster' | 'subnets' | 'securityGroup'>;
 
-const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
+const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 
 /**
  * Runs preview tasks on ECS Fargate. A preview's tasks are found by `startedBy`, which RunTask sets to

@@ -297,9 +297,15 @@ export class ProcessTaskRunner implements TaskRunner {
       ...environment,
       PORT: port,
       HOST: loopback,
-      // uvicorn reads these when its command line has no --port / --host.
+      // uvicorn and gunicorn read these when their command line has no --port / --host / --bind.
       UVICORN_PORT: port,
       UVICORN_HOST: loopback,
+      GUNICORN_CMD_ARGS: [
+        (environment.GUNICORN_CMD_ARGS ?? '').replace(/(?:^|\s)--bind\s+\S+/g, '').trim(),
+        `--bind ${loopback}:${port}`,
+      ]
+        .filter(Boolean)
+        .join(' '),
     };
   }
 
