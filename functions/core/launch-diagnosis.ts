@@ -148,7 +148,7 @@ const libraryFrame = /(?:site-packages|dist-packages|\/usr\/lib\/python|\/usr\/l
 
 export function pythonStartError(lines: readonly string[]): PythonStartError | undefined {
   const loader = lines
-    .map((line) => /Error loading ASGI app\. (.+)$/.exec(line)?.[1])
+    .map((line) => /Error loading ASGI app\. (.+?)\.?$/.exec(line)?.[1])
     .filter((text): text is string => text !== undefined)
     .pop();
   let exceptionAt = -1;
@@ -361,7 +361,7 @@ export function healthNotFoundFailure(input: {
   const shown = input.routes.slice(0, 5);
   const routes =
     shown.length > 0
-      ? `; its routes include ${shown.join(', ')}${input.routes.length > shown.length ? ', …' : ''}`
+      ? `; its routes include ${shown.join(', ')}${input.routes.length > shown.length ? ` and ${input.routes.length - shown.length} more` : ''}`
       : '; the app serves no OpenAPI document that lists its routes';
   return {
     step: 'app',
