@@ -82,11 +82,6 @@ export interface TaskDefinitionInput {
   readonly databasePassword: string;
   /** Overrides of the database images, e.g. a registry mirror in AWS. */
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
-  /**
-   * Whether the task gets the loopback bridge (see loopback-bridge.ts); true unless the runtime
-   * runs the app on the service's own loopback (local processes), where there is nothing to bridge.
-   */
-  readonly loopbackBridge?: boolean;
 }
 
 export const defaultDatabaseImages = { postgresql: 'postgres:15', mongodb: 'mongo:7' } as const;
@@ -176,12 +171,7 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
     dependsOn: [{ containerName: 'app', condition: 'START' }],
   };
 
-  const containers = [
-    ...(database ? [database] : []),
-    ...oneShots,
-    app,
-    ...(input.loopbackBridge === false ? [] : [bridge]),
-  ];
+  const containers = [...(database ? [database] : []), ...oneShots, app, bridge];
   return {
     family: `preview-${generation.id}`,
     previewId: input.previewId,

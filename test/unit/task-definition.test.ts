@@ -249,15 +249,6 @@ describe('buildTaskDefinition', () => {
     expect(bridge.command?.slice(0, 2)).toEqual(['python3', '-c']);
     expect(bridge.command?.slice(3)).toEqual(['8080', '5432']);
     expect(container(task('none'), 'bridge').command?.slice(3)).toEqual(['8000', '']);
-    const without = buildTaskDefinition({
-      previewId: 'preview_1',
-      generation: generation('none'),
-      tier: defaultTiers.free,
-      appImage: 'preview-app:abc',
-      databasePassword: password,
-      loopbackBridge: false,
-    });
-    expect(names(without)).toEqual(['app']);
   });
 
   it('keeps every default tier on the Fargate size it has without the bridge', () => {

@@ -137,13 +137,17 @@ export class ProcessTaskRunner implements TaskRunner {
       taskId: randomUUID(),
       endpoint: { host: loopback, port },
       directory,
-      children: task.containers.map((definition) => ({
-        definition,
-        lastLines: [],
-        oomKilled: false,
-        healthy: false,
-        cpuCores: 0,
-      })),
+      // The loopback bridge joins the app's network namespace; processes share the service's own
+      // loopback, where the app is reached wherever it listens.
+      children: task.containers
+        .filter((definition) => definition.name !== 'bridge')
+        .map((definition) => ({
+          definition,
+          lastLines: [],
+          oomKilled: false,
+          healthy: false,
+          cpuCores: 0,
+        })),
     };
     this.runs.set(task.previewId, run);
     this.watch();

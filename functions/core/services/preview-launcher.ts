@@ -175,8 +175,6 @@ export class PreviewLauncher {
       appImage: imageRef,
       databasePassword: newDatabasePassword(),
       ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
-      // Local processes share the service's own loopback: nothing to bridge.
-      loopbackBridge: this.deps.runner.kind !== 'process',
     });
     let running: RunningTask;
     try {
