@@ -191,13 +191,16 @@ function moduleOfFile(file: string): string | undefined {
     .join('.');
 }
 
-/** The line that best says what went wrong: the last exception or error line, else the last line. */
+/**
+ * The line that best says what went wrong: the last exception line (`sqlalchemy.exc.…Error: …`),
+ * else the last line saying error or fatal, else the last line.
+ */
 export function lastErrorLine(lines: readonly string[]): string | undefined {
   const nonEmpty = lines.map((l) => l.trim()).filter(Boolean);
+  const last = (pattern: RegExp) => [...nonEmpty].reverse().find((line) => pattern.test(line));
   return (
-    [...nonEmpty]
-      .reverse()
-      .find((line) => /^[\w.]*(?:Error|Exception)\b|\berror\b|\bERROR\b|\bFATAL\b/.test(line)) ??
+    last(/^[A-Za-z_][\w.]*(?:Error|Exception):/) ??
+    last(/^(?:ERROR|FATAL|Error|error)\b|\b(?:ERROR|FATAL):/) ??
     nonEmpty[nonEmpty.length - 1]
   );
 }

@@ -328,6 +328,16 @@ describe('health endpoint answering 404', () => {
 describe('lastErrorLine', () => {
   it('prefers the last error over the last line', () => {
     expect(lastErrorLine(['ValueError: bad', 'cleaning up', ''])).toBe('ValueError: bad');
+    expect(
+      lastErrorLine([
+        'sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) relation "user" does not exist',
+        '[SQL: ALTER TABLE "user" ADD COLUMN nickname VARCHAR]',
+        '(Background on this error at: https://sqlalche.me/e/14/f405)',
+      ]),
+    ).toMatch(/^sqlalchemy\.exc\.ProgrammingError: .*does not exist$/);
+    expect(lastErrorLine(['starting', 'FATAL:  password authentication failed', 'bye'])).toBe(
+      'FATAL:  password authentication failed',
+    );
     expect(lastErrorLine(['all fine', 'done'])).toBe('done');
     expect(lastErrorLine([])).toBeUndefined();
   });

@@ -425,11 +425,12 @@ export class PreviewLauncher {
 
   /** Cleans up whatever was started and records why the launch failed, unless it was stopped meanwhile. */
   private async failLaunch(previewId: string, error: unknown): Promise<void> {
-    const failure = failureFrom(error);
-    if (failure.reason === 'internal') this.deps.onInternalError?.({ previewId, step: failure.step, error });
     await this.deps.runner.stop(previewId);
     const current = await this.deps.previews.getById(previewId);
+    // Stopped meanwhile: what failed was the stop's doing, not a fault.
     if (!current || isTerminal(current.status) || current.status === 'stopping') return;
+    const failure = failureFrom(error);
+    if (failure.reason === 'internal') this.deps.onInternalError?.({ previewId, step: failure.step, error });
     await this.deps.service.fail(current, failure);
   }
 }
