@@ -92,6 +92,24 @@ describe.skipIf(skipWithoutDocker)('launches of generated apps as generators emi
     expect(await leftovers(record.previewId)).toEqual([]);
   });
 
+  it('reaches an app listening on another port than generation.json says through the bridge', async () => {
+    const { record } = await launch('port-in-code');
+    expect(record).toMatchObject({ status: 'healthy' });
+    expect(await get(record.endpoint, '/api/items')).toEqual({
+      status: 200,
+      json: [{ id: 1, name: 'reached on port 8000' }],
+    });
+  });
+
+  it('without the bridge, fails that app naming the port it listens on', { timeout: 60_000 }, async () => {
+    // It never answers on its port inside the task either: the runner gives up after its step time.
+    const runner = new UnbridgedDockerTaskRunner(docker, { stepTimeoutMs: 10_000 });
+    const { record } = await launch('port-in-code', { runner });
+    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'port_mismatch' } });
+    expect(record.failure?.message).toContain('The app listens on port 5000 (0.0.0.0:5000)');
+    expect(await leftovers(record.previewId)).toEqual([]);
+  });
+
   it('fails a health endpoint answering 404, naming routes from the app’s OpenAPI document', async () => {
     const { record } = await launch('missing-health');
     expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'health_not_found' } });

@@ -62,6 +62,11 @@ const maxObserveAttempts = 3;
 /** One ask of the health endpoint while the launch waits for it to answer from outside. */
 const reachLimits = { timeoutMs: 2_000, maxResponseBytes: 64 * 1024 };
 const openApiLimits = { timeoutMs: 5_000, maxResponseBytes: 2 * 1024 * 1024 };
+/**
+ * The longest wait for an app that answers inside its task to answer from outside: one health
+ * interval, at most a minute (the handler following ECS events must finish well within its time).
+ */
+const maxReachWaitSeconds = 60;
 
 /**
  * The asynchronous part of a launch: build (or reuse) the image, start the task, and follow the
@@ -342,7 +347,7 @@ export class PreviewLauncher {
     endpoint: Endpoint,
   ): Promise<PreviewFailure | undefined> {
     const healthPath = record.healthCheck.endpoint;
-    const waitMs = record.healthCheck.intervalSeconds * 1000;
+    const waitMs = Math.min(record.healthCheck.intervalSeconds, maxReachWaitSeconds) * 1000;
     const started = performance.now();
     let lastOutcome: string;
     for (;;) {
