@@ -213,6 +213,6 @@ describe('preview launcher: healthy means reachable, failures diagnosed, limits 
       reason: 'internal',
       message: 'The preview could not be launched because of an internal error.',
     });
-    expect(faults).toEqual([{ previewId: record.previewId, step: 'launch', error: fault }]);
+    expect(faults).toEqual([{ previewId: record.previewId, step: 'launching', error: fault }]);
   });
 });

@@ -435,7 +435,9 @@ export class PreviewLauncher {
     // Stopped meanwhile: what failed was the stop's doing, not a fault.
     if (!current || isTerminal(current.status) || current.status === 'stopping') return;
     const failure = failureFrom(error);
-    if (failure.reason === 'internal') this.deps.onInternalError?.({ previewId, step: failure.step, error });
+    // The step is where the launch was when it failed: building, launching, running.
+    if (failure.reason === 'internal')
+      this.deps.onInternalError?.({ previewId, step: current.status, error });
     await this.deps.service.fail(current, failure);
   }
 }
