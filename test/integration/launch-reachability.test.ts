@@ -53,94 +53,102 @@ async function get(endpoint: { host: string; port: number } | undefined, path: s
   return { status: response.status, json: (await response.json()) as unknown };
 }
 
-describe.skipIf(skipWithoutDocker)('launches of generated apps as generators emit them (Docker)', () => {
-  beforeAll(async () => {
-    if (dockerMissing) throw new Error(dockerMissing);
-    db = await startTestDynamoDb();
-  });
-  afterAll(async () => {
-    const runner = new DockerTaskRunner(docker);
-    await Promise.all(launched.map((id) => runner.stop(id)));
-    await db?.close();
-  });
-
-  it('makes the spec-default entry point `uvicorn app.main:app` healthy and reachable', async () => {
-    const { record } = await launch('spec-default');
-    expect(record).toMatchObject({ status: 'healthy' });
-    expect(await get(record.endpoint, '/api/items')).toEqual({
-      status: 200,
-      json: [{ id: 1, name: 'first' }],
+// Builds, starts and health intervals on an engine shared by other suites: generous time.
+describe.skipIf(skipWithoutDocker)(
+  'launches of generated apps as generators emit them (Docker)',
+  { timeout: 90_000 },
+  () => {
+    beforeAll(async () => {
+      if (dockerMissing) throw new Error(dockerMissing);
+      db = await startTestDynamoDb();
     });
-  });
-
-  it('reaches an app bound to 127.0.0.1:8080 in its code through the loopback bridge', async () => {
-    const { record } = await launch('loopback-in-code');
-    expect(record).toMatchObject({ status: 'healthy' });
-    expect(await get(record.endpoint, '/api/items')).toEqual({
-      status: 200,
-      json: [{ id: 1, name: 'reached through the bridge' }],
+    afterAll(async () => {
+      const runner = new DockerTaskRunner(docker);
+      await Promise.all(launched.map((id) => runner.stop(id)));
+      await db?.close();
     });
-  });
 
-  it('never calls that app healthy without the bridge: it fails naming 127.0.0.1:8080', async () => {
-    const { record } = await launch('loopback-in-code', { runner: new UnbridgedDockerTaskRunner(docker) });
-    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'loopback_only' } });
-    expect(record.failure?.message).toContain('127.0.0.1:8080');
-    expect(record.failure?.message).toContain('0.0.0.0');
-    expect(record.healthyAt).toBeUndefined();
-    expect(record.failure?.lastLines?.join('\n')).toContain('Uvicorn running on http://127.0.0.1:8080');
-    expect(await leftovers(record.previewId)).toEqual([]);
-  });
-
-  it('reaches an app listening on another port than generation.json says through the bridge', async () => {
-    const { record } = await launch('port-in-code');
-    expect(record).toMatchObject({ status: 'healthy' });
-    expect(await get(record.endpoint, '/api/items')).toEqual({
-      status: 200,
-      json: [{ id: 1, name: 'reached on port 8000' }],
+    it('makes the spec-default entry point `uvicorn app.main:app` healthy and reachable', async () => {
+      const { record } = await launch('spec-default');
+      expect(record).toMatchObject({ status: 'healthy' });
+      expect(await get(record.endpoint, '/api/items')).toEqual({
+        status: 200,
+        json: [{ id: 1, name: 'first' }],
+      });
     });
-  });
 
-  it('without the bridge, fails that app naming the port it listens on', { timeout: 60_000 }, async () => {
-    // It never answers on its port inside the task either: the runner gives up after its step time.
-    const runner = new UnbridgedDockerTaskRunner(docker, { stepTimeoutMs: 10_000 });
-    const { record } = await launch('port-in-code', { runner });
-    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'port_mismatch' } });
-    expect(record.failure?.message).toContain('The app listens on port 5000 (0.0.0.0:5000)');
-    expect(await leftovers(record.previewId)).toEqual([]);
-  });
-
-  it('fails a health endpoint answering 404, naming routes from the app’s OpenAPI document', async () => {
-    const { record } = await launch('missing-health');
-    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'health_not_found' } });
-    expect(record.failure?.message).toContain('GET /health answered 404');
-    expect(record.failure?.message).toContain('GET /api/status');
-    expect(record.failure?.message).toContain('POST /api/items');
-    expect(await leftovers(record.previewId)).toEqual([]);
-  });
-
-  it('fails an app that cannot import its module, naming the module, file and line', async () => {
-    const { record } = await launch('import-error');
-    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'import_error' } });
-    expect(record.failure?.message).toMatch(/No module named 'app\.helpers'/);
-    expect(record.failure?.message).toContain('/app/app/main.py line 3');
-    expect(await leftovers(record.previewId)).toEqual([]);
-  });
-
-  it('runs an enterprise preview on a smaller engine with limits fitted to it, and says so', async () => {
-    const { record, runner } = await launch('spec-default', { tier: 'enterprise' });
-    const capacity = await runner.capacity();
-    expect(record.status).toBe('healthy');
-    expect(record.resources).toMatchObject({ cpu: 4, memoryMb: 2048 });
-    const cpu = Math.min(4, capacity.cpus);
-    const memoryMb = Math.min(2048, capacity.memoryMb);
-    expect(record.appliedLimits ?? { cpu: 4, memoryMb: 2048 }).toMatchObject({ cpu, memoryMb });
-    if (capacity.cpus < 4) expect(record.appliedLimits?.reason).toContain(`has ${capacity.cpus} cores`);
-    const [app] = await docker.listContainers({
-      filters: { label: [`preview.id=${record.previewId}`, 'preview.container=app'] },
+    it('reaches an app bound to 127.0.0.1:8080 in its code through the loopback bridge', async () => {
+      const { record } = await launch('loopback-in-code');
+      expect(record).toMatchObject({ status: 'healthy' });
+      expect(await get(record.endpoint, '/api/items')).toEqual({
+        status: 200,
+        json: [{ id: 1, name: 'reached through the bridge' }],
+      });
     });
-    const inspected = await docker.getContainer(app!.Id).inspect();
-    expect(inspected.HostConfig.NanoCpus).toBe(cpu * 1e9);
-    expect(inspected.HostConfig.Memory).toBe(memoryMb * mib);
-  });
-});
+
+    it('never calls that app healthy without the bridge: it fails naming 127.0.0.1:8080', async () => {
+      const { record } = await launch('loopback-in-code', { runner: new UnbridgedDockerTaskRunner(docker) });
+      expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'loopback_only' } });
+      expect(record.failure?.message).toContain('127.0.0.1:8080');
+      expect(record.failure?.message).toContain('0.0.0.0');
+      expect(record.healthyAt).toBeUndefined();
+      expect(record.failure?.lastLines?.join('\n')).toContain('Uvicorn running on http://127.0.0.1:8080');
+      expect(await leftovers(record.previewId)).toEqual([]);
+    });
+
+    it('reaches an app listening on another port than generation.json says through the bridge', async () => {
+      const { record } = await launch('port-in-code');
+      expect(record).toMatchObject({ status: 'healthy' });
+      expect(await get(record.endpoint, '/api/items')).toEqual({
+        status: 200,
+        json: [{ id: 1, name: 'reached on port 8000' }],
+      });
+    });
+
+    it('without the bridge, fails that app naming the port it listens on', { timeout: 60_000 }, async () => {
+      // It never answers on its port inside the task either: the runner gives up after its step time.
+      const runner = new UnbridgedDockerTaskRunner(docker, { stepTimeoutMs: 10_000 });
+      const { record } = await launch('port-in-code', { runner });
+      expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'port_mismatch' } });
+      expect(record.failure?.message).toContain('The app listens on port 5000 (0.0.0.0:5000)');
+      expect(await leftovers(record.previewId)).toEqual([]);
+    });
+
+    it('fails a health endpoint answering 404, naming routes from the app’s OpenAPI document', async () => {
+      const { record } = await launch('missing-health');
+      expect(record).toMatchObject({
+        status: 'failed',
+        failure: { step: 'app', reason: 'health_not_found' },
+      });
+      expect(record.failure?.message).toContain('GET /health answered 404');
+      expect(record.failure?.message).toContain('GET /api/status');
+      expect(record.failure?.message).toContain('POST /api/items');
+      expect(await leftovers(record.previewId)).toEqual([]);
+    });
+
+    it('fails an app that cannot import its module, naming the module, file and line', async () => {
+      const { record } = await launch('import-error');
+      expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'import_error' } });
+      expect(record.failure?.message).toMatch(/No module named 'app\.helpers'/);
+      expect(record.failure?.message).toContain('/app/app/main.py line 3');
+      expect(await leftovers(record.previewId)).toEqual([]);
+    });
+
+    it('runs an enterprise preview on a smaller engine with limits fitted to it, and says so', async () => {
+      const { record, runner } = await launch('spec-default', { tier: 'enterprise' });
+      const capacity = await runner.capacity();
+      expect(record.status).toBe('healthy');
+      expect(record.resources).toMatchObject({ cpu: 4, memoryMb: 2048 });
+      const cpu = Math.min(4, capacity.cpus);
+      const memoryMb = Math.min(2048, capacity.memoryMb);
+      expect(record.appliedLimits ?? { cpu: 4, memoryMb: 2048 }).toMatchObject({ cpu, memoryMb });
+      if (capacity.cpus < 4) expect(record.appliedLimits?.reason).toContain(`has ${capacity.cpus} cores`);
+      const [app] = await docker.listContainers({
+        filters: { label: [`preview.id=${record.previewId}`, 'preview.container=app'] },
+      });
+      const inspected = await docker.getContainer(app!.Id).inspect();
+      expect(inspected.HostConfig.NanoCpus).toBe(cpu * 1e9);
+      expect(inspected.HostConfig.Memory).toBe(memoryMb * mib);
+    });
+  },
+);
