@@ -68,6 +68,17 @@ const usageSchema = z.object({
   percent: z.number().nullable(),
 });
 
+const limitPairSchema = z.object({ memory: z.string(), cpu: z.string() });
+/** The tier's limits and those the runtime applies; they differ where a local engine is smaller. */
+const limitsSchema = z.object({
+  requested: limitPairSchema,
+  applied: limitPairSchema,
+  reason: z
+    .string()
+    .nullable()
+    .describe('Why the applied limits differ from the requested ones; null when they do not.'),
+});
+
 export const statusResponseSchema = z.object({
   previewInstanceId: z.string(),
   status: previewStatusSchema,
@@ -87,7 +98,12 @@ export const statusResponseSchema = z.object({
       }),
     ),
   }),
-  resources: z.object({ memory: usageSchema, cpu: usageSchema, storage: usageSchema }),
+  resources: z.object({
+    memory: usageSchema,
+    cpu: usageSchema,
+    storage: usageSchema,
+    limits: limitsSchema,
+  }),
   performance: z.object({
     requestCount: z.number().int(),
     errorCount: z.number().int(),

@@ -3,6 +3,7 @@ import { isServing } from './lifecycle.js';
 import type { RequestTotals, ResourceSample } from './metrics.js';
 import type { PreviewRecord } from './preview.js';
 import { quantile } from './quantile-sketch.js';
+import { appliedLimits } from './resource-fit.js';
 import { formatCpu, formatMemory } from './tiers.js';
 
 /** Client-facing shapes of a stored preview (seed §1 and §2). */
@@ -84,6 +85,16 @@ function milliseconds(value: number | undefined): string | null {
   return value === undefined ? null : `${Math.round(value)}ms`;
 }
 
+/** Requested (the tier's) and applied limits, and why they differ. */
+export function limitsView(record: PreviewRecord) {
+  const applied = appliedLimits(record);
+  return {
+    requested: { memory: formatMemory(record.resources.memoryMb), cpu: formatCpu(record.resources.cpu) },
+    applied: { memory: formatMemory(applied.memoryMb), cpu: formatCpu(applied.cpu) },
+    reason: applied.reason ?? null,
+  };
+}
+
 /**
  * The status document from what is stored and measured. What has not been measured is null,
  * never invented.
@@ -101,6 +112,7 @@ export function statusView(
     : null;
   const sample = serving ? measured.resources : undefined;
   const { requests } = measured;
+  const applied = appliedLimits(record);
   return {
     previewInstanceId: record.previewId,
     status: record.status,
@@ -117,16 +129,17 @@ export function statusView(
     },
     resources: {
       memory: {
-        allocated: formatMemory(record.resources.memoryMb),
+        allocated: formatMemory(applied.memoryMb),
         used: sample ? `${Math.round(sample.memoryUsedBytes / mb)}MB` : null,
-        percent: sample ? percent(sample.memoryUsedBytes, record.resources.memoryMb * mb) : null,
+        percent: sample ? percent(sample.memoryUsedBytes, applied.memoryMb * mb) : null,
       },
       cpu: {
-        allocated: formatCpu(record.resources.cpu),
+        allocated: formatCpu(applied.cpu),
         used: sample ? Math.round(sample.cpuCores * 1000) / 1000 : null,
-        percent: sample ? percent(sample.cpuCores, record.resources.cpu) : null,
+        percent: sample ? percent(sample.cpuCores, applied.cpu) : null,
       },
       storage: { allocated: `${record.resources.storageGb}GB`, used: null, percent: null },
+      limits: limitsView(record),
     },
     performance: {
       requestCount: requests.requests,

@@ -20,6 +20,13 @@ export interface ResourceAllocation {
   readonly storageGb: number;
 }
 
+/** The app's limits as the runtime applies them, and why they differ from the tier's, when they do. */
+export interface AppliedLimits {
+  readonly memoryMb: number;
+  readonly cpu: number;
+  readonly reason?: string;
+}
+
 /** A step of the launch, with when it started and ended (the launch timeline). */
 export interface TimelineStep {
   readonly step: 'requested' | 'build' | 'start' | 'database' | 'migrations' | 'seed' | 'first_healthy';
@@ -65,7 +72,10 @@ export interface PreviewRecord {
   readonly tokenHash: string;
   readonly dbType: DatabaseType;
   readonly autoMigrateDatabase: boolean;
+  /** What the tier asks for. */
   readonly resources: ResourceAllocation;
+  /** Set when the runtime applies other limits than the tier's (a local engine smaller than the tier). */
+  readonly appliedLimits?: AppliedLimits;
   readonly sessionSeconds: number;
   readonly extensionsUsed: number;
   readonly maxExtensions: number;

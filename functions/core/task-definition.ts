@@ -1,5 +1,7 @@
+import { bindEntryPoint, listenEnvironment } from './app-binding.js';
 import { cpuUnits, fargateTaskSize, type TaskSize } from './fargate.js';
-import type { Generation } from './generation.js';
+import type { DatabaseType, Generation } from './generation.js';
+import { loopbackBridgeScript } from './loopback-bridge.js';
 import type { Tier } from './tiers.js';
 
 /**
@@ -7,7 +9,7 @@ import type { Tier } from './tiers.js';
  * so it maps field for field to `RegisterTaskDefinition`, and to Docker locally.
  */
 
-export type ContainerName = 'database' | 'migrate' | 'seed' | 'app';
+export type ContainerName = 'database' | 'migrate' | 'seed' | 'app' | 'bridge';
 export type DependencyCondition = 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY';
 
 export interface HealthCheck {
@@ -50,7 +52,7 @@ export interface ContainerDefinition {
   readonly essential: boolean;
   /** Hard memory limit, MiB. */
   readonly memoryMb: number;
-  /** CPU units (1024 = one core). */
+  /** CPU units (1024 = one core); 0: no reservation of its own, a share of the task's CPU. */
   readonly cpuUnits: number;
   readonly pidsLimit: number;
   readonly portMappings: readonly PortMapping[];
@@ -93,6 +95,18 @@ const databaseName = 'preview';
  */
 const databaseLimits = { memoryMb: 256, cpuUnits: 512 };
 const oneShotLimits = { memoryMb: 256, cpuUnits: 512 };
+/**
+ * The bridge idles at about 6 MiB; it reserves no CPU of its own. Small enough that every default
+ * tier's Fargate size stays what it is without it.
+ */
+const bridgeLimits = { memoryMb: 64, cpuUnits: 0 };
+/** The database sidecar's port in the task: not the app's, whatever the app's port is. */
+export const databasePorts: Readonly<Record<DatabaseType, number | undefined>> = {
+  postgresql: 5432,
+  mongodb: 27017,
+  sqlite: undefined,
+  none: undefined,
+};
 const pidsLimit = 256;
 /** `nobody`: the generated code never runs as root. */
 const unprivilegedUser = '65534:65534';
@@ -131,7 +145,7 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
   const app: ContainerDefinition = {
     ...appLikeContainer(input.appImage, environment),
     name: 'app',
-    command: ['sh', '-c', generation.entryPoint],
+    command: ['sh', '-c', bindEntryPoint(generation.entryPoint, generation.port).command],
     essential: true,
     memoryMb: input.tier.memory,
     cpuUnits: cpuUnits(input.tier.cpu),
@@ -140,7 +154,24 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
     dependsOn: ready,
   };
 
-  const containers = [...(database ? [database] : []), ...oneShots, app];
+  const bridge: ContainerDefinition = {
+    ...appLikeContainer(input.appImage, {}),
+    name: 'bridge',
+    command: [
+      'python3',
+      '-c',
+      loopbackBridgeScript,
+      String(generation.port),
+      String(databasePorts[generation.dbType] ?? ''),
+    ],
+    // Its end never ends the task: an app it could not bridge is diagnosed as unreachable.
+    essential: false,
+    ...bridgeLimits,
+    portMappings: [],
+    dependsOn: [{ containerName: 'app', condition: 'START' }],
+  };
+
+  const containers = [...(database ? [database] : []), ...oneShots, app, bridge];
   return {
     family: `preview-${generation.id}`,
     previewId: input.previewId,
@@ -153,29 +184,49 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
   };
 }
 
-/** The connection string the app, its migrations and its seed use. */
-export function databaseUrl(generation: Generation, password: string): string | undefined {
+/**
+ * The variables through which the app, its migrations and its seed find their database, under the
+ * names generated apps read: `DATABASE_URL` always; for PostgreSQL also the async SQLAlchemy URL
+ * `DATABASE_URL_ASYNC` (`postgresql+asyncpg://`), the official image's `POSTGRES_*` and libpq's
+ * `PG*`; for MongoDB `MONGODB_URI` and `MONGO_URL`; for SQLite `DATABASE_URL_ASYNC`
+ * (`sqlite+aiosqlite://`).
+ */
+export function databaseEnvironment(dbType: DatabaseType, password: string): Record<string, string> {
   const secret = encodeURIComponent(password);
-  switch (generation.dbType) {
-    case 'postgresql':
-      return `postgresql://${databaseUser}:${secret}@127.0.0.1:5432/${databaseName}`;
-    case 'mongodb':
-      return `mongodb://${databaseUser}:${secret}@127.0.0.1:27017/${databaseName}?authSource=admin`;
+  switch (dbType) {
+    case 'postgresql': {
+      const address = `${databaseUser}:${secret}@127.0.0.1:5432/${databaseName}`;
+      const fields = { HOST: '127.0.0.1', PORT: '5432', USER: databaseUser, PASSWORD: password };
+      return {
+        DATABASE_URL: `postgresql://${address}`,
+        DATABASE_URL_ASYNC: `postgresql+asyncpg://${address}`,
+        ...Object.fromEntries(Object.entries(fields).map(([name, value]) => [`POSTGRES_${name}`, value])),
+        POSTGRES_DB: databaseName,
+        ...Object.fromEntries(Object.entries(fields).map(([name, value]) => [`PG${name}`, value])),
+        PGDATABASE: databaseName,
+      };
+    }
+    case 'mongodb': {
+      const url = `mongodb://${databaseUser}:${secret}@127.0.0.1:27017/${databaseName}?authSource=admin`;
+      return { DATABASE_URL: url, MONGODB_URI: url, MONGO_URL: url };
+    }
     case 'sqlite':
-      return 'sqlite:////tmp/preview.sqlite3';
+      return {
+        DATABASE_URL: 'sqlite:////tmp/preview.sqlite3',
+        DATABASE_URL_ASYNC: 'sqlite+aiosqlite:////tmp/preview.sqlite3',
+      };
     case 'none':
-      return undefined;
+      return {};
   }
 }
 
 function appEnvironment({ generation, databasePassword }: TaskDefinitionInput): Record<string, string> {
-  const url = databaseUrl(generation, databasePassword);
   return {
     // Tools that write to $HOME need a writable one: the root file system is read-only.
     HOME: '/tmp',
     ...generation.env,
-    PORT: String(generation.port),
-    ...(url === undefined ? {} : { DATABASE_URL: url }),
+    ...databaseEnvironment(generation.dbType, databasePassword),
+    ...listenEnvironment(generation.port, generation.env),
   };
 }
 
@@ -191,10 +242,19 @@ function appLikeContainer(image: string, environment: Record<string, string>) {
   };
 }
 
+/**
+ * The dependsOn gate: the app answers HTTP on its port inside the task, whatever the status (a 404
+ * or a 500 is the launch's diagnosis to make, from outside). Healthy is decided by the launcher,
+ * through the path the proxy uses.
+ */
 function appHealthCheck(generation: Generation): HealthCheck {
   // Exec form, URL as an argument: no shell quoting of the endpoint. Python is in every
   // generated image; curl may not be.
-  const probe = 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)';
+  const probe = [
+    'import sys, urllib.error, urllib.request',
+    'try: urllib.request.urlopen(sys.argv[1], timeout=4)',
+    'except urllib.error.HTTPError: pass',
+  ].join('\n');
   return {
     command: [
       'CMD',

@@ -63,6 +63,18 @@ export interface ContainerStats {
 
 export type TaskRunnerKind = 'docker' | 'process' | 'ecs';
 
+/** A listening TCP socket in the task's network namespace (from /proc/net/tcp and tcp6). */
+export interface Listener {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What the engine that runs the tasks has: no container can have more. */
+export interface RuntimeCapacity {
+  readonly cpus: number;
+  readonly memoryMb: number;
+}
+
 export interface TaskRunner {
   readonly kind: TaskRunnerKind;
   /**
@@ -82,6 +94,12 @@ export interface TaskRunner {
   /** Ids of the previews that have anything in this runtime (tasks, containers, networks, volumes). */
   list(): Promise<string[]>;
   stats(previewId: string): Promise<ContainerStats | undefined>;
+  /** The listening sockets of the task's network namespace, where the runtime can read them. */
+  listeners?(previewId: string): Promise<readonly Listener[] | undefined>;
+  /** The last lines a container printed, where the runtime keeps them at hand. */
+  lastLines?(previewId: string, container: ContainerName): Promise<readonly string[]>;
+  /** The engine's CPUs and memory, where one engine runs every task (Docker); Fargate sizes tasks itself. */
+  capacity?(): Promise<RuntimeCapacity>;
 }
 
 export type TaskStep = 'build' | ContainerName;
@@ -93,6 +111,8 @@ export type TaskFailure = {
   readonly reason: FailureReason;
   readonly exitCode?: number;
   readonly lastLines: readonly string[];
+  /** The task's listening sockets when the app never answered, where the runtime could read them. */
+  readonly listeners?: readonly Listener[];
 };
 
 const reasonText: Record<FailureReason, string> = {

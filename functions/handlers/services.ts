@@ -156,6 +156,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       buildLog: runtime.onBuildLog,
       databaseImages: config.databaseImages,
       maintenance,
+      client: nodeAppHttpClient,
+      onInternalError: ({ previewId, step, error }) =>
+        logger.error('launch failed through an internal error', { previewId, step, error }),
     });
   const proxy = new PreviewProxy({
     service: previews,

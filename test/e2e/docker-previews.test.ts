@@ -101,7 +101,15 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
       limits: { memoryMb: 1024, cpuCores: 2 },
       database: { type: 'postgresql' },
     });
-    expect(JSON.stringify(config.json)).not.toMatch(/postgresql:\/\/[^*]/);
+    // Every database variable is listed, the password in none of them.
+    expect(config.json.database.environment).toMatchObject({
+      DATABASE_URL: 'postgresql://preview:***@127.0.0.1:5432/preview',
+      DATABASE_URL_ASYNC: 'postgresql+asyncpg://preview:***@127.0.0.1:5432/preview',
+      POSTGRES_PASSWORD: '***',
+      PGPASSWORD: '***',
+      PGHOST: '127.0.0.1',
+    });
+    expect(JSON.stringify(config.json)).not.toMatch(/postgresql(\+asyncpg)?:\/\/[^:"]+:(?!\*\*\*@)/);
   });
 
   it('refuses proxy paths that are URLs or climb out of the app', async () => {
@@ -141,7 +149,10 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
   it('fails a preview whose migration fails, says why, and leaves nothing behind', async () => {
     const { status } = await launch('broken-migration');
     expect(status.status).toBe('failed');
-    expect(status.failure).toMatchObject({ step: 'migrate', reason: 'exit_nonzero', exitCode: 1 });
+    expect(status.failure).toMatchObject({ step: 'migrate', reason: 'migration_failed', exitCode: 1 });
+    expect(status.failure.message).toMatch(
+      /^The migration command `.+` failed with exit code 1: .*does not exist/,
+    );
     expect(status.failure.lastLines.join('\n')).toMatch(/does not exist/);
     expect(status.database.migrationStatus).toBe('failed');
     expect(await leftovers(status.previewInstanceId)).toEqual([]);

@@ -46,6 +46,16 @@ function url(running: RunningTask, path: string): string {
   return `http://${running.endpoint.host}:${running.endpoint.port}${path}`;
 }
 
+/** Reads until `done` holds, for at most 20 s. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function elapsed<T>(what: string, action: () => Promise<T>): Promise<T> {
   const start = performance.now();
   try {
@@ -123,6 +133,8 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
         ['migrate', 'exited', 0],
         ['seed', 'exited', 0],
         ['app', expect.stringMatching(/^(running|healthy)$/), undefined],
+        // An app on all interfaces needs no bridge: it says so and ends (or is about to).
+        ['bridge', expect.stringMatching(/^(running|exited)$/), expect.toBeOneOf([0, undefined])],
       ]);
       expect(running.endpoint?.host).toBe('127.0.0.1');
       expect((await fetch(url(running, '/health'))).status).toBe(200);
@@ -173,6 +185,26 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(app.HostConfig.NetworkMode).toBe(`container:${database.Id}`);
     });
 
+    it('ends the loopback bridge of an app that listens on all interfaces', async () => {
+      const bridge = await until(
+        () => containerOf(task.previewId, 'bridge'),
+        (c) => !c.State.Running,
+      );
+      expect(bridge.State.ExitCode).toBe(0);
+      const [found] = await docker.listContainers({
+        all: true,
+        filters: { label: [`preview.id=${task.previewId}`, 'preview.container=bridge'] },
+      });
+      const logs = (await docker.getContainer(found!.Id).logs({ stdout: true, stderr: true })).toString(
+        'utf8',
+      );
+      expect(logs).toContain('nothing to bridge');
+      expect(bridge.HostConfig.NetworkMode).toBe(
+        `container:${(await containerOf(task.previewId, 'database')).Id}`,
+      );
+      expect(bridge.Config.User).toBe('65534:65534');
+    });
+
     it('reports the app container’s resource use', async () => {
       const stats = await runner.stats(task.previewId);
       expect(stats?.memoryLimitBytes).toBe(256 * mib);
@@ -200,6 +232,19 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
     await expect(runner.run(task)).rejects.toMatchObject({ code: 'conflict' });
     expect((await fetch(url(running, '/health'))).status).toBe(200);
     await runner.stop(task.previewId);
+  });
+
+  it('reads the task’s listening sockets and the engine’s capacity', async () => {
+    const task = await taskOf('hello-api');
+    await runner.run(task);
+    expect(await runner.listeners(task.previewId)).toContainEqual({ address: '0.0.0.0', port: 8000 });
+    expect(await runner.lastLines(task.previewId, 'app')).toEqual(
+      expect.arrayContaining([expect.stringContaining('Uvicorn running on http://0.0.0.0:8000')]),
+    );
+    const info = await docker.info();
+    expect(await runner.capacity()).toEqual({ cpus: info.NCPU, memoryMb: Math.floor(info.MemTotal / mib) });
+    await runner.stop(task.previewId);
+    expect(await runner.listeners(task.previewId)).toBeUndefined();
   });
 
   it('fails a broken migration with its error and leaves nothing behind', async () => {

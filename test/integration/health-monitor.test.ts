@@ -73,6 +73,10 @@ async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3
     runner: runtime,
     tiers,
     clock,
+    // Every new task comes up answering; what the monitor sees afterwards is the test's to set.
+    client: {
+      send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
+    },
   });
   const monitor = new HealthMonitor({
     previews,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../functions/core/errors.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
+import type { AppHttpClient } from '../../functions/core/app-request.js';
 import { MaintenanceStop } from '../../functions/core/services/maintenance-stop.js';
 import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
@@ -23,6 +24,11 @@ class TestSwitch implements MaintenanceSwitch {
     return this.on;
   }
 }
+
+/** An app that answers every request through the proxy's path. */
+const answeringApp: AppHttpClient = {
+  send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
+};
 
 /** A runtime whose task comes up healthy; the test says how its task looks when described. */
 class ScriptedRuntime implements TaskRunner {
@@ -78,6 +84,7 @@ function stage() {
     tiers: defaultTiers,
     clock: { now: () => new Date() },
     maintenance,
+    client: answeringApp,
   });
   const stop = new MaintenanceStop({
     previews,

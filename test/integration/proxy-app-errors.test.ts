@@ -35,6 +35,10 @@ const healthyRuntime: TaskRunner = {
 describe("the proxy counts the apps' 5xx apart from the service's", () => {
   it("one AppServerErrors per 5xx an app answers, none for its other answers or the service's own reads", async () => {
     const { service, previews } = previewServiceOn(db);
+    let status = 200;
+    const client: AppHttpClient = {
+      send: async () => ({ statusCode: status, headers: {}, body: Buffer.from('x'), durationMs: 1 }),
+    };
     const launcher = new PreviewLauncher({
       previews,
       generations: anyGeneration,
@@ -43,15 +47,12 @@ describe("the proxy counts the apps' 5xx apart from the service's", () => {
       runner: healthyRuntime,
       tiers: defaultTiers,
       clock: { now: () => new Date() },
+      client,
     });
     const identity = { userId: 'proxy-5xx', tier: 'free' as const };
     const launched = await service.launch(identity, 'g', {});
     await launcher.start(launched.body.previewInstanceId);
 
-    let status = 200;
-    const client: AppHttpClient = {
-      send: async () => ({ statusCode: status, headers: {}, body: Buffer.from('x'), durationMs: 1 }),
-    };
     const counted: string[] = [];
     const serviceMetrics: ServiceMetrics = {
       count: (name) => counted.push(name),

@@ -46,6 +46,7 @@ export function previewServiceOn(
     tiers?: Tiers;
     runner?: TaskRunner;
     maintenance?: MaintenanceSwitch;
+    generations?: GenerationStore;
   } = {},
 ) {
   const stores = {
@@ -56,7 +57,7 @@ export function previewServiceOn(
   };
   const service = new PreviewService({
     ...stores,
-    generations: anyGeneration,
+    generations: options.generations ?? anyGeneration,
     starter: options.starter ?? new RecordingStarter(),
     runner: options.runner,
     tiers: options.tiers ?? defaultTiers,

@@ -97,7 +97,7 @@ describe('buildTaskDefinition', () => {
 
   it('keeps a SQLite database in a file on the shared /tmp, with no sidecar', () => {
     const definition = task('sqlite', withOneShots);
-    expect(names(definition)).toEqual(['migrate', 'seed', 'app']);
+    expect(names(definition)).toEqual(['migrate', 'seed', 'app', 'bridge']);
     expect(container(definition, 'migrate').dependsOn).toEqual([]);
     for (const name of ['migrate', 'seed', 'app']) {
       const c = container(definition, name);
@@ -113,7 +113,7 @@ describe('buildTaskDefinition', () => {
 
   it('runs the app alone when there is no database', () => {
     const definition = task('none');
-    expect(names(definition)).toEqual(['app']);
+    expect(names(definition)).toEqual(['app', 'bridge']);
     const app = container(definition, 'app');
     expect(app.dependsOn).toEqual([]);
     // No database of ours: the generation's own setting stands.
@@ -122,12 +122,16 @@ describe('buildTaskDefinition', () => {
       APP_ENV: 'preview',
       DATABASE_URL: 'sqlite:///./local.db',
       PORT: '8000',
+      HOST: '0.0.0.0',
+      UVICORN_HOST: '0.0.0.0',
+      UVICORN_PORT: '8000',
+      GUNICORN_CMD_ARGS: '--bind 0.0.0.0:8000',
     });
   });
 
   it('orders database → migrate → seed → app with ECS conditions', () => {
     const definition = task('postgresql', withOneShots);
-    expect(names(definition)).toEqual(['database', 'migrate', 'seed', 'app']);
+    expect(names(definition)).toEqual(['database', 'migrate', 'seed', 'app', 'bridge']);
     expect(container(definition, 'migrate').dependsOn).toEqual([
       { containerName: 'database', condition: 'HEALTHY' },
     ]);
@@ -143,7 +147,7 @@ describe('buildTaskDefinition', () => {
 
   it('starts the app once the database is healthy when there is nothing to migrate or seed', () => {
     const definition = task('postgresql');
-    expect(names(definition)).toEqual(['database', 'app']);
+    expect(names(definition)).toEqual(['database', 'app', 'bridge']);
     expect(container(definition, 'app').dependsOn).toEqual([
       { containerName: 'database', condition: 'HEALTHY' },
     ]);
@@ -151,7 +155,7 @@ describe('buildTaskDefinition', () => {
 
   it('skips a migration command the generation does not ask for', () => {
     const definition = task('postgresql', { migrationCommand: 'alembic upgrade head' });
-    expect(names(definition)).toEqual(['database', 'app']);
+    expect(names(definition)).toEqual(['database', 'app', 'bridge']);
   });
 
   it('gives the app the tier as hard limits, a health check and a locked-down sandbox', () => {
@@ -164,7 +168,8 @@ describe('buildTaskDefinition', () => {
     expect(app.memoryMb).toBe(256);
     expect(app.cpuUnits).toBe(512);
     expect(app.pidsLimit).toBeGreaterThan(0);
-    expect(app.command).toEqual(['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000']);
+    // The generation's port is the one published and probed: the entry point's --port follows it.
+    expect(app.command).toEqual(['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 9000']);
     expect(app.portMappings).toEqual([{ containerPort: 9000, protocol: 'tcp' }]);
     expect(app.environment.PORT).toBe('9000');
     expect(app.readonlyRootFilesystem).toBe(true);
@@ -173,6 +178,86 @@ describe('buildTaskDefinition', () => {
     expect(app.healthCheck?.command[0]).toBe('CMD');
     expect(app.healthCheck?.command.at(-1)).toBe("http://127.0.0.1:9000/it's/up");
     expect(app.healthCheck?.intervalSeconds).toBe(300);
+  });
+
+  it('gives PostgreSQL apps the variables generated apps read: URLs, POSTGRES_*, libpq PG*', () => {
+    const definition = task('postgresql', withOneShots);
+    for (const name of ['migrate', 'seed', 'app']) {
+      expect(container(definition, name).environment).toMatchObject({
+        DATABASE_URL: `postgresql://preview:${password}@127.0.0.1:5432/preview`,
+        DATABASE_URL_ASYNC: `postgresql+asyncpg://preview:${password}@127.0.0.1:5432/preview`,
+        POSTGRES_HOST: '127.0.0.1',
+        POSTGRES_PORT: '5432',
+        POSTGRES_USER: 'preview',
+        POSTGRES_PASSWORD: password,
+        POSTGRES_DB: 'preview',
+        PGHOST: '127.0.0.1',
+        PGPORT: '5432',
+        PGUSER: 'preview',
+        PGPASSWORD: password,
+        PGDATABASE: 'preview',
+      });
+    }
+  });
+
+  it('gives MongoDB apps MONGODB_URI and MONGO_URL, and SQLite apps an aiosqlite URL', () => {
+    const url = `mongodb://preview:${password}@127.0.0.1:27017/preview?authSource=admin`;
+    expect(container(task('mongodb'), 'app').environment).toMatchObject({
+      DATABASE_URL: url,
+      MONGODB_URI: url,
+      MONGO_URL: url,
+    });
+    expect(container(task('sqlite'), 'app').environment.DATABASE_URL_ASYNC).toBe(
+      'sqlite+aiosqlite:////tmp/preview.sqlite3',
+    );
+  });
+
+  it('tells servers to listen on all interfaces at the generation port, keeping other gunicorn arguments', () => {
+    const app = container(
+      task('none', { port: 8080, env: { GUNICORN_CMD_ARGS: '--workers 2 --bind 127.0.0.1:9000' } }),
+      'app',
+    );
+    expect(app.environment).toMatchObject({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      UVICORN_HOST: '0.0.0.0',
+      UVICORN_PORT: '8080',
+      GUNICORN_CMD_ARGS: '--workers 2 --bind 0.0.0.0:8080',
+    });
+  });
+
+  it('runs the spec-default entry point as it is: the environment binds it', () => {
+    const app = container(task('none', { entryPoint: 'uvicorn app.main:app' }), 'app');
+    expect(app.command).toEqual(['sh', '-c', 'uvicorn app.main:app']);
+  });
+
+  it('adds the loopback bridge after the app, in its namespace, unprivileged and non-essential', () => {
+    const definition = task('postgresql', { port: 8080 });
+    const bridge = container(definition, 'bridge');
+    expect(bridge).toMatchObject({
+      image: 'preview-app:abc',
+      essential: false,
+      memoryMb: 64,
+      cpuUnits: 0,
+      portMappings: [],
+      dependsOn: [{ containerName: 'app', condition: 'START' }],
+      readonlyRootFilesystem: true,
+      user: '65534:65534',
+      environment: {},
+    });
+    // The expected port, and the database's port, which is not the app's.
+    expect(bridge.command?.slice(0, 2)).toEqual(['python3', '-c']);
+    expect(bridge.command?.slice(3)).toEqual(['8080', '5432']);
+    expect(container(task('none'), 'bridge').command?.slice(3)).toEqual(['8000', '']);
+  });
+
+  it('keeps every default tier on the Fargate size it has without the bridge', () => {
+    const sizes = Object.values(defaultTiers).map((tier) => task('postgresql', withOneShots, tier).taskSize);
+    expect(sizes).toEqual([
+      { cpu: 2048, memory: 4096 },
+      { cpu: 4096, memory: 8192 },
+      { cpu: 8192, memory: 16384 },
+    ]);
   });
 
   it('lets the service, not the generation, say where the database is', () => {

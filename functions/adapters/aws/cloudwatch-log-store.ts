@@ -11,7 +11,7 @@ import { buildLogStream, parseLogStream, taskLogStream } from '../../core/log-st
 import type { ContainerName } from '../../core/task-definition.js';
 import type { EcsLogSources } from './ecs-log-sources.js';
 
-const containerNames: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
+const containerNames: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 
 /** How far back `tail` looks, widening until it has enough lines. */
 const tailWindowsMs = [60_000, 10 * 60_000, 3600_000, 86_400_000, 3650 * 86_400_000];

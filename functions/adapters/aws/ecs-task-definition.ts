@@ -32,7 +32,11 @@ export const maxOverridesBytes = 8192;
  */
 const perPreviewVariables: ReadonlySet<string> = new Set([
   'DATABASE_URL',
+  'DATABASE_URL_ASYNC',
   'POSTGRES_PASSWORD',
+  'PGPASSWORD',
+  'MONGODB_URI',
+  'MONGO_URL',
   'MONGO_INITDB_ROOT_PASSWORD',
 ]);
 

@@ -30,7 +30,7 @@ import { ecsTask, type TaskDefinitionSettings } from './ecs-task-definition.js';
 export type EcsRunnerSettings = TaskDefinitionSettings &
   Pick<EcsSettings, 'cluster' | 'subnets' | 'securityGroup'>;
 
-const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
+const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 
 /** Starts the reason of every stop the service asks for, so its own stops tell apart from an operator's. */
 export const serviceStopReasonPrefix = 'preview-service:';

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '../../core/errors.js';
+import { parseSocketTable } from '../../core/launch-diagnosis.js';
 import type {
   ContainerDefinition,
   ContainerDependency,
@@ -17,7 +18,9 @@ import {
   type ContainerStats,
   type Endpoint,
   type FailureReason,
+  type Listener,
   type RunningTask,
+  type RuntimeCapacity,
   type TaskDescription,
   type TaskRunner,
 } from '../../core/task-runner.js';
@@ -40,7 +43,7 @@ const label = {
   managed: 'preview.managed',
   owner: 'preview.owner',
 } as const;
-const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app'];
+const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 const mib = 1024 * 1024;
 const lastLineCount = 20;
 const neverStarted = '0001-01-01T00:00:00Z';
@@ -59,6 +62,7 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
   private readonly owner: string | undefined;
+  private engineCapacity: Promise<RuntimeCapacity> | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -190,6 +194,34 @@ export class DockerTaskRunner implements TaskRunner {
     };
   }
 
+  /** The task's listening sockets, read inside its network namespace (from the app container). */
+  async listeners(previewId: string): Promise<readonly Listener[] | undefined> {
+    const app = await this.containerOf(previewId, 'app');
+    return app && socketsOf(app);
+  }
+
+  async lastLines(previewId: string, container: ContainerName): Promise<readonly string[]> {
+    const found = await this.containerOf(previewId, container);
+    return found ? lastLines(found) : [];
+  }
+
+  /** The engine's CPUs and memory, read once: an engine does not change under a running service. */
+  capacity(): Promise<RuntimeCapacity> {
+    this.engineCapacity ??= this.docker.info().then((info: { NCPU: number; MemTotal: number }) => ({
+      cpus: info.NCPU,
+      memoryMb: Math.floor(info.MemTotal / mib),
+    }));
+    return this.engineCapacity;
+  }
+
+  private async containerOf(previewId: string, name: ContainerName): Promise<Docker.Container | undefined> {
+    const [found] = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${label.previewId}=${previewId}`, `${label.container}=${name}`] },
+    });
+    return found && this.docker.getContainer(found.Id);
+  }
+
   /** Creates every container up front, so each start waits only for its dependencies. */
   private async createContainers(
     task: PreviewTaskDefinition,
@@ -236,8 +268,17 @@ export class DockerTaskRunner implements TaskRunner {
     const container = containers[containerName]!;
     const healthCheck = task.containers.find((c) => c.name === containerName)?.healthCheck;
     const deadline = Date.now() + this.stepTimeoutMs;
-    const fail = async (reason: FailureReason, exitCode?: number) =>
-      taskFailed({ step: containerName, reason, exitCode, lastLines: await lastLines(container) });
+    const fail = async (reason: FailureReason, exitCode?: number) => {
+      // An app that never answered inside its task: what it listens on says why (port, address).
+      const listeners = reason === 'health_check' ? await socketsOf(container) : undefined;
+      return taskFailed({
+        step: containerName,
+        reason,
+        exitCode,
+        lastLines: await lastLines(container),
+        ...(listeners ? { listeners } : {}),
+      });
+    };
 
     for (;;) {
       const { State: state } = await container.inspect();
@@ -292,7 +333,8 @@ function hostConfig(previewId: string, definition: ContainerDefinition): Docker.
   return {
     Memory: memory,
     MemorySwap: memory,
-    NanoCpus: Math.round((definition.cpuUnits / 1024) * 1e9),
+    // No units of its own (the bridge): a share of the engine, as a container without `cpu` in ECS.
+    ...(definition.cpuUnits > 0 ? { NanoCpus: Math.round((definition.cpuUnits / 1024) * 1e9) } : {}),
     PidsLimit: definition.pidsLimit,
     Init: true,
     SecurityOpt: ['no-new-privileges:true'],
@@ -323,15 +365,30 @@ function dockerHealthCheck(check: HealthCheck): Docker.HealthConfig {
 async function passes(container: Docker.Container, check: HealthCheck): Promise<boolean> {
   const [form, ...args] = check.command;
   const command = form === 'CMD-SHELL' ? ['/bin/sh', '-c', ...args] : args;
+  return (await execute(container, command))?.exitCode === 0;
+}
+
+/** The listening sockets of the container's network namespace; undefined when it cannot be asked. */
+async function socketsOf(container: Docker.Container): Promise<Listener[] | undefined> {
+  const result = await execute(container, ['cat', '/proc/net/tcp', '/proc/net/tcp6']);
+  return result && parseSocketTable(result.output);
+}
+
+/** Runs a command in a running container: its exit code and output, or undefined if it could not run. */
+async function execute(
+  container: Docker.Container,
+  command: readonly string[],
+): Promise<{ exitCode: number | null; output: string } | undefined> {
   try {
-    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-    const output = await exec.start({});
-    output.resume();
-    await finished(output);
-    return (await exec.inspect()).ExitCode === 0;
+    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await finished(stream);
+    return { exitCode: (await exec.inspect()).ExitCode, output: demultiplex(Buffer.concat(chunks)) };
   } catch {
     // Not running (any more): the state check says why.
-    return false;
+    return undefined;
   }
 }
 

@@ -137,13 +137,17 @@ export class ProcessTaskRunner implements TaskRunner {
       taskId: randomUUID(),
       endpoint: { host: loopback, port },
       directory,
-      children: task.containers.map((definition) => ({
-        definition,
-        lastLines: [],
-        oomKilled: false,
-        healthy: false,
-        cpuCores: 0,
-      })),
+      // The loopback bridge joins the app's network namespace; processes share the service's own
+      // loopback, where the app is reached wherever it listens.
+      children: task.containers
+        .filter((definition) => definition.name !== 'bridge')
+        .map((definition) => ({
+          definition,
+          lastLines: [],
+          oomKilled: false,
+          healthy: false,
+          cpuCores: 0,
+        })),
     };
     this.runs.set(task.previewId, run);
     this.watch();
@@ -297,9 +301,15 @@ export class ProcessTaskRunner implements TaskRunner {
       ...environment,
       PORT: port,
       HOST: loopback,
-      // uvicorn reads these when its command line has no --port / --host.
+      // uvicorn and gunicorn read these when their command line has no --port / --host / --bind.
       UVICORN_PORT: port,
       UVICORN_HOST: loopback,
+      GUNICORN_CMD_ARGS: [
+        (environment.GUNICORN_CMD_ARGS ?? '').replace(/(?:^|\s)--bind\s+\S+/g, '').trim(),
+        `--bind ${loopback}:${port}`,
+      ]
+        .filter(Boolean)
+        .join(' '),
     };
   }
 

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import type { LiveNotifier } from '../log-ports.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
 import type { HealthCheckResult, PreviewHealth, PreviewRecord } from '../preview.js';
+import { appliedLimits } from '../resource-fit.js';
 import type { TaskRunner } from '../task-runner.js';
 import type { PreviewLauncher } from './preview-launcher.js';
 import type { PreviewService } from './preview-service.js';
@@ -151,7 +152,7 @@ export class HealthMonitor {
   private async memoryCheck(record: PreviewRecord): Promise<HealthCheckResult | undefined> {
     const sample = await this.deps.metrics.latestResources(record.previewId);
     if (!sample) return undefined;
-    const limit = record.resources.memoryMb * 1024 * 1024;
+    const limit = appliedLimits(record).memoryMb * 1024 * 1024;
     const percent = Math.round((sample.memoryUsedBytes / limit) * 100);
     return {
       name: 'memory',

@@ -1,18 +1,29 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppHttpClient } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
+import {
+  diagnoseTaskFailure,
+  healthNotFoundFailure,
+  openApiRoutes,
+  unreachableFailure,
+  type DiagnosisContext,
+} from '../launch-diagnosis.js';
 import { isServing, isTerminal } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
+import { secretsOf } from '../log-redaction.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
-import { buildTaskDefinition } from '../task-definition.js';
+import { fitToCapacity } from '../resource-fit.js';
+import { buildTaskDefinition, databasePorts, type PreviewTaskDefinition } from '../task-definition.js';
 import {
   taskFailureOf,
+  type Endpoint,
   type ImageBuilder,
   type RunningTask,
   type TaskDescription,
-  type TaskFailure,
   type TaskRunner,
 } from '../task-runner.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
@@ -33,20 +44,33 @@ export interface PreviewLauncherDependencies {
   readonly buildLog?: (previewId: string, line: string) => void;
   /** While on, a launch that has not started yet and every recovery stop the preview instead. */
   readonly maintenance?: MaintenanceSwitch;
+  /** Reaches the app the way the proxy does: a preview is healthy only once it answers this way. */
+  readonly client: AppHttpClient;
+  /** Told of every launch that failed through the service's own fault (reason `internal`). */
+  readonly onInternalError?: (fault: { previewId: string; step: string; error: unknown }) => void;
+  /** How often a starting app's health endpoint is asked through the proxy's path. */
+  readonly reachPollMs?: number;
+}
+
+/** A launch failure already diagnosed, on its way to the preview's record. */
+class LaunchFailed extends Error {
+  constructor(readonly failure: PreviewFailure) {
+    super(failure.message);
+  }
 }
 
 const launcher: Actor = { type: 'system', id: 'launcher' };
 const monitor: Actor = { type: 'system', id: 'health-monitor' };
 const maxObserveAttempts = 3;
 const inMaintenance = 'the service is in maintenance';
-
-const failureMessages: Record<TaskFailure['reason'], string> = {
-  build_error: 'The image build failed.',
-  exit_nonzero: 'A container exited with an error.',
-  out_of_memory: 'A container ran out of memory.',
-  health_check: 'The app never passed its health check.',
-  timeout: 'The preview did not come up in time.',
-};
+/** One ask of the health endpoint while the launch waits for it to answer from outside. */
+const reachLimits = { timeoutMs: 2_000, maxResponseBytes: 64 * 1024 };
+const openApiLimits = { timeoutMs: 5_000, maxResponseBytes: 2 * 1024 * 1024 };
+/**
+ * The longest wait for an app that answers inside its task to answer from outside: one health
+ * interval, at most a minute (the handler following ECS events must finish well within its time).
+ */
+const maxReachWaitSeconds = 60;
 
 /**
  * The asynchronous part of a launch: build (or reuse) the image, start the task, and follow the
@@ -66,9 +90,7 @@ export class PreviewLauncher {
       const source = await this.sourceOf(record);
       const building = await this.step(record, 'building', 'build', { type: 'build_started' });
       const started = Date.now();
-      const image = await this.deps.imageBuilder.ensureImage(source, (line) =>
-        this.deps.buildLog?.(previewId, line),
-      );
+      const image = await this.buildImage(source, previewId);
       const launching = await this.step(building, 'launching', 'start', {
         type: 'built',
         detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
@@ -125,9 +147,7 @@ export class PreviewLauncher {
     try {
       await this.deps.runner.stop(record.previewId);
       const source = await this.sourceOf(recovering);
-      const image = await this.deps.imageBuilder.ensureImage(source, (line) =>
-        this.deps.buildLog?.(record.previewId, line),
-      );
+      const image = await this.buildImage(source, record.previewId);
       const launching = await this.deps.service.transition(recovering, 'launching', monitor, {
         timeline: recovering.timeline,
       });
@@ -143,16 +163,45 @@ export class PreviewLauncher {
     return source;
   }
 
-  private async runTask(record: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
+  /** The generation's image; a failed build is diagnosed (a package pip cannot install, …). */
+  private async buildImage(source: Awaited<ReturnType<PreviewLauncher['sourceOf']>>, previewId: string) {
+    try {
+      return await this.deps.imageBuilder.ensureImage(source, (line) =>
+        this.deps.buildLog?.(previewId, line),
+      );
+    } catch (error) {
+      const failure = taskFailureOf(error);
+      if (!failure) throw error;
+      throw new LaunchFailed(diagnoseTaskFailure(failure, diagnosisContext(source.generation)));
+    }
+  }
+
+  private async runTask(launching: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
+    // A local engine smaller than the tier runs the app with what it has; Fargate sizes tasks itself.
+    const limits = fitToCapacity(launching.resources, await this.deps.runner.capacity?.());
+    const record =
+      limits.reason === undefined && launching.appliedLimits === undefined
+        ? launching
+        : await this.deps.service.update(launching, {
+            appliedLimits: limits.reason === undefined ? undefined : limits,
+          });
+    const effective = this.effectiveGeneration(generation, record);
     const task = buildTaskDefinition({
       previewId: record.previewId,
-      generation: this.effectiveGeneration(generation, record),
-      tier: { ...this.deps.tiers[record.tier], memory: record.resources.memoryMb, cpu: record.resources.cpu },
+      generation: effective,
+      tier: { ...this.deps.tiers[record.tier], memory: limits.memoryMb, cpu: limits.cpu },
       appImage: imageRef,
       databasePassword: newDatabasePassword(),
       ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
     });
-    const running = await this.deps.runner.run(task);
+    let running: RunningTask;
+    try {
+      running = await this.deps.runner.run(task);
+    } catch (error) {
+      const failure = taskFailureOf(error);
+      if (!failure) throw error;
+      throw new LaunchFailed(diagnoseTaskFailure(failure, diagnosisContext(effective, task)));
+    }
     const description = await this.deps.runner.describe(record.previewId);
     if (description) await this.observe(description, running);
   }
@@ -226,8 +275,12 @@ export class PreviewLauncher {
       ? record.timeline
       : mergeTimeline(record.timeline, containerTimeline(description, now));
 
+    // The bridge's end never ends the task: an app it could not bridge is diagnosed as unreachable.
     const stoppedContainer = description.containers.find(
-      (c) => c.state === 'exited' && (c.name === 'app' || c.oomKilled || (c.exitCode ?? 0) !== 0),
+      (c) =>
+        c.name !== 'bridge' &&
+        c.state === 'exited' &&
+        (c.name === 'app' || c.oomKilled || (c.exitCode ?? 0) !== 0),
     );
     // Only a preview that has been healthy is recovered; a crash before that is a failed launch.
     if (stoppedContainer && isServing(record.status) && record.healthyAt) {
@@ -267,6 +320,14 @@ export class PreviewLauncher {
       );
     }
     if (app.state === 'healthy' && current.status === 'running') {
+      // Healthy means reachable: through the endpoint the proxy and the health monitor use.
+      const unreachable = endpoint ? await this.awaitReachable(current, endpoint) : undefined;
+      if (unreachable) {
+        await this.deps.runner.stop(current.previewId);
+        await this.deps.service.fail(current, unreachable);
+        return;
+      }
+      if (!endpoint) return;
       const firstHealthy = current.healthyAt === undefined;
       if (firstHealthy) {
         this.deps.serviceMetrics?.milliseconds(
@@ -291,6 +352,71 @@ export class PreviewLauncher {
         { type: current.recoveringSince ? 'recovered' : 'healthy' },
       );
     }
+  }
+
+  /**
+   * Asks the app's health endpoint through `endpoint` until it answers 2xx (undefined), for at most
+   * one health interval; else the diagnosed failure: 404 names routes the app has, and an app that
+   * never answers is named by what it listens on (loopback only, another port) where the runtime
+   * can read the task's sockets.
+   */
+  private async awaitReachable(
+    record: PreviewRecord,
+    endpoint: Endpoint,
+  ): Promise<PreviewFailure | undefined> {
+    const healthPath = record.healthCheck.endpoint;
+    const waitMs = Math.min(record.healthCheck.intervalSeconds, maxReachWaitSeconds) * 1000;
+    const started = performance.now();
+    let lastOutcome: string;
+    for (;;) {
+      try {
+        const response = await this.deps.client.send(
+          endpoint,
+          { method: 'GET', target: healthPath, headers: { accept: 'application/json' } },
+          reachLimits,
+        );
+        if (response.statusCode >= 200 && response.statusCode < 300) return undefined;
+        if (response.statusCode === 404) return this.healthNotFound(record, endpoint);
+        lastOutcome = `it answered ${response.statusCode}`;
+      } catch (error) {
+        lastOutcome = error instanceof Error ? error.message : 'no answer';
+      }
+      if (performance.now() - started >= waitMs) break;
+      await sleep(this.deps.reachPollMs ?? 250);
+    }
+    const source = await this.deps.generations.load(record.generationId);
+    const [listeners, lastLines] = await Promise.all([
+      this.deps.runner.listeners?.(record.previewId),
+      this.deps.runner.lastLines?.(record.previewId, 'app') ?? [],
+    ]);
+    return unreachableFailure({
+      listeners,
+      context: diagnosisContext(source ? this.effectiveGeneration(source.generation, record) : undefined),
+      healthPath,
+      endpoint,
+      waitedSeconds: Math.round(waitMs / 1000),
+      lastOutcome,
+      lastLines: lastLines ?? [],
+    });
+  }
+
+  private async healthNotFound(record: PreviewRecord, endpoint: Endpoint): Promise<PreviewFailure> {
+    const source = await this.deps.generations.load(record.generationId);
+    let routes: string[] = [];
+    if (source) {
+      try {
+        const response = await this.deps.client.send(
+          endpoint,
+          { method: 'GET', target: source.generation.openapiPath, headers: { accept: 'application/json' } },
+          openApiLimits,
+        );
+        if (response.statusCode === 200) routes = openApiRoutes(JSON.parse(response.body.toString('utf8')));
+      } catch {
+        // No document, or not JSON: the failure says the app lists no routes.
+      }
+    }
+    const lastLines = (await this.deps.runner.lastLines?.(record.previewId, 'app')) ?? [];
+    return healthNotFoundFailure({ healthPath: record.healthCheck.endpoint, routes, lastLines, secrets: [] });
   }
 
   /** The generation as this preview runs it: the launch request may override the database. */
@@ -324,27 +450,46 @@ export class PreviewLauncher {
   private async failLaunch(previewId: string, error: unknown): Promise<void> {
     await this.deps.runner.stop(previewId);
     const current = await this.deps.previews.getById(previewId);
+    // Stopped meanwhile: what failed was the stop's doing, not a fault.
     if (!current || isTerminal(current.status) || current.status === 'stopping') return;
-    await this.deps.service.fail(current, failureFrom(error));
+    const failure = failureFrom(error);
+    // The step is where the launch was when it failed: building, launching, running.
+    if (failure.reason === 'internal')
+      this.deps.onInternalError?.({ previewId, step: current.status, error });
+    await this.deps.service.fail(current, failure);
   }
 }
 
 function failureFrom(error: unknown): PreviewFailure {
-  const failure = taskFailureOf(error);
-  if (failure) {
-    return {
-      step: failure.step,
-      reason: failure.reason,
-      message: failureMessages[failure.reason],
-      ...(failure.exitCode === undefined ? {} : { exitCode: failure.exitCode }),
-      lastLines: [...failure.lastLines],
-    };
+  if (error instanceof LaunchFailed) return error.failure;
+  if (error instanceof AppError && error.code !== 'internal') {
+    return { step: 'launch', reason: error.code, message: error.message };
   }
-  if (error instanceof AppError) return { step: 'launch', reason: error.code, message: error.message };
   return {
     step: 'launch',
     reason: 'internal',
     message: 'The preview could not be launched because of an internal error.',
+  };
+}
+
+/** What the diagnosis of a failed launch needs from the generation and, once built, its task. */
+function diagnosisContext(
+  generation: Generation | undefined,
+  task?: PreviewTaskDefinition,
+): DiagnosisContext {
+  const app = task?.containers.find((c) => c.name === 'app');
+  const databasePort = generation ? databasePorts[generation.dbType] : undefined;
+  return {
+    port: generation?.port ?? 0,
+    ...(generation?.requiresMigrations && generation.migrationCommand
+      ? { migrationCommand: generation.migrationCommand }
+      : {}),
+    ...(generation?.seedDataIncluded && generation.seedCommand
+      ? { seedCommand: generation.seedCommand }
+      : {}),
+    memoryMb: Object.fromEntries((task?.containers ?? []).map((c) => [c.name, c.memoryMb])),
+    ignoredPorts: databasePort === undefined ? [] : [databasePort],
+    secrets: app ? secretsOf(app.environment) : [],
   };
 }
 

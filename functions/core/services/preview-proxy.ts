@@ -21,6 +21,10 @@ import type { GenerationStore } from '../ports.js';
 import type { RequestRecorder } from '../request-recorder.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { Identity, PreviewRecord } from '../preview.js';
+import { bindEntryPoint, listenEnvironment } from '../app-binding.js';
+import { limitsView } from '../preview-views.js';
+import { appliedLimits } from '../resource-fit.js';
+import { databaseEnvironment } from '../task-definition.js';
 import { formatCpu, formatMemory } from '../tiers.js';
 import type { PreviewService } from './preview-service.js';
 
@@ -187,15 +191,18 @@ export class PreviewProxy {
     const env = Object.fromEntries(
       Object.entries(generation.env).map(([name, value]) => [name, isSecretName(name) ? '***' : value]),
     );
+    const applied = appliedLimits(record);
+    const bound = bindEntryPoint(generation.entryPoint, generation.port);
     return {
       previewInstanceId: record.previewId,
       tier: record.tier,
       limits: {
-        memory: formatMemory(record.resources.memoryMb),
-        memoryMb: record.resources.memoryMb,
-        cpu: formatCpu(record.resources.cpu),
-        cpuCores: record.resources.cpu,
+        memory: formatMemory(applied.memoryMb),
+        memoryMb: applied.memoryMb,
+        cpu: formatCpu(applied.cpu),
+        cpuCores: applied.cpu,
         storage: `${record.resources.storageGb}GB`,
+        ...limitsView(record),
       },
       database: {
         type: record.dbType,
@@ -203,12 +210,17 @@ export class PreviewProxy {
         migrationCommand: generation.requiresMigrations ? (generation.migrationCommand ?? null) : null,
         seedCommand: generation.seedDataIncluded ? (generation.seedCommand ?? null) : null,
         url: record.dbType === 'none' ? null : 'set in DATABASE_URL (password hidden)',
+        // The password is made per task and never stored: shown as *** wherever it appears.
+        environment: databaseEnvironment(record.dbType, '***'),
       },
       healthCheck: {
         endpoint: generation.healthCheckEndpoint,
         intervalSeconds: generation.healthCheckInterval,
       },
       entryPoint: generation.entryPoint,
+      command: bound.command,
+      commandChanges: bound.changes,
+      listenEnvironment: listenEnvironment(generation.port, generation.env),
       port: generation.port,
       openapiPath: generation.openapiPath,
       env,

@@ -3,6 +3,7 @@ import { ecsTask, maxOverridesBytes } from '../../../functions/adapters/aws/ecs-
 import { AppError } from '../../../functions/core/errors.js';
 import { isValidFargateSize } from '../../../functions/core/fargate.js';
 import type { Generation } from '../../../functions/core/generation.js';
+import { loopbackBridgeScript } from '../../../functions/core/loopback-bridge.js';
 import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
 import { defaultTiers } from '../../../functions/core/tiers.js';
 import { exampleGeneration, settings } from './aws-fixtures.js';
@@ -40,19 +41,63 @@ const sandbox = {
   linuxParameters: { initProcessEnabled: true, capabilities: { drop: ['ALL'] } },
 };
 
-const appLike = {
+const sandboxed = {
   image: appImage,
   ...sandbox,
   readonlyRootFilesystem: true,
   user: '65534:65534',
   mountPoints: [{ sourceVolume: 'scratch', containerPath: '/tmp', readOnly: false }],
+};
+
+/** Where servers listen: all interfaces, the generation's port. */
+const listening = [
+  { name: 'GUNICORN_CMD_ARGS', value: '--bind 0.0.0.0:8000' },
+  { name: 'HOME', value: '/tmp' },
+  { name: 'HOST', value: '0.0.0.0' },
+];
+
+const appLike = {
+  ...sandboxed,
   environment: [
     { name: 'APP_ENV', value: 'preview' },
-    { name: 'HOME', value: '/tmp' },
+    ...listening,
     { name: 'LOG_LEVEL', value: 'INFO' },
+    // The database's address and user: not secret, so in the definition.
+    { name: 'PGDATABASE', value: 'preview' },
+    { name: 'PGHOST', value: '127.0.0.1' },
+    { name: 'PGPORT', value: '5432' },
+    { name: 'PGUSER', value: 'preview' },
     { name: 'PORT', value: '8000' },
+    { name: 'POSTGRES_DB', value: 'preview' },
+    { name: 'POSTGRES_HOST', value: '127.0.0.1' },
+    { name: 'POSTGRES_PORT', value: '5432' },
+    { name: 'POSTGRES_USER', value: 'preview' },
+    { name: 'UVICORN_HOST', value: '0.0.0.0' },
+    { name: 'UVICORN_PORT', value: '8000' },
   ],
 };
+
+/** The loopback bridge: the app image's python3, beside the app in the task's namespace. */
+function bridge(databasePort: string) {
+  return {
+    name: 'bridge',
+    ...sandboxed,
+    environment: [],
+    command: ['python3', '-c', loopbackBridgeScript, '8000', databasePort],
+    essential: false,
+    memory: 64,
+    cpu: 0,
+    portMappings: [],
+    dependsOn: [{ containerName: 'app', condition: 'START' }],
+    logConfiguration: logConfiguration,
+  };
+}
+
+const inContainerProbe = [
+  'import sys, urllib.error, urllib.request',
+  'try: urllib.request.urlopen(sys.argv[1], timeout=4)',
+  'except urllib.error.HTTPError: pass',
+].join('\n');
 
 describe('ecsTask', () => {
   it('maps a PostgreSQL generation to a Fargate definition with the exact container settings', () => {
@@ -131,13 +176,7 @@ describe('ecsTask', () => {
           portMappings: [{ containerPort: 8000, protocol: 'tcp' }],
           dependsOn: [{ containerName: 'seed', condition: 'SUCCESS' }],
           healthCheck: {
-            command: [
-              'CMD',
-              'python3',
-              '-c',
-              'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4)',
-              'http://127.0.0.1:8000/health',
-            ],
+            command: ['CMD', 'python3', '-c', inContainerProbe, 'http://127.0.0.1:8000/health'],
             interval: 10,
             timeout: 5,
             retries: 3,
@@ -145,19 +184,26 @@ describe('ecsTask', () => {
           },
           logConfiguration: logConfiguration,
         },
+        bridge('5432'),
       ],
     });
   });
 
   it('puts the database password and connection string in the overrides only', () => {
     const { registration, overrides } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
-    const url = `postgresql://preview:${password}@127.0.0.1:5432/preview`;
+    const address = `preview:${password}@127.0.0.1:5432/preview`;
+    const secrets = [
+      { name: 'DATABASE_URL', value: `postgresql://${address}` },
+      { name: 'DATABASE_URL_ASYNC', value: `postgresql+asyncpg://${address}` },
+      { name: 'PGPASSWORD', value: password },
+      { name: 'POSTGRES_PASSWORD', value: password },
+    ];
     expect(overrides).toEqual({
       containerOverrides: [
         { name: 'database', environment: [{ name: 'POSTGRES_PASSWORD', value: password }] },
-        { name: 'migrate', environment: [{ name: 'DATABASE_URL', value: url }] },
-        { name: 'seed', environment: [{ name: 'DATABASE_URL', value: url }] },
-        { name: 'app', environment: [{ name: 'DATABASE_URL', value: url }] },
+        { name: 'migrate', environment: secrets },
+        { name: 'seed', environment: secrets },
+        { name: 'app', environment: secrets },
       ],
     });
     expect(JSON.stringify(registration)).not.toContain(password);
@@ -171,6 +217,15 @@ describe('ecsTask', () => {
     expect(overrides.containerOverrides?.[0]).toEqual({
       name: 'database',
       environment: [{ name: 'MONGO_INITDB_ROOT_PASSWORD', value: password }],
+    });
+    const url = `mongodb://preview:${password}@127.0.0.1:27017/preview?authSource=admin`;
+    expect(overrides.containerOverrides?.find((o) => o.name === 'app')).toEqual({
+      name: 'app',
+      environment: [
+        { name: 'DATABASE_URL', value: url },
+        { name: 'MONGODB_URI', value: url },
+        { name: 'MONGO_URL', value: url },
+      ],
     });
   });
 
@@ -186,8 +241,10 @@ describe('ecsTask', () => {
         environment: [
           { name: 'APP_ENV', value: 'preview' },
           { name: 'GREETING', value: 'Hello' },
-          { name: 'HOME', value: '/tmp' },
+          ...listening,
           { name: 'PORT', value: '8000' },
+          { name: 'UVICORN_HOST', value: '0.0.0.0' },
+          { name: 'UVICORN_PORT', value: '8000' },
         ],
         command: ['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log'],
         essential: true,
@@ -198,6 +255,7 @@ describe('ecsTask', () => {
         healthCheck: expect.objectContaining({ interval: 10, timeout: 5, retries: 3, startPeriod: 30 }),
         logConfiguration: logConfiguration,
       },
+      bridge(''),
     ]);
     expect(overrides).toEqual({ containerOverrides: [] });
   });

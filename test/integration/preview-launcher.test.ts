@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppHttpClient } from '../../functions/core/app-request.js';
+import { AppError } from '../../functions/core/errors.js';
+import { parseGenerationSource } from '../../functions/core/generation.js';
+import type { GenerationStore } from '../../functions/core/ports.js';
+import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
+import type { PreviewTaskDefinition } from '../../functions/core/task-definition.js';
+import type {
+  Listener,
+  RuntimeCapacity,
+  TaskDescription,
+  TaskRunner,
+} from '../../functions/core/task-runner.js';
+import { defaultTiers, type TierName } from '../../functions/core/tiers.js';
+import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
+import { previewServiceOn } from '../support/preview-service.js';
+
+let db: TestDynamoDb;
+beforeAll(async () => {
+  db = await startTestDynamoDb();
+});
+afterAll(async () => {
+  await db.close();
+});
+
+/** One generation with a 5 s health interval, so a launch that is never reachable fails in 5 s. */
+const generations: GenerationStore = {
+  async load(generationId) {
+    const manifest = {
+      id: generationId,
+      projectId: 'proj-1',
+      dbType: 'none',
+      entryPoint: 'uvicorn app.main:app',
+      healthCheckInterval: 5,
+    };
+    return parseGenerationSource(
+      generationId,
+      new Map([
+        ['generation.json', Buffer.from(JSON.stringify(manifest))],
+        ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
+      ]),
+    );
+  },
+};
+
+/**
+ * A runtime whose task comes up healthy inside (as the in-container check sees it); what the
+ * endpoint answers from outside, what the task listens on, and how run ends are the test's to set.
+ */
+class ScriptedRuntime implements TaskRunner {
+  readonly kind = 'docker' as const;
+  readonly runWaitsForTask = true;
+  tasks: PreviewTaskDefinition[] = [];
+  stops = 0;
+  runError: unknown;
+  sockets: Listener[] | undefined = [];
+  engine: RuntimeCapacity = { cpus: 2, memoryMb: 8192 };
+
+  async run(task: PreviewTaskDefinition) {
+    this.tasks.push(task);
+    if (this.runError) throw this.runError;
+    return { taskId: 'task-1', endpoint: { host: '127.0.0.1', port: 9 }, appHealthy: true };
+  }
+  async stop() {
+    this.stops += 1;
+  }
+  async describe(previewId: string): Promise<TaskDescription> {
+    return {
+      previewId,
+      taskId: 'task-1',
+      containers: [{ name: 'app', state: 'running', oomKilled: false, startedAt: new Date().toISOString() }],
+      endpoint: { host: '127.0.0.1', port: 9 },
+    };
+  }
+  async list() {
+    return [];
+  }
+  async stats() {
+    return undefined;
+  }
+  async listeners() {
+    return this.sockets;
+  }
+  async lastLines() {
+    return ['INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)'];
+  }
+  async capacity() {
+    return this.engine;
+  }
+}
+
+/** Answers every request with `status`, or fails to connect when it is 0. */
+function answering(status: () => number): AppHttpClient {
+  return {
+    send: async () => {
+      const statusCode = status();
+      if (statusCode === 0) throw new AppError('unavailable', 'The app could not be reached.');
+      return { statusCode, headers: {}, body: Buffer.from('{}'), durationMs: 1 };
+    },
+  };
+}
+
+async function launch(userId: string, tier: TierName, runtime: ScriptedRuntime, client: AppHttpClient) {
+  const { service, previews } = previewServiceOn(db, { generations });
+  const faults: { previewId: string; step: string; error: unknown }[] = [];
+  const launcher = new PreviewLauncher({
+    previews,
+    generations,
+    service,
+    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
+    runner: runtime,
+    tiers: defaultTiers,
+    clock: { now: () => new Date() },
+    client,
+    reachPollMs: 50,
+    onInternalError: (fault) => faults.push(fault),
+  });
+  const { body } = await service.launch({ userId, tier }, 'g', {});
+  await launcher.start(body.previewInstanceId);
+  const record = await previews.getById(body.previewInstanceId);
+  if (!record) throw new Error('preview missing');
+  return { record, faults };
+}
+
+describe('preview launcher: healthy means reachable, failures diagnosed, limits fitted', () => {
+  it('is healthy only once the endpoint answers 2xx from outside', async () => {
+    let calls = 0;
+    const { record } = await launch(
+      'pl-reach',
+      'free',
+      new ScriptedRuntime(),
+      answering(() => (++calls < 4 ? 0 : 200)),
+    );
+    expect(record.status).toBe('healthy');
+    expect(calls).toBe(4);
+  });
+
+  it('fails an app answering inside but never from outside within one interval, naming its address', async () => {
+    const runtime = new ScriptedRuntime();
+    runtime.sockets = [{ address: '127.0.0.1', port: 8000 }];
+    const started = performance.now();
+    const { record } = await launch(
+      'pl-loopback',
+      'free',
+      runtime,
+      answering(() => 0),
+    );
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(record).toMatchObject({ status: 'failed', failure: { step: 'app', reason: 'loopback_only' } });
+    expect(record.healthyAt).toBeUndefined();
+    expect(record.failure?.message).toContain('127.0.0.1:8000');
+    expect(record.failure?.lastLines).toEqual([expect.stringContaining('Uvicorn running')]);
+    expect(runtime.stops).toBeGreaterThan(0);
+  });
+
+  it('says what came back when the sockets say nothing wrong', async () => {
+    const runtime = new ScriptedRuntime();
+    runtime.sockets = [{ address: '0.0.0.0', port: 8000 }];
+    const { record } = await launch(
+      'pl-500',
+      'free',
+      runtime,
+      answering(() => 500),
+    );
+    expect(record.failure).toMatchObject({
+      reason: 'health_check',
+      message:
+        'The app answers inside its task, but GET /health at 127.0.0.1:9 did not answer 2xx within 5 s (it answered 500).',
+    });
+  });
+
+  it('fails a 404 health endpoint at once as health_not_found', async () => {
+    const { record } = await launch(
+      'pl-404',
+      'free',
+      new ScriptedRuntime(),
+      answering(() => 404),
+    );
+    expect(record.failure).toMatchObject({ reason: 'health_not_found' });
+    expect(record.failure?.message).toMatch(/^GET \/health answered 404/);
+  });
+
+  it('records the limits fitted to the engine and runs the app with them', async () => {
+    const runtime = new ScriptedRuntime();
+    const { record } = await launch(
+      'pl-fit',
+      'enterprise',
+      runtime,
+      answering(() => 200),
+    );
+    expect(record.status).toBe('healthy');
+    expect(record.appliedLimits).toEqual({
+      cpu: 2,
+      memoryMb: 2048,
+      reason: 'Fitted to the engine running the preview, which has 2 cores (the tier asks for 4 cores).',
+    });
+    const app = runtime.tasks[0]?.containers.find((c) => c.name === 'app');
+    expect(app).toMatchObject({ cpuUnits: 2048, memoryMb: 2048 });
+  });
+
+  it('fails the service’s own faults as internal, and reports each with its preview, step and error', async () => {
+    const runtime = new ScriptedRuntime();
+    const fault = new Error('(HTTP code 500) server error - Range of CPUs is from 0.01 to 2.00');
+    runtime.runError = fault;
+    const { record, faults } = await launch(
+      'pl-internal',
+      'free',
+      runtime,
+      answering(() => 200),
+    );
+    expect(record.failure).toEqual({
+      step: 'launch',
+      reason: 'internal',
+      message: 'The preview could not be launched because of an internal error.',
+    });
+    expect(faults).toEqual([{ previewId: record.previewId, step: 'launching', error: fault }]);
+  });
+});
