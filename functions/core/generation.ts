@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, fieldErrors, type FieldError } from './errors.js';
+import { generateDockerfile } from './generated-dockerfile.js';
 
 export const databaseTypes = ['none', 'sqlite', 'postgresql', 'mongodb'] as const;
 export const databaseTypeSchema = z.enum(databaseTypes);
@@ -37,6 +38,7 @@ export const generationSchema = z
     migrationCommand: z.string().min(1).max(500).optional(),
     seedDataIncluded: z.boolean().default(false),
     seedCommand: z.string().min(1).max(500).optional(),
+    /** Left out, and with no `Dockerfile` in the generation: one is generated (generated-dockerfile.ts). */
     dockerfile: relativePath.default('Dockerfile'),
     openapiPath: urlPath.default('/openapi.json'),
     env: z
@@ -69,14 +71,22 @@ export type Generation = z.infer<typeof generationSchema>;
 /** A generation with its files, as the image build needs it. */
 export interface GenerationSource {
   readonly generation: Generation;
-  /** Relative path → content, including the Dockerfile and generation.json. */
+  /**
+   * Relative path → content, including the Dockerfile (a generated one too, so it is built and
+   * content-hashed like any other file) and generation.json.
+   */
   readonly files: ReadonlyMap<string, Buffer>;
+  /** The Dockerfile made from generation.json, when the generation has none of its own. */
+  readonly generatedDockerfile?: string;
 }
 
 /** Limits on what a generation may hold, so a bad one cannot exhaust memory. */
 export const generationLimits = { maxFiles: 5000, maxTotalBytes: 50 * 1024 * 1024 } as const;
 
-/** Validates a generation's files: `generation.json` by the schema, and that its Dockerfile is there. */
+/**
+ * Validates a generation's files: `generation.json` by the schema, and that the Dockerfile it
+ * names is there. A generation that names none and has no `Dockerfile` gets one generated.
+ */
 export function parseGenerationSource(
   generationId: string,
   files: ReadonlyMap<string, Buffer>,
@@ -97,13 +107,19 @@ export function parseGenerationSource(
   if (generation.id !== generationId) {
     throw invalid([{ field: 'generation.json.id', message: `must be the folder name (${generationId})` }]);
   }
-  if (!files.has(generation.dockerfile)) {
-    throw invalid([
-      {
-        field: 'generation.json.dockerfile',
-        message: `names ${generation.dockerfile}, which is not in the generation`,
-      },
-    ]);
+  if (files.has(generation.dockerfile)) return { generation, files };
+  if (!Object.hasOwn(json as object, 'dockerfile')) {
+    const generatedDockerfile = generateDockerfile(generation, files.keys());
+    return {
+      generation,
+      files: new Map(files).set(generation.dockerfile, Buffer.from(generatedDockerfile)),
+      generatedDockerfile,
+    };
   }
-  return { generation, files };
+  throw invalid([
+    {
+      field: 'generation.json.dockerfile',
+      message: `names ${generation.dockerfile}, which is not in the generation`,
+    },
+  ]);
 }

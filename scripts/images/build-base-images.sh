@@ -2,14 +2,18 @@
 # Build the base images that generated apps and their databases start FROM,
 # offline, from Debian bookworm packages (no image registry is reachable here):
 #
-#   python:3.11-slim   Debian's python3 (3.11) + pip + the FastAPI stack
+#   python:3.11-slim   Debian's python3 (3.11) + pip + the FastAPI stack, the
+#                      servers and drivers generated apps use (gunicorn, asyncpg)
+#                      and psql for seeds written as .sql files
 #   postgres:15        Debian's postgresql (15) with an entrypoint that behaves
 #                      like the official image's for what previews use
 #
 # How: one `debootstrap --variant=minbase` root fs (cached in .local/images/),
 # copied per image, packages installed with apt-get in a chroot, then
 # `docker import` with the image config (ENV, CMD, ...) and a recipe label.
-# Re-runs skip an image whose tag already carries the current recipe label;
+# Re-runs skip an image whose tag already carries the current recipe label (a
+# hash of the recipe: its package list, image settings and build functions), so
+# adding a package here rebuilds that image on the next run, and only it;
 # the root fs trees and .deb downloads are cached, so a rebuild after a recipe
 # change does not start from scratch.
 #
@@ -18,13 +22,15 @@
 # package satisfies a requirement; nothing can be downloaded):
 #   - names as Debian's metadata spells them: fastapi, uvicorn (extras such as
 #     uvicorn[standard] are accepted; their deps are not checked), sqlalchemy,
-#     psycopg2, alembic, pydantic, starlette. Debian's psycopg2 alone would not
-#     satisfy `psycopg2-binary` (another project name); this image adds an
-#     alias so both names work. The examples use `psycopg2`.
+#     psycopg2, alembic, pydantic, starlette, gunicorn, asyncpg, greenlet.
+#     Debian's psycopg2 alone would not satisfy `psycopg2-binary` (another
+#     project name); this image adds an alias so both names work. The examples
+#     use `psycopg2`.
 #   - versions that Debian bookworm ships: unpinned, or ranges matching
 #     fastapi 0.92.0, starlette 0.26.1, uvicorn 0.17.6, SQLAlchemy 1.4.46
-#     (1.x API), psycopg2 2.9.5, alembic 1.8.1.dev0, pydantic 1.10.4 (v1 API:
-#     orm_mode), Mako 1.2.4.dev0, pip 23.0.1. A pin to any other version fails
+#     (1.x API, with its asyncio extension), psycopg2 2.9.5, alembic 1.8.1.dev0,
+#     pydantic 1.10.4 (v1 API: orm_mode), Mako 1.2.4.dev0, gunicorn 20.1.0,
+#     asyncpg 0.27.0, greenlet 2.0.2, pip 23.0.1. A pin to any other version fails
 #     the build. alembic is a .dev0 pre-release by its metadata: `alembic>=1.8`
 #     works, `alembic==1.8.1` and `alembic>=1.8.1` do not.
 #
@@ -67,7 +73,8 @@ BASE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 PY_TAG=python:3.11-slim
 PY_PACKAGES=(python3 python-is-python3 python3-pip python3-fastapi uvicorn
-  python3-sqlalchemy python3-psycopg2 alembic python3-pydantic)
+  python3-sqlalchemy python3-psycopg2 alembic python3-pydantic gunicorn
+  python3-asyncpg python3-greenlet postgresql-client)
 PY_CHANGES=(
   "ENV PATH=$BASE_PATH"
   "ENV LANG=C.UTF-8"
@@ -526,10 +533,11 @@ import_image() {
 # Smoke tests: the tools are there, and pip accepts a typical requirements file offline.
 check_python() {
   docker run --rm --network none "$PY_TAG" sh -ec '
-    python --version; uvicorn --version; alembic --version; pip --version
-    printf "fastapi\nuvicorn[standard]\nsqlalchemy>=1.4\npsycopg2>=2.9\npsycopg2-binary\nalembic>=1.8\npydantic<2\n" >/tmp/requirements.txt
+    python --version; uvicorn --version; alembic --version; gunicorn --version; psql --version
+    pip --version
+    printf "fastapi\nuvicorn[standard]\nsqlalchemy>=1.4\npsycopg2>=2.9\npsycopg2-binary\nalembic>=1.8\npydantic<2\ngunicorn>=20\nasyncpg>=0.27\n" >/tmp/requirements.txt
     pip install --no-cache-dir -r /tmp/requirements.txt | tail -n 1
-    python -c "import fastapi, sqlalchemy, psycopg2, alembic, pydantic; print(\"imports ok\")"'
+    python -c "import fastapi, sqlalchemy.ext.asyncio, psycopg2, alembic, pydantic, asyncpg, uvicorn.workers; print(\"imports ok\")"'
 }
 check_postgres() {
   docker run --rm --network none "$PG_TAG" sh -ec 'postgres --version; pg_isready --version; id postgres'

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
 import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
-import { generationSchema } from '../../functions/core/generation.js';
+import { generationSchema, parseGenerationSource } from '../../functions/core/generation.js';
 import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
 import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
 import { taskFailureOf, type RunningTask } from '../../functions/core/task-runner.js';
@@ -88,6 +88,42 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
 
     const again = await builder.ensureImage(source, () => {});
     expect(again).toEqual({ imageRef: cold.imageRef, cached: true });
+  });
+
+  it('builds a generation without a Dockerfile from the generated one', { timeout: 120_000 }, async () => {
+    const manifest = {
+      id: 'no-dockerfile-inline',
+      projectId: 'p',
+      dbType: 'none',
+      entryPoint: 'uvicorn app.main:app',
+      port: 8080,
+    };
+    const source = parseGenerationSource(
+      manifest.id,
+      new Map([
+        ['generation.json', Buffer.from(JSON.stringify(manifest))],
+        ['requirements.txt', Buffer.from('fastapi\nuvicorn\n')],
+        ['app/__init__.py', Buffer.from('')],
+        ['app/main.py', Buffer.from('from fastapi import FastAPI\napp = FastAPI()\n')],
+      ]),
+    );
+    const lines: string[] = [];
+    const built = await builder.ensureImage(source, (line) => lines.push(line));
+    expect(lines.some((line) => line.includes('pip install --no-cache-dir -r requirements.txt'))).toBe(
+      !built.cached,
+    );
+    const { Config } = await docker.getImage(built.imageRef).inspect();
+    expect(Config.User).toBe('65534:65534');
+    expect(Config.WorkingDir).toBe('/app');
+    expect(Object.keys(Config.ExposedPorts ?? {})).toEqual(['8080/tcp']);
+    expect(Config.Env).toEqual(
+      expect.arrayContaining([
+        'UVICORN_HOST=0.0.0.0',
+        'UVICORN_PORT=8080',
+        'GUNICORN_CMD_ARGS=--bind 0.0.0.0:8080',
+      ]),
+    );
+    expect(Config.Cmd).toEqual(['sh', '-c', 'uvicorn app.main:app']);
   });
 
   it('fails a build with the step’s exit code and last lines', async () => {

@@ -2,7 +2,9 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
 import { AppError } from '../../functions/core/errors.js';
+import { generateDockerfile } from '../../functions/core/generated-dockerfile.js';
 import { generationSchema, parseGenerationSource } from '../../functions/core/generation.js';
+import { sourceHash } from '../../functions/core/task-runner.js';
 
 const minimal = { id: 'g1', projectId: 'p1', dbType: 'none', entryPoint: 'uvicorn app.main:app' };
 
@@ -47,7 +49,7 @@ describe('generation.json', () => {
     ]);
   });
 
-  it('requires the commands its flags promise, and a Dockerfile inside the generation', () => {
+  it('requires the commands its flags promise, and the Dockerfile it names inside the generation', () => {
     expect(
       detailsOf(() =>
         parseGenerationSource(
@@ -59,14 +61,57 @@ describe('generation.json', () => {
       { field: 'generation.json.migrationCommand', message: 'is required when requiresMigrations is true' },
       { field: 'generation.json.seedCommand', message: 'is required when seedDataIncluded is true' },
     ]);
-    expect(detailsOf(() => parseGenerationSource('g1', filesOf(minimal, {})))).toEqual([
+    expect(
+      detailsOf(() => parseGenerationSource('g1', filesOf({ ...minimal, dockerfile: 'Dockerfile' }, {}))),
+    ).toEqual([
       { field: 'generation.json.dockerfile', message: 'names Dockerfile, which is not in the generation' },
+    ]);
+    expect(
+      detailsOf(() =>
+        parseGenerationSource('g1', filesOf({ ...minimal, dockerfile: 'docker/app.Dockerfile' }, {})),
+      ),
+    ).toEqual([
+      {
+        field: 'generation.json.dockerfile',
+        message: 'names docker/app.Dockerfile, which is not in the generation',
+      },
     ]);
     expect(
       detailsOf(() => parseGenerationSource('g1', filesOf({ ...minimal, dockerfile: '../Dockerfile' }))),
     ).toEqual([
       { field: 'generation.json.dockerfile', message: 'must be a relative path inside the generation' },
     ]);
+  });
+
+  it('uses its own Dockerfile when it has one, under the default name or the one it gives', () => {
+    const own = parseGenerationSource('g1', filesOf(minimal));
+    expect(own.generatedDockerfile).toBeUndefined();
+    expect(own.files.get('Dockerfile')?.toString()).toBe('FROM python:3.11-slim');
+    const named = parseGenerationSource(
+      'g1',
+      filesOf(
+        { ...minimal, dockerfile: 'deploy/Dockerfile.preview' },
+        { 'deploy/Dockerfile.preview': 'FROM x' },
+      ),
+    );
+    expect(named.generatedDockerfile).toBeUndefined();
+    expect([...named.files.keys()].sort()).toEqual(['deploy/Dockerfile.preview', 'generation.json']);
+  });
+
+  it('gets a Dockerfile generated when it has none and names none, built and hashed like a file', () => {
+    const files = filesOf({ ...minimal, port: 8080 }, { 'requirements.txt': 'fastapi\n' });
+    const source = parseGenerationSource('g1', files);
+    expect(source.generation.dockerfile).toBe('Dockerfile');
+    expect(source.generatedDockerfile).toBe(
+      generateDockerfile({ entryPoint: 'uvicorn app.main:app', port: 8080 }, ['requirements.txt']),
+    );
+    expect(source.files.get('Dockerfile')?.toString()).toBe(source.generatedDockerfile);
+    // The files read are left as they were.
+    expect(files.has('Dockerfile')).toBe(false);
+    // The image cache key covers the generated Dockerfile, so it follows the entry point and port.
+    const otherPort = parseGenerationSource('g1', filesOf({ ...minimal, port: 9000 }, {}));
+    expect(sourceHash(source.files)).not.toBe(sourceHash(files));
+    expect(otherPort.files.get('Dockerfile')?.toString()).toContain('EXPOSE 9000');
   });
 
   it('must be named like its folder', () => {
@@ -82,8 +127,60 @@ describe('generation.json', () => {
     for (const id of ids) {
       const source = await store.load(id);
       expect(source?.generation.id).toBe(id);
-      expect(source?.files.has('Dockerfile')).toBe(true);
+      expect(source?.files.has(source.generation.dockerfile)).toBe(true);
     }
     expect(await store.load('no-such-generation')).toBeUndefined();
+  });
+});
+
+describe('generateDockerfile', () => {
+  it("follows the spec's template: base image, requirements, files, unprivileged user, all interfaces", () => {
+    expect(
+      generateDockerfile({ entryPoint: 'uvicorn app.main:app', port: 8000 }, [
+        'requirements.txt',
+        'app/main.py',
+      ]),
+    ).toBe(`# Generated from generation.json: the generation has no Dockerfile of its own.
+FROM python:3.11-slim
+
+# The app runs on a read-only root file system: it writes no .pyc files, and logs unbuffered.
+ENV PYTHONDONTWRITEBYTECODE=1 \\
+    PYTHONUNBUFFERED=1
+
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+
+# Servers that read their address from the environment listen on every interface, at the port.
+ENV HOST=0.0.0.0 \\
+    PORT=8000 \\
+    UVICORN_HOST=0.0.0.0 \\
+    UVICORN_PORT=8000 \\
+    GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000"
+
+# nobody: the app never runs as root.
+USER 65534:65534
+EXPOSE 8000
+CMD ["sh","-c","uvicorn app.main:app"]
+`);
+  });
+
+  it('installs nothing when there is no requirements.txt at the top of the generation', () => {
+    const dockerfile = generateDockerfile({ entryPoint: 'python -m app.main', port: 8000 }, [
+      'app/requirements.txt',
+    ]);
+    expect(dockerfile).not.toMatch(/pip install|COPY requirements/);
+    expect(dockerfile).toContain('# No requirements.txt: the packages of the base image serve the app.');
+  });
+
+  it('keeps any entry point one JSON instruction: quotes, variables, newlines stay as written', () => {
+    const entryPoint =
+      'alembic upgrade head && \\\n  gunicorn "app.main:create_app()" -k uvicorn.workers.UvicornWorker $EXTRA';
+    const last = generateDockerfile({ entryPoint, port: 8000 }, []).trimEnd().split('\n').at(-1) ?? '';
+    expect(last.startsWith('CMD ')).toBe(true);
+    expect(JSON.parse(last.slice('CMD '.length))).toEqual(['sh', '-c', entryPoint]);
   });
 });

@@ -182,7 +182,10 @@ export class PreviewProxy {
     return parsed;
   }
 
-  /** What the preview runs with: limits, database, health check, environment with secrets hidden. */
+  /**
+   * What the preview runs with: limits, database, health check, environment with secrets hidden,
+   * and the Dockerfile's text when it was generated from generation.json.
+   */
   async config(identity: Identity, generationId: string) {
     const record = await this.deps.service.ownedPreview(identity, generationId);
     const source = await this.deps.generations.load(generationId);
@@ -224,6 +227,8 @@ export class PreviewProxy {
       port: generation.port,
       openapiPath: generation.openapiPath,
       env,
+      dockerfile: { path: generation.dockerfile, generated: source.generatedDockerfile !== undefined },
+      generatedDockerfile: source.generatedDockerfile ?? null,
     };
   }
 

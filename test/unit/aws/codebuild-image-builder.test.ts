@@ -145,6 +145,42 @@ describe('CodeBuildImageBuilder', () => {
     ]);
   });
 
+  it('builds a generation without a Dockerfile with the generated one, in the archive and the tag', async () => {
+    imageMissing();
+    codeBuild
+      .on(BatchGetBuildsCommand)
+      .resolves(awsFixture<BatchGetBuildsCommandOutput>('batch-get-builds-succeeded'));
+    const withoutDockerfile = new Map([...files].filter(([path]) => path !== 'Dockerfile'));
+    const generated = parseGenerationSource('g1', withoutDockerfile);
+    const generatedHash = sourceHash(generated.files);
+    expect(generatedHash).not.toBe(hash);
+
+    await expect(builder().ensureImage(generated, () => undefined)).resolves.toEqual({
+      imageRef: `${repository}:${generatedHash}`,
+      cached: false,
+    });
+
+    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'preview-app',
+      imageIds: [{ imageTag: generatedHash }],
+    });
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input as PutObjectCommandInput;
+    expect(put.Key).toBe(`build-sources/${generatedHash}.zip`);
+    expect(unzip(put.Body as Buffer)).toEqual(
+      new Map([...withoutDockerfile, ['Dockerfile', Buffer.from(generated.generatedDockerfile ?? '')]]),
+    );
+    expect(codeBuild.commandCalls(StartBuildCommand)[0]?.args[0].input).toEqual({
+      projectName: 'preview-image-build',
+      sourceTypeOverride: 'S3',
+      sourceLocationOverride: `preview-build-sources/build-sources/${generatedHash}.zip`,
+      environmentVariablesOverride: [
+        { name: 'IMAGE_REPO', value: repository, type: 'PLAINTEXT' },
+        { name: 'IMAGE_TAG', value: generatedHash, type: 'PLAINTEXT' },
+        { name: 'DOCKERFILE', value: 'Dockerfile', type: 'PLAINTEXT' },
+      ],
+    });
+  });
+
   it('fails the build step with what CodeBuild said about the failed phase', async () => {
     imageMissing();
     codeBuild
