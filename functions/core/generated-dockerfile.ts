@@ -1,21 +1,18 @@
+import { bindEntryPoint, listenEnvironment } from './app-binding.js';
 import type { Generation } from './generation.js';
 
 /** What a generated Dockerfile is made from: the entry point and the port of `generation.json`. */
 export type DockerfileInput = Pick<Generation, 'entryPoint' | 'port'>;
 
-/** Every interface of the container: the published port (or the task's address) must reach the app. */
-const allInterfaces = '0.0.0.0';
-
 /**
  * The Dockerfile of a generation that brings none, after the spec's template: the base image,
  * requirements installed (from the base image's packages: there is no index to download from),
  * the files copied, an unprivileged user, and the entry point listening on every interface at
- * the generation's port. The address is given through the environment variables the usual
- * servers read (uvicorn, gunicorn, apps reading HOST/PORT), so the entry point runs as written.
+ * the generation's port, the way the service runs it (app-binding.ts): the environment variables
+ * the usual servers read, and the entry point with the flags that say otherwise rewritten.
  * No HEALTHCHECK: the task definition carries the health check, in Docker and in ECS alike.
  */
 export function generateDockerfile(generation: DockerfileInput, paths: Iterable<string>): string {
-  const port = String(generation.port);
   const hasRequirements = [...paths].includes('requirements.txt');
   return [
     '# Generated from generation.json: the generation has no Dockerfile of its own.',
@@ -33,17 +30,22 @@ export function generateDockerfile(generation: DockerfileInput, paths: Iterable<
     'COPY . .',
     '',
     '# Servers that read their address from the environment listen on every interface, at the port.',
-    `ENV HOST=${allInterfaces} \\`,
-    `    PORT=${port} \\`,
-    `    UVICORN_HOST=${allInterfaces} \\`,
-    `    UVICORN_PORT=${port} \\`,
-    `    GUNICORN_CMD_ARGS="--bind ${allInterfaces}:${port}"`,
+    ...listenLines(generation.port),
     '',
     '# nobody: the app never runs as root.',
     'USER 65534:65534',
-    `EXPOSE ${port}`,
-    // JSON (exec form): the entry point arrives at the shell exactly as written, newlines included.
-    `CMD ${JSON.stringify(['sh', '-c', generation.entryPoint])}`,
+    `EXPOSE ${generation.port}`,
+    // JSON (exec form): the command arrives at the shell exactly as written, newlines included.
+    `CMD ${JSON.stringify(['sh', '-c', bindEntryPoint(generation.entryPoint, generation.port).command])}`,
     '',
   ].join('\n');
+}
+
+/** One ENV instruction, a variable a line; values are addresses, ports and flags: nothing to escape. */
+function listenLines(port: number): string[] {
+  const variables = Object.entries(listenEnvironment(port, {}));
+  return variables.map(
+    ([name, value], index) =>
+      `${index === 0 ? 'ENV ' : '    '}${name}="${value}"${index < variables.length - 1 ? ' \\' : ''}`,
+  );
 }

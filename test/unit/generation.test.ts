@@ -155,10 +155,10 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
 # Servers that read their address from the environment listen on every interface, at the port.
-ENV HOST=0.0.0.0 \\
-    PORT=8000 \\
-    UVICORN_HOST=0.0.0.0 \\
-    UVICORN_PORT=8000 \\
+ENV PORT="8000" \\
+    HOST="0.0.0.0" \\
+    UVICORN_HOST="0.0.0.0" \\
+    UVICORN_PORT="8000" \\
     GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000"
 
 # nobody: the app never runs as root.
@@ -166,6 +166,14 @@ USER 65534:65534
 EXPOSE 8000
 CMD ["sh","-c","uvicorn app.main:app"]
 `);
+  });
+
+  it('runs the entry point the way the service runs it: flags that keep it off the port rewritten', () => {
+    const dockerfile = generateDockerfile(
+      { entryPoint: 'uvicorn app.main:app --host 127.0.0.1 --port 5000', port: 8000 },
+      [],
+    );
+    expect(dockerfile).toContain('CMD ["sh","-c","uvicorn app.main:app --host 0.0.0.0 --port 8000"]');
   });
 
   it('installs nothing when there is no requirements.txt at the top of the generation', () => {
