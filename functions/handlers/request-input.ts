@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { AppError, validationError } from '../core/errors.js';
+import { maxJsonDepth, parseJson } from '../core/json-input.js';
 import type { Identity } from '../core/preview.js';
 import { tierNameSchema } from '../core/tiers.js';
 
@@ -36,11 +37,17 @@ export function jsonBody(event: APIGatewayProxyEvent): unknown {
   if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new AppError('bad_request', 'The request body must be JSON (Content-Type: application/json).');
   }
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new AppError('bad_request', 'The request body is not valid JSON.');
-  }
+  const parsed = parseJson(raw);
+  if (parsed.ok) return parsed.value;
+  if (parsed.reason === 'too_deep') throw tooDeep('body');
+  throw new AppError('bad_request', 'The request body is not valid JSON.');
+}
+
+/** JSON nested deeper than the service reads: 400 with the part it came in. */
+export function tooDeep(field: string): AppError {
+  return new AppError('validation_failed', 'The request is invalid.', [
+    { field, message: `nests deeper than ${maxJsonDepth} levels` },
+  ]);
 }
 
 /** The caller, as the authorizer put it into the request context. */

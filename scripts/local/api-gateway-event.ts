@@ -1,9 +1,21 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { AppError } from '../../functions/core/errors.js';
 import type { RouteDefinition } from '../../functions/handlers/http/routes.js';
 
 export const localStage = 'local';
+
+/** One percent-encoded part of a URL path, decoded; a malformed encoding is the client's 400. */
+export function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new AppError('bad_request', 'The request is invalid.', [
+      { field: 'path', message: 'is not validly percent-encoded' },
+    ]);
+  }
+}
 
 /** Matches a URL path against an API Gateway resource path; returns its path parameters. */
 export function matchResource(resource: string, path: string): Record<string, string> | undefined {
@@ -15,13 +27,13 @@ export function matchResource(resource: string, path: string): Record<string, st
     if (greedy?.[1]) {
       const rest = pathParts.slice(index);
       if (rest.length === 0) return undefined;
-      parameters[greedy[1]] = rest.map(decodeURIComponent).join('/');
+      parameters[greedy[1]] = rest.map(decodePathPart).join('/');
       return parameters;
     }
     const segment = pathParts[index];
     if (segment === undefined) return undefined;
     const name = /^\{(\w+)\}$/.exec(part)?.[1];
-    if (name) parameters[name] = decodeURIComponent(segment);
+    if (name) parameters[name] = decodePathPart(segment);
     else if (part !== segment) return undefined;
   }
   return resourceParts.length === pathParts.length ? parameters : undefined;

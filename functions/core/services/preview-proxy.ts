@@ -13,6 +13,7 @@ import {
 } from '../app-request.js';
 import { AppError } from '../errors.js';
 import { tokenMatches } from '../ids.js';
+import { parseJson } from '../json-input.js';
 import { isSecretName } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
@@ -162,13 +163,9 @@ export class PreviewProxy {
       headers: { accept: 'application/json' },
       ...(options.metered === false ? { metered: false } : {}),
     });
-    let parsed: OpenApiDocument | undefined;
-    try {
-      const result = openApiDocument.safeParse(JSON.parse(response.body.toString('utf8')));
-      if (result.success) parsed = result.data;
-    } catch {
-      parsed = undefined;
-    }
+    const json = parseJson(response.body.toString('utf8'));
+    const result = json.ok ? openApiDocument.safeParse(json.value) : undefined;
+    const parsed: OpenApiDocument | undefined = result?.success ? result.data : undefined;
     if (response.statusCode !== 200 || !parsed) {
       throw new AppError(
         'unavailable',
@@ -236,11 +233,9 @@ function responseBody(response: AppResponse): unknown {
   if (!isTextContent(contentType)) return { base64: response.body.toString('base64') };
   const text = response.body.toString('utf8');
   if (/json/i.test(contentType ?? '')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
+    // Invalid or too deeply nested JSON is answered as the text it is.
+    const parsed = parseJson(text);
+    return parsed.ok ? parsed.value : text;
   }
   return text;
 }
