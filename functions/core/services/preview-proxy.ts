@@ -14,7 +14,7 @@ import {
 import { AppError } from '../errors.js';
 import { tokenMatches } from '../ids.js';
 import { parseJson } from '../json-input.js';
-import { isSecretName } from '../log-redaction.js';
+import { isSecretName, redactSecrets } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
 import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
@@ -182,7 +182,11 @@ export class PreviewProxy {
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const generation = source.generation;
     const env = Object.fromEntries(
-      Object.entries(generation.env).map(([name, value]) => [name, isSecretName(name) ? '***' : value]),
+      // A secret's name hides the whole value; others lose what looks secret (a URL's password).
+      Object.entries(generation.env).map(([name, value]) => [
+        name,
+        isSecretName(name) ? '***' : redactSecrets(value),
+      ]),
     );
     return {
       previewInstanceId: record.previewId,

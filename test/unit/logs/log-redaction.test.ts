@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logEntry } from '../../../functions/core/log-entry.js';
+import { redactedFailure } from '../../../functions/core/preview-views.js';
 import {
   isSecretName,
   maxRedactedLineChars,
@@ -276,5 +277,21 @@ describe('secret redaction', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("keeps a failure's last lines and message redacted", () => {
+    expect(
+      redactedFailure({
+        step: 'app',
+        reason: 'exit_nonzero',
+        message: 'failed with SECRET_KEY=abc',
+        lastLines: ['connecting postgresql://app:hunter22@db/app', 'Authorization: Bearer abcdefghijkl'],
+      }),
+    ).toEqual({
+      step: 'app',
+      reason: 'exit_nonzero',
+      message: 'failed with SECRET_KEY=***',
+      lastLines: ['connecting postgresql://app:***@db/app', 'Authorization: Bearer ***'],
+    });
   });
 });
