@@ -10,8 +10,15 @@ export function queryParameters(event: APIGatewayProxyEvent): Record<string, str
   const result: Record<string, string | string[]> = {};
   const multi = event.multiValueQueryStringParameters ?? {};
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    const values = multi[name] ?? (value === undefined ? [] : [value]);
-    result[name] = values.length > 1 ? values : (values[0] ?? '');
+    const values =
+      (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
+    // Defined, not assigned: a parameter may be called `__proto__`.
+    Object.defineProperty(result, name, {
+      value: values.length > 1 ? values : (values[0] ?? ''),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return result;
 }

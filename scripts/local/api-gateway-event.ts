@@ -39,6 +39,26 @@ export function matchResource(resource: string, path: string): Record<string, st
   return resourceParts.length === pathParts.length ? parameters : undefined;
 }
 
+/** Sets a key as an own property, whatever it is called (`__proto__`, `valueOf`). */
+function defineOwn<T>(target: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A URL's query as API Gateway passes it: last value per name, and every value per name. */
+export function queryParameterMaps(parameters: Iterable<[string, string]>): {
+  query: Record<string, string>;
+  multiQuery: Record<string, string[]>;
+} {
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of parameters) {
+    defineOwn(query, name, value);
+    if (Object.hasOwn(multiQuery, name)) multiQuery[name]?.push(value);
+    else defineOwn(multiQuery, name, [value]);
+  }
+  return { query, multiQuery };
+}
+
 const textTypes = /^(application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript)|text\/)/i;
 
 export interface IncomingRequest {
@@ -62,14 +82,9 @@ export function proxyEvent(
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value : [value];
     headers[name] = values.join(',');
-    multiValueHeaders[name] = values;
+    multiValueHeaders[name] = [...values];
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of request.url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
+  const { query, multiQuery } = queryParameterMaps(request.url.searchParams);
   const hasQuery = Object.keys(query).length > 0;
   const contentType = headers['content-type'] ?? '';
   const binary = request.body.length > 0 && contentType !== '' && !textTypes.test(contentType);

@@ -71,7 +71,8 @@ export function connectQuery(event: WebSocketEvent): Record<string, string | str
   const multi = event.multiValueQueryStringParameters ?? {};
   return Object.fromEntries(
     Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => {
-      const values = multi[name] ?? (value === undefined ? [] : [value]);
+      const values =
+        (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
       return [name, values.length > 1 ? values : (values[0] ?? '')];
     }),
   );
