@@ -249,6 +249,8 @@ export async function startGateway(options: {
     server.once('error', reject);
     server.listen(options.port, host, () => resolve());
   });
+  // Accept failures (too many open files) after start are logged; the server keeps listening.
+  server.on('error', (error) => console.error('gateway: server error', error));
   const { port } = server.address() as AddressInfo;
   return {
     server,
