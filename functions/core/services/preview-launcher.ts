@@ -6,8 +6,10 @@ import { isServing, isTerminal } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
-import { buildTaskDefinition } from '../task-definition.js';
+import { redactSecrets, secretsOf } from '../log-redaction.js';
+import { buildTaskDefinition, type PreviewTaskDefinition } from '../task-definition.js';
 import {
+  taskFailed,
   taskFailureOf,
   type ImageBuilder,
   type RunningTask,
@@ -152,7 +154,12 @@ export class PreviewLauncher {
       databasePassword: newDatabasePassword(),
       ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
     });
-    const running = await this.deps.runner.run(task);
+    let running: Awaited<ReturnType<TaskRunner['run']>>;
+    try {
+      running = await this.deps.runner.run(task);
+    } catch (error) {
+      throw withoutTaskSecrets(error, task);
+    }
     const description = await this.deps.runner.describe(record.previewId);
     if (description) await this.observe(description, running);
   }
@@ -327,6 +334,17 @@ export class PreviewLauncher {
     if (!current || isTerminal(current.status) || current.status === 'stopping') return;
     await this.deps.service.fail(current, failureFrom(error));
   }
+}
+
+/**
+ * A task's failure with its last lines redacted against the task's own secrets (its database
+ * password, its secret-named variables), which only the task definition knows.
+ */
+function withoutTaskSecrets(error: unknown, task: PreviewTaskDefinition): unknown {
+  const failure = taskFailureOf(error);
+  if (!failure) return error;
+  const secrets = task.containers.flatMap((container) => secretsOf(container.environment));
+  return taskFailed({ ...failure, lastLines: failure.lastLines.map((line) => redactSecrets(line, secrets)) });
 }
 
 function failureFrom(error: unknown): PreviewFailure {
