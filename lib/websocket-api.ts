@@ -22,7 +22,9 @@ export interface PreviewWebSocketApiProps {
 /**
  * The WebSocket API clients follow a preview through: routes are chosen by the message's `action`
  * (`subscribe`, `unsubscribe`, `ping`), plus `$connect`, `$disconnect` and `$default`, each added with
- * its handler. `$connect` authorizes with the preview token in the query string.
+ * its handler. `$connect` authorizes with the preview token in the query string. API Gateway takes
+ * client messages of up to 128 KB in 32 KB frames; the service's cap is one frame, 32 KB, as
+ * locally: the message routes answer a larger message with `payload_too_large` without reading it.
  */
 export class PreviewWebSocketApi extends Construct {
   readonly api: WebSocketApi;

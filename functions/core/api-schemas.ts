@@ -203,7 +203,8 @@ export const eventsResponseSchema = z.object({
 // POST /preview/request
 const headerMap = z.record(
   z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'),
-  z.string(),
+  // What HTTP allows in a field value: no CR, LF or other control characters (no header injection).
+  z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'may not contain CR, LF or other control characters'),
 );
 
 export const testRequestSchema = z

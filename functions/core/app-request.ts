@@ -42,15 +42,18 @@ export function appPath(raw: string): string {
     throw invalidPath('contains characters a path may not');
   }
   let decoded: string;
+  let encoded: string;
   try {
     decoded = decodeURIComponent(path);
+    // HTTP request targets are ASCII: other characters travel percent-encoded.
+    encoded = path.replace(/[^\x21-\x7e]+/g, (text) => encodeURI(text));
   } catch {
     throw invalidPath('is not validly percent-encoded');
   }
   if (decoded.split(/[/\\]/).some((segment) => segment === '..' || segment === '.')) {
     throw invalidPath('may not contain "." or ".." segments');
   }
-  return path;
+  return encoded;
 }
 
 /** A query string from parameters, repeated keys kept. */
@@ -92,13 +95,27 @@ export function forwardedRequestHeaders(
   return result;
 }
 
+/**
+ * The app's response headers that reach the caller. Cookies are dropped: the app answers under
+ * the service's origin, where a cookie it sets would be sent with the service's own requests.
+ */
 export function forwardedResponseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!hopByHop.has(name.toLowerCase())) result[name.toLowerCase()] = value;
+    const lower = name.toLowerCase();
+    if (!hopByHop.has(lower) && lower !== 'set-cookie') result[lower] = value;
   }
   return result;
 }
+
+/**
+ * Headers of every answer that carries an app's response: the browser neither guesses its content
+ * type nor runs it as a page of the service's origin (no scripts, no same-origin access).
+ */
+export const proxiedAnswerHeaders: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': 'sandbox',
+};
 
 const textContent = /^(text\/|application\/([\w.+-]+\+)?(json|xml|javascript|x-www-form-urlencoded))/i;
 

@@ -11,6 +11,13 @@ const filterShape = {
   search: z.string().min(1).max(200).optional(),
 };
 
+/**
+ * The largest message a client may send: API Gateway's WebSocket frame (32 KB). Every action
+ * fits in a fraction of it; the local gateway closes a connection that sends more (1009), the
+ * message routes refuse it before parsing.
+ */
+export const maxClientMessageBytes = 32 * 1024;
+
 /** Replays are bounded; beyond them, GET …/preview/logs pages through everything. */
 const maxReplayBuffer = 1000;
 

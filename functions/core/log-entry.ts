@@ -1,4 +1,5 @@
 import { logLevels, logSources } from './api-schemas.js';
+import { parseJson } from './json-input.js';
 import { logCursor } from './log-cursor.js';
 import { redactSecrets, redactValues } from './log-redaction.js';
 
@@ -138,14 +139,9 @@ function fromText(text: string, container: string): Parsed {
 export function logEntry(event: RawLogEvent, origin: LineOrigin): LogEntry | undefined {
   const text = redactSecrets(event.message.replace(/\r?\n$/, ''), origin.secrets);
   if (text.trim() === '') return undefined;
-  let json: unknown;
-  if (text.trimStart().startsWith('{')) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-  }
+  // A line that is not JSON, or nests too deep to walk, is kept as text.
+  const parsedJson = text.trimStart().startsWith('{') ? parseJson(text) : undefined;
+  const json = parsedJson?.ok ? parsedJson.value : undefined;
   const parsed = isObject(json) ? fromJson(json, origin.container) : fromText(text, origin.container);
   return {
     timestamp: new Date(event.timestamp).toISOString(),

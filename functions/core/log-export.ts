@@ -24,7 +24,12 @@ export function exportFile(generationId: string, format: ExportFormat): ExportFi
 const chunkBytes = 64 * 1024;
 const csvColumns = ['timestamp', 'level', 'source', 'message', 'metadata', 'cursor'] as const;
 
-function csvField(value: string): string {
+/** What spreadsheets read as the start of a formula (`=HYPERLINK(…)`, `+1`, `@SUM`, tab, CR). */
+const formulaStart = /^[=+\-@\t\r]/;
+
+/** A CSV cell; one a spreadsheet would evaluate as a formula is prefixed with `'` to stay text. */
+function csvField(raw: string): string {
+  const value = formulaStart.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

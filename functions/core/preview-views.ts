@@ -1,7 +1,8 @@
 import type { LaunchResponse, StatusResponse } from './api-schemas.js';
 import { isServing } from './lifecycle.js';
 import type { RequestTotals, ResourceSample } from './metrics.js';
-import type { PreviewRecord } from './preview.js';
+import { redactSecrets } from './log-redaction.js';
+import type { PreviewFailure, PreviewRecord } from './preview.js';
 import { quantile } from './quantile-sketch.js';
 import { appliedLimits } from './resource-fit.js';
 import { formatCpu, formatMemory } from './tiers.js';
@@ -13,6 +14,16 @@ export interface PreviewUrls {
   readonly api: string;
   /** Base URL of the WebSocket endpoint, before the per-generation path and query. */
   readonly websocket: string | undefined;
+}
+
+/** A failure as it is stored and shown: its message and the app's last lines redacted. */
+export function redactedFailure(failure: PreviewFailure): PreviewFailure & { lastLines?: string[] } {
+  const { lastLines, ...rest } = failure;
+  return {
+    ...rest,
+    message: redactSecrets(failure.message),
+    ...(lastLines ? { lastLines: lastLines.map((line) => redactSecrets(line)) } : {}),
+  };
 }
 
 export function previewBaseUrl(urls: PreviewUrls, generationId: string): string {
@@ -166,6 +177,6 @@ export function statusView(
       ...step,
       ...(step.endedAt ? { durationMs: Date.parse(step.endedAt) - Date.parse(step.startedAt) } : {}),
     })),
-    failure: record.failure ? { ...record.failure, lastLines: record.failure.lastLines?.slice() } : null,
+    failure: record.failure ? redactedFailure(record.failure) : null,
   };
 }

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { AppError, validationError } from '../core/errors.js';
+import { maxJsonDepth, parseJson } from '../core/json-input.js';
 import type { Identity } from '../core/preview.js';
 import { tierNameSchema } from '../core/tiers.js';
 
@@ -9,8 +10,15 @@ export function queryParameters(event: APIGatewayProxyEvent): Record<string, str
   const result: Record<string, string | string[]> = {};
   const multi = event.multiValueQueryStringParameters ?? {};
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    const values = multi[name] ?? (value === undefined ? [] : [value]);
-    result[name] = values.length > 1 ? values : (values[0] ?? '');
+    const values =
+      (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
+    // Defined, not assigned: a parameter may be called `__proto__`.
+    Object.defineProperty(result, name, {
+      value: values.length > 1 ? values : (values[0] ?? ''),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return result;
 }
@@ -36,11 +44,17 @@ export function jsonBody(event: APIGatewayProxyEvent): unknown {
   if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new AppError('bad_request', 'The request body must be JSON (Content-Type: application/json).');
   }
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new AppError('bad_request', 'The request body is not valid JSON.');
-  }
+  const parsed = parseJson(raw);
+  if (parsed.ok) return parsed.value;
+  if (parsed.reason === 'too_deep') throw tooDeep('body');
+  throw new AppError('bad_request', 'The request body is not valid JSON.');
+}
+
+/** JSON nested deeper than the service reads: 400 with the part it came in. */
+export function tooDeep(field: string): AppError {
+  return new AppError('validation_failed', 'The request is invalid.', [
+    { field, message: `nests deeper than ${maxJsonDepth} levels` },
+  ]);
 }
 
 /** The caller, as the authorizer put it into the request context. */

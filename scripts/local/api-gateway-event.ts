@@ -1,9 +1,21 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { AppError } from '../../functions/core/errors.js';
 import type { RouteDefinition } from '../../functions/handlers/http/routes.js';
 
 export const localStage = 'local';
+
+/** One percent-encoded part of a URL path, decoded; a malformed encoding is the client's 400. */
+export function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new AppError('bad_request', 'The request is invalid.', [
+      { field: 'path', message: 'is not validly percent-encoded' },
+    ]);
+  }
+}
 
 /** Matches a URL path against an API Gateway resource path; returns its path parameters. */
 export function matchResource(resource: string, path: string): Record<string, string> | undefined {
@@ -15,16 +27,36 @@ export function matchResource(resource: string, path: string): Record<string, st
     if (greedy?.[1]) {
       const rest = pathParts.slice(index);
       if (rest.length === 0) return undefined;
-      parameters[greedy[1]] = rest.map(decodeURIComponent).join('/');
+      parameters[greedy[1]] = rest.map(decodePathPart).join('/');
       return parameters;
     }
     const segment = pathParts[index];
     if (segment === undefined) return undefined;
     const name = /^\{(\w+)\}$/.exec(part)?.[1];
-    if (name) parameters[name] = decodeURIComponent(segment);
+    if (name) parameters[name] = decodePathPart(segment);
     else if (part !== segment) return undefined;
   }
   return resourceParts.length === pathParts.length ? parameters : undefined;
+}
+
+/** Sets a key as an own property, whatever it is called (`__proto__`, `valueOf`). */
+function defineOwn<T>(target: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A URL's query as API Gateway passes it: last value per name, and every value per name. */
+export function queryParameterMaps(parameters: Iterable<[string, string]>): {
+  query: Record<string, string>;
+  multiQuery: Record<string, string[]>;
+} {
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of parameters) {
+    defineOwn(query, name, value);
+    if (Object.hasOwn(multiQuery, name)) multiQuery[name]?.push(value);
+    else defineOwn(multiQuery, name, [value]);
+  }
+  return { query, multiQuery };
 }
 
 const textTypes = /^(application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript)|text\/)/i;
@@ -50,14 +82,9 @@ export function proxyEvent(
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value : [value];
     headers[name] = values.join(',');
-    multiValueHeaders[name] = values;
+    multiValueHeaders[name] = [...values];
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of request.url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
+  const { query, multiQuery } = queryParameterMaps(request.url.searchParams);
   const hasQuery = Object.keys(query).length > 0;
   const contentType = headers['content-type'] ?? '';
   const binary = request.body.length > 0 && contentType !== '' && !textTypes.test(contentType);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { LocalExportStore } from '../../functions/adapters/local/local-export-store.js';
+import { decodePathPart } from './api-gateway-event.js';
 import type { GatewayExtension } from './gateway.js';
 
 const contentTypes: readonly [RegExp, string][] = [
@@ -19,7 +20,7 @@ export class LocalExportDownloads implements GatewayExtension {
   request(req: IncomingMessage, res: ServerResponse): boolean {
     const match = /^\/local-exports\/([^/]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!match || req.method !== 'GET') return false;
-    void this.download(res, decodeURIComponent(match[1] as string)).catch((error: unknown) => {
+    void this.download(res, decodePathPart(match[1] as string)).catch((error: unknown) => {
       console.error('local exports: download failed', error);
       res.destroy();
     });

@@ -1,6 +1,12 @@
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
@@ -156,15 +162,42 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
-/** One HTTP server that turns requests into API Gateway events for the service's own handlers. */
-export async function startGateway(options: {
-  port: number;
-  host?: string;
-  extensions?: readonly GatewayExtension[];
-}): Promise<LocalGateway> {
-  const extensions = options.extensions ?? [];
-  const server = createServer((req, res) => {
-    if (extensions.some((extension) => extension.request?.(req, res))) return;
+/** An error as the answer to a client: its own 4xx, or a logged, generic 500. */
+function errorResult(error: unknown, what: string): APIGatewayProxyResult {
+  if (error instanceof AppError) {
+    return {
+      statusCode: error.status,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(errorBody(error)),
+    };
+  }
+  console.error(`gateway: ${what} failed`, error);
+  return gatewayError('internal', 'Something went wrong on our side; try again.');
+}
+
+/** Answers a request that never became an HTTP exchange (a refused upgrade) on its raw socket. */
+export function writeRawResponse(socket: Duplex, result: APIGatewayProxyResult): void {
+  const body = result.body ?? '';
+  socket.end(
+    `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Every listener of the server is guarded: whatever a client sends, the worst outcome is its own
+ * error answer (or its own socket closed), never an exception that leaves the process.
+ */
+function serve(extensions: readonly GatewayExtension[]): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    req.on('error', (error) => console.warn('gateway: request stream failed', error.message));
+    res.on('error', (error) => console.warn('gateway: response stream failed', error.message));
+    try {
+      if (extensions.some((extension) => extension.request?.(req, res))) return;
+    } catch (error) {
+      send(res, errorResult(error, 'extension'));
+      return;
+    }
     void (async () => {
       try {
         const body = await readBody(req);
@@ -180,20 +213,44 @@ export async function startGateway(options: {
           }),
         );
       } catch (error) {
-        console.error('gateway: unexpected error', error);
-        if (!res.headersSent)
-          send(res, gatewayError('internal', 'Something went wrong on our side; try again.'));
+        if (!res.headersSent) send(res, errorResult(error, 'request'));
+        else res.destroy();
       }
     })();
+  };
+}
+
+/** One HTTP server that turns requests into API Gateway events for the service's own handlers. */
+export async function startGateway(options: {
+  port: number;
+  host?: string;
+  extensions?: readonly GatewayExtension[];
+}): Promise<LocalGateway> {
+  const extensions = options.extensions ?? [];
+  const server = createServer(serve(extensions));
+  // A request Node cannot parse (bad request line, header characters): 400 in the one shape.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    writeRawResponse(socket, gatewayError('bad_request', 'The request is not valid HTTP.'));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!extensions.some((extension) => extension.upgrade?.(req, socket, head))) socket.destroy();
+    socket.on('error', (error) => console.warn('gateway: upgrade socket failed', error.message));
+    try {
+      if (!extensions.some((extension) => extension.upgrade?.(req, socket, head))) socket.destroy();
+    } catch (error) {
+      writeRawResponse(socket, errorResult(error, 'upgrade'));
+    }
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => resolve());
   });
+  // Accept failures (too many open files) after start are logged; the server keeps listening.
+  server.on('error', (error) => console.error('gateway: server error', error));
   const { port } = server.address() as AddressInfo;
   return {
     server,

@@ -2,6 +2,17 @@ import { ConfigError } from '../../functions/core/config.js';
 import { localDataDir } from './dev-secret.js';
 import { gatewayPort, startLocalRuntime } from './local-runtime.js';
 
+/**
+ * The last resort: a fault that escaped every guard is logged and the service keeps serving
+ * everyone else, as a Lambda runtime would survive one failed invocation.
+ */
+function keepServingOnUnexpectedErrors(): void {
+  process.on('uncaughtException', (error) => console.error('unexpected error (still serving):', error));
+  process.on('unhandledRejection', (reason) =>
+    console.error('unexpected rejection (still serving):', reason),
+  );
+}
+
 /** `npm start`: the whole service on this machine. */
 async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: gatewayPort(), dataDir: localDataDir });
@@ -13,6 +24,7 @@ async function main(): Promise<void> {
   try:      curl -H "Authorization: Bearer $(npm run -s token)" ${runtime.url}/api/previews
   contract: ${runtime.url}/api/openapi.json
 Stop with Ctrl+C.`);
+  keepServingOnUnexpectedErrors();
   const stop = () => {
     void runtime.close().then(() => process.exit(0));
   };

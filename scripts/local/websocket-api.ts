@@ -1,15 +1,17 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketResult } from '../../functions/handlers/websocket/websocket-route.js';
 import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { matchResource } from './api-gateway-event.js';
-import type { GatewayExtension } from './gateway.js';
+import { parseJson } from '../../functions/core/json-input.js';
+import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
+import { decodePathPart, matchResource } from './api-gateway-event.js';
+import { writeRawResponse, type GatewayExtension } from './gateway.js';
 import { newConnectionId, webSocketEvent, type ConnectionContext } from './websocket-event.js';
 import { webSocketHandlers, type WebSocketHandler } from './websocket-handlers.js';
 
-/** API Gateway's WebSocket limits: 128 KB a message (frames of 32 KB are reassembled by `ws`). */
-const maxMessageBytes = 128 * 1024;
+/** API Gateway's limit on a message posted to a connection through `@connections`. */
+const maxPostedMessageBytes = 128 * 1024;
 const logsPath = '/api/generations/{generationId}/preview/logs';
 
 interface OpenConnection {
@@ -36,12 +38,9 @@ function routeHandler(routeKey: string): Promise<WebSocketHandler> {
 
 /** `$request.body.action` when it names a route, else `$default`. */
 function routeKeyOf(body: string): string {
-  let action: unknown;
-  try {
-    action = (JSON.parse(body) as { action?: unknown } | null)?.action;
-  } catch {
-    return '$default';
-  }
+  const parsed = parseJson(body);
+  if (!parsed.ok) return '$default';
+  const action = (parsed.value as { action?: unknown } | null)?.action;
   const route = webSocketRoutes.find((r) => r.routeKey === action && !r.routeKey.startsWith('$'));
   return route?.routeKey ?? '$default';
 }
@@ -65,21 +64,31 @@ function writeJson(res: ServerResponse, status: number, body: unknown, errorType
  * path, which the events carry as that query parameter.
  */
 export class LocalWebSocketApi implements GatewayExtension {
-  private readonly server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  private readonly server = new WebSocketServer({
+    noServer: true,
+    // A larger client message closes its connection with 1009 (message too big), as `ws` does.
+    maxPayload: maxClientMessageBytes,
+  });
   private readonly open = new Map<string, OpenConnection>();
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const generationId = matchResource(logsPath, url.pathname)?.generationId;
     if (generationId === undefined) return false;
-    void this.connect(req, socket, head, url, generationId);
+    void this.connect(req, socket, head, url, generationId).catch((error: unknown) => {
+      console.error('websocket api: $connect failed', error);
+      writeRawResponse(socket, {
+        statusCode: 500,
+        body: JSON.stringify({ message: 'Internal server error' }),
+      });
+    });
     return true;
   }
 
   request(req: IncomingMessage, res: ServerResponse): boolean {
     const match = /^\/@connections\/([^/]+)$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!match) return false;
-    void this.manage(req, res, decodeURIComponent(match[1] as string)).catch((error: unknown) => {
+    void this.manage(req, res, decodePathPart(match[1] as string)).catch((error: unknown) => {
       console.error('websocket api: @connections failed', error);
       if (!res.headersSent) writeJson(res, 500, { message: 'Internal server error' });
     });
@@ -116,12 +125,8 @@ export class LocalWebSocketApi implements GatewayExtension {
     query.set('generationId', generationId);
     const result = await this.invoke('$connect', context, 'CONNECT', { query });
     if (result.statusCode !== 200) {
-      const body = result.body ?? '';
       // As API Gateway: the handshake is answered with the status and body `$connect` returned.
-      socket.end(
-        `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      writeRawResponse(socket, { statusCode: result.statusCode, body: result.body ?? '' });
       return;
     }
     this.server.handleUpgrade(req, socket, head, (ws) => {
@@ -132,6 +137,8 @@ export class LocalWebSocketApi implements GatewayExtension {
         queue: Promise.resolve(),
       };
       this.open.set(context.connectionId, connection);
+      // Protocol errors (a message over the limit, a bad frame) close this connection alone.
+      ws.on('error', (error) => console.warn(`websocket api: ${context.connectionId}: ${error.message}`));
       ws.on('message', (data) => {
         connection.lastActiveAt = Date.now();
         const body = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString(
@@ -177,7 +184,7 @@ export class LocalWebSocketApi implements GatewayExtension {
     switch (req.method) {
       case 'POST': {
         const data = Buffer.concat(chunks);
-        if (data.length > maxMessageBytes) {
+        if (data.length > maxPostedMessageBytes) {
           writeJson(res, 413, { message: 'Message too long' }, 'PayloadTooLargeException');
           return;
         }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocketEvent } from '../../functions/handlers/websocket/websocket-route.js';
-import { localStage } from './api-gateway-event.js';
+import { localStage, queryParameterMaps } from './api-gateway-event.js';
 
 /** What API Gateway knows of a WebSocket connection, and puts into every event of it. */
 export interface ConnectionContext {
@@ -23,12 +23,7 @@ export function webSocketEvent(
   extra: { body?: string; query?: URLSearchParams } = {},
 ): WebSocketEvent {
   const now = new Date();
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of extra.query ?? []) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
+  const { query, multiQuery } = queryParameterMaps(extra.query ?? []);
   return {
     requestContext: {
       routeKey: route.routeKey,

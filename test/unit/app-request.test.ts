@@ -61,4 +61,20 @@ describe('what the proxy sends to an app', () => {
       'content-type': 'text/plain',
     });
   });
+
+  it("drops the app's cookies from its answers", () => {
+    expect(
+      forwardedResponseHeaders({
+        'Set-Cookie': 'sid=1; Path=/',
+        'set-cookie': 'b=2',
+        'Content-Type': 'text/html',
+      }),
+    ).toEqual({ 'content-type': 'text/html' });
+  });
+
+  it('percent-encodes characters outside ASCII, and refuses what cannot be encoded', () => {
+    expect(appPath('/hello/caf\u00e9')).toBe('/hello/caf%C3%A9');
+    expect(appPath('/\u65e5\u672c')).toBe('/%E6%97%A5%E6%9C%AC');
+    expect(() => appPath('/a\ud800')).toThrow(expect.objectContaining({ status: 400 }));
+  });
 });

@@ -30,7 +30,7 @@ export class DynamoDbEventStore implements EventStore {
         KeyConditionExpression: 'previewId = :previewId',
         ExpressionAttributeValues: { ':previewId': previewId },
         Limit: options.limit,
-        ExclusiveStartKey: decodePageToken(options.nextToken),
+        ExclusiveStartKey: decodePageToken(options.nextToken, ['previewId', 'eventId'], { previewId }),
       }),
     );
     const items = (result.Items ?? []).map(({ expiresAtEpoch: _ttl, ...event }) => event as PreviewEvent);

@@ -477,7 +477,6 @@ function diagnosisContext(
   generation: Generation | undefined,
   task?: PreviewTaskDefinition,
 ): DiagnosisContext {
-  const app = task?.containers.find((c) => c.name === 'app');
   const databasePort = generation ? databasePorts[generation.dbType] : undefined;
   return {
     port: generation?.port ?? 0,
@@ -489,7 +488,8 @@ function diagnosisContext(
       : {}),
     memoryMb: Object.fromEntries((task?.containers ?? []).map((c) => [c.name, c.memoryMb])),
     ignoredPorts: databasePort === undefined ? [] : [databasePort],
-    secrets: app ? secretsOf(app.environment) : [],
+    // Every container's secrets: a migration's output may print the database's password.
+    secrets: (task?.containers ?? []).flatMap((container) => secretsOf(container.environment)),
   };
 }
 

@@ -13,7 +13,8 @@ import {
 } from '../app-request.js';
 import { AppError } from '../errors.js';
 import { tokenMatches } from '../ids.js';
-import { isSecretName } from '../log-redaction.js';
+import { parseJson } from '../json-input.js';
+import { isSecretName, redactSecrets } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
 import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
@@ -166,13 +167,9 @@ export class PreviewProxy {
       headers: { accept: 'application/json' },
       ...(options.metered === false ? { metered: false } : {}),
     });
-    let parsed: OpenApiDocument | undefined;
-    try {
-      const result = openApiDocument.safeParse(JSON.parse(response.body.toString('utf8')));
-      if (result.success) parsed = result.data;
-    } catch {
-      parsed = undefined;
-    }
+    const json = parseJson(response.body.toString('utf8'));
+    const result = json.ok ? openApiDocument.safeParse(json.value) : undefined;
+    const parsed: OpenApiDocument | undefined = result?.success ? result.data : undefined;
     if (response.statusCode !== 200 || !parsed) {
       throw new AppError(
         'unavailable',
@@ -192,7 +189,11 @@ export class PreviewProxy {
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const generation = source.generation;
     const env = Object.fromEntries(
-      Object.entries(generation.env).map(([name, value]) => [name, isSecretName(name) ? '***' : value]),
+      // A secret's name hides the whole value; others lose what looks secret (a URL's password).
+      Object.entries(generation.env).map(([name, value]) => [
+        name,
+        isSecretName(name) ? '***' : redactSecrets(value),
+      ]),
     );
     const applied = appliedLimits(record);
     const bound = bindEntryPoint(generation.entryPoint, generation.port);
@@ -253,11 +254,9 @@ function responseBody(response: AppResponse): unknown {
   if (!isTextContent(contentType)) return { base64: response.body.toString('base64') };
   const text = response.body.toString('utf8');
   if (/json/i.test(contentType ?? '')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
+    // Invalid or too deeply nested JSON is answered as the text it is.
+    const parsed = parseJson(text);
+    return parsed.ok ? parsed.value : text;
   }
   return text;
 }

@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
+import { redactSecrets, redactValues } from '../log-redaction.js';
 import { maintenanceRefusal, type MaintenanceSwitch } from '../maintenance.js';
 import { totalRequests } from '../metrics.js';
 import type {
@@ -23,7 +24,7 @@ import type {
   QuotaStore,
 } from '../ports.js';
 import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
-import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
+import { launchView, redactedFailure, statusView, type PreviewUrls } from '../preview-views.js';
 import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
@@ -251,8 +252,9 @@ export class PreviewService {
         type: e.type,
         timestamp: e.at,
         actor: e.actor,
-        ...(e.reason === undefined ? {} : { reason: e.reason }),
-        ...(e.detail === undefined ? {} : { data: e.detail }),
+        // Reasons and details can quote what an app printed: they leave redacted.
+        ...(e.reason === undefined ? {} : { reason: redactSecrets(e.reason) }),
+        ...(e.detail === undefined ? {} : { data: redactValues(e.detail) }),
       })),
       ...(result.nextToken === undefined ? {} : { nextToken: result.nextToken }),
     };
@@ -291,8 +293,10 @@ export class PreviewService {
     return next;
   }
 
-  async fail(record: PreviewRecord, failure: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
+  async fail(record: PreviewRecord, reported: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
     const now = this.deps.clock.now().toISOString();
+    // The last lines are the app's output: stored as every other way out shows them, redacted.
+    const failure = redactedFailure(reported);
     countLaunchFailure(this.deps.serviceMetrics, failure.reason);
     return this.transition(
       record,

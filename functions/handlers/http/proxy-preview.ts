@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { proxyPathSchema } from '../../core/api-schemas.js';
+import { proxiedAnswerHeaders } from '../../core/app-request.js';
 import { httpRoute } from './http-route.js';
 
 /** Any query string goes to the app as it is, so none is validated here. */
@@ -20,6 +21,10 @@ export const handler = httpRoute(
       ...(event.body ? { body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') } : {}),
       ...(previewToken ? { previewToken } : {}),
     });
-    return { statusCode: response.statusCode, headers: response.headers, rawBody: response.body };
+    return {
+      statusCode: response.statusCode,
+      headers: { ...response.headers, ...proxiedAnswerHeaders },
+      rawBody: response.body,
+    };
   },
 );

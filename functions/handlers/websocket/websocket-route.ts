@@ -4,7 +4,9 @@ import { AppError, clientFacing, errorBody } from '../../core/errors.js';
 import type { LiveConnections } from '../../core/services/live-connections.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
-import { parsePart } from '../request-input.js';
+import { parsePart, tooDeep } from '../request-input.js';
+import { parseJson } from '../../core/json-input.js';
+import { maxClientMessageBytes } from '../../core/live-schemas.js';
 import { services } from '../services.js';
 
 /** A WebSocket route's event (payload 2.0); `$connect` carries the URL's query parameters. */
@@ -69,7 +71,8 @@ export function connectQuery(event: WebSocketEvent): Record<string, string | str
   const multi = event.multiValueQueryStringParameters ?? {};
   return Object.fromEntries(
     Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => {
-      const values = multi[name] ?? (value === undefined ? [] : [value]);
+      const values =
+        (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
       return [name, values.length > 1 ? values : (values[0] ?? '')];
     }),
   );
@@ -78,9 +81,11 @@ export function connectQuery(event: WebSocketEvent): Record<string, string | str
 export function messageBody(event: WebSocketEvent): unknown {
   const raw =
     event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  try {
-    return JSON.parse(raw ?? '') as unknown;
-  } catch {
-    throw new AppError('bad_request', 'Messages must be JSON objects such as {"action": "ping"}.');
+  if (raw && Buffer.byteLength(raw) > maxClientMessageBytes) {
+    throw new AppError('payload_too_large', `Messages may be at most ${maxClientMessageBytes} bytes.`);
   }
+  const parsed = parseJson(raw ?? '');
+  if (parsed.ok) return parsed.value;
+  if (parsed.reason === 'too_deep') throw tooDeep('message');
+  throw new AppError('bad_request', 'Messages must be JSON objects such as {"action": "ping"}.');
 }

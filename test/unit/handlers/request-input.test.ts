@@ -7,6 +7,7 @@ import {
   parsePart,
   queryParameters,
 } from '../../../functions/handlers/request-input.js';
+import { messageBody, type WebSocketEvent } from '../../../functions/handlers/websocket/websocket-route.js';
 
 const event = (e: Partial<APIGatewayProxyEvent>) => e as APIGatewayProxyEvent;
 
@@ -61,5 +62,32 @@ describe('request input', () => {
       /bearer token/,
     );
     expect(() => callerIdentity(withAuthorizer(null))).toThrow(/bearer token/);
+  });
+
+  it('refuses JSON nested deeper than 64 levels, in bodies and WebSocket messages', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(() => jsonBody(event({ body: deep, headers: {} }))).toThrow(
+      expect.objectContaining({ status: 400, code: 'validation_failed' }),
+    );
+    expect(() => messageBody({ body: '['.repeat(65) + ']'.repeat(65) } as WebSocketEvent)).toThrow(
+      expect.objectContaining({ status: 400, code: 'validation_failed' }),
+    );
+  });
+
+  it('refuses WebSocket messages over 32 KB before parsing them', () => {
+    expect(() => messageBody({ body: `"${'x'.repeat(32 * 1024)}"` } as WebSocketEvent)).toThrow(
+      expect.objectContaining({ code: 'payload_too_large' }),
+    );
+  });
+
+  it('keeps query parameters named like members of every object', () => {
+    expect(
+      queryParameters(
+        event({
+          queryStringParameters: { valueOf: 'a', constructor: 'b' },
+          multiValueQueryStringParameters: { valueOf: ['a'], constructor: ['b'] },
+        }),
+      ),
+    ).toEqual({ valueOf: 'a', constructor: 'b' });
   });
 });

@@ -46,6 +46,27 @@ describe('log exports', () => {
     );
   });
 
+  it('as CSV: cells a spreadsheet would run as formulas stay text', async () => {
+    const formulas = ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
+    const rows = (
+      await exported(
+        'csv',
+        formulas.map((message, index) => ({ ...entries[0]!, message, cursor: `1-${index}` })),
+      )
+    )
+      .toString('utf8')
+      .split('\r\n')
+      .slice(1, -1);
+    expect(rows.map((row) => row.split(',')[3])).toEqual([
+      `"'=HYPERLINK(""http://x"")"`,
+      "'+1+1",
+      "'-2+3",
+      "'@SUM(A1)",
+      "'\tcmd",
+      `"'\rcmd"`,
+    ]);
+  });
+
   it('as gzip: the JSON array, compressed', async () => {
     expect(JSON.parse(gunzipSync(await exported('gzip')).toString('utf8'))).toEqual(entries);
   });

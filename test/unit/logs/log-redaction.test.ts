@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logEntry } from '../../../functions/core/log-entry.js';
-import { redactSecrets, redactValues, secretsOf } from '../../../functions/core/log-redaction.js';
+import { redactedFailure } from '../../../functions/core/preview-views.js';
+import {
+  isSecretName,
+  maxRedactedLineChars,
+  redactSecrets,
+  redactValues,
+  redactionRules,
+  secretsOf,
+} from '../../../functions/core/log-redaction.js';
 
 describe('secret redaction', () => {
   it('hides passwords in connection URLs, keeping the user and host', () => {
@@ -105,5 +113,185 @@ describe('secret redaction', () => {
         API_TOKEN: 't0k3n-value',
       }).sort(),
     ).toEqual(['p@ss-word-1', 't0k3n-value']);
+  });
+
+  it('knows secret names by what they contain, and lets harmless ones be', () => {
+    for (const name of [
+      'SECRET_KEY',
+      'JWT_SECRET_KEY',
+      'DB_PASS',
+      'STRIPE_KEY',
+      'db_pwd',
+      'x-auth-token',
+      'SENTRY_DSN',
+      'aws_credentials',
+      'session_cookie',
+      'apiKey',
+      'Authorization',
+      'monkey_password',
+    ])
+      expect(isSecretName(name), name).toBe(true);
+    for (const name of [
+      'keyboard',
+      'monkey',
+      'primary_key',
+      'sort_key',
+      'primaryKey',
+      'max_tokens',
+      'author',
+      'user',
+    ])
+      expect(isSecretName(name), name).toBe(false);
+  });
+
+  it('hides the broader names, user info in URLs, cookies and PEM blocks', () => {
+    expect(redactSecrets('SECRET_KEY=abc123 JWT_SECRET_KEY=def456 DB_PASS=x1 STRIPE_KEY=sk_live_1')).toBe(
+      'SECRET_KEY=*** JWT_SECRET_KEY=*** DB_PASS=*** STRIPE_KEY=***',
+    );
+    expect(redactSecrets('DATABASE_URL=postgresql://app:pa@ss@db:5432/app')).toBe(
+      'DATABASE_URL=postgresql://app:***@db:5432/app',
+    );
+    expect(redactSecrets('sentry at https://abc123def@o1.ingest.sentry.io/42')).toBe(
+      'sentry at https://***@o1.ingest.sentry.io/42',
+    );
+    expect(redactSecrets('Cookie: session=abc; theme=dark')).toBe('Cookie: ***');
+    expect(redactSecrets('set-cookie: sid=xyz; Path=/; HttpOnly')).toBe('set-cookie: ***');
+    expect(
+      redactSecrets(
+        'loaded -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAAS\n-----END PRIVATE KEY----- done',
+      ),
+    ).toBe('loaded -----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY----- done');
+    expect(
+      redactSecrets('MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R'),
+    ).toBe('***');
+    expect(
+      redactSecrets('{"password": "with \\"quotes\\"", "credentials": {"a": [1, {"b": 2}]}, "n": 1}'),
+    ).toBe('{"password": "***", "credentials": "***", "n": 1}');
+  });
+
+  it('hides URL-encoded and base64 forms of known secrets, at any alignment', () => {
+    const password = 'Zx9-q_LmN0pQrStUvWxYz12';
+    for (const prefix of ['', 'a', 'ab', 'preview:']) {
+      const basic = Buffer.from(`${prefix}${password}`).toString('base64');
+      expect(redactSecrets(`header ${basic}`, [password]), prefix).not.toContain(
+        Buffer.from(password).toString('base64').slice(4, 20),
+      );
+      expect(
+        redactSecrets(`x ${Buffer.from(`${prefix}${password}`).toString('base64url')}`, [password]),
+      ).toContain('***');
+    }
+    expect(redactSecrets(`q=${encodeURIComponent('a/b+c=d?e')}`, ['a/b+c=d?e'])).toBe('q=***');
+  });
+
+  it('hides whole subtrees under secret names in parsed values', () => {
+    expect(
+      redactValues({ auth: { user: 'u', pass: 'p' }, tokens: ['a'], list: [{ secret: [1, 2] }] }),
+    ).toEqual({
+      auth: '***',
+      tokens: ['a'],
+      list: [{ secret: '***' }],
+    });
+  });
+
+  it('cuts a line past the redacted length with a visible marker', () => {
+    const line = `password=${'x'.repeat(40_000)}`;
+    const result = redactSecrets(`${'a'.repeat(maxRedactedLineChars)} secret=${'s'.repeat(100)}`);
+    expect(result.length).toBeLessThanOrEqual(maxRedactedLineChars);
+    expect(result).toMatch(/…\[truncated \d+ characters\]$/);
+    expect(redactSecrets(line)).toMatch(/^password=\*\*\* …\[truncated \d+ characters\]$/);
+  });
+
+  it('redacts the backslash line that made the old pattern backtrack', () => {
+    expect(redactSecrets(`password="${'\\'.repeat(54)}`)).toBe('password="***"');
+  });
+
+  /**
+   * The one timing assertion: each rule handles an adversarial 16 KB line in ≤ 2 ms. Lines are
+   * built from the fragments the rules look for (names, quotes, backslashes, separators, URL and
+   * PEM markers), so a rule that backtracks blows far past the bound on every run (the old
+   * quoted-value rule took seconds at 54 characters). On a loaded 2-core machine any single run
+   * can be preempted for longer than 2 ms, so each rule is warmed up (compiled) first and the
+   * fastest of several runs of the same line is compared: preemption only ever adds time, while
+   * backtracking makes every run slow.
+   */
+  it('redacts every adversarial 16 KB line in at most 2 ms per rule (fastest of runs)', () => {
+    const fragments = [
+      'password',
+      'passw',
+      'token',
+      'key',
+      'auth',
+      'Authorization',
+      'cookie',
+      'Bearer ',
+      'basic ',
+      'eyJ',
+      '.',
+      '-',
+      '_',
+      '=',
+      ':',
+      '"',
+      "'",
+      '\\',
+      ' ',
+      '{',
+      '[',
+      '}',
+      ']',
+      '://',
+      '@',
+      '/',
+      '-----BEGIN ',
+      '-----END ',
+      '-----',
+      'AKIA',
+      'A',
+      'a',
+      '0',
+      '%',
+      '\n',
+      '*',
+    ];
+    const runs = 15;
+    const secrets = ['Zx9-q_LmN0pQrStUvWxYz12', 'p@ss word/1'];
+    const sixteenKb = (pattern: readonly string[]) => {
+      let line = pattern.join('');
+      while (line.length < maxRedactedLineChars) line += line;
+      return line.slice(0, maxRedactedLineChars);
+    };
+    for (const rule of redactionRules)
+      for (const fragment of fragments) rule.apply(sixteenKb([fragment, 'a']), secrets);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { minLength: 1, maxLength: 40 }), (pattern) => {
+        const line = sixteenKb(pattern);
+        for (const rule of redactionRules) {
+          let fastest = Infinity;
+          for (let run = 0; run < runs; run += 1) {
+            const started = performance.now();
+            rule.apply(line, secrets);
+            fastest = Math.min(fastest, performance.now() - started);
+          }
+          expect(fastest, `${rule.name} on ${JSON.stringify(pattern)}`).toBeLessThanOrEqual(2);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("keeps a failure's last lines and message redacted", () => {
+    expect(
+      redactedFailure({
+        step: 'app',
+        reason: 'exit_nonzero',
+        message: 'failed with SECRET_KEY=abc',
+        lastLines: ['connecting postgresql://app:hunter22@db/app', 'Authorization: Bearer abcdefghijkl'],
+      }),
+    ).toEqual({
+      step: 'app',
+      reason: 'exit_nonzero',
+      message: 'failed with SECRET_KEY=***',
+      lastLines: ['connecting postgresql://app:***@db/app', 'Authorization: Bearer ***'],
+    });
   });
 });
