@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
+import { services } from '../../functions/handlers/services.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
 import { httpHandlers, type ProxyHandler } from './http-handlers.js';
+import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
 
 /** API Gateway's own payload limit; the handlers apply the service's tighter one. */
@@ -45,12 +47,41 @@ function lambdaContext(functionName: string): Context {
 
 /** API Gateway's own answers (gateway responses), in the service's error shape. */
 function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
-  const error = new AppError(code, message);
+  return errorResult(new AppError(code, message));
+}
+
+function errorResult(error: AppError): APIGatewayProxyResult {
   return {
     statusCode: error.status,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
+    },
     body: JSON.stringify(errorBody(error)),
   };
+}
+
+/**
+ * The per-user REST limit (a WAF rate-based rule in AWS): a token bucket per user, or per address
+ * for the routes that need no token. Made on first use, once the service's configuration is loaded.
+ */
+class RequestRateLimit {
+  private buckets: TokenBuckets | undefined;
+
+  refusal(key: string): APIGatewayProxyResult | undefined {
+    const { requestsPerSecond, requestBurst } = services().config.limits;
+    this.buckets ??= new TokenBuckets(requestsPerSecond, requestBurst);
+    const retryAfter = this.buckets.take(key);
+    if (retryAfter === 0) return undefined;
+    return errorResult(
+      new AppError(
+        'rate_limited',
+        `Too many requests: at most ${requestsPerSecond} a second (bursts of ${requestBurst}); try again later.`,
+        { requestsPerSecond, burst: requestBurst },
+        retryAfter,
+      ),
+    );
+  }
 }
 
 function findRoute(method: string, path: string) {
@@ -62,15 +93,20 @@ function findRoute(method: string, path: string) {
   return undefined;
 }
 
-/** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
 /**
- * API Gateway keeps an authorizer's Allow for a token for the authorizer's cache TTL (the stack
- * sets 300 s) and applies it to every route of the stage; the local gateway does the same.
+ * API Gateway keeps an authorizer's Allow for a token for the authorizer's cache TTL and applies it
+ * to every route of the stage; the local gateway does the same, and never past the token's `exp`.
  */
-const authorizerCacheMs = 300_000;
 const maxCachedTokens = 10_000;
 const authorizerCache = new Map<string, { context: Record<string, string>; expiresAt: number }>();
 
+/** How long a decision for a token is kept: the configured TTL, ending at the token's expiry at the latest. */
+export function cachedUntil(now: number, cacheSeconds: number, tokenExpiresAt: string | undefined): number {
+  const expiry = Number(tokenExpiresAt) * 1000;
+  return Math.min(now + cacheSeconds * 1000, Number.isFinite(expiry) ? expiry : now);
+}
+
+/** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
 async function runAuthorizer(
   route: RouteDefinition,
   request: IncomingRequest,
@@ -97,11 +133,16 @@ async function runAuthorizer(
   const context: Record<string, string> = { principalId: result.principalId };
   for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
   if (authorizerCache.size >= maxCachedTokens) authorizerCache.clear();
-  authorizerCache.set(header, { context, expiresAt: Date.now() + authorizerCacheMs });
+  const now = Date.now();
+  const expiresAt = cachedUntil(now, services().config.jwt.cacheSeconds, context.tokenExpiresAt);
+  if (expiresAt > now) authorizerCache.set(header, { context, expiresAt });
   return { context };
 }
 
-async function dispatch(request: IncomingRequest): Promise<APIGatewayProxyResult> {
+async function dispatch(
+  request: IncomingRequest,
+  rateLimit: RequestRateLimit,
+): Promise<APIGatewayProxyResult> {
   if (request.body.length > maxPayloadBytes)
     return gatewayError('payload_too_large', 'The request is larger than 10 MB.');
   const match = findRoute(request.method, request.url.pathname);
@@ -112,6 +153,10 @@ async function dispatch(request: IncomingRequest): Promise<APIGatewayProxyResult
     if ('denied' in outcome) return outcome.denied;
     authorizer = outcome.context;
   }
+  const limited = rateLimit.refusal(
+    authorizer?.principalId ? `user:${authorizer.principalId}` : `address:${request.sourceIp}`,
+  );
+  if (limited) return limited;
   const handler = await loadHandler(match.route.handler);
   return handler(
     proxyEvent(request, match.route, match.parameters, authorizer),
@@ -163,6 +208,7 @@ export async function startGateway(options: {
   extensions?: readonly GatewayExtension[];
 }): Promise<LocalGateway> {
   const extensions = options.extensions ?? [];
+  const rateLimit = new RequestRateLimit();
   const server = createServer((req, res) => {
     if (extensions.some((extension) => extension.request?.(req, res))) return;
     void (async () => {
@@ -171,13 +217,16 @@ export async function startGateway(options: {
         const url = new URL(req.url ?? '/', 'http://localhost');
         send(
           res,
-          await dispatch({
-            method: req.method ?? 'GET',
-            url,
-            headers: req.headers,
-            body,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          }),
+          await dispatch(
+            {
+              method: req.method ?? 'GET',
+              url,
+              headers: req.headers,
+              body,
+              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            },
+            rateLimit,
+          ),
         );
       } catch (error) {
         console.error('gateway: unexpected error', error);

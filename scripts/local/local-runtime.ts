@@ -58,6 +58,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Embedded-metric lines are for CloudWatch; locally they would only fill the console.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.PREVIEW_JWT_SECRET = localJwtSecret();
+  // The bundled examples name no owner; the stack sets false.
+  process.env.PREVIEW_ALLOW_UNOWNED_GENERATIONS ??= 'true';
 
   let dynamo: LocalDynamoDb | undefined;
   if (!process.env.AWS_ENDPOINT_URL_DYNAMODB) {

@@ -3,13 +3,19 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketResult } from '../../functions/handlers/websocket/websocket-route.js';
 import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
+import { services } from '../../functions/handlers/services.js';
 import { matchResource } from './api-gateway-event.js';
+import { TokenBuckets } from './token-buckets.js';
 import type { GatewayExtension } from './gateway.js';
 import { newConnectionId, webSocketEvent, type ConnectionContext } from './websocket-event.js';
 import { webSocketHandlers, type WebSocketHandler } from './websocket-handlers.js';
 
 /** API Gateway's WebSocket limits: 128 KB a message (frames of 32 KB are reassembled by `ws`). */
 const maxMessageBytes = 128 * 1024;
+/** Close code of a connection the service ended (DeleteConnection). */
+export const serviceCloseCode = 4000;
+/** Close code of a connection that sent more messages a second than allowed. */
+export const rateLimitedCloseCode = 4429;
 const logsPath = '/api/generations/{generationId}/preview/logs';
 
 interface OpenConnection {
@@ -67,6 +73,7 @@ function writeJson(res: ServerResponse, status: number, body: unknown, errorType
 export class LocalWebSocketApi implements GatewayExtension {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   private readonly open = new Map<string, OpenConnection>();
+  private messageRate: { buckets: TokenBuckets; perSecond: number } | undefined;
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -117,9 +124,12 @@ export class LocalWebSocketApi implements GatewayExtension {
     const result = await this.invoke('$connect', context, 'CONNECT', { query });
     if (result.statusCode !== 200) {
       const body = result.body ?? '';
-      // As API Gateway: the handshake is answered with the status and body `$connect` returned.
+      const headers = Object.entries(result.headers ?? {})
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      // As API Gateway: the handshake is answered with the status, headers and body `$connect` returned.
       socket.end(
-        `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n` +
+        `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n${headers}` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
       return;
@@ -134,6 +144,12 @@ export class LocalWebSocketApi implements GatewayExtension {
       this.open.set(context.connectionId, connection);
       ws.on('message', (data) => {
         connection.lastActiveAt = Date.now();
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const rate = this.messageRateLimit();
+        if (rate.buckets.take(context.connectionId) > 0) {
+          ws.close(rateLimitedCloseCode, `rate_limited: more than ${rate.perSecond} messages a second`);
+          return;
+        }
         const body = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString(
           'utf8',
         );
@@ -143,11 +159,21 @@ export class LocalWebSocketApi implements GatewayExtension {
       });
       ws.on('close', () => {
         this.open.delete(context.connectionId);
+        this.messageRate?.buckets.forget(context.connectionId);
         connection.queue = connection.queue.then(async () => {
           await this.invoke('$disconnect', context, 'DISCONNECT');
         });
       });
     });
+  }
+
+  /** Made on first use, once the service's configuration is loaded. */
+  private messageRateLimit() {
+    if (!this.messageRate) {
+      const perSecond = services().config.limits.messagesPerSecond;
+      this.messageRate = { buckets: new TokenBuckets(perSecond, perSecond), perSecond };
+    }
+    return this.messageRate;
   }
 
   private async invoke(
@@ -194,7 +220,9 @@ export class LocalWebSocketApi implements GatewayExtension {
         });
         return;
       case 'DELETE':
-        connection.socket.close(1000);
+        // API Gateway closes with 1000 and no reason; here the code says the service ended it
+        // (the message sent before says why).
+        connection.socket.close(serviceCloseCode, 'closed by the service');
         res.writeHead(204).end();
         return;
       default:

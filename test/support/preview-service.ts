@@ -4,6 +4,7 @@ import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-prev
 import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
 import type { Clock } from '../../functions/core/clock.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
+import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
@@ -39,7 +40,15 @@ export class RecordingStarter implements LaunchStarter {
 
 export function previewServiceOn(
   db: TestDynamoDb,
-  options: { clock?: Clock; starter?: LaunchStarter; tiers?: Tiers; runner?: TaskRunner } = {},
+  options: {
+    clock?: Clock;
+    starter?: LaunchStarter;
+    tiers?: Tiers;
+    runner?: TaskRunner;
+    notifier?: LiveNotifier;
+    generations?: GenerationStore;
+    allowUnownedGenerations?: boolean;
+  } = {},
 ) {
   const stores = {
     previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
@@ -49,13 +58,15 @@ export function previewServiceOn(
   };
   const service = new PreviewService({
     ...stores,
-    generations: anyGeneration,
+    generations: options.generations ?? anyGeneration,
+    allowUnownedGenerations: options.allowUnownedGenerations ?? true,
     starter: options.starter ?? new RecordingStarter(),
     runner: options.runner,
     tiers: options.tiers ?? defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   return { service, ...stores };
 }

@@ -1,0 +1,262 @@
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { dynamoDocumentClient } from '../../functions/adapters/aws/clients.js';
+import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
+import { parseGenerationSource } from '../../functions/core/generation.js';
+import type { GenerationStore } from '../../functions/core/ports.js';
+import { maxReplayLines } from '../../functions/core/services/live-connections.js';
+import { services } from '../../functions/handlers/services.js';
+import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/local-runtime.js';
+import { mintToken } from '../../scripts/local/mint-token.js';
+import { rateLimitedCloseCode, serviceCloseCode } from '../../scripts/local/websocket-api.js';
+import { LiveClient } from '../support/live-client.js';
+import { RecordingStarter } from '../support/preview-service.js';
+
+const secret = 'access-limits-secret-access-limits-secret';
+const maxConnections = 3;
+const requestsPerSecond = 5;
+const requestBurst = 20;
+let runtime: LocalRuntime;
+const clients: LiveClient[] = [];
+
+/**
+ * Generations as the SaaS stores them: `of-<user>-…` belongs to that user, `unowned-…` names no
+ * owner, `missing-…` does not exist.
+ */
+const ownedGenerations: GenerationStore = {
+  async load(generationId) {
+    if (generationId.startsWith('missing-')) return undefined;
+    const owner = /^of-([a-z]+)-/.exec(generationId)?.[1];
+    const manifest = {
+      id: generationId,
+      projectId: 'proj-1',
+      dbType: 'none',
+      entryPoint: 'uvicorn app.main:app',
+      ...(owner ? { ownerId: owner } : {}),
+    };
+    return parseGenerationSource(
+      generationId,
+      new Map([
+        ['generation.json', Buffer.from(JSON.stringify(manifest))],
+        ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
+      ]),
+    );
+  },
+};
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    PREVIEW_JWT_SECRET: secret,
+    PREVIEW_RESOURCE_TIER_PRO: '{"maxConcurrentPreviews": 50}',
+    PREVIEW_MAX_CONNECTIONS_PER_PREVIEW: String(maxConnections),
+    PREVIEW_RATE_LIMIT_PER_SECOND: String(requestsPerSecond),
+    PREVIEW_RATE_LIMIT_BURST: String(requestBurst),
+  });
+  runtime = await startLocalRuntime({
+    port: 0,
+    dataDir: undefined,
+    overrides: { starter: new RecordingStarter(), generations: ownedGenerations },
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await runtime?.close();
+  for (const name of [
+    'PREVIEW_MAX_CONNECTIONS_PER_PREVIEW',
+    'PREVIEW_RATE_LIMIT_PER_SECOND',
+    'PREVIEW_RATE_LIMIT_BURST',
+  ])
+    delete process.env[name];
+});
+
+const tokens = new Map<string, Promise<string>>();
+function tokenOf(user: string): Promise<string> {
+  let token = tokens.get(user);
+  if (!token) tokens.set(user, (token = mintToken(secret, user, 'pro')));
+  return token;
+}
+
+async function call(method: string, path: string, options: { user?: string; token?: string } = {}) {
+  const token = options.token ?? (await tokenOf(options.user ?? 'alice'));
+  const response = await fetch(`${runtime.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+    },
+    body: method === 'POST' ? '{}' : undefined,
+  });
+  const text = await response.text();
+  // Bodies are read field by field.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: JSON.parse(text || 'null') as any,
+  };
+}
+
+interface Launched {
+  readonly previewId: string;
+  readonly token: string;
+  readonly wsUrl: string;
+}
+
+async function launch(generationId: string, user = 'alice'): Promise<Launched> {
+  const { status, json } = await call('POST', `/api/generations/${generationId}/preview/launch`, { user });
+  expect(status).toBe(202);
+  return { previewId: json.previewInstanceId, token: json.previewToken, wsUrl: json.wsUrl };
+}
+
+interface Closed {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** A client of the live stream, and how its connection ended once it has. */
+async function connect(preview: Launched, query = '', token = preview.token) {
+  const client = await LiveClient.connect(`${preview.wsUrl}?token=${encodeURIComponent(token)}${query}`);
+  clients.push(client);
+  const closed = new Promise<Closed>((resolve) =>
+    client.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  return { client, closed };
+}
+
+async function refusal(url: string) {
+  try {
+    clients.push(await LiveClient.connect(url));
+  } catch (error) {
+    return error as { status: number; body: string };
+  }
+  throw new Error(`${url} was not refused`);
+}
+
+/** The status, Retry-After and body of a handshake the gateway refuses. */
+function refusedHandshake(url: string) {
+  const socket = new WebSocket(url);
+  return new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+    socket.once('open', () => {
+      socket.close();
+      reject(new Error(`${url} was accepted`));
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => {
+        const retryAfter = response.headers['retry-after'];
+        resolve({ status: response.statusCode ?? 0, retryAfter, body });
+      });
+    });
+    socket.once('error', () => undefined);
+  });
+}
+
+async function untilLive(preview: Launched, count: number): Promise<void> {
+  const store = new DynamoDbConnectionStore(dynamoDocumentClient(), services().config.tables.connections);
+  for (let i = 0; i < 200; i += 1) {
+    const connections = await store.byPreview(preview.previewId);
+    if (connections.length === count && connections.every((c) => c.live)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the connections of ${preview.previewId} never turned live`);
+}
+
+const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  ]);
+
+describe('bearer tokens at the local gateway', () => {
+  it('refuses a token without exp, and one that has expired', async () => {
+    const key = new TextEncoder().encode(secret);
+    const noExpiry = await new SignJWT({ tier: 'pro' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setIssuedAt()
+      .sign(key);
+    const expired = await new SignJWT({ tier: 'pro' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 1)
+      .sign(key);
+    for (const token of [noExpiry, expired]) {
+      const answer = await call('GET', '/api/previews', { token });
+      expect(answer.status).toBe(401);
+      expect(answer.json.error.code).toBe('unauthorized');
+    }
+    expect((await call('GET', '/api/previews', { user: 'alice' })).status).toBe(200);
+  });
+});
+
+describe('generations belong to their owner', () => {
+  it("answers someone else's generation exactly as a missing one", async () => {
+    const missing = await call('POST', '/api/generations/missing-app/preview/launch', { user: 'bob' });
+    expect(missing.status).toBe(404);
+    const foreign = await call('POST', '/api/generations/of-alice-app/preview/launch', { user: 'bob' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.text).toBe(missing.text.replace('missing-app', 'of-alice-app'));
+    expect(foreign.json).toEqual({
+      error: { code: 'not_found', message: 'Generation of-alice-app was not found.' },
+    });
+    expect((await launch('of-alice-app', 'alice')).previewId).toMatch(/\S/);
+  });
+
+  it('launches a generation without an owner where that is allowed (locally, by default)', async () => {
+    expect(services().config.allowUnownedGenerations).toBe(true);
+    expect((await launch('unowned-app', 'bob')).previewId).toMatch(/\S/);
+  });
+});
+
+describe('rotating a preview token', () => {
+  it("closes the old token's connections at once, with a reason; the new token connects", async () => {
+    const preview = await launch('of-alice-rotate');
+    const first = await connect(preview);
+    const second = await connect(preview);
+    await untilLive(preview, 2);
+    const started = performance.now();
+    const rotated = await call('POST', '/api/generations/of-alice-rotate/preview/token');
+    expect(rotated.status).toBe(200);
+    for (const { client, closed } of [first, second]) {
+      // Generous bounds for a loaded machine; the time it took is printed.
+      expect(await within(closed, 5000, 'close after rotation')).toEqual({
+        code: serviceCloseCode,
+        reason: 'closed by the service',
+      });
+      expect(client.received.at(-1)).toEqual({
+        type: 'error',
+        error: {
+          code: 'unauthorized',
+          message: 'The preview token was rotated; connect again with the current one.',
+        },
+      });
+    }
+    console.log(`connections closed ${Math.round(performance.now() - started)} ms after the rotation`);
+    expect((await refusal(`${preview.wsUrl}?token=${preview.token}`)).status).toBe(401);
+    const current = { ...preview, token: rotated.json.previewToken as string };
+    const fresh = await connect(current);
+    await untilLive(current, 1);
+    fresh.client.send({ action: 'ping' });
+    await fresh.client.next('pong');
+    expect(fresh.client.socket.readyState).toBe(fresh.client.socket.OPEN);
+  });
+});
+
+describe('limits', () => {
+  it(`accepts ${maxConnections} connections per preview; one more answers 429 with Retry-After`, async () => {
+    const preview = await launch('of-alice-crowd');
+    const open = [];
+    for (let i = 0; i < maxConnections; i += 1) open.push(await connect(preview));
+    const refused = await refusedHandshake(`${preview.wsUrl}?token=${preview.token}`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(JSON.parse(refused.body).error).toMatchObject({ code: 'rate_limited', details: { limit: 3 } });
+    await open[0]?.client.close();
+    await untilLive(preview, maxConnections - 1);
+    await connect(preview);
+  });
+});
