@@ -89,12 +89,12 @@ async function call(method: string, path: string, options: { user?: string; toke
     body: method === 'POST' ? '{}' : undefined,
   });
   const text = await response.text();
-  // Bodies are read field by field.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return {
     status: response.status,
     headers: response.headers,
     text,
+    // Bodies are read field by field.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     json: JSON.parse(text || 'null') as any,
   };
 }
@@ -258,5 +258,76 @@ describe('limits', () => {
     await open[0]?.client.close();
     await untilLive(preview, maxConnections - 1);
     await connect(preview);
+  });
+
+  it('closes a connection that sends more messages a second than allowed, with 4429 and a reason', async () => {
+    const preview = await launch('of-alice-chatty');
+    const { client, closed } = await connect(preview);
+    const perSecond = services().config.limits.messagesPerSecond;
+    expect(perSecond).toBe(20);
+    for (let i = 0; i < perSecond * 3; i += 1) client.send({ action: 'ping' });
+    expect(await within(closed, 5000, 'close of a chatty connection')).toEqual({
+      code: rateLimitedCloseCode,
+      reason: 'rate_limited: more than 20 messages a second',
+    });
+    // A connection within the limit is left alone.
+    const calm = await connect(preview);
+    for (let i = 0; i < 5; i += 1) calm.client.send({ action: 'ping' });
+    await calm.client.until((all) => all.filter((m) => m.type === 'pong').length === 5);
+    expect(calm.client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it(`replays at most ${maxReplayLines} lines after a cursor, then says truncated and where to go on`, async () => {
+    const preview = await launch('of-alice-replay');
+    const first = await connect(preview);
+    await untilLive(preview, 1);
+    runtime.logs.processLine(preview.previewId, 'app', 'line 0');
+    const cursor = (await first.client.next('log')).cursor as string;
+    await first.client.close();
+    const total = maxReplayLines + 50;
+    for (let n = 1; n <= total; n += 1) runtime.logs.processLine(preview.previewId, 'app', `line ${n}`);
+    await runtime.logs.pipeline.flush();
+    const { client } = await connect(preview, `&after=${encodeURIComponent(cursor)}`);
+    const truncated = await client.next('truncated', 0, 60_000);
+    const logs = client.logs;
+    expect(logs).toHaveLength(maxReplayLines);
+    expect(logs[0]?.message).toBe('line 1');
+    expect(logs.at(-1)?.message).toBe(`line ${maxReplayLines}`);
+    expect(truncated).toEqual({
+      type: 'truncated',
+      replayed: maxReplayLines,
+      message: `More than ${maxReplayLines} lines to replay; GET …/preview/logs?nextToken=… has the rest.`,
+      after: logs.at(-1)?.cursor,
+      nextToken: expect.any(String),
+    });
+    const rest = await call(
+      'GET',
+      `/api/generations/of-alice-replay/preview/logs?limit=100&nextToken=${encodeURIComponent(String(truncated.nextToken))}`,
+    );
+    expect(rest.status).toBe(200);
+    expect(rest.json.logs.map((l: { message: string }) => l.message)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `line ${maxReplayLines + 1 + i}`),
+    );
+  });
+
+  it(`refuses a user's requests beyond ${requestBurst} at once with 429 and Retry-After; others go on`, async () => {
+    await tokenOf('carol');
+    const answers = await Promise.all(
+      Array.from({ length: requestBurst + 10 }, () => call('GET', '/api/previews', { user: 'carol' })),
+    );
+    const refused = answers.filter((a) => a.status === 429);
+    expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(requestBurst);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(answer.json).toEqual({
+        error: {
+          code: 'rate_limited',
+          message: `Too many requests: at most ${requestsPerSecond} a second (bursts of ${requestBurst}); try again later.`,
+          details: { requestsPerSecond, burst: requestBurst },
+        },
+      });
+    }
+    expect((await call('GET', '/api/previews', { user: 'dave' })).status).toBe(200);
   });
 });
