@@ -130,6 +130,8 @@ export class PreviewService {
     if (found && !isTerminal(found.status) && !request.restart) {
       return { httpStatus: 200, body: launchView(found, this.deps.urls) };
     }
+    // Before anything changes: a restart must not stop the preview it cannot replace.
+    await starter.ensureAvailable?.();
     // A restart stops the live preview first, reading it again if a background writer moved it.
     const existing =
       found && !isTerminal(found.status)
