@@ -237,6 +237,15 @@ describe('rotating a preview token', () => {
     }
     console.log(`connections closed ${Math.round(performance.now() - started)} ms after the rotation`);
     expect((await refusal(`${preview.wsUrl}?token=${preview.token}`)).status).toBe(401);
+    // The proxy refuses the old token at once; the new one passes (the preview is not running here).
+    const proxied = async (previewToken: string) =>
+      (
+        await fetch(`${runtime.url}/api/generations/of-alice-rotate/preview/proxy/health`, {
+          headers: { authorization: `Bearer ${await tokenOf('alice')}`, 'x-preview-token': previewToken },
+        })
+      ).status;
+    expect(await proxied(preview.token)).toBe(403);
+    expect(await proxied(rotated.json.previewToken as string)).toBe(409);
     const current = { ...preview, token: rotated.json.previewToken as string };
     const fresh = await connect(current);
     await untilLive(current, 1);
