@@ -258,9 +258,25 @@ describe('rotating a preview token', () => {
 describe('limits', () => {
   it(`accepts ${maxConnections} connections per preview; one more answers 429 with Retry-After`, async () => {
     const preview = await launch('of-alice-crowd');
+    // A connection whose `$disconnect` was lost (a gateway crash) holds no place once it is found closed.
+    const store = new DynamoDbConnectionStore(dynamoDocumentClient(), services().config.tables.connections);
+    await store.put({
+      connectionId: 'lost-disconnect=',
+      previewId: preview.previewId,
+      userId: 'alice',
+      generationId: 'of-alice-crowd',
+      connectedAt: new Date(Date.now() - 60_000).toISOString(),
+      filter: { level: 'DEBUG' },
+      subscribed: true,
+      replay: { buffer: 0 },
+      live: true,
+    });
     const open = [];
     for (let i = 0; i < maxConnections; i += 1) open.push(await connect(preview));
     const refused = await refusedHandshake(`${preview.wsUrl}?token=${preview.token}`);
+    expect((await store.byPreview(preview.previewId)).map((c) => c.connectionId)).not.toContain(
+      'lost-disconnect=',
+    );
     expect(refused.status).toBe(429);
     expect(Number(refused.retryAfter)).toBeGreaterThan(0);
     expect(JSON.parse(refused.body).error).toMatchObject({ code: 'rate_limited', details: { limit: 3 } });

@@ -49,6 +49,8 @@ export interface LiveConnectionsDependencies {
 export const maxReplayLines = 10_000;
 /** When a client refused for too many connections may try again. */
 const connectionRetrySeconds = 5;
+/** A connection younger than this may still be in its handshake, which GetConnection does not see. */
+const handshakeGraceMs = 30_000;
 /** Replayed lines are read and sent this many at a time, so memory stays flat. */
 const replayChunk = 1000;
 const openPollMs = 25;
@@ -111,9 +113,11 @@ export class LiveConnections implements LiveNotifier {
 
   private async admitted(connection: LiveConnection): Promise<void> {
     const limit = this.deps.maxConnectionsPerPreview;
-    const others = (await this.deps.connections.byPreview(connection.previewId)).filter(
+    let others = (await this.deps.connections.byPreview(connection.previewId)).filter(
       (c) => c.connectionId !== connection.connectionId,
     );
+    // Items whose `$disconnect` was lost would hold places for hours: those closed are let go.
+    if (others.length >= limit) others = await this.stillOpen(others);
     if (others.length >= limit) {
       throw new AppError(
         'rate_limited',
@@ -129,6 +133,20 @@ export class LiveConnections implements LiveNotifier {
         'The preview token is not valid (a restart or a rotation replaces it).',
       );
     }
+  }
+
+  /** The connections still open, or too young to tell (their handshake may be under way). */
+  private async stillOpen(connections: readonly LiveConnection[]): Promise<LiveConnection[]> {
+    const settledBefore = this.deps.clock.now().getTime() - handshakeGraceMs;
+    const open = await Promise.all(
+      connections.map(async (c) => {
+        if (Date.parse(c.connectedAt) > settledBefore || (await this.deps.channel.isOpen(c.connectionId)))
+          return true;
+        await this.deps.connections.remove(c.connectionId);
+        return false;
+      }),
+    );
+    return connections.filter((_, i) => open[i]);
   }
 
   /**
