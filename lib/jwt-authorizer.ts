@@ -1,6 +1,7 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
+import { defaultAuthorizerCacheSeconds } from '../functions/core/config.js';
 import { ServiceFunction, type FunctionDefaults } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
@@ -24,7 +25,9 @@ function jwtEnvironment(jwt: JwtSettings): Record<string, string> {
 
 /**
  * Verifies the SaaS's bearer JWT in front of every authenticated route. Decisions are cached per
- * token for five minutes, so the function's policy must allow the whole API, not one method.
+ * token for `defaultAuthorizerCacheSeconds`, so the function's policy must allow the whole API, not
+ * one method. The TTL is one for all tokens; the function therefore refuses a token with less than
+ * the TTL left before its `exp`, so no cached Allow outlives its token.
  */
 export class JwtAuthorizer extends Construct {
   readonly function: ServiceFunction;
@@ -46,7 +49,10 @@ export class JwtAuthorizer extends Construct {
       entry: 'functions/handlers/authorizer.ts',
       description: 'Verifies the bearer JWT of REST API requests',
       defaults: props.defaults,
-      environment: jwtEnvironment(props.jwt),
+      environment: {
+        ...jwtEnvironment(props.jwt),
+        PREVIEW_AUTHORIZER_CACHE_SECONDS: String(defaultAuthorizerCacheSeconds),
+      },
       // Leaves room within API Gateway's 29 s for the route's own function.
       timeout: Duration.seconds(10),
     });
@@ -56,7 +62,7 @@ export class JwtAuthorizer extends Construct {
       authorizerName: 'preview-jwt',
       identitySource: IdentitySource.header('Authorization'),
       validationRegex: bearerTokenPattern,
-      resultsCacheTtl: Duration.seconds(300),
+      resultsCacheTtl: Duration.seconds(defaultAuthorizerCacheSeconds),
     });
   }
 }

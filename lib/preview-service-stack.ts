@@ -228,6 +228,8 @@ export class PreviewServiceStack extends Stack {
       // How long a preview's logs stay queryable: the preview log group's retention.
       PREVIEW_LOG_RETENTION_DAYS: String(config.logRetentionDays),
       PREVIEW_LAUNCH_TIMEOUT_SECONDS: String(launchTimeout.toSeconds()),
+      // Every generation in the bucket must name the user it belongs to.
+      PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'false',
       ...tierEnvironment(config.tiers),
       ...(config.allowedOrigin ? { PREVIEW_ALLOWED_ORIGIN: config.allowedOrigin } : {}),
     };

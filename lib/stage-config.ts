@@ -116,6 +116,19 @@ export function parseJwtSettings(read: ContextReader): JwtSettings {
   const jwksUrl = httpsUrl('jwtJwksUrl', read('jwtJwksUrl'));
   const issuer = optionalString('jwtIssuer', read('jwtIssuer'));
   const audience = optionalString('jwtAudience', read('jwtAudience'));
+  // A JWKS's keys sign tokens for every tenant of the identity provider: only ours may pass.
+  if (jwksUrl !== undefined) {
+    const missing = [
+      ...(issuer === undefined ? ['jwtIssuer'] : []),
+      ...(audience === undefined ? ['jwtAudience'] : []),
+    ];
+    if (missing.length > 0) {
+      throw new Error(
+        `Missing CDK context ${missing.map((key) => `"${key}"`).join(' and ')}: required with "jwtJwksUrl" ` +
+          '(the expected iss and aud claims of the SaaS tokens).',
+      );
+    }
+  }
   return {
     ...(jwksUrl === undefined ? {} : { jwksUrl }),
     ...(issuer === undefined ? {} : { issuer }),

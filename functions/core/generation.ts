@@ -27,6 +27,11 @@ export const generationSchema = z
   .object({
     id: generationIdSchema,
     projectId: z.string().min(1).max(100),
+    /** The SaaS user the generation belongs to (the JWT's `sub`): only they may launch it. */
+    ownerId: z
+      .string()
+      .regex(/^[A-Za-z0-9@._:|-]{1,128}$/, 'must be a user id as the SaaS token names it')
+      .optional(),
     version: z.string().min(1).max(50).optional(),
     dbType: databaseTypeSchema,
     dbVersion: z.string().min(1).max(20).optional(),

@@ -50,6 +50,14 @@ export type ReplyMessage =
   | { readonly type: 'subscribed'; readonly filters: Record<string, unknown> }
   | { readonly type: 'unsubscribed' }
   | { readonly type: 'pong'; readonly timestamp: string }
+  | {
+      /** A replay stopped at its cap: the rest is paged from GET …/preview/logs with `nextToken`. */
+      readonly type: 'truncated';
+      readonly replayed: number;
+      readonly message: string;
+      readonly after?: string;
+      readonly nextToken?: string;
+    }
   | ({ readonly type: 'error' } & ErrorBody);
 
 export type ServerMessage = LogMessage | MetricMessage | HealthMessage | StatusMessage | ReplyMessage;

@@ -36,6 +36,8 @@ export interface LiveConnection {
   readonly previewId: string;
   readonly userId: string;
   readonly generationId: string;
+  /** Hash of the preview token the connection opened with: a rotation closes it. */
+  readonly tokenHash?: string;
   readonly connectedAt: string;
   readonly filter: LogFilter;
   /** False after `unsubscribe`: no log lines, still status, health and metrics. */
@@ -64,6 +66,8 @@ export interface ConnectionChannel {
   send(connectionId: string, data: string): Promise<boolean>;
   /** True once the connection is established and still open. */
   isOpen(connectionId: string): Promise<boolean>;
+  /** Closes a connection from the service's side (DeleteConnection); one already gone is left be. */
+  close(connectionId: string): Promise<void>;
 }
 
 /**
@@ -94,6 +98,8 @@ export interface LiveNotifier {
   resourcesSampled(previewId: string, sample: ResourceSample): Promise<void>;
   healthChecked(previewId: string, health: PreviewHealth, previous: PreviewHealth | undefined): Promise<void>;
   expiring(previewId: string, secondsLeft: number): Promise<void>;
+  /** The preview's token changed (`record.tokenHash`): connections opened with another one end. */
+  tokenRotated(record: PreviewRecord): Promise<void>;
 }
 
 /** What an environment plugs into the log pipeline: AWS services, or the local runtime's stand-ins. */

@@ -52,8 +52,9 @@ const harmlessWords = new Set([
   'tokenizer',
 ]);
 
-/** Whole names that would otherwise look secret: database keys, counters. */
+/** Whole names that would otherwise look secret: database keys, counters, Python's KeyError. */
 const harmlessNames = new Set([
+  'key_error',
   'keys',
   'tokens',
   'max_tokens',
@@ -532,7 +533,10 @@ export const redactionRules: readonly RedactionRule[] = [
 export function redactSecrets(text: string, secrets: readonly string[] = []): string {
   let result = truncated(text, secrets);
   for (const rule of redactionRules) result = rule.apply(result, secrets);
-  return result;
+  if (result.length <= maxRedactedLineChars) return result;
+  // Redaction lengthens short values (`k:0` → `k:"***"`); what leaves keeps the bound too.
+  const cut = maxRedactedLineChars - truncationReserve;
+  return `${result.slice(0, cut)}${truncationMarker(result.length - cut)}`;
 }
 
 /**

@@ -70,6 +70,8 @@ export interface EventStore {
  * an asynchronous Lambda invocation in AWS, a background call in the local runtime.
  */
 export interface LaunchStarter {
+  /** Throws (`runtime_unavailable`) when no launch can start now, before anything is recorded. */
+  ensureAvailable?(): Promise<void>;
   start(preview: Pick<PreviewRecord, 'userId' | 'generationId' | 'previewId'>): Promise<void>;
 }
 

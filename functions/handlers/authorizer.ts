@@ -37,6 +37,7 @@ export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<AP
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arnPrefix}/${stage}/*` }],
     },
-    context: { tier: identity.tier },
+    // The token's expiry bounds how long a gateway may remember this decision.
+    context: { tier: identity.tier, tokenExpiresAt: identity.expiresAtEpoch },
   };
 };

@@ -50,6 +50,7 @@ export function liveServices(
     replay: adapters.replay,
     metrics: deps.metrics,
     clock: deps.clock,
+    maxConnectionsPerPreview: deps.config.limits.connectionsPerPreview,
     onError,
   });
   return {

@@ -133,6 +133,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     events: new DynamoDbEventStore(client, config.tables.events, config.eventRetentionDays),
     metrics,
     generations,
+    allowUnownedGenerations: config.allowUnownedGenerations,
     starter: runtime?.starter ?? extra.starter,
     runner: runtime?.runner,
     tiers: config.tiers,

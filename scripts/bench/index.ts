@@ -14,7 +14,7 @@ import { BenchGenerations } from './generations.js';
 import { cachedLaunches, coldLaunches, failureOf, launchUntilSettled } from './launch.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { duration, megabytes, Report } from './report.js';
-import { logLatency } from './logs.js';
+import { defaultLogBenchOptions, logLatency } from './logs.js';
 import { proxyOverhead, statusLatency } from './requests.js';
 import { BenchResources } from './resources.js';
 import { scaleRun } from './scale.js';
@@ -82,6 +82,8 @@ async function run(options: BenchOptions): Promise<void> {
   process.env.PREVIEW_RUNNER = 'docker';
   process.env.PREVIEW_JWT_SECRET = secret;
   process.env.PREVIEW_GENERATIONS_DIR = generations.directory;
+  // The fan-out figure is one preview's stream to hundreds of clients, beyond the default limit.
+  process.env.PREVIEW_MAX_CONNECTIONS_PER_PREVIEW = String(defaultLogBenchOptions.clients + 10);
   // The service logs every launch at INFO; between the figures that is noise. Its logger reads
   // the level when its module loads, hence the import after setting it.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';

@@ -14,7 +14,7 @@ export function localJwtSecret(): string {
   if (fromEnv) return fromEnv;
   if (existsSync(secretFile)) return readFileSync(secretFile, 'utf8').trim();
   const secret = randomBytes(32).toString('base64url');
-  mkdirSync(dirname(secretFile), { recursive: true });
+  mkdirSync(dirname(secretFile), { recursive: true, mode: 0o700 });
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

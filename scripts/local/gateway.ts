@@ -11,8 +11,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
+import { services } from '../../functions/handlers/services.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
 import { httpHandlers, type ProxyHandler } from './http-handlers.js';
+import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
 
 /** API Gateway's own payload limit; the handlers apply the service's tighter one. */
@@ -51,12 +53,42 @@ function lambdaContext(functionName: string): Context {
 
 /** API Gateway's own answers (gateway responses), in the service's error shape. */
 function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
-  const error = new AppError(code, message);
+  return appErrorResult(new AppError(code, message));
+}
+
+/** An AppError in the service's error shape, with Retry-After when it has one. */
+function appErrorResult(error: AppError): APIGatewayProxyResult {
   return {
     statusCode: error.status,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
+    },
     body: JSON.stringify(errorBody(error)),
   };
+}
+
+/**
+ * The per-user REST limit (a WAF rate-based rule in AWS): a token bucket per user, or per address
+ * for the routes that need no token. Made on first use, once the service's configuration is loaded.
+ */
+class RequestRateLimit {
+  private buckets: TokenBuckets | undefined;
+
+  refusal(key: string): APIGatewayProxyResult | undefined {
+    const { requestsPerSecond, requestBurst } = services().config.limits;
+    this.buckets ??= new TokenBuckets(requestsPerSecond, requestBurst);
+    const retryAfter = this.buckets.take(key);
+    if (retryAfter === 0) return undefined;
+    return appErrorResult(
+      new AppError(
+        'rate_limited',
+        `Too many requests: at most ${requestsPerSecond} a second (bursts of ${requestBurst}); try again later.`,
+        { requestsPerSecond, burst: requestBurst },
+        retryAfter,
+      ),
+    );
+  }
 }
 
 function findRoute(method: string, path: string) {
@@ -68,15 +100,20 @@ function findRoute(method: string, path: string) {
   return undefined;
 }
 
-/** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
 /**
- * API Gateway keeps an authorizer's Allow for a token for the authorizer's cache TTL (the stack
- * sets 300 s) and applies it to every route of the stage; the local gateway does the same.
+ * API Gateway keeps an authorizer's Allow for a token for the authorizer's cache TTL and applies it
+ * to every route of the stage; the local gateway does the same, and never past the token's `exp`.
  */
-const authorizerCacheMs = 300_000;
 const maxCachedTokens = 10_000;
 const authorizerCache = new Map<string, { context: Record<string, string>; expiresAt: number }>();
 
+/** How long a decision for a token is kept: the configured TTL, ending at the token's expiry at the latest. */
+export function cachedUntil(now: number, cacheSeconds: number, tokenExpiresAt: string | undefined): number {
+  const expiry = Number(tokenExpiresAt) * 1000;
+  return Math.min(now + cacheSeconds * 1000, Number.isFinite(expiry) ? expiry : now);
+}
+
+/** Runs the TOKEN authorizer as API Gateway does: no header → 401 without calling it. */
 async function runAuthorizer(
   route: RouteDefinition,
   request: IncomingRequest,
@@ -103,11 +140,16 @@ async function runAuthorizer(
   const context: Record<string, string> = { principalId: result.principalId };
   for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
   if (authorizerCache.size >= maxCachedTokens) authorizerCache.clear();
-  authorizerCache.set(header, { context, expiresAt: Date.now() + authorizerCacheMs });
+  const now = Date.now();
+  const expiresAt = cachedUntil(now, services().config.jwt.cacheSeconds, context.tokenExpiresAt);
+  if (expiresAt > now) authorizerCache.set(header, { context, expiresAt });
   return { context };
 }
 
-async function dispatch(request: IncomingRequest): Promise<APIGatewayProxyResult> {
+async function dispatch(
+  request: IncomingRequest,
+  rateLimit: RequestRateLimit,
+): Promise<APIGatewayProxyResult> {
   if (request.body.length > maxPayloadBytes)
     return gatewayError('payload_too_large', 'The request is larger than 10 MB.');
   const match = findRoute(request.method, request.url.pathname);
@@ -118,6 +160,10 @@ async function dispatch(request: IncomingRequest): Promise<APIGatewayProxyResult
     if ('denied' in outcome) return outcome.denied;
     authorizer = outcome.context;
   }
+  const limited = rateLimit.refusal(
+    authorizer?.principalId ? `user:${authorizer.principalId}` : `address:${request.sourceIp}`,
+  );
+  if (limited) return limited;
   const handler = await loadHandler(match.route.handler);
   return handler(
     proxyEvent(request, match.route, match.parameters, authorizer),
@@ -164,22 +210,23 @@ export interface LocalGateway {
 
 /** An error as the answer to a client: its own 4xx, or a logged, generic 500. */
 function errorResult(error: unknown, what: string): APIGatewayProxyResult {
-  if (error instanceof AppError) {
-    return {
-      statusCode: error.status,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(errorBody(error)),
-    };
-  }
+  if (error instanceof AppError) return appErrorResult(error);
   console.error(`gateway: ${what} failed`, error);
   return gatewayError('internal', 'Something went wrong on our side; try again.');
 }
 
 /** Answers a request that never became an HTTP exchange (a refused upgrade) on its raw socket. */
-export function writeRawResponse(socket: Duplex, result: APIGatewayProxyResult): void {
+export function writeRawResponse(
+  socket: Duplex,
+  result: Pick<APIGatewayProxyResult, 'statusCode' | 'headers'> & { body?: string },
+): void {
   const body = result.body ?? '';
+  const headers = Object.entries(result.headers ?? {})
+    .filter(([name]) => !/^(content-type|content-length|connection)$/i.test(name))
+    .map(([name, value]) => `${name}: ${String(value)}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}\r\n${headers}` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
@@ -188,7 +235,10 @@ export function writeRawResponse(socket: Duplex, result: APIGatewayProxyResult):
  * Every listener of the server is guarded: whatever a client sends, the worst outcome is its own
  * error answer (or its own socket closed), never an exception that leaves the process.
  */
-function serve(extensions: readonly GatewayExtension[]): (req: IncomingMessage, res: ServerResponse) => void {
+function serve(
+  extensions: readonly GatewayExtension[],
+  rateLimit: RequestRateLimit,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     req.on('error', (error) => console.warn('gateway: request stream failed', error.message));
     res.on('error', (error) => console.warn('gateway: response stream failed', error.message));
@@ -204,13 +254,16 @@ function serve(extensions: readonly GatewayExtension[]): (req: IncomingMessage, 
         const url = new URL(req.url ?? '/', 'http://localhost');
         send(
           res,
-          await dispatch({
-            method: req.method ?? 'GET',
-            url,
-            headers: req.headers,
-            body,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          }),
+          await dispatch(
+            {
+              method: req.method ?? 'GET',
+              url,
+              headers: req.headers,
+              body,
+              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            },
+            rateLimit,
+          ),
         );
       } catch (error) {
         if (!res.headersSent) send(res, errorResult(error, 'request'));
@@ -227,7 +280,7 @@ export async function startGateway(options: {
   extensions?: readonly GatewayExtension[];
 }): Promise<LocalGateway> {
   const extensions = options.extensions ?? [];
-  const server = createServer(serve(extensions));
+  const server = createServer(serve(extensions, new RequestRateLimit()));
   // A request Node cannot parse (bad request line, header characters): 400 in the one shape.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || error.code === 'ECONNRESET') {

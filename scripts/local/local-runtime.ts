@@ -1,14 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../functions/core/clock.js';
+import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
 import { loadConfig, type Config } from '../../functions/core/config.js';
 import { useServiceOverrides, type ServiceOverrides } from '../../functions/handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
 import { startGateway, type LocalGateway } from './gateway.js';
 import { createLocalPreviewRuntime } from './preview-runtime.js';
 import { LocalLogs } from './local-logs.js';
+import { RuntimeUnavailableStarter } from './runtime-unavailable-starter.js';
 import { startSchedules } from './scheduler.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.js';
 
@@ -37,6 +39,11 @@ export interface LocalRuntimeOptions {
 
 const healthTickSeconds = 1;
 
+async function privateFolder(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
+}
+
 const portSchema = z.coerce.number().int().min(0).max(65535);
 
 /** PREVIEW_PORT, validated; 3000 when unset. */
@@ -58,7 +65,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Embedded-metric lines are for CloudWatch; locally they would only fill the console.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.PREVIEW_JWT_SECRET = localJwtSecret();
+  // The bundled examples name no owner; the stack sets false.
+  process.env.PREVIEW_ALLOW_UNOWNED_GENERATIONS ??= 'true';
 
+  // The data folder holds the JWT secret and every preview's state: its owner's alone.
+  if (options.dataDir) await privateFolder(options.dataDir);
   let dynamo: LocalDynamoDb | undefined;
   if (!process.env.AWS_ENDPOINT_URL_DYNAMODB) {
     dynamo = await startLocalDynamoDb({ path: options.dataDir && join(options.dataDir, 'dynamodb') });
@@ -74,13 +85,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await ensureTables(process.env.AWS_ENDPOINT_URL_DYNAMODB, config.tables);
     // Without a data folder everything is this instance's alone, and goes when it closes.
     scratchDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'preview-service-'));
-    const previewRuntime = options.overrides
+    const choice = options.overrides
       ? undefined
-      : await createLocalPreviewRuntime(config, options.dataDir ?? (scratchDir as string), logs);
+      : chooseRunnerKind(config.runner, await dockerEngineAnswers());
+    const previewRuntime = choice?.kind
+      ? await createLocalPreviewRuntime(choice.kind, options.dataDir ?? (scratchDir as string), logs)
+      : undefined;
     useServiceOverrides({
       logs: logs.start(gateway.url, config.logRetentionDays),
       ...(options.overrides ?? {
         runtime: previewRuntime,
+        ...(choice?.notice ? { starter: new RuntimeUnavailableStarter(choice.notice) } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
       }),
     });
@@ -116,7 +131,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       url: gateway.url,
       config,
       runnerKind: previewRuntime?.runner.kind,
-      notice: previewRuntime?.notice,
+      notice: choice?.notice ?? previewRuntime?.notice,
       logs,
       dynamoDb: dynamo
         ? options.dataDir

@@ -1,13 +1,14 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
-import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
 import { ProcessImageBuilder } from '../../functions/adapters/local/process-image-builder.js';
 import { ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
-import { ConfigError, type Config } from '../../functions/core/config.js';
+import { ConfigError } from '../../functions/core/config.js';
+import type { TaskRunnerKind } from '../../functions/core/task-runner.js';
 import type { PreviewRuntime } from '../../functions/handlers/services.js';
 import type { TaskStateChangeEvent } from '../../functions/handlers/events/task-state-change.js';
 import { startDockerTaskEvents } from './docker-task-events.js';
@@ -40,13 +41,18 @@ async function runtimeOwner(workDir: string): Promise<string> {
   return owner;
 }
 
-/** Docker when an engine answers (or PREVIEW_RUNNER says so), else local processes. */
+/**
+ * Who generated code runs as in process mode when the service runs as root: `nobody`, who can read
+ * neither `.local/` (0700) nor anything else of the service's.
+ */
+export const unprivilegedUser = { uid: 65534, gid: 65534 } as const;
+
+/** The runtime of the kind chosen (see `chooseRunnerKind`). */
 export async function createLocalPreviewRuntime(
-  config: Config,
+  kind: TaskRunnerKind,
   workDir: string,
   logs?: LocalLogs,
 ): Promise<LocalPreviewRuntime> {
-  const { kind, notice } = chooseRunnerKind(config.runner, await dockerEngineAnswers());
   const starter = new LocalLaunchStarter();
   const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
@@ -56,24 +62,36 @@ export async function createLocalPreviewRuntime(
         imageBuilder: new DockerImageBuilder(docker),
         runner: new DockerTaskRunner(docker, { owner: await runtimeOwner(workDir) }),
         starter,
-        notice,
+        notice: undefined,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
         onBuildLog,
         ...(logs ? { watchLogs: () => logs.followDocker(docker) } : {}),
       };
     }
-    case 'process':
+    case 'process': {
+      const asRoot = process.getuid?.() === 0;
+      // As root the generations' copies go outside the private data folder, where nobody can read
+      // them: a fresh folder of the service's own (another user cannot have planted it).
+      const builds = asRoot
+        ? await mkdtemp(join(tmpdir(), 'preview-process-builds-'))
+        : join(workDir, 'process-builds');
+      if (asRoot) await chmod(builds, 0o755);
       return {
-        imageBuilder: new ProcessImageBuilder(join(workDir, 'process-builds')),
-        runner: new ProcessTaskRunner(
-          logs
+        imageBuilder: new ProcessImageBuilder(builds),
+        runner: new ProcessTaskRunner({
+          ...(asRoot ? { user: unprivilegedUser } : {}),
+          ...(logs
             ? { onOutput: (previewId, container, line) => logs.processLine(previewId, container, line) }
-            : {},
-        ),
+            : {}),
+        }),
         onBuildLog,
         starter,
-        notice,
+        notice: asRoot
+          ? `PREVIEW_RUNNER=process: previews run as local processes as user nobody (uid ${unprivilegedUser.uid}), with soft limits and no isolation.`
+          : 'PREVIEW_RUNNER=process: previews run as local processes as your own user, so generated code can read ' +
+            'what you can (.local/ included); run the service as root to run them as nobody, or use Docker.',
       };
+    }
     case 'ecs':
       throw new ConfigError([
         'PREVIEW_RUNNER: ecs runs previews on ECS Fargate in AWS; locally use docker or process',

@@ -13,12 +13,18 @@ function keepServingOnUnexpectedErrors(): void {
   );
 }
 
+function runnerDescription(kind: string | undefined): string {
+  if (kind === 'docker') return 'run on the local Docker engine';
+  if (kind === 'process') return 'run as local processes';
+  return 'cannot run (no Docker engine): launches answer 503';
+}
+
 /** `npm start`: the whole service on this machine. */
 async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: gatewayPort(), dataDir: localDataDir });
   if (runtime.notice) console.warn(`Notice: ${runtime.notice}`);
   console.log(`Preview service listening on ${runtime.url}
-  previews: run on ${runtime.runnerKind === 'docker' ? 'the local Docker engine' : 'local processes'}
+  previews: ${runnerDescription(runtime.runnerKind)}
   data:     ${runtime.dynamoDb} (DynamoDB API), ${localDataDir}/ for everything local
   token:    npm run -s token -- --user <id> --tier <free|pro|enterprise>
   try:      curl -H "Authorization: Bearer $(npm run -s token)" ${runtime.url}/api/previews

@@ -5,13 +5,19 @@ import type { WebSocketResult } from '../../functions/handlers/websocket/websock
 import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
 import { parseJson } from '../../functions/core/json-input.js';
 import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
+import { services } from '../../functions/handlers/services.js';
 import { decodePathPart, matchResource } from './api-gateway-event.js';
 import { writeRawResponse, type GatewayExtension } from './gateway.js';
+import { TokenBuckets } from './token-buckets.js';
 import { newConnectionId, webSocketEvent, type ConnectionContext } from './websocket-event.js';
 import { webSocketHandlers, type WebSocketHandler } from './websocket-handlers.js';
 
 /** API Gateway's limit on a message posted to a connection through `@connections`. */
 const maxPostedMessageBytes = 128 * 1024;
+/** Close code of a connection the service ended (DeleteConnection). */
+export const serviceCloseCode = 4000;
+/** Close code of a connection that sent more messages a second than allowed. */
+export const rateLimitedCloseCode = 4429;
 const logsPath = '/api/generations/{generationId}/preview/logs';
 
 interface OpenConnection {
@@ -70,6 +76,7 @@ export class LocalWebSocketApi implements GatewayExtension {
     maxPayload: maxClientMessageBytes,
   });
   private readonly open = new Map<string, OpenConnection>();
+  private messageRate: { buckets: TokenBuckets; perSecond: number } | undefined;
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -125,8 +132,8 @@ export class LocalWebSocketApi implements GatewayExtension {
     query.set('generationId', generationId);
     const result = await this.invoke('$connect', context, 'CONNECT', { query });
     if (result.statusCode !== 200) {
-      // As API Gateway: the handshake is answered with the status and body `$connect` returned.
-      writeRawResponse(socket, { statusCode: result.statusCode, body: result.body ?? '' });
+      // As API Gateway: the handshake is answered with the status, headers and body `$connect` returned.
+      writeRawResponse(socket, result);
       return;
     }
     this.server.handleUpgrade(req, socket, head, (ws) => {
@@ -141,6 +148,12 @@ export class LocalWebSocketApi implements GatewayExtension {
       ws.on('error', (error) => console.warn(`websocket api: ${context.connectionId}: ${error.message}`));
       ws.on('message', (data) => {
         connection.lastActiveAt = Date.now();
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const rate = this.messageRateLimit();
+        if (rate.buckets.take(context.connectionId) > 0) {
+          ws.close(rateLimitedCloseCode, `rate_limited: more than ${rate.perSecond} messages a second`);
+          return;
+        }
         const body = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString(
           'utf8',
         );
@@ -150,11 +163,21 @@ export class LocalWebSocketApi implements GatewayExtension {
       });
       ws.on('close', () => {
         this.open.delete(context.connectionId);
+        this.messageRate?.buckets.forget(context.connectionId);
         connection.queue = connection.queue.then(async () => {
           await this.invoke('$disconnect', context, 'DISCONNECT');
         });
       });
     });
+  }
+
+  /** Made on first use, once the service's configuration is loaded. */
+  private messageRateLimit() {
+    if (!this.messageRate) {
+      const perSecond = services().config.limits.messagesPerSecond;
+      this.messageRate = { buckets: new TokenBuckets(perSecond, perSecond), perSecond };
+    }
+    return this.messageRate;
   }
 
   private async invoke(
@@ -201,7 +224,9 @@ export class LocalWebSocketApi implements GatewayExtension {
         });
         return;
       case 'DELETE':
-        connection.socket.close(1000);
+        // API Gateway closes with 1000 and no reason; here the code says the service ended it
+        // (the message sent before says why).
+        connection.socket.close(serviceCloseCode, 'closed by the service');
         res.writeHead(204).end();
         return;
       default:

@@ -373,7 +373,7 @@ describe('functions', () => {
     }
   });
 
-  it('get the service environment: tables, URLs, generations, tiers, origin, log retention', () => {
+  it('get the service environment: tables, URLs, generations (owned only), tiers, origin, log retention', () => {
     for (const name of allFunctionNames()) {
       const environment = environmentOf(name);
       for (const definition of tableDefinitions) {
@@ -386,6 +386,7 @@ describe('functions', () => {
         PREVIEW_ALLOWED_ORIGIN: 'https://app.example.com',
         PREVIEW_LOG_RETENTION_DAYS: '14',
         PREVIEW_LAUNCH_TIMEOUT_SECONDS: '900',
+        PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'false',
       });
       expect(json(environment.PREVIEW_PUBLIC_URL)).toContain('/dev"');
       expect(json(environment.PREVIEW_WEBSOCKET_URL)).toContain('"wss://"');
@@ -675,6 +676,8 @@ describe('least privilege', () => {
       PREVIEW_JWT_JWKS_URL: jwtContext.jwtJwksUrl,
       PREVIEW_JWT_ISSUER: jwtContext.jwtIssuer,
       PREVIEW_JWT_AUDIENCE: jwtContext.jwtAudience,
+      // The function refuses tokens with less than the cache's TTL left, so no Allow outlives its token.
+      PREVIEW_AUTHORIZER_CACHE_SECONDS: '60',
     });
     const role = logicalId(synth.stack, synth.stack.restApi.authorizer.function.role);
     expect(json(roleStatements(synth.resources, role))).not.toMatch(/dynamodb:|s3:|ecs:/);
@@ -726,12 +729,12 @@ describe('REST API', () => {
     expect(publicPaths).toEqual(['/api/openapi.json']);
   });
 
-  it('verifies bearer tokens with the authorizer function and caches decisions for 5 minutes', () => {
+  it('verifies bearer tokens with the authorizer function and caches decisions for a minute', () => {
     synth.template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     synth.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
-      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerResultTtlInSeconds: 60,
     });
     const authorizer = ofType(synth.resources, 'AWS::ApiGateway::Authorizer')[0]?.[1].Properties ?? {};
     const pattern = new RegExp(String(authorizer.IdentityValidationExpression));

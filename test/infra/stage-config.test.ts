@@ -48,6 +48,16 @@ describe('settings', () => {
     expect(() => parseJwtSettings(reader({ jwtIssuer: 7 }))).toThrow(/jwtIssuer/);
   });
 
+  it('JWT: a JWKS URL needs the issuer and the audience', () => {
+    const { jwtJwksUrl, jwtIssuer, jwtAudience } = jwtContext;
+    expect(() => parseJwtSettings(reader({ jwtJwksUrl }))).toThrow(
+      /Missing CDK context "jwtIssuer" and "jwtAudience": required with "jwtJwksUrl"/,
+    );
+    expect(() => parseJwtSettings(reader({ jwtJwksUrl, jwtIssuer }))).toThrow(/"jwtAudience"/);
+    expect(() => parseJwtSettings(reader({ jwtJwksUrl, jwtAudience }))).toThrow(/"jwtIssuer"/);
+    expect(() => stageConfigFromContext(reader({ stage: 'dev', jwtJwksUrl }))).toThrow(/jwtIssuer/);
+  });
+
   it('allowed origin: an https origin, or http on localhost', () => {
     expect(parseAllowedOrigin('https://app.example.com')).toBe('https://app.example.com');
     expect(parseAllowedOrigin('http://localhost:5173')).toBe('http://localhost:5173');

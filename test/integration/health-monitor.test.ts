@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppHttpClient } from '../../functions/core/app-request.js';
 import { AppError } from '../../functions/core/errors.js';
+import type { LiveNotifier } from '../../functions/core/log-ports.js';
+import type { PreviewRecord } from '../../functions/core/preview.js';
 import { HealthMonitor } from '../../functions/core/services/health-monitor.js';
 import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
@@ -60,10 +62,23 @@ class ScriptedRuntime implements TaskRunner {
   }
 }
 
+/** Remembers the token rotations the live stream is told of (it closes the old token's connections). */
+class RecordingNotifier implements LiveNotifier {
+  readonly rotated: PreviewRecord[] = [];
+  async statusChanged() {}
+  async resourcesSampled() {}
+  async healthChecked() {}
+  async expiring() {}
+  async tokenRotated(record: PreviewRecord) {
+    this.rotated.push(record);
+  }
+}
+
 async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3) {
   const runtime = new ScriptedRuntime();
   const tiers = { ...defaultTiers, free: { ...defaultTiers.free, maxRestarts, maxExtensions } };
-  const { service, previews, metrics } = previewServiceOn(db, { tiers });
+  const notifier = new RecordingNotifier();
+  const { service, previews, metrics } = previewServiceOn(db, { tiers, notifier });
   const clock = { now: () => new Date() };
   const launcher = new PreviewLauncher({
     previews,
@@ -97,7 +112,7 @@ async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3
     if (!found) throw new Error('preview missing');
     return found;
   };
-  return { runtime, monitor, service, current, identity: { userId, tier: 'free' as const } };
+  return { runtime, monitor, service, current, notifier, identity: { userId, tier: 'free' as const } };
 }
 
 describe('health monitor and recovery against a real DynamoDB API', () => {
@@ -116,7 +131,7 @@ describe('health monitor and recovery against a real DynamoDB API', () => {
   });
 
   it('restarts after three failures in a row with a new token, and records it', async () => {
-    const { runtime, monitor, current, service, identity } = await healthyPreview('hm-recover');
+    const { runtime, monitor, current, service, identity, notifier } = await healthyPreview('hm-recover');
     const before = await current();
     runtime.healthStatus = 0;
     await monitor.check(await current());
@@ -127,6 +142,8 @@ describe('health monitor and recovery against a real DynamoDB API', () => {
     expect(runtime.runs).toBe(2);
     expect(after).toMatchObject({ status: 'healthy', restarts: 1 });
     expect(after.tokenHash).not.toBe(before.tokenHash);
+    // The live stream is told, so connections opened with the old token are closed.
+    expect(notifier.rotated.map((r) => r.tokenHash)).toEqual([after.tokenHash]);
     expect(after.recoveringSince).toBeUndefined();
     const events = (await service.listEvents(identity, 'g', { limit: 50 })).events.map((e) => e.type);
     expect(events).toEqual(expect.arrayContaining(['unhealthy', 'recovering', 'token_rotated', 'recovered']));

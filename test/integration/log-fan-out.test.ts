@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
 import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
 import type { LiveConnection } from '../../functions/core/log-ports.js';
+import type { PreviewRecord } from '../../functions/core/preview.js';
 import { decodeSubscriptionEvent } from '../../functions/handlers/logs/subscription-event.js';
 import { useServiceOverrides } from '../../functions/handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
@@ -233,5 +235,39 @@ describe('the log fan-out handler', () => {
       lines: 0,
     });
     expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(0);
+  });
+});
+
+describe('a token rotation, through the API Gateway Management API', () => {
+  it("tells the old token's connections why, then deletes them; the current token's stay", async () => {
+    const { services } = await import('../../functions/handlers/services.js');
+    await connections.put(connection('old-1=', { tokenHash: 'hash-old' }));
+    await connections.put(connection('old-gone=', { tokenHash: 'hash-old' }));
+    await connections.put(connection('current=', { tokenHash: 'hash-new' }));
+    management
+      .on(PostToConnectionCommand)
+      .resolves({})
+      .on(DeleteConnectionCommand, { ConnectionId: 'old-gone=' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }))
+      .on(DeleteConnectionCommand, { ConnectionId: 'old-1=' })
+      .resolves({});
+
+    const record = { previewId, tokenHash: 'hash-new' } as PreviewRecord;
+    await services().logs?.live.tokenRotated(record);
+
+    const deleted = management.commandCalls(DeleteConnectionCommand).map((call) => call.args[0].input);
+    expect(deleted.sort((a, b) => String(a.ConnectionId).localeCompare(String(b.ConnectionId)))).toEqual([
+      { ConnectionId: 'old-1=' },
+      { ConnectionId: 'old-gone=' },
+    ]);
+    const reason = {
+      type: 'error',
+      error: {
+        code: 'unauthorized',
+        message: 'The preview token was rotated; connect again with the current one.',
+      },
+    };
+    expect(sent()).toEqual({ 'old-1=': [reason], 'old-gone=': [reason] });
+    expect((await connections.byPreview(previewId)).map((c) => c.connectionId)).toEqual(['current=']);
   });
 });

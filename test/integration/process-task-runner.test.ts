@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
 import { ProcessImageBuilder } from '../../functions/adapters/local/process-image-builder.js';
 import { listenOn, ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
+import { unprivilegedUser } from '../../scripts/local/preview-runtime.js';
 import { generationSchema, type GenerationSource } from '../../functions/core/generation.js';
 import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
 import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
@@ -260,4 +261,52 @@ describe.skipIf(skipWithoutPython)('Process image builder and task runner', () =
     expect((error as Error).message).toContain('a Docker engine is needed for that database');
     expect(await runner.describe(task.previewId)).toBeUndefined();
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root, runs generated code as nobody: it runs, writes its own volume, and cannot read private files',
+    async () => {
+      // The service's private data folder, as `.local/` is made.
+      const privateDir = await mkdtemp(join(tmpdir(), 'private-data-'));
+      await chmod(privateDir, 0o700);
+      await writeFile(join(privateDir, 'jwt-secret'), 'not-for-previews\n', { mode: 0o600 });
+      // The builder's folder must be reachable by nobody, as the local runtime makes it.
+      const builds = await mkdtemp(join(tmpdir(), 'process-builds-nobody-'));
+      await chmod(builds, 0o755);
+      const asNobody = new ProcessTaskRunner({ stepTimeoutMs: 20_000, user: unprivilegedUser });
+      const source = inlineGeneration(
+        {
+          dbType: 'sqlite',
+          requiresMigrations: true,
+          migrationCommand: `echo "uid $(id -u)"; touch "\${DATABASE_URL#sqlite:///}" && echo wrote; cat ${privateDir}/jwt-secret`,
+          entryPoint: 'exec python3 -m http.server "$PORT" --bind "$HOST"',
+        },
+        { health: 'ok' },
+      );
+      const { imageRef } = await new ProcessImageBuilder(builds).ensureImage(source, () => {});
+      const previewId = newPreviewId(new Date());
+      const task = buildTaskDefinition({
+        previewId,
+        generation: source.generation,
+        tier: defaultTiers.free,
+        appImage: imageRef,
+        databasePassword: newDatabasePassword(),
+      });
+      try {
+        const failure = await failureOf(asNobody.run(task));
+        expect(failure).toMatchObject({ step: 'migrate', reason: 'exit_nonzero', exitCode: 1 });
+        expect(failure?.lastLines).toEqual([
+          `uid ${unprivilegedUser.uid}`,
+          'wrote',
+          `cat: ${privateDir}/jwt-secret: Permission denied`,
+        ]);
+        const app = { ...task, containers: task.containers.filter((c) => c.name !== 'migrate') };
+        const running = await asNobody.run(app);
+        expect((await fetch(url(running, '/health'))).status).toBe(200);
+      } finally {
+        await asNobody.stop(previewId);
+        await rm(privateDir, { recursive: true, force: true });
+        await rm(builds, { recursive: true, force: true });
+      }
+    },
+  );
 });

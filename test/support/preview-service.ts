@@ -5,6 +5,7 @@ import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-
 import type { Clock } from '../../functions/core/clock.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
+import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
@@ -47,6 +48,8 @@ export function previewServiceOn(
     runner?: TaskRunner;
     maintenance?: MaintenanceSwitch;
     generations?: GenerationStore;
+    notifier?: LiveNotifier;
+    allowUnownedGenerations?: boolean;
   } = {},
 ) {
   const stores = {
@@ -58,6 +61,7 @@ export function previewServiceOn(
   const service = new PreviewService({
     ...stores,
     generations: options.generations ?? anyGeneration,
+    allowUnownedGenerations: options.allowUnownedGenerations ?? true,
     starter: options.starter ?? new RecordingStarter(),
     runner: options.runner,
     tiers: options.tiers ?? defaultTiers,
@@ -65,6 +69,7 @@ export function previewServiceOn(
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,
     ...(options.maintenance ? { maintenance: options.maintenance } : {}),
+    ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   return { service, ...stores };
 }

@@ -17,14 +17,17 @@ describe('chooseRunnerKind', () => {
     expect(chooseRunnerKind(undefined, true)).toEqual({ kind: 'docker' });
   });
 
-  it('falls back to processes with a notice naming the socket and how to start Docker', () => {
+  it('without Docker and without PREVIEW_RUNNER, chooses nothing: processes only when asked for', () => {
     const choice = chooseRunnerKind(undefined, false, '/run/elsewhere.sock');
-    expect(choice.kind).toBe('process');
-    expect(choice.notice).toBe(
-      'No Docker engine answers at /run/elsewhere.sock; previews run as local processes with soft limits. ' +
-        'Start Docker (scripts/docker/ensure-docker-engine.sh) for isolation and databases.',
-    );
+    expect(choice).toEqual({
+      kind: undefined,
+      notice:
+        'No Docker engine answers at /run/elsewhere.sock, so previews cannot be launched. ' +
+        'Start Docker (scripts/docker/ensure-docker-engine.sh) and restart the service, or set ' +
+        'PREVIEW_RUNNER=process to run previews as local processes without isolation.',
+    });
     expect(chooseRunnerKind(undefined, false).notice).toContain('/var/run/docker.sock');
+    expect(chooseRunnerKind('process', false)).toEqual({ kind: 'process' });
   });
 });
 

@@ -1,39 +1,48 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/core/config.js';
+import { ConfigError, type Config } from '../../functions/core/config.js';
 import { bearerToken, createTokenVerifier } from '../../functions/core/token-verifier.js';
 import { mintToken } from '../../scripts/local/mint-token.js';
 
-const jwt = {
+const jwt: Config['jwt'] = {
   secret: 'a-test-secret-that-is-long-enough',
   jwksUrl: undefined,
   issuer: undefined,
   audience: undefined,
+  maxAgeSeconds: undefined,
+  cacheSeconds: 60,
 };
+const key = new TextEncoder().encode(jwt.secret);
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A token with exactly these claims (and `sub`), nothing added. */
+const signed = (claims: JWTPayload) =>
+  new SignJWT({ tier: 'free', ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key);
 
 describe('token verifier', () => {
-  it('accepts a token signed with the shared secret and reads sub and tier', async () => {
-    const token = await mintToken(jwt.secret, 'alice', 'pro');
-    await expect(createTokenVerifier(jwt).verify(token)).resolves.toEqual({ userId: 'alice', tier: 'pro' });
+  it('accepts a token signed with the shared secret and reads sub, tier and exp', async () => {
+    const token = await mintToken(jwt.secret as string, 'alice', 'pro', 3600);
+    await expect(createTokenVerifier(jwt).verify(token)).resolves.toEqual({
+      userId: 'alice',
+      tier: 'pro',
+      expiresAtEpoch: expect.closeTo(nowSeconds() + 3600, 5),
+    });
   });
 
   it('refuses a wrong signature, an expired token and a token without a tier', async () => {
     const verifier = createTokenVerifier(jwt);
     await expect(
-      verifier.verify(await mintToken('another-secret-entirely', 'alice', 'pro')),
+      verifier.verify(await mintToken('another-secret-entirely-another-secret', 'alice', 'pro')),
     ).rejects.toMatchObject({ status: 401 });
-    const expired = await new SignJWT({ tier: 'free' })
+    await expect(verifier.verify(await signed({ exp: nowSeconds() - 60 }))).rejects.toMatchObject({
+      status: 401,
+    });
+    const tierless = await new SignJWT({ exp: nowSeconds() + 3600 })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('alice')
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
-      .sign(new TextEncoder().encode(jwt.secret));
-    await expect(verifier.verify(expired)).rejects.toMatchObject({ status: 401 });
-    const tierless = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('alice')
-      .sign(new TextEncoder().encode(jwt.secret));
+      .sign(key);
     await expect(verifier.verify(tierless)).rejects.toMatchObject({
       status: 401,
       message: expect.stringMatching(/tier/),
@@ -41,15 +50,51 @@ describe('token verifier', () => {
     await expect(verifier.verify('not.a.jwt')).rejects.toMatchObject({ status: 401 });
   });
 
+  it('refuses a token without exp', async () => {
+    const verifier = createTokenVerifier(jwt);
+    await expect(verifier.verify(await signed({}))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await signed({ iat: nowSeconds() }))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await signed({ exp: nowSeconds() + 3600 }))).resolves.toMatchObject({
+      userId: 'alice',
+    });
+  });
+
+  it('refuses a token with less than the cache TTL left, so no cached decision outlives it', async () => {
+    const verifier = createTokenVerifier({ ...jwt, cacheSeconds: 60 });
+    await expect(verifier.verify(await signed({ exp: nowSeconds() + 30 }))).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/expires too soon/),
+    });
+    await expect(verifier.verify(await signed({ exp: nowSeconds() + 90 }))).resolves.toMatchObject({
+      userId: 'alice',
+    });
+    const uncached = createTokenVerifier({ ...jwt, cacheSeconds: 0 });
+    await expect(uncached.verify(await signed({ exp: nowSeconds() + 30 }))).resolves.toMatchObject({
+      userId: 'alice',
+    });
+  });
+
+  it('with a maximum age, needs iat and refuses older tokens', async () => {
+    const verifier = createTokenVerifier({ ...jwt, maxAgeSeconds: 600 });
+    const exp = nowSeconds() + 3600;
+    await expect(verifier.verify(await signed({ exp }))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await signed({ exp, iat: nowSeconds() - 700 }))).rejects.toMatchObject({
+      status: 401,
+    });
+    await expect(verifier.verify(await signed({ exp, iat: nowSeconds() - 500 }))).resolves.toMatchObject({
+      userId: 'alice',
+    });
+  });
+
+  it('follows the injected clock', async () => {
+    const token = await signed({ exp: nowSeconds() + 3600 });
+    const later = { now: () => new Date(Date.now() + 2 * 3600 * 1000) };
+    await expect(createTokenVerifier(jwt, later).verify(token)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('checks issuer and audience when configured', async () => {
     const verifier = createTokenVerifier({ ...jwt, issuer: 'https://saas.example', audience: 'preview' });
-    const sign = (iss: string) =>
-      new SignJWT({ tier: 'free' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('alice')
-        .setIssuer(iss)
-        .setAudience('preview')
-        .sign(new TextEncoder().encode(jwt.secret));
+    const sign = (iss: string) => signed({ exp: nowSeconds() + 3600, iss, aud: 'preview' });
     await expect(verifier.verify(await sign('https://saas.example'))).resolves.toMatchObject({
       userId: 'alice',
     });
@@ -63,15 +108,24 @@ describe('token verifier', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
-      const verifier = createTokenVerifier({ ...jwt, secret: undefined, jwksUrl: url });
+      const verifier = createTokenVerifier({
+        ...jwt,
+        secret: undefined,
+        jwksUrl: url,
+        issuer: 'https://saas.example',
+        audience: 'preview',
+      });
       const token = await new SignJWT({ tier: 'enterprise' })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setSubject('bob')
+        .setIssuer('https://saas.example')
+        .setAudience('preview')
+        .setExpirationTime('1h')
         .sign(privateKey);
-      await expect(verifier.verify(token)).resolves.toEqual({ userId: 'bob', tier: 'enterprise' });
-      await expect(verifier.verify(await mintToken(jwt.secret, 'bob', 'pro'))).rejects.toMatchObject({
-        status: 401,
-      });
+      await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'bob', tier: 'enterprise' });
+      await expect(
+        verifier.verify(await mintToken(jwt.secret as string, 'bob', 'pro')),
+      ).rejects.toMatchObject({ status: 401 });
     } finally {
       server.close();
     }

@@ -1,4 +1,5 @@
 import {
+  DeleteConnectionCommand,
   GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
@@ -32,6 +33,14 @@ export class ApiGatewayConnectionChannel implements ConnectionChannel {
     } catch (error) {
       if (isGone(error)) return false;
       throw error;
+    }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (error) {
+      if (!isGone(error)) throw error;
     }
   }
 }

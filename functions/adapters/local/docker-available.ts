@@ -23,12 +23,16 @@ export async function dockerEngineAnswers(
 }
 
 export interface RunnerChoice {
-  readonly kind: TaskRunnerKind;
-  /** What to tell the user once at start, when the choice is a fallback. */
+  /** `undefined`: nothing can run previews, and launches answer 503 until Docker is started. */
+  readonly kind: TaskRunnerKind | undefined;
+  /** What to tell the user once at start, when there is no runner. */
   readonly notice?: string;
 }
 
-/** `PREVIEW_RUNNER` wins; otherwise Docker when its engine answers, else local processes. */
+/**
+ * `PREVIEW_RUNNER` wins; otherwise Docker when its engine answers, else nothing. Processes isolate
+ * nothing, so they run previews only when asked for by name.
+ */
 export function chooseRunnerKind(
   configured: TaskRunnerKind | undefined,
   dockerAnswers: boolean,
@@ -36,10 +40,13 @@ export function chooseRunnerKind(
 ): RunnerChoice {
   if (configured !== undefined) return { kind: configured };
   if (dockerAnswers) return { kind: 'docker' };
-  return {
-    kind: 'process',
-    notice:
-      `No Docker engine answers at ${socketPath}; previews run as local processes with soft limits. ` +
-      'Start Docker (scripts/docker/ensure-docker-engine.sh) for isolation and databases.',
-  };
+  return { kind: undefined, notice: noRuntimeNotice(socketPath) };
+}
+
+export function noRuntimeNotice(socketPath = defaultDockerSocket): string {
+  return (
+    `No Docker engine answers at ${socketPath}, so previews cannot be launched. ` +
+    'Start Docker (scripts/docker/ensure-docker-engine.sh) and restart the service, or set ' +
+    'PREVIEW_RUNNER=process to run previews as local processes without isolation.'
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../core/errors.js';
 import type { GenerationSource } from '../../core/generation.js';
@@ -29,6 +29,8 @@ export class ProcessImageBuilder implements ImageBuilder {
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, content);
       }
+      // mkdtemp's 0700 would keep out a runner that starts the app as another (unprivileged) user.
+      await chmod(staging, 0o755);
       await rename(staging, imageRef);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });

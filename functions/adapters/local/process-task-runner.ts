@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,11 @@ export interface ProcessTaskRunnerOptions {
   readonly watchMs?: number;
   /** Every output line of every child, stdout and stderr alike (e.g. for the log store). */
   readonly onOutput?: (previewId: string, container: ContainerName, line: string) => void;
+  /**
+   * The user the children run as (needs a service running as root). Unset: the service's own user,
+   * whose files (e.g. `.local/`) the generated code could then read.
+   */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 const loopback = '127.0.0.1';
@@ -77,9 +82,10 @@ interface Run {
 }
 
 /**
- * Runs a preview task as child processes of this service: the MVP's in-process preview, kept as
- * the fallback when no Docker engine answers. In-process by nature: its table of children lives in
- * this process's memory and dies with it.
+ * Runs a preview task as child processes of this service: the MVP's in-process preview, kept for
+ * machines without Docker when asked for (`PREVIEW_RUNNER=process`). In-process by nature: its table
+ * of children lives in this process's memory and dies with it. Given a `user`, the children run as
+ * that user, so generated code cannot read the service's files.
  *
  * What a process can run: the one-shot `migrate` and `seed` containers, in order, each of which
  * must exit 0, then the `app`, which must answer its health endpoint. A database sidecar needs a
@@ -105,6 +111,7 @@ export class ProcessTaskRunner implements TaskRunner {
   private readonly pollMs: number;
   private readonly watchMs: number;
   private readonly onOutput: NonNullable<ProcessTaskRunnerOptions['onOutput']>;
+  private readonly user: ProcessTaskRunnerOptions['user'];
   private readonly runs = new Map<string, Run>();
   private watching = false;
 
@@ -114,6 +121,7 @@ export class ProcessTaskRunner implements TaskRunner {
     this.pollMs = options.pollMs ?? 100;
     this.watchMs = options.watchMs ?? 1000;
     this.onOutput = options.onOutput ?? (() => {});
+    this.user = options.user;
   }
 
   async run(task: PreviewTaskDefinition): Promise<RunningTask> {
@@ -153,6 +161,15 @@ export class ProcessTaskRunner implements TaskRunner {
     this.watch();
     try {
       await Promise.all(task.volumes.map((volume) => mkdir(join(directory, volume.name))));
+      // The task's folders are the children's to write in, and no one else's.
+      const user = this.user;
+      if (user) {
+        await Promise.all(
+          [directory, ...task.volumes.map((volume) => join(directory, volume.name))].map((folder) =>
+            chown(folder, user.uid, user.gid),
+          ),
+        );
+      }
       for (const child of run.children) {
         this.start(run, child);
         await this.reach(run, child);
@@ -218,6 +235,7 @@ export class ProcessTaskRunner implements TaskRunner {
     const spawned = spawn(file, args, {
       cwd: definition.image,
       env: this.environment(run, definition),
+      ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
       // Its own process group: killing the group ends whatever the command started.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,14 +37,20 @@ export interface LiveConnectionsDependencies {
   readonly replay: ReplayStarter;
   readonly metrics: MetricsStore;
   readonly clock: Clock;
+  /** Connections one preview accepts at a time; one more answers 429. */
+  readonly maxConnectionsPerPreview: number;
   /** How long a replay waits for its connection to be established. */
   readonly openWaitMs?: number;
   /** Notifications never fail what caused them; their errors end here. */
   readonly onError?: (error: unknown, context: string) => void;
 }
 
-/** Lines a replay sends at most: beyond, GET …/preview/logs pages through the rest. */
-const maxReplayLines = 100_000;
+/** Lines a replay sends at most: beyond, a `truncated` message says where GET …/preview/logs goes on. */
+export const maxReplayLines = 10_000;
+/** When a client refused for too many connections may try again. */
+const connectionRetrySeconds = 5;
+/** A connection younger than this may still be in its handshake, which GetConnection does not see. */
+const handshakeGraceMs = 30_000;
 /** Replayed lines are read and sent this many at a time, so memory stays flat. */
 const replayChunk = 1000;
 const openPollMs = 25;
@@ -86,6 +92,7 @@ export class LiveConnections implements LiveNotifier {
       previewId: record.previewId,
       userId: record.userId,
       generationId: record.generationId,
+      tokenHash: record.tokenHash,
       connectedAt: this.deps.clock.now().toISOString(),
       filter: logFilter(query),
       subscribed: true,
@@ -93,8 +100,78 @@ export class LiveConnections implements LiveNotifier {
       live: false,
     };
     await this.deps.connections.put(connection);
+    // Checked after the write, so that racing handshakes and a racing rotation see each other.
+    try {
+      await this.admitted(connection);
+    } catch (error) {
+      await this.deps.connections.remove(connectionId);
+      throw error;
+    }
     await this.deps.replay.start(connection);
     return connection;
+  }
+
+  private async admitted(connection: LiveConnection): Promise<void> {
+    const limit = this.deps.maxConnectionsPerPreview;
+    let others = (await this.deps.connections.byPreview(connection.previewId)).filter(
+      (c) => c.connectionId !== connection.connectionId,
+    );
+    // Items whose `$disconnect` was lost would hold places for hours: those closed are let go.
+    if (others.length >= limit) others = await this.stillOpen(others);
+    if (others.length >= limit) {
+      throw new AppError(
+        'rate_limited',
+        `This preview has ${limit} live connections, the most it accepts; close one and connect again.`,
+        { limit },
+        connectionRetrySeconds,
+      );
+    }
+    const current = await this.deps.previews.get(connection.userId, connection.generationId);
+    if (current?.previewId !== connection.previewId || current.tokenHash !== connection.tokenHash) {
+      throw new AppError(
+        'unauthorized',
+        'The preview token is not valid (a restart or a rotation replaces it).',
+      );
+    }
+  }
+
+  /** The connections still open, or too young to tell (their handshake may be under way). */
+  private async stillOpen(connections: readonly LiveConnection[]): Promise<LiveConnection[]> {
+    const settledBefore = this.deps.clock.now().getTime() - handshakeGraceMs;
+    const open = await Promise.all(
+      connections.map(async (c) => {
+        if (Date.parse(c.connectedAt) > settledBefore || (await this.deps.channel.isOpen(c.connectionId)))
+          return true;
+        await this.deps.connections.remove(c.connectionId);
+        return false;
+      }),
+    );
+    return connections.filter((_, i) => open[i]);
+  }
+
+  /**
+   * Ends every connection opened with a token other than the preview's current one: it is told
+   * why, then closed (API Gateway's DeleteConnection), so nothing more reaches it.
+   */
+  async tokenRotated(record: PreviewRecord): Promise<void> {
+    try {
+      const stale = (await this.deps.connections.byPreview(record.previewId)).filter(
+        (c) => c.tokenHash !== record.tokenHash,
+      );
+      const revoked = new AppError(
+        'unauthorized',
+        'The preview token was rotated; connect again with the current one.',
+      );
+      await Promise.all(
+        stale.map(async ({ connectionId }) => {
+          await this.deps.connections.remove(connectionId);
+          await this.refuse(connectionId, revoked).catch(() => undefined);
+          await this.deps.channel.close(connectionId);
+        }),
+      );
+    } catch (error) {
+      this.deps.onError?.(error, `closing connections of ${record.previewId} after a token rotation`);
+    }
   }
 
   async disconnect(connectionId: string): Promise<void> {
@@ -130,23 +207,25 @@ export class LiveConnections implements LiveNotifier {
     const range: LogRange =
       last !== undefined ? { after: last } : { start: new Date(connection.connectedAt) };
     let chunk: LogEntry[] = [];
+    let truncated = false;
     for await (const entry of this.deps.logs.entries(scope, filter, range)) {
+      if (sent + chunk.length >= maxReplayLines) {
+        truncated = true;
+        break;
+      }
       chunk.push(entry);
       if (chunk.length < replayChunk) continue;
       await send(chunk);
       chunk = [];
-      if (sent >= maxReplayLines) break;
     }
     await send(chunk);
-    if (sent >= maxReplayLines) {
-      await this.refuse(
-        connectionId,
-        new AppError(
-          'payload_too_large',
-          `More than ${maxReplayLines} lines to replay; GET …/preview/logs?nextToken=… has the rest.`,
-          last ? { after: last, nextToken: cursorToken(last) } : {},
-        ),
-      );
+    if (truncated) {
+      await this.reply(connectionId, {
+        type: 'truncated',
+        replayed: sent,
+        message: `More than ${maxReplayLines} lines to replay; GET …/preview/logs?nextToken=… has the rest.`,
+        ...(last ? { after: last, nextToken: cursorToken(last) } : {}),
+      });
     }
     await this.deps.connections.update(connectionId, { live: true, ...(last ? { liveAfter: last } : {}) });
     return sent;

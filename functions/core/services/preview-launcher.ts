@@ -144,6 +144,7 @@ export class PreviewLauncher {
       monitor,
       'a recovered preview gets a new token',
     );
+    await this.deps.service.tokenRotated(recovering);
     try {
       await this.deps.runner.stop(record.previewId);
       const source = await this.sourceOf(recovering);

@@ -7,6 +7,7 @@ import type {
 } from '../api-schemas.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import type { Generation } from '../generation.js';
 import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
@@ -35,6 +36,8 @@ export interface PreviewServiceDependencies {
   readonly events: EventStore;
   readonly metrics: MetricsStore;
   readonly generations: GenerationStore;
+  /** Whether generations that name no owner may be launched (by anyone): the bundled examples, locally. */
+  readonly allowUnownedGenerations: boolean;
   readonly starter: LaunchStarter | undefined;
   /** Tears down a preview's task on stop; absent where no runtime is configured. */
   readonly runner: TaskRunner | undefined;
@@ -108,7 +111,10 @@ export class PreviewService {
     }
     if (await this.deps.maintenance?.isOn()) throw maintenanceRefusal();
     const source = await this.deps.generations.load(generationId);
-    if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
+    // Someone else's generation is indistinguishable from a missing one.
+    if (!source || !this.mayLaunch(identity, source.generation)) {
+      throw new AppError('not_found', `Generation ${generationId} was not found.`);
+    }
     const generation = source.generation;
     if (request.generationId !== undefined && request.generationId !== generationId) {
       throw new AppError('validation_failed', 'The request is invalid.', [
@@ -129,6 +135,8 @@ export class PreviewService {
     if (found && !isTerminal(found.status) && !request.restart) {
       return { httpStatus: 200, body: launchView(found, this.deps.urls) };
     }
+    // Before anything changes: a restart must not stop the preview it cannot replace.
+    await starter.ensureAvailable?.();
     // A restart stops the live preview first, reading it again if a background writer moved it.
     const existing =
       found && !isTerminal(found.status)
@@ -209,6 +217,12 @@ export class PreviewService {
     }
     const settled = waitSeconds > 0 ? await this.waitForSettled(record, waitSeconds) : record;
     return { httpStatus: 202, body: launchView(settled, this.deps.urls, token) };
+  }
+
+  private mayLaunch(identity: Identity, generation: Generation): boolean {
+    return generation.ownerId === undefined
+      ? this.deps.allowUnownedGenerations
+      : generation.ownerId === identity.userId;
   }
 
   async status(identity: Identity, generationId: string) {
@@ -406,8 +420,14 @@ export class PreviewService {
         { status: liveStatuses },
       );
       await this.recordEvent(rotated, 'token_rotated', userActor(identity), 'requested by the owner');
+      await this.tokenRotated(rotated);
       return { previewInstanceId: rotated.previewId, previewToken: token };
     });
+  }
+
+  /** Ends the live connections opened with the preview's previous token; never fails. */
+  async tokenRotated(record: PreviewRecord): Promise<void> {
+    await this.deps.notifier?.tokenRotated(record);
   }
 
   /** The sweeper's stop of a preview whose session ended, unless it was extended meanwhile. */

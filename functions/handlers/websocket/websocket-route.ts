@@ -16,6 +16,7 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
 export interface WebSocketResult {
   readonly statusCode: number;
   readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const ok: WebSocketResult = { statusCode: 200 };
@@ -39,7 +40,13 @@ export function connectRoute(
       return ok;
     } catch (error) {
       const appError = error instanceof AppError ? clientFacing(error) : internal(error, event);
-      return { statusCode: appError.status, body: JSON.stringify(errorBody(appError)) };
+      return {
+        statusCode: appError.status,
+        body: JSON.stringify(errorBody(appError)),
+        ...(appError.retryAfterSeconds === undefined
+          ? {}
+          : { headers: { 'retry-after': String(appError.retryAfterSeconds) } }),
+      };
     }
   };
 }

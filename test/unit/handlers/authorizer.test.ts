@@ -1,5 +1,5 @@
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/handlers/authorizer.js';
 import { logger } from '../../../functions/handlers/logger.js';
@@ -45,7 +45,8 @@ afterEach(() => {
 describe('authorizer', () => {
   it('allows a valid token for the whole stage, and counts nothing', async () => {
     const counted = countedMetrics();
-    const result = await handler(event(`Bearer ${await token({ sub: 'user-1', tier: 'pro' })}`));
+    const jwt = await token({ sub: 'user-1', tier: 'pro' });
+    const result = await handler(event(`Bearer ${jwt}`));
     expect(result).toEqual({
       principalId: 'user-1',
       policyDocument: {
@@ -58,7 +59,8 @@ describe('authorizer', () => {
           },
         ],
       },
-      context: { tier: 'pro' },
+      // The token's expiry: the gateway's cache must not keep the decision longer.
+      context: { tier: 'pro', tokenExpiresAt: decodeJwt(jwt).exp },
     });
     expect(counted).toEqual([]);
   });
@@ -76,6 +78,8 @@ describe('authorizer', () => {
 
   it('fails (500) without counting a denial when the keys cannot be fetched: the service’s fault', async () => {
     vi.stubEnv('PREVIEW_JWT_JWKS_URL', 'http://127.0.0.1:9/.well-known/jwks.json');
+    vi.stubEnv('PREVIEW_JWT_ISSUER', 'https://auth.example.com/');
+    vi.stubEnv('PREVIEW_JWT_AUDIENCE', 'preview-service');
     useServiceOverrides({});
     const counted = countedMetrics();
     const log = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
@@ -89,5 +93,17 @@ describe('authorizer', () => {
     expect((failure as Error).message).toBe('The token could not be verified.');
     expect(counted).toEqual([]);
     expect(log).toHaveBeenCalledOnce();
+  });
+
+  it('refuses (401) a token without exp, and one with less than the cache TTL left', async () => {
+    const unexpiring = await new SignJWT({ sub: 'user-1', tier: 'pro' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(secret));
+    await expect(handler(event(`Bearer ${unexpiring}`))).rejects.toThrow(/^Unauthorized$/);
+    const soon = await new SignJWT({ sub: 'user-1', tier: 'pro' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 30)
+      .sign(new TextEncoder().encode(secret));
+    await expect(handler(event(`Bearer ${soon}`))).rejects.toThrow(/^Unauthorized$/);
   });
 });
