@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ecsTask, maxOverridesBytes } from '../../../functions/adapters/aws/ecs-task-definition.js';
+import { ecsTask, maxSecretBytes } from '../../../functions/adapters/aws/ecs-task-definition.js';
 import { AppError } from '../../../functions/core/errors.js';
 import { isValidFargateSize } from '../../../functions/core/fargate.js';
 import type { Generation } from '../../../functions/core/generation.js';
@@ -8,6 +8,8 @@ import { defaultTiers } from '../../../functions/core/tiers.js';
 import { exampleGeneration, settings } from './aws-fixtures.js';
 
 const appImage = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d';
+const secretsPath = '/preview-service/test/secrets/preview_0mjv1k2a83f9c2e1d4b5a6f70';
+const databaseUrlSecret = [{ name: 'DATABASE_URL', valueFrom: `${secretsPath}/DATABASE_URL` }];
 const password = 'pa55-word_x';
 
 function task(
@@ -79,6 +81,7 @@ describe('ecsTask', () => {
             { name: 'POSTGRES_INITDB_ARGS', value: '--no-sync' },
             { name: 'POSTGRES_USER', value: 'preview' },
           ],
+          secrets: [{ name: 'POSTGRES_PASSWORD', valueFrom: `${secretsPath}/POSTGRES_PASSWORD` }],
           essential: true,
           memory: 256,
           cpu: 512,
@@ -102,6 +105,7 @@ describe('ecsTask', () => {
         {
           name: 'migrate',
           ...appLike,
+          secrets: databaseUrlSecret,
           command: ['sh', '-c', 'alembic upgrade head'],
           essential: false,
           memory: 256,
@@ -113,6 +117,7 @@ describe('ecsTask', () => {
         {
           name: 'seed',
           ...appLike,
+          secrets: databaseUrlSecret,
           command: ['sh', '-c', 'python -m app.seed'],
           essential: false,
           memory: 256,
@@ -124,6 +129,7 @@ describe('ecsTask', () => {
         {
           name: 'app',
           ...appLike,
+          secrets: databaseUrlSecret,
           command: ['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log'],
           essential: true,
           memory: 256,
@@ -149,33 +155,68 @@ describe('ecsTask', () => {
     });
   });
 
-  it('puts the database password and connection string in the overrides only', () => {
-    const { registration, overrides } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
+  it('hands the database password and connection string over as SSM parameters, never as plain text', () => {
+    const { registration, secrets } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
     const url = `postgresql://preview:${password}@127.0.0.1:5432/preview`;
-    expect(overrides).toEqual({
-      containerOverrides: [
-        { name: 'database', environment: [{ name: 'POSTGRES_PASSWORD', value: password }] },
-        { name: 'migrate', environment: [{ name: 'DATABASE_URL', value: url }] },
-        { name: 'seed', environment: [{ name: 'DATABASE_URL', value: url }] },
-        { name: 'app', environment: [{ name: 'DATABASE_URL', value: url }] },
-      ],
-    });
+    expect(secrets).toEqual([
+      { parameterName: `${secretsPath}/POSTGRES_PASSWORD`, value: password },
+      { parameterName: `${secretsPath}/DATABASE_URL`, value: url },
+    ]);
     expect(JSON.stringify(registration)).not.toContain(password);
-    expect(Buffer.byteLength(JSON.stringify(overrides))).toBeLessThan(maxOverridesBytes);
   });
 
   it('keeps the MongoDB root password out of the definition too', () => {
     const mongo = exampleGeneration('todo-postgres', { dbType: 'mongodb' });
-    const { registration, overrides } = ecsTask(task(mongo), settings);
+    const { registration, secrets } = ecsTask(task(mongo), settings);
     expect(JSON.stringify(registration)).not.toContain(password);
-    expect(overrides.containerOverrides?.[0]).toEqual({
-      name: 'database',
-      environment: [{ name: 'MONGO_INITDB_ROOT_PASSWORD', value: password }],
+    expect(registration.containerDefinitions?.[0]?.secrets).toEqual([
+      { name: 'MONGO_INITDB_ROOT_PASSWORD', valueFrom: `${secretsPath}/MONGO_INITDB_ROOT_PASSWORD` },
+    ]);
+    expect(secrets.map((secret) => secret.value)).toContain(password);
+  });
+
+  it('moves generation variables named like secrets to parameters, and keeps empty ones plain', () => {
+    const generation = exampleGeneration('hello-api', {
+      env: {
+        STRIPE_API_KEY: 'sk_test_51Habc',
+        JWT_SECRET: 'jwt-signing-secret',
+        EMPTY_TOKEN: '',
+        MODE: 'demo',
+      },
+    });
+    const { registration, secrets } = ecsTask(task(generation), settings);
+    const [app] = registration.containerDefinitions ?? [];
+    expect(app?.secrets).toEqual([
+      { name: 'JWT_SECRET', valueFrom: `${secretsPath}/JWT_SECRET` },
+      { name: 'STRIPE_API_KEY', valueFrom: `${secretsPath}/STRIPE_API_KEY` },
+    ]);
+    expect(app?.environment?.map((pair) => pair.name)).toEqual(['EMPTY_TOKEN', 'HOME', 'MODE', 'PORT']);
+    expect(secrets).toEqual([
+      { parameterName: `${secretsPath}/STRIPE_API_KEY`, value: 'sk_test_51Habc' },
+      { parameterName: `${secretsPath}/JWT_SECRET`, value: 'jwt-signing-secret' },
+    ]);
+    expect(JSON.stringify(registration)).not.toMatch(/sk_test_51Habc|jwt-signing-secret/);
+  });
+
+  it('gives a container its own parameter when its value of a shared name differs', () => {
+    const generation = exampleGeneration('todo-postgres', { env: { POSTGRES_PASSWORD: 'app-side-value' } });
+    const { registration, secrets } = ecsTask(task(generation), settings);
+    const byName = new Map(registration.containerDefinitions?.map((c) => [c.name, c.secrets]));
+    expect(byName.get('database')).toEqual([
+      { name: 'POSTGRES_PASSWORD', valueFrom: `${secretsPath}/POSTGRES_PASSWORD` },
+    ]);
+    expect(byName.get('app')).toContainEqual({
+      name: 'POSTGRES_PASSWORD',
+      valueFrom: `${secretsPath}/migrate/POSTGRES_PASSWORD`,
+    });
+    expect(secrets).toContainEqual({
+      parameterName: `${secretsPath}/migrate/POSTGRES_PASSWORD`,
+      value: 'app-side-value',
     });
   });
 
   it('maps a generation without a database to the app alone on the smallest size it fits', () => {
-    const { registration, overrides } = ecsTask(task(exampleGeneration('hello-api')), settings);
+    const { registration, secrets } = ecsTask(task(exampleGeneration('hello-api')), settings);
     expect(registration.cpu).toBe('512');
     expect(registration.memory).toBe('1024');
     expect(registration.volumes).toEqual([{ name: 'scratch' }]);
@@ -199,7 +240,7 @@ describe('ecsTask', () => {
         logConfiguration: logConfiguration,
       },
     ]);
-    expect(overrides).toEqual({ containerOverrides: [] });
+    expect(secrets).toEqual([]);
   });
 
   it.each(['hello-api', 'todo-postgres'])(
@@ -227,14 +268,17 @@ describe('ecsTask', () => {
     },
   );
 
-  it('shares one family between previews of the same content, and only them', () => {
-    const generation = exampleGeneration('todo-postgres');
+  it('shares one family between previews of the same content without secrets, and only them', () => {
+    const generation = exampleGeneration('hello-api');
     const family = (definition: ReturnType<typeof task>, withSettings = settings) =>
       ecsTask(definition, withSettings).registration.family;
     const first = family(task(generation));
-    expect(family(task(generation, { previewId: 'preview_other', password: 'another-secret' }))).toBe(first);
+    expect(family(task(generation, { previewId: 'preview_other' }))).toBe(first);
     expect(family(task(generation, { image: `${appImage}0` }))).not.toBe(first);
-    expect(family(task(exampleGeneration('todo-postgres', { port: 9000 })))).not.toBe(first);
+    expect(family(task(exampleGeneration('hello-api', { port: 9000 })))).not.toBe(first);
+    // Parameters are named by preview: a preview with secrets has a family of its own.
+    const postgres = exampleGeneration('todo-postgres');
+    expect(family(task(postgres, { previewId: 'preview_other' }))).not.toBe(family(task(postgres)));
     expect(family(task(generation), { ...settings, cpuArchitecture: 'ARM64' })).not.toBe(first);
   });
 
@@ -247,12 +291,12 @@ describe('ecsTask', () => {
     });
   });
 
-  it('refuses per-preview values larger than ECS accepts in RunTask overrides', () => {
-    const huge = exampleGeneration('hello-api', { env: { DATABASE_URL: `sqlite:///${'x'.repeat(9000)}` } });
+  it('refuses a secret larger than an SSM parameter holds', () => {
+    const huge = exampleGeneration('hello-api', {
+      env: { API_TOKEN: 'x'.repeat(maxSecretBytes + 1) },
+    });
     const run = () => ecsTask(task(huge), settings);
     expect(run).toThrow(AppError);
-    expect(run).toThrow(
-      /per-preview environment of preview preview_0mjv1k2a83f9c2e1d4b5a6f70 takes \d+ bytes/,
-    );
+    expect(run).toThrow(/secret of preview preview_0mjv1k2a83f9c2e1d4b5a6f70 \(API_TOKEN\) takes 4097 bytes/);
   });
 });
