@@ -189,7 +189,7 @@ export class FunctionFactory {
       }),
     );
     this.grantTaskLookup(fn, ['ecs:DescribeTasks']);
-    this.resources.secrets.grantReadRedactions({ role: fn.role, scope: fn });
+    this.resources.secrets.grantReadRedactions({ role: fn.role });
   }
 
   private grantExports(fn: ServiceFunction): void {

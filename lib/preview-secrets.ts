@@ -116,7 +116,7 @@ export class PreviewSecrets extends Construct {
   }
 
   /** Reading redaction lists (the log read paths). */
-  grantReadRedactions({ role, scope }: SecretsGrantee): void {
+  grantReadRedactions({ role }: Pick<SecretsGrantee, 'role'>): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.redactions.tableArn] }),
     );

@@ -104,6 +104,16 @@ export interface LiveNotifier {
   resourcesSampled(previewId: string, sample: ResourceSample): Promise<void>;
   healthChecked(previewId: string, health: PreviewHealth, previous: PreviewHealth | undefined): Promise<void>;
   expiring(previewId: string, secondsLeft: number): Promise<void>;
+  /** The preview's storage is past the warning share of its allowance. */
+  storageFilling(
+    previewId: string,
+    usage: {
+      readonly at: string;
+      readonly usedBytes: number;
+      readonly storageGb: number;
+      readonly percent: number;
+    },
+  ): Promise<void>;
 }
 
 /** What an environment plugs into the log pipeline: AWS services, or the local runtime's stand-ins. */

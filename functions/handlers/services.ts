@@ -177,6 +177,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       metrics,
       clock,
       notifier: live?.live,
+      stopper: previews,
     });
   const monitor =
     runtime &&

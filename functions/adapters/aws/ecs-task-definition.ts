@@ -27,6 +27,18 @@ export interface EcsTask {
   readonly secrets: readonly TaskSecret[];
 }
 
+/** Fargate's ephemeral storage: 20 GiB unless the definition asks for 21-200. */
+const defaultEphemeralGiB = 20;
+const maxEphemeralGiB = 200;
+/** Room for the image layers, which share the task's ephemeral storage with its volumes. */
+const imageHeadroomGiB = 5;
+
+/** The ephemeral storage a tier's allowance needs, when Fargate's default is not enough. */
+export function ephemeralStorageGiB(storageGb: number): number | undefined {
+  const needed = Math.ceil(storageGb) + imageHeadroomGiB;
+  return needed <= defaultEphemeralGiB ? undefined : Math.min(maxEphemeralGiB, needed);
+}
+
 /** The largest value a standard SSM parameter holds. */
 export const maxSecretBytes = 4096;
 
@@ -58,11 +70,13 @@ export function previewSecretsPath(secretsPath: string, previewId: string): stri
  */
 export function ecsTask(task: PreviewTaskDefinition, settings: TaskDefinitionSettings): EcsTask {
   const { secrets, references } = secretParameters(task, settings.secretsPath);
+  const ephemeral = ephemeralStorageGiB(task.storageGb);
   const definition: Omit<RegisterTaskDefinitionCommandInput, 'family'> = {
     requiresCompatibilities: ['FARGATE'],
     networkMode: 'awsvpc',
     cpu: String(task.taskSize.cpu),
     memory: String(task.taskSize.memory),
+    ...(ephemeral === undefined ? {} : { ephemeralStorage: { sizeInGiB: ephemeral } }),
     runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: settings.cpuArchitecture },
     executionRoleArn: settings.executionRoleArn,
     taskRoleArn: settings.taskRoleArn,

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ecsTask, maxSecretBytes } from '../../../functions/adapters/aws/ecs-task-definition.js';
+import {
+  ecsTask,
+  ephemeralStorageGiB,
+  maxSecretBytes,
+} from '../../../functions/adapters/aws/ecs-task-definition.js';
 import { AppError } from '../../../functions/core/errors.js';
 import { isValidFargateSize } from '../../../functions/core/fargate.js';
 import type { Generation } from '../../../functions/core/generation.js';
@@ -280,6 +284,25 @@ describe('ecsTask', () => {
     const postgres = exampleGeneration('todo-postgres');
     expect(family(task(postgres, { previewId: 'preview_other' }))).not.toBe(family(task(postgres)));
     expect(family(task(generation), { ...settings, cpuArchitecture: 'ARM64' })).not.toBe(first);
+  });
+
+  it("sizes the task's ephemeral storage for the tier's allowance where Fargate's 20 GiB is not enough", () => {
+    expect(ephemeralStorageGiB(1)).toBeUndefined();
+    expect(ephemeralStorageGiB(15)).toBeUndefined();
+    expect(ephemeralStorageGiB(15.5)).toBe(21);
+    expect(ephemeralStorageGiB(100)).toBe(105);
+    expect(ephemeralStorageGiB(200)).toBe(200);
+    const big = buildTaskDefinition({
+      previewId: 'preview_1',
+      generation: exampleGeneration('hello-api'),
+      tier: { ...defaultTiers.enterprise, storageGb: 50 },
+      appImage,
+      databasePassword: password,
+    });
+    expect(ecsTask(big, settings).registration.ephemeralStorage).toEqual({ sizeInGiB: 55 });
+    expect(
+      ecsTask(task(exampleGeneration('hello-api')), settings).registration.ephemeralStorage,
+    ).toBeUndefined();
   });
 
   it('runs on ARM64 when the settings say so', () => {
