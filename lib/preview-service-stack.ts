@@ -132,6 +132,7 @@ export class PreviewServiceStack extends Stack {
       drainLaunches: config.drainLaunches,
       ...(config.allowedOrigin ? { allowedOrigin: config.allowedOrigin } : {}),
       ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
+      userRateLimitPerMinute: config.userRateLimitPerMinute,
     });
 
     const { present, missing } = presentHandlers(defaults.projectRoot);

@@ -910,7 +910,50 @@ describe('REST API', () => {
     const stage = ofType(synth.resources, 'AWS::ApiGateway::Stage')[0]?.[1].Properties ?? {};
     expect(json(stage.AccessLogSetting)).toContain(logicalId(synth.stack, synth.stack.restApi.accessLogs));
     synth.template.resourceCountIs('AWS::ApiGateway::Account', 0);
-    synth.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+
+  it("a web ACL of the stack's own limits each Authorization header's requests per minute, answering 429", () => {
+    const acls = ofType(synth.resources, 'AWS::WAFv2::WebACL');
+    expect(acls).toHaveLength(1);
+    const [aclId, aclResource] = acls[0]!;
+    const acl = aclResource.Properties ?? {};
+    expect(acl).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    expect(acl.Rules).toEqual([
+      expect.objectContaining({
+        Name: 'PerUserRateLimit',
+        Statement: {
+          RateBasedStatement: {
+            Limit: 300,
+            EvaluationWindowSec: 60,
+            AggregateKeyType: 'CUSTOM_KEYS',
+            CustomKeys: [
+              { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+            ],
+          },
+        },
+        Action: {
+          Block: {
+            CustomResponse: {
+              ResponseCode: 429,
+              CustomResponseBodyKey: 'rateLimited',
+              ResponseHeaders: [{ Name: 'Retry-After', Value: '60' }],
+            },
+          },
+        },
+      }),
+    ]);
+    const body = (acl.CustomResponseBodies as Record<string, { Content: string; ContentType: string }>)
+      .rateLimited;
+    expect(body?.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(body?.Content ?? '{}')).toMatchObject({
+      error: { code: 'rate_limited', details: { limit: 300, windowSeconds: 60 } },
+    });
+    const associations = ofType(synth.resources, 'AWS::WAFv2::WebACLAssociation');
+    expect(associations).toHaveLength(1);
+    expect(associations[0]?.[1].Properties?.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    expect(json(associations[0]?.[1].Properties?.ResourceArn)).toContain(
+      logicalId(synth.stack, synth.stack.restApi.api.deploymentStage),
+    );
   });
 
   it.each(gatewayErrors.map((error) => [error.type.responseType, error] as const))(
