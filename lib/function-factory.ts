@@ -9,6 +9,7 @@ import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
 import type { MaintenanceSwitch } from './maintenance-switch.js';
 import type { PreviewCluster } from './preview-cluster.js';
 import type { PreviewNetwork } from './preview-network.js';
+import type { PreviewSecrets } from './preview-secrets.js';
 import { ServiceFunction, type FunctionDefaults } from './service-function.js';
 import type { PreviewWebSocketApi } from './websocket-api.js';
 
@@ -28,6 +29,7 @@ export interface ServiceResources {
   readonly images: ImageBuilds;
   /** Read by every function that launches or recovers previews. */
   readonly maintenance: MaintenanceSwitch;
+  readonly secrets: PreviewSecrets;
   readonly generations: BucketArea;
   readonly buildSources: BucketArea;
   readonly exports: BucketArea;
@@ -112,15 +114,17 @@ export class FunctionFactory {
       PREVIEW_LOG_GROUP: cluster.logGroup.logGroupName,
       PREVIEW_ECS_CLUSTER: cluster.cluster.clusterName,
       PREVIEW_LOG_REPLAY_FUNCTION: this.logReplayName(),
+      PREVIEW_REDACTIONS_TABLE: this.resources.secrets.redactions.tableName,
     };
   }
 
   /** `PREVIEW_RUNNER=ecs` and what the ECS runner, the CodeBuild image builder and the launch starter read. */
   runtimeEnvironment(): Record<string, string> {
-    const { network, cluster, images, buildSources } = this.resources;
+    const { network, cluster, images, buildSources, secrets } = this.resources;
     const databaseImages = images.databaseImages();
     return {
       PREVIEW_RUNNER: 'ecs',
+      ...secrets.environment(),
       PREVIEW_START_FUNCTION: this.startPreviewName(),
       PREVIEW_ECS_CLUSTER: cluster.cluster.clusterName,
       PREVIEW_ECS_SUBNETS: Fn.join(',', network.vpc.selectSubnets(network.previewSubnets).subnetIds),
@@ -185,6 +189,7 @@ export class FunctionFactory {
       }),
     );
     this.grantTaskLookup(fn, ['ecs:DescribeTasks']);
+    this.resources.secrets.grantReadRedactions({ role: fn.role });
   }
 
   private grantExports(fn: ServiceFunction): void {
@@ -227,6 +232,9 @@ export class FunctionFactory {
     const { cluster, images, buildSources } = this.resources;
     fn.addEnvironment(this.runtimeEnvironment());
     this.grantTaskLookup(fn, level === 'stop' ? ['ecs:StopTask'] : ['ecs:StopTask', 'ecs:DescribeTasks']);
+    // Stopping a preview deletes its secrets; only a launch writes them.
+    if (level === 'run') this.resources.secrets.grantWrite({ role: fn.role, scope: fn });
+    else this.resources.secrets.grantDelete({ role: fn.role, scope: fn });
     if (level === 'stop') return;
 
     // Definitions are registered at run time, one per content hash; describing takes no resource.

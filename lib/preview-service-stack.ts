@@ -23,6 +23,7 @@ import { OperationsDashboard } from './operations-dashboard.js';
 import { PreviewCluster } from './preview-cluster.js';
 import { PreviewNetwork } from './preview-network.js';
 import { PreviewRestApi } from './rest-api.js';
+import { PreviewSecrets } from './preview-secrets.js';
 import { SecureBucket } from './secure-bucket.js';
 import { ServiceAlarms } from './service-alarms.js';
 import { projectRoot, serviceName, type FunctionDefaults, type ServiceFunction } from './service-function.js';
@@ -56,6 +57,7 @@ export class PreviewServiceStack extends Stack {
   readonly network: PreviewNetwork;
   readonly previews: PreviewCluster;
   readonly images: ImageBuilds;
+  readonly secrets: PreviewSecrets;
   readonly buckets: { generations: SecureBucket; buildSources: SecureBucket; exports: SecureBucket };
   readonly restApi: PreviewRestApi;
   /** Present once the `$connect` handler exists. */
@@ -106,6 +108,23 @@ export class PreviewServiceStack extends Stack {
       publicImagePrefix: this.images.publicImagePrefix,
       ...logs,
     });
+    this.secrets = new PreviewSecrets(this, 'Secrets', { stage, retain: production });
+    this.secrets.grantFetch({ role: this.previews.executionRole, scope: this.previews.executionRole });
+    const cacheRepositories = this.formatArn({
+      service: 'ecr',
+      resource: 'repository',
+      resourceName: `${this.images.publicImagePrefix}/*`,
+    });
+    this.network.restrictEndpoints({
+      repositoryArns: [this.images.repository.repositoryArn],
+      cacheRepositoryArns: [cacheRepositories],
+      logGroupArn: this.previews.logGroup.logGroupArn,
+      parameterArns: this.secrets.parameterArns(),
+      tableArns: [
+        ...this.tables.entries().map(({ table }) => table.tableArn),
+        this.secrets.redactions.tableArn,
+      ],
+    });
 
     this.restApi = new PreviewRestApi(this, 'Rest', {
       defaults,
@@ -113,6 +132,7 @@ export class PreviewServiceStack extends Stack {
       drainLaunches: config.drainLaunches,
       ...(config.allowedOrigin ? { allowedOrigin: config.allowedOrigin } : {}),
       ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
+      userRateLimitPerMinute: config.userRateLimitPerMinute,
     });
 
     const { present, missing } = presentHandlers(defaults.projectRoot);
@@ -145,6 +165,7 @@ export class PreviewServiceStack extends Stack {
       cluster: this.previews,
       images: this.images,
       maintenance: this.maintenance,
+      secrets: this.secrets,
       generations: { bucket: this.buckets.generations.bucket, prefix: bucketPrefixes.generations },
       buildSources: { bucket: this.buckets.buildSources.bucket, prefix: bucketPrefixes.buildSources },
       exports: { bucket: this.buckets.exports.bucket, prefix: bucketPrefixes.exports },

@@ -17,6 +17,7 @@ import type { RouteDefinition } from '../functions/handlers/http/routes.js';
 import { GatewayResponses } from './gateway-responses.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
 import { convertPreflightsToText } from './preflight-content-handling.js';
+import { RestApiFirewall } from './rest-api-firewall.js';
 import type { FunctionDefaults, ServiceFunction } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
@@ -27,6 +28,8 @@ export interface PreviewRestApiProps {
   readonly allowedOrigin?: string;
   /** A regional WAFv2 web ACL to associate with the stage. */
   readonly webAclArn?: string;
+  /** Requests per minute per Authorization header, by the stack's own web ACL (used without `webAclArn`). */
+  readonly userRateLimitPerMinute: number;
   /** Answer launches 429 (throttled to zero) while every other route keeps working. */
   readonly drainLaunches?: boolean;
   /** Steady-state requests per second for the whole stage. */
@@ -139,11 +142,11 @@ export class PreviewRestApi extends Construct {
         webAclArn: props.webAclArn,
       });
     } else {
-      Validations.of(deploymentStage).acknowledge({
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No web ACL is configured for this stage (context "webAclArn"); every route but the OpenAPI ' +
-          'document needs a verified JWT, and the stage is throttled.',
+      // A stage takes one web ACL: an operator's own replaces this one (and brings its own limits).
+      new RestApiFirewall(this, 'Firewall', {
+        stage,
+        stageArn: deploymentStage.stageArn,
+        userRateLimitPerMinute: props.userRateLimitPerMinute,
       });
     }
     Validations.of(this.api).acknowledge({

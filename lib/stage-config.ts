@@ -45,8 +45,10 @@ export interface StageConfig {
   readonly natGateways: number;
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail?: string;
-  /** A regional WAFv2 web ACL to associate with the REST API stage. */
+  /** A regional WAFv2 web ACL to associate with the REST API stage, instead of the stack's own. */
   readonly webAclArn?: string;
+  /** The stack's web ACL: REST requests per minute per Authorization header, then 429. */
+  readonly userRateLimitPerMinute: number;
   /** Refuse new launches (429) while everything else keeps working: set before a risky deploy. */
   readonly drainLaunches: boolean;
   readonly concurrency: ConcurrencySettings;
@@ -203,6 +205,11 @@ function integerBetween(key: string, value: unknown, min: number, max: number, f
   return number;
 }
 
+/** WAF rate-based rules accept limits from 10 (per window) up. */
+const minUserRateLimit = 10;
+const maxUserRateLimit = 2_000_000_000;
+export const defaultUserRateLimitPerMinute = 300;
+
 function optionalMatching(key: string, value: unknown, pattern: RegExp, expected: string) {
   const text = optionalString(key, value);
   if (text !== undefined && !pattern.test(text)) throw invalid(key, text, expected);
@@ -276,6 +283,17 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
       ),
     undefined,
   );
+  const userRateLimitPerMinute = attempt(
+    () =>
+      integerBetween(
+        'userRateLimitPerMinute',
+        setting('userRateLimitPerMinute'),
+        minUserRateLimit,
+        maxUserRateLimit,
+        defaultUserRateLimitPerMinute,
+      ),
+    defaultUserRateLimitPerMinute,
+  );
   const drainLaunches = attempt(() => optionalBoolean('drainLaunches', setting('drainLaunches')), undefined);
   const concurrency: ConcurrencySettings = {
     startPreview: attempt(
@@ -313,6 +331,7 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
     natGateways,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(webAclArn === undefined ? {} : { webAclArn }),
+    userRateLimitPerMinute,
     drainLaunches: drainLaunches ?? false,
     concurrency,
   };

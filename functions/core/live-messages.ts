@@ -3,6 +3,7 @@ import type { PreviewStatus } from './lifecycle.js';
 import type { LogEntry } from './log-entry.js';
 import type { RequestBucket, ResourceSample } from './metrics.js';
 import type { PreviewHealth, PreviewRecord } from './preview.js';
+import { formatBytes } from './storage-allowance.js';
 
 /** Server → client messages of the live stream (seed §3), plus the replies to client actions. */
 
@@ -46,6 +47,15 @@ export interface StatusMessage {
   readonly expiresInSeconds?: number;
 }
 
+/** Something the user should act on before the service does (seed §3 leaves the shape open). */
+export interface WarningMessage {
+  readonly type: 'warning';
+  readonly timestamp: string;
+  readonly warning: 'storage';
+  readonly message: string;
+  readonly data: { readonly used: string; readonly allocated: string; readonly percent: number };
+}
+
 export type ReplyMessage =
   | { readonly type: 'subscribed'; readonly filters: Record<string, unknown> }
   | { readonly type: 'unsubscribed' }
@@ -60,13 +70,30 @@ export type ReplyMessage =
     }
   | ({ readonly type: 'error' } & ErrorBody);
 
-export type ServerMessage = LogMessage | MetricMessage | HealthMessage | StatusMessage | ReplyMessage;
+export type ServerMessage =
+  LogMessage | MetricMessage | HealthMessage | StatusMessage | WarningMessage | ReplyMessage;
 
 export function logMessage(entry: LogEntry): LogMessage {
   return { type: 'log', ...entry };
 }
 
 const mb = 1024 * 1024;
+
+/** The storage warning: past the warning share of the tier's allowance, the preview stops at all of it. */
+export function storageWarningMessage(
+  at: string,
+  usage: { readonly usedBytes: number; readonly storageGb: number; readonly percent: number },
+): WarningMessage {
+  const used = formatBytes(usage.usedBytes);
+  const allocated = `${usage.storageGb}GB`;
+  return {
+    type: 'warning',
+    timestamp: at,
+    warning: 'storage',
+    message: `Storage is ${usage.percent}% full (${used} of ${allocated}); the preview stops when it is full.`,
+    data: { used, allocated, percent: usage.percent },
+  };
+}
 
 export function metricMessage(sample: ResourceSample, lastMinute: RequestBucket | undefined): MetricMessage {
   const requests = lastMinute?.requests ?? 0;

@@ -25,6 +25,16 @@ export interface TaskOrigin {
   readonly secrets: readonly string[];
 }
 
+/**
+ * The secrets each preview's lines must not show (the values its tasks were given), kept as long as
+ * its logs are, so lines read after its tasks are gone are redacted alike.
+ */
+export interface RedactionLists {
+  /** Adds to the preview's list and keeps the whole list at least until `keepUntil`. */
+  add(previewId: string, secrets: readonly string[], keepUntil: Date): Promise<void>;
+  secrets(previewId: string): Promise<string[]>;
+}
+
 /** Maps task ids (in log stream names) to previews: ECS in AWS, the local runtime's own table locally. */
 export interface LogSourceResolver {
   taskOrigin(taskId: string): Promise<TaskOrigin | undefined>;
@@ -100,6 +110,16 @@ export interface LiveNotifier {
   expiring(previewId: string, secondsLeft: number): Promise<void>;
   /** The preview's token changed (`record.tokenHash`): connections opened with another one end. */
   tokenRotated(record: PreviewRecord): Promise<void>;
+  /** The preview's storage is past the warning share of its allowance. */
+  storageFilling(
+    previewId: string,
+    usage: {
+      readonly at: string;
+      readonly usedBytes: number;
+      readonly storageGb: number;
+      readonly percent: number;
+    },
+  ): Promise<void>;
 }
 
 /** What an environment plugs into the log pipeline: AWS services, or the local runtime's stand-ins. */

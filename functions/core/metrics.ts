@@ -31,6 +31,8 @@ export interface ResourceSample {
   readonly cpuCores: number;
   readonly networkRxBytes: number;
   readonly networkTxBytes: number;
+  /** Bytes on the task's volumes, where the runtime measures them. */
+  readonly storageUsedBytes?: number;
 }
 
 export function errorTypeOf(statusCode: number | undefined, failure?: string): string | undefined {

@@ -1,4 +1,5 @@
 import type { LaunchResponse, StatusResponse } from './api-schemas.js';
+import { allowanceBytes, formatBytes } from './storage-allowance.js';
 import { isServing } from './lifecycle.js';
 import type { RequestTotals, ResourceSample } from './metrics.js';
 import { redactSecrets } from './log-redaction.js';
@@ -149,7 +150,14 @@ export function statusView(
         used: sample ? Math.round(sample.cpuCores * 1000) / 1000 : null,
         percent: sample ? percent(sample.cpuCores, applied.cpu) : null,
       },
-      storage: { allocated: `${record.resources.storageGb}GB`, used: null, percent: null },
+      storage: {
+        allocated: `${record.resources.storageGb}GB`,
+        used: sample?.storageUsedBytes === undefined ? null : formatBytes(sample.storageUsedBytes),
+        percent:
+          sample?.storageUsedBytes === undefined
+            ? null
+            : percent(sample.storageUsedBytes, allowanceBytes(record.resources.storageGb)),
+      },
       limits: limitsView(record),
     },
     performance: {

@@ -72,6 +72,8 @@ export interface PreviewTaskDefinition {
   /** In start order: every container comes after the containers it depends on. */
   readonly containers: readonly ContainerDefinition[];
   readonly volumes: readonly TaskVolume[];
+  /** The tier's storage allowance for the task's volumes, GB (measured and enforced by the sampler). */
+  readonly storageGb: number;
 }
 
 export interface TaskDefinitionInput {
@@ -181,6 +183,7 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
     }),
     containers,
     volumes: [...(database ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
+    storageGb: input.tier.storageGb,
   };
 }
 

@@ -59,6 +59,8 @@ export interface ContainerStats {
   readonly cpuCores: number;
   readonly networkRxBytes: number;
   readonly networkTxBytes: number;
+  /** Bytes written to the task's volumes (the scratch `/tmp` and the database's data), where measured. */
+  readonly storageUsedBytes?: number;
 }
 
 export type TaskRunnerKind = 'docker' | 'process' | 'ecs';

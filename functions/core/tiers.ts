@@ -10,7 +10,8 @@ export const tierSchema = z
     memory: z.number().int().min(128).max(30720),
     /** CPU cores for the app container. */
     cpu: z.number().min(0.25).max(16),
-    storageGb: z.number().int().min(1).max(200),
+    /** Storage of the task's volumes (scratch `/tmp` and the database), GB; fractions allowed. */
+    storageGb: z.number().positive().max(200),
     sessionMinutes: z
       .number()
       .int()

@@ -122,7 +122,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       : new DirectoryGenerationStore(config.generations.directory));
   const previewStore = new DynamoDbPreviewStore(client, config.tables.previews);
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
-  const runtime = extra.runtime ?? (config.runner === 'ecs' ? ecsRuntimeFromEnv(process.env) : undefined);
+  const runtime =
+    extra.runtime ??
+    (config.runner === 'ecs' ? ecsRuntimeFromEnv(process.env, config.logRetentionDays) : undefined);
   const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
   const logAdapters = extra.logs ?? awsLogAdapters(process.env);
   const live =
@@ -179,6 +181,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       metrics,
       clock,
       notifier: live?.live,
+      stopper: previews,
     });
   const monitor =
     runtime &&

@@ -211,7 +211,7 @@ describe('network', () => {
     }
   });
 
-  it('has S3 and DynamoDB gateway endpoints on both private subnet groups, the S3 one narrowed', () => {
+  it('has an S3 gateway endpoint on both private subnet groups and a DynamoDB one for the functions only, both narrowed', () => {
     const gateways = ofType(synth.resources, 'AWS::EC2::VPCEndpoint').filter(
       ([, endpoint]) => endpoint.Properties?.VpcEndpointType === 'Gateway',
     );
@@ -219,14 +219,63 @@ describe('network', () => {
       expect.stringContaining('.s3'),
       expect.stringContaining('.dynamodb'),
     ]);
-    for (const [, endpoint] of gateways) expect(endpoint.Properties?.RouteTableIds).toHaveLength(4);
-    const s3Policy = json(gateways[0]?.[1].Properties?.PolicyDocument);
+    const [s3, dynamoDb] = gateways.map(([, endpoint]) => endpoint.Properties ?? {});
+    expect(s3?.RouteTableIds).toHaveLength(4);
+    // Preview tasks have no route to DynamoDB at all.
+    const functionRouteTables = synth.stack.network.vpc
+      .selectSubnets(synth.stack.network.functionSubnets)
+      .subnets.map((subnet) => synth.stack.resolve(subnet.routeTable.routeTableId) as unknown);
+    expect(dynamoDb?.RouteTableIds).toEqual(functionRouteTables);
+    const s3Policy = json(s3?.PolicyDocument);
     expect(s3Policy).toContain('-starport-layer-bucket/*');
     expect(s3Policy).toContain(logicalId(synth.stack, synth.stack.buckets.generations.bucket));
     expect(s3Policy).not.toContain('"Resource":"*"');
+    const dynamoDbPolicy = dynamoDb?.PolicyDocument as { Statement: PolicyStatementJson[] };
+    const tableIds = [
+      ...synth.stack.tables.entries().map(({ table }) => logicalId(synth.stack, table)),
+      logicalId(synth.stack, synth.stack.secrets.redactions),
+    ];
+    expect(dynamoDbPolicy.Statement).toHaveLength(1);
+    expect(json(dynamoDbPolicy.Statement[0]?.Resource)).not.toContain('"*"');
+    for (const id of tableIds) expect(json(dynamoDbPolicy.Statement[0]?.Resource)).toContain(id);
   });
 
-  it('has ECR and CloudWatch Logs interface endpoints in the preview subnets, open to the two groups only', () => {
+  it("admits only this stack's repositories, log group and secret parameters through the interface endpoints", () => {
+    const policyOf = (id: 'EcrApi' | 'EcrDocker' | 'Logs' | 'Ssm') => {
+      const endpoint = synth.stack.network.interfaceEndpoints.get(id)!;
+      const properties = synth.resources[logicalId(synth.stack, endpoint)]?.Properties ?? {};
+      return (properties.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
+    };
+    const repository = logicalId(synth.stack, synth.stack.images.repository);
+    for (const id of ['EcrApi', 'EcrDocker'] as const) {
+      const statements = policyOf(id);
+      expect(statements.map((statement) => (statement as { Sid?: string }).Sid)).toEqual([
+        'PullPreviewImages',
+        'FillPullThroughCache',
+        'RegistryLogin',
+      ]);
+      expect(json(statements[0]?.Resource)).toContain(repository);
+      expect(json(statements[0]?.Resource)).toContain(
+        `:repository/${synth.stack.images.publicImagePrefix}/*`,
+      );
+      expect(statements[2]).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    }
+    expect(policyOf('Logs')).toEqual([
+      expect.objectContaining({
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.previews.logGroup), 'Arn'] },
+      }),
+    ]);
+    expect(policyOf('Ssm')).toEqual([
+      expect.objectContaining({
+        Action: 'ssm:GetParameters',
+        Resource: synth.stack.resolve(synth.stack.secrets.parameterArns()),
+      }),
+    ]);
+    expect(json(policyOf('Ssm'))).toContain(':parameter/preview-service/dev/secrets/*');
+  });
+
+  it('has ECR, CloudWatch Logs and SSM interface endpoints in the preview subnets, open to the two groups only', () => {
     const interfaces = ofType(synth.resources, 'AWS::EC2::VPCEndpoint').filter(
       ([, endpoint]) => endpoint.Properties?.VpcEndpointType === 'Interface',
     );
@@ -234,6 +283,7 @@ describe('network', () => {
       expect.stringContaining('ecr.api'),
       expect.stringContaining('ecr.dkr'),
       expect.stringContaining('logs'),
+      expect.stringContaining('ssm'),
     ]);
     const { previewSecurityGroup, proxySecurityGroup } = synth.stack.network;
     const groups = [previewSecurityGroup, proxySecurityGroup].map((group) => ({
@@ -253,7 +303,7 @@ describe('network', () => {
     }
   });
 
-  it('the preview security group accepts traffic from the proxy functions only, and sends HTTPS only', () => {
+  it('the preview security group accepts traffic from the proxy functions only, and sends HTTPS to the endpoints only', () => {
     const preview = synth.stack.network.previewSecurityGroup;
     const previewGroupId = { 'Fn::GetAtt': [logicalId(synth.stack, preview), 'GroupId'] };
     const proxyGroupId = {
@@ -261,9 +311,33 @@ describe('network', () => {
     };
     const properties = synth.resources[logicalId(synth.stack, preview)]?.Properties ?? {};
     expect(properties.SecurityGroupIngress).toBeUndefined();
-    expect(properties.SecurityGroupEgress).toEqual([
-      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    expect(properties.SecurityGroupEgress).toBeUndefined();
+    const endpointGroupId = {
+      'Fn::GetAtt': [logicalId(synth.stack, synth.stack.network.endpointSecurityGroup), 'GroupId'],
+    };
+    const egress = ofType(synth.resources, 'AWS::EC2::SecurityGroupEgress')
+      .map(([, rule]) => rule.Properties ?? {})
+      .filter((rule) => json(rule.GroupId) === json(previewGroupId));
+    expect(egress).toEqual([
+      expect.objectContaining({
+        DestinationSecurityGroupId: endpointGroupId,
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+      }),
+      expect.objectContaining({
+        // The region's S3 prefix list, looked up at deploy time.
+        DestinationPrefixListId: {
+          'Fn::GetAtt': [expect.stringMatching(/S3PrefixList/), 'PrefixLists.0.PrefixListId'],
+        },
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+      }),
     ]);
+    expect(json(synth.resources)).not.toMatch(
+      /"CidrIp":"0\.0\.0\.0\/0"[^}]*"GroupId":\{"Fn::GetAtt":\["NetworkPreviewSecurityGroup/,
+    );
     const ingress = ofType(synth.resources, 'AWS::EC2::SecurityGroupIngress')
       .map(([, rule]) => rule.Properties ?? {})
       .filter((rule) => json(rule.GroupId) === json(previewGroupId));
@@ -335,14 +409,43 @@ describe('compute', () => {
     const anyResource = statements.filter((s) => json(s.Resource) === '"*"').flatMap(actionsOf);
     expect(anyResource).toEqual(['ecr:GetAuthorizationToken']);
   });
+
+  it("the execution role fetches the previews' secret parameters and decrypts them with the secrets key only", () => {
+    const statements = roleStatements(
+      synth.resources,
+      logicalId(synth.stack, synth.stack.previews.executionRole),
+    );
+    const fetch = statements.find((s) => actionsOf(s).includes('ssm:GetParameters'));
+    expect(actionsOf(fetch!)).toEqual(['ssm:GetParameters']);
+    expect(json(fetch?.Resource)).toContain(':parameter/preview-service/dev/secrets/*');
+    const decrypt = statements.find((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(actionsOf(decrypt!)).toEqual(['kms:Decrypt']);
+    expect(resourcesOf(decrypt!)).toEqual([arnOf(synth.stack.secrets.key)]);
+  });
+
+  it('keeps redaction lists in a table encrypted with the secrets key, expiring by TTL', () => {
+    const table = synth.resources[logicalId(synth.stack, synth.stack.secrets.redactions)]?.Properties;
+    expect(table).toMatchObject({
+      KeySchema: [{ AttributeName: 'previewId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: arnOf(synth.stack.secrets.key),
+      },
+      TimeToLiveSpecification: { AttributeName: 'expiresAtEpoch', Enabled: true },
+    });
+    synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
 });
 
 describe('functions', () => {
   it('are every route handler and every registry entry, plus the authorizer', () => {
     const handlers = new Set([...routes.map((route) => route.handler), ...eventHandlers.map((e) => e.name)]);
     expect(new Set(allFunctionNames())).toEqual(handlers);
-    // One more for the VPC's default security group lock-down (a CDK custom resource).
-    expect(ofType(synth.resources, 'AWS::Lambda::Function')).toHaveLength(handlers.size + 2);
+    // More for CDK's custom resources: the VPC's default security group lock-down, the S3 prefix list
+    // lookup.
+    expect(ofType(synth.resources, 'AWS::Lambda::Function')).toHaveLength(handlers.size + 3);
   });
 
   it('are Node 22 on arm64, traced, with Powertools settings and their own log group and role', () => {
@@ -591,6 +694,48 @@ describe('least privilege', () => {
       expect(json(statement.Resource)).toContain(`":task/",${clusterRef},"/*"`);
   });
 
+  it('only launches write preview secrets; every runtime function may find and delete them', () => {
+    const parameters = ':parameter/preview-service/dev/secrets/*';
+    for (const name of allFunctionNames()) {
+      // The maintenance switch is a parameter of its own; only the secrets path is under test here.
+      const ssm = statementsOf(name).filter((statement) => json(statement.Resource).includes(parameters));
+      const level = accessOf(name).runtime;
+      const expected = !level
+        ? []
+        : [
+            'ssm:DeleteParameters',
+            'ssm:GetParametersByPath',
+            ...(level === 'run' ? ['ssm:PutParameter'] : []),
+          ];
+      expect(ssm.flatMap(actionsOf).sort(), name).toEqual(expected);
+      for (const statement of ssm) expect(json(statement.Resource)).toContain(parameters);
+    }
+    const anySsm = allStatements().filter(([, s]) => json(s).includes('ssm:') && json(s.Resource) === '"*"');
+    expect(anySsm).toEqual([]);
+    for (const name of allFunctionNames().filter((n) => accessOf(n).runtime)) {
+      expect(environmentOf(name)).toMatchObject({
+        PREVIEW_SECRETS_PATH: '/preview-service/dev/secrets',
+        PREVIEW_SECRETS_KEY_ID: arnOf(synth.stack.secrets.key),
+        PREVIEW_REDACTIONS_TABLE: ref(synth.stack.secrets.redactions),
+      });
+    }
+  });
+
+  it('log readers read redaction lists; launches add to them; nobody else touches them', () => {
+    const tableArn = json(arnOf(synth.stack.secrets.redactions));
+    const grants = allStatements().filter(([, s]) => json(s.Resource).includes(tableArn));
+    for (const [name, statement] of grants) {
+      const expected = [
+        ...(accessOf(name).previewLogs ? ['dynamodb:GetItem'] : []),
+        ...(accessOf(name).runtime === 'run' ? ['dynamodb:UpdateItem'] : []),
+      ];
+      for (const action of actionsOf(statement)) expect(expected, name).toContain(action);
+    }
+    expect(new Set(grants.map(([name]) => name))).toEqual(
+      new Set(allFunctionNames().filter((n) => accessOf(n).previewLogs || accessOf(n).runtime === 'run')),
+    );
+  });
+
   it('iam:PassRole names only the two task roles, and only for ECS tasks', () => {
     const passRole = allStatements().filter(([, s]) => actionsOf(s).includes('iam:PassRole'));
     expect(passRole.length).toBeGreaterThan(0);
@@ -767,7 +912,50 @@ describe('REST API', () => {
     const stage = ofType(synth.resources, 'AWS::ApiGateway::Stage')[0]?.[1].Properties ?? {};
     expect(json(stage.AccessLogSetting)).toContain(logicalId(synth.stack, synth.stack.restApi.accessLogs));
     synth.template.resourceCountIs('AWS::ApiGateway::Account', 0);
-    synth.template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+
+  it("a web ACL of the stack's own limits each Authorization header's requests per minute, answering 429", () => {
+    const acls = ofType(synth.resources, 'AWS::WAFv2::WebACL');
+    expect(acls).toHaveLength(1);
+    const [aclId, aclResource] = acls[0]!;
+    const acl = aclResource.Properties ?? {};
+    expect(acl).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    expect(acl.Rules).toEqual([
+      expect.objectContaining({
+        Name: 'PerUserRateLimit',
+        Statement: {
+          RateBasedStatement: {
+            Limit: 300,
+            EvaluationWindowSec: 60,
+            AggregateKeyType: 'CUSTOM_KEYS',
+            CustomKeys: [
+              { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+            ],
+          },
+        },
+        Action: {
+          Block: {
+            CustomResponse: {
+              ResponseCode: 429,
+              CustomResponseBodyKey: 'rateLimited',
+              ResponseHeaders: [{ Name: 'Retry-After', Value: '60' }],
+            },
+          },
+        },
+      }),
+    ]);
+    const body = (acl.CustomResponseBodies as Record<string, { Content: string; ContentType: string }>)
+      .rateLimited;
+    expect(body?.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(body?.Content ?? '{}')).toMatchObject({
+      error: { code: 'rate_limited', details: { limit: 300, windowSeconds: 60 } },
+    });
+    const associations = ofType(synth.resources, 'AWS::WAFv2::WebACLAssociation');
+    expect(associations).toHaveLength(1);
+    expect(associations[0]?.[1].Properties?.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    expect(json(associations[0]?.[1].Properties?.ResourceArn)).toContain(
+      logicalId(synth.stack, synth.stack.restApi.api.deploymentStage),
+    );
   });
 
   it.each(gatewayErrors.map((error) => [error.type.responseType, error] as const))(

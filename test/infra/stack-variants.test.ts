@@ -122,15 +122,16 @@ describe('stage variants', () => {
     expect(settings).toHaveLength(2);
   });
 
-  it('a web ACL from context is associated with the REST API stage', () => {
+  it("a web ACL from context is associated with the REST API stage instead of the stack's own", () => {
     const webAclArn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/previews/0123-abcd';
     const { template, stack, app } = synthesize({ ...devContext, webAclArn });
-    // The WAF acknowledgement is gone, and nothing else needs one.
     expect(nagFindings(app)).toEqual([]);
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       WebACLArn: webAclArn,
       ResourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
     });
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
     expect(JSON.stringify(template.toJSON())).toContain(logicalId(stack, stack.restApi.api.deploymentStage));
   });
 

@@ -99,6 +99,7 @@ describe('settings', () => {
       tiers: {},
       logRetentionDays: 90,
       natGateways: 2,
+      userRateLimitPerMinute: 300,
       drainLaunches: false,
       concurrency: { startPreview: 20, fanOut: 20 },
     });
@@ -106,6 +107,12 @@ describe('settings', () => {
       production: false,
       logRetentionDays: 30,
       natGateways: 1,
+    });
+    expect(
+      stageConfigFromContext(reader({ stage: 'dev', stages: { dev: { userRateLimitPerMinute: 1200 } } })),
+    ).toMatchObject({ userRateLimitPerMinute: 1200 });
+    expect(stageConfigFromContext(reader({ stage: 'dev', userRateLimitPerMinute: '60' }))).toMatchObject({
+      userRateLimitPerMinute: 60,
     });
   });
 
@@ -120,6 +127,7 @@ describe('settings', () => {
       production: 'yes',
       startPreviewConcurrency: 0,
       fanOutConcurrency: '1000',
+      userRateLimitPerMinute: 5,
     });
     let message = '';
     try {
@@ -137,13 +145,14 @@ describe('settings', () => {
       'production',
       'startPreviewConcurrency',
       'fanOutConcurrency',
+      'userRateLimitPerMinute',
     ]) {
       expect(
         lines.some((line) => line.startsWith(`Invalid CDK context "${key}"`)),
         key,
       ).toBe(true);
     }
-    expect(lines).toHaveLength(8);
+    expect(lines).toHaveLength(9);
     expect(message).toContain(
       'Invalid CDK context "fanOutConcurrency": "1000". Expected a whole number from 1 to 200.',
     );

@@ -69,6 +69,7 @@ class RecordingNotifier implements LiveNotifier {
   async resourcesSampled() {}
   async healthChecked() {}
   async expiring() {}
+  async storageFilling() {}
   async tokenRotated(record: PreviewRecord) {
     this.rotated.push(record);
   }

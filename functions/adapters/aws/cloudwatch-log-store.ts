@@ -29,7 +29,8 @@ export function searchPattern(search: string | undefined): string | undefined {
 /**
  * A preview's lines as CloudWatch Logs keeps them (the awslogs driver ships them; the log group's
  * retention keeps them after the preview). Read with FilterLogEvents over the streams of the
- * preview's tasks, then parsed and redacted like the live lines.
+ * preview's tasks, then parsed and redacted like the live lines, with the preview's redaction list
+ * (kept as long as the lines, so it outlives the tasks ECS forgets after an hour).
  */
 export class CloudWatchLogStore implements LogStore {
   constructor(
@@ -45,6 +46,7 @@ export class CloudWatchLogStore implements LogStore {
   async *entries(scope: LogScope, filter: LogFilter, range: LogRange): AsyncGenerator<LogEntry> {
     const streams = await this.streams(scope);
     if (streams.length === 0) return;
+    const secrets = await this.sources.redactions.secrets(scope.previewId);
     const start = range.after ? cursorTime(range.after) : range.start;
     let nextToken: string | undefined;
     do {
@@ -60,7 +62,7 @@ export class CloudWatchLogStore implements LogStore {
       );
       const entries: LogEntry[] = [];
       for (const event of page.events ?? []) {
-        const entry = await this.entry(scope, event);
+        const entry = this.entry(event, secrets);
         if (entry && matchesFilter(entry, filter) && inRange(entry, range)) entries.push(entry);
       }
       yield* entries.sort((a, b) => compareCursors(a.cursor, b.cursor));
@@ -81,16 +83,15 @@ export class CloudWatchLogStore implements LogStore {
     return last;
   }
 
-  private async entry(
-    scope: LogScope,
+  private entry(
     event: { eventId?: string; timestamp?: number; message?: string; logStreamName?: string },
-  ): Promise<LogEntry | undefined> {
+    secrets: readonly string[],
+  ): LogEntry | undefined {
     const stream = parseLogStream(event.logStreamName ?? '');
     if (!stream || event.eventId === undefined || event.timestamp === undefined) return undefined;
-    const origin = stream.kind === 'task' ? await this.sources.taskOrigin(stream.taskId) : undefined;
     return logEntry(
       { id: event.eventId, timestamp: event.timestamp, message: event.message ?? '' },
-      { container: stream.container, secrets: origin?.secrets ?? [] },
+      { container: stream.container, secrets },
     );
   }
 

@@ -1,13 +1,12 @@
 import { DescribeTasksCommand, ListTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import type { LogScope, LogSourceResolver, TaskOrigin } from '../../core/log-ports.js';
-import { secretsOf } from '../../core/log-redaction.js';
+import type { LogScope, LogSourceResolver, RedactionLists, TaskOrigin } from '../../core/log-ports.js';
 import { taskIdOf } from '../../core/log-streams.js';
 import { startedBy } from './ecs-task-runner.js';
 
 /**
- * Which preview an ECS task belongs to, from the task itself: its `startedBy` (RunTask sets it to
- * the preview id), and the secrets its overrides carry (the per-preview database password). A task
- * never changes, so each is asked once per process.
+ * Which preview an ECS task belongs to, from the task itself (its `startedBy`: RunTask sets it to the
+ * preview id), and the secrets it was given, from the preview's redaction list (written before the
+ * task ran). A task never changes, so each is asked once per process.
  */
 export class EcsLogSources implements LogSourceResolver {
   private readonly origins = new Map<string, Promise<TaskOrigin | undefined>>();
@@ -15,6 +14,7 @@ export class EcsLogSources implements LogSourceResolver {
   constructor(
     private readonly client: ECSClient,
     private readonly cluster: string,
+    readonly redactions: RedactionLists,
   ) {}
 
   taskOrigin(taskId: string): Promise<TaskOrigin | undefined> {
@@ -55,11 +55,6 @@ export class EcsLogSources implements LogSourceResolver {
     const task = tasks[0];
     const previewId = task?.startedBy;
     if (!task || !previewId) return undefined;
-    const environment = Object.fromEntries(
-      (task.overrides?.containerOverrides ?? [])
-        .flatMap((override) => override.environment ?? [])
-        .map((pair) => [pair.name ?? '', pair.value ?? '']),
-    );
-    return { previewId, secrets: secretsOf(environment) };
+    return { previewId, secrets: await this.redactions.secrets(previewId) };
   }
 }

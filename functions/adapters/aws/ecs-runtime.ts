@@ -1,19 +1,32 @@
 import { ConfigError } from '../../core/config.js';
 import type { PreviewRuntime } from '../../handlers/services.js';
-import { codeBuild, ecr, ecs, lambda, s3 } from './clients.js';
+import { systemClock } from '../../core/clock.js';
+import { codeBuild, dynamoDocumentClient, ecr, ecs, lambda, s3, ssm } from './clients.js';
+import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';
 import { CodeBuildImageBuilder } from './codebuild-image-builder.js';
 import { ecsSettingsFromEnv } from './ecs-settings.js';
 import { EcsTaskRunner } from './ecs-task-runner.js';
 import { LambdaLaunchStarter } from './lambda-launch-starter.js';
 
 /** Previews on ECS Fargate, images from CodeBuild, launches started by the start-preview function. */
-export function ecsRuntimeFromEnv(env: Readonly<Record<string, string | undefined>>): PreviewRuntime {
+export function ecsRuntimeFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  logRetentionDays: number,
+): PreviewRuntime {
   const settings = ecsSettingsFromEnv(env);
   const startFunction = env.PREVIEW_START_FUNCTION?.trim();
   if (!startFunction)
     throw new ConfigError(['PREVIEW_START_FUNCTION: the start-preview function name is required']);
   return {
-    runner: new EcsTaskRunner(ecs(), settings),
+    runner: new EcsTaskRunner(
+      {
+        ecs: ecs(),
+        ssm: ssm(),
+        redactions: new DynamoDbRedactionLists(dynamoDocumentClient(), settings.redactionsTable),
+        clock: systemClock,
+      },
+      { ...settings, logRetentionDays },
+    ),
     imageBuilder: new CodeBuildImageBuilder({ ecr: ecr(), s3: s3(), codeBuild: codeBuild() }, settings),
     starter: new LambdaLaunchStarter(lambda(), startFunction),
   };

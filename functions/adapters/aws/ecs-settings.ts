@@ -29,6 +29,14 @@ const settingsSchema = z.object({
   PREVIEW_CODEBUILD_PROJECT: z.string(required).min(2, required),
   PREVIEW_BUILD_BUCKET: z.string(required).min(3, required),
   PREVIEW_BUILD_PREFIX: z.string().default('build-sources/'),
+  /** SSM path of the previews' secrets: `<path>/<preview id>/<variable>`. */
+  PREVIEW_SECRETS_PATH: z
+    .string(required)
+    .regex(/^(\/[\w.-]+)+$/, 'must be an SSM parameter path such as /preview-service/dev/secrets'),
+  /** The KMS key the SecureString parameters are encrypted with. */
+  PREVIEW_SECRETS_KEY_ID: z.string(required).min(1, required),
+  /** Where each preview's redaction list is kept for as long as its logs. */
+  PREVIEW_REDACTIONS_TABLE: z.string(required).min(3, required),
 });
 
 export interface EcsSettings {
@@ -46,6 +54,9 @@ export interface EcsSettings {
   /** Where build sources are uploaded for CodeBuild: `<bucket>/<prefix><content hash>.zip`. */
   readonly buildBucket: string;
   readonly buildPrefix: string;
+  readonly secretsPath: string;
+  readonly secretsKeyId: string;
+  readonly redactionsTable: string;
 }
 
 /** Reads the ECS, ECR and CodeBuild settings; the error names every missing or malformed variable. */
@@ -68,5 +79,8 @@ export function ecsSettingsFromEnv(env: Readonly<Record<string, string | undefin
     codeBuildProject: e.PREVIEW_CODEBUILD_PROJECT,
     buildBucket: e.PREVIEW_BUILD_BUCKET,
     buildPrefix: e.PREVIEW_BUILD_PREFIX,
+    secretsPath: e.PREVIEW_SECRETS_PATH,
+    secretsKeyId: e.PREVIEW_SECRETS_KEY_ID,
+    redactionsTable: e.PREVIEW_REDACTIONS_TABLE,
   };
 }

@@ -13,7 +13,16 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type Task,
 } from '@aws-sdk/client-ecs';
+import {
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import type { RedactionLists } from '../../core/log-ports.js';
+import { secretsOf } from '../../core/log-redaction.js';
 import type { ContainerName, PreviewTaskDefinition } from '../../core/task-definition.js';
 import type {
   ContainerDescription,
@@ -25,10 +34,29 @@ import type {
   TaskRunner,
 } from '../../core/task-runner.js';
 import type { EcsSettings } from './ecs-settings.js';
-import { ecsTask, type TaskDefinitionSettings } from './ecs-task-definition.js';
+import {
+  ecsTask,
+  previewSecretsPath,
+  type TaskSecret,
+  type TaskDefinitionSettings,
+} from './ecs-task-definition.js';
 
 export type EcsRunnerSettings = TaskDefinitionSettings &
-  Pick<EcsSettings, 'cluster' | 'subnets' | 'securityGroup'>;
+  Pick<EcsSettings, 'cluster' | 'subnets' | 'securityGroup' | 'secretsKeyId'> & {
+    /** How long the preview log group keeps lines: redaction lists are kept as long. */
+    readonly logRetentionDays: number;
+  };
+
+export interface EcsRunnerClients {
+  readonly ecs: ECSClient;
+  readonly ssm: SSMClient;
+  readonly redactions: RedactionLists;
+  readonly clock: Clock;
+}
+
+/** DeleteParameters takes at most ten names. */
+const deleteBatch = 10;
+const dayMs = 86_400_000;
 
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 
@@ -39,6 +67,8 @@ export const serviceStopReasonPrefix = 'preview-service:';
  * Runs preview tasks on ECS Fargate. A preview's tasks are found by `startedBy`, which RunTask sets to
  * the preview id: ListTasks filters on it (tasks with desired status RUNNING first, then STOPPED ones,
  * which ECS lists for about an hour after they stop), so the runner needs no state of its own.
+ * A preview's secrets live in SSM SecureString parameters under its own path, written before its task
+ * runs and deleted when it stops or fails to start.
  */
 export class EcsTaskRunner implements TaskRunner {
   readonly kind = 'ecs';
@@ -46,10 +76,14 @@ export class EcsTaskRunner implements TaskRunner {
   /** Registered definitions never change: the app port of each is read once. */
   private readonly appPorts = new Map<string, number | undefined>();
 
+  private readonly client: ECSClient;
+
   constructor(
-    private readonly client: ECSClient,
+    private readonly clients: EcsRunnerClients,
     private readonly settings: EcsRunnerSettings,
-  ) {}
+  ) {
+    this.client = clients.ecs;
+  }
 
   /**
    * Starts the task and resolves as soon as ECS has accepted it: ECS itself starts the containers in
@@ -57,10 +91,30 @@ export class EcsTaskRunner implements TaskRunner {
    * endpoint appears there once the task runs.
    */
   async run(task: PreviewTaskDefinition): Promise<RunningTask> {
-    const { registration, overrides } = ecsTask(task, this.settings);
+    const { registration, secrets } = ecsTask(task, this.settings);
     if ((await this.taskArns(task.previewId, 'RUNNING')).length > 0) {
       throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
     }
+    try {
+      // Kept before anything can print them, for as long as the lines they could appear in.
+      await this.clients.redactions.add(
+        task.previewId,
+        redactionList(task, secrets),
+        new Date(this.clients.clock.now().getTime() + this.settings.logRetentionDays * dayMs),
+      );
+      await this.writeSecrets(secrets);
+      return await this.runTask(task, registration);
+    } catch (error) {
+      // Best effort: stopping the preview deletes them again.
+      await this.deleteSecrets(task.previewId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async runTask(
+    task: PreviewTaskDefinition,
+    registration: RegisterTaskDefinitionCommandInput,
+  ): Promise<RunningTask> {
     const response = await this.client.send(
       new RunTaskCommand({
         cluster: this.settings.cluster,
@@ -74,7 +128,6 @@ export class EcsTaskRunner implements TaskRunner {
             assignPublicIp: 'DISABLED',
           },
         },
-        overrides,
         tags: [{ key: 'preview:id', value: task.previewId }],
         enableECSManagedTags: true,
         propagateTags: 'TASK_DEFINITION',
@@ -99,7 +152,7 @@ export class EcsTaskRunner implements TaskRunner {
     return { taskId: taskArn, appHealthy: false };
   }
 
-  /** Stops the preview's running tasks; their task-scoped volumes go with them. */
+  /** Stops the preview's running tasks (their task-scoped volumes go with them) and deletes its secrets. */
   async stop(previewId: string): Promise<void> {
     const taskArns = await this.taskArns(previewId, 'RUNNING');
     await Promise.all(
@@ -113,6 +166,48 @@ export class EcsTaskRunner implements TaskRunner {
         ),
       ),
     );
+    await this.deleteSecrets(previewId);
+  }
+
+  private async writeSecrets(secrets: readonly TaskSecret[]): Promise<void> {
+    await Promise.all(
+      secrets.map((secret) =>
+        this.clients.ssm.send(
+          new PutParameterCommand({
+            Name: secret.parameterName,
+            Value: secret.value,
+            Type: 'SecureString',
+            KeyId: this.settings.secretsKeyId,
+            Tier: 'Standard',
+            // A restarted preview gets new values under the same names.
+            Overwrite: true,
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** Every parameter under the preview's path, whatever launch wrote it. */
+  private async deleteSecrets(previewId: string): Promise<void> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.clients.ssm.send(
+        new GetParametersByPathCommand({
+          Path: previewSecretsPath(this.settings.secretsPath, previewId),
+          Recursive: true,
+          WithDecryption: false,
+          NextToken: nextToken,
+        }),
+      );
+      names.push(...(page.Parameters ?? []).flatMap((parameter) => (parameter.Name ? [parameter.Name] : [])));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    for (let start = 0; start < names.length; start += deleteBatch) {
+      await this.clients.ssm.send(
+        new DeleteParametersCommand({ Names: names.slice(start, start + deleteBatch) }),
+      );
+    }
   }
 
   /** Previews with a running task: every running task of the cluster, by its `startedBy`. */
@@ -219,6 +314,12 @@ export class EcsTaskRunner implements TaskRunner {
     }
     return this.appPorts.get(taskDefinitionArn);
   }
+}
+
+/** What the task's lines must not show: its secret values and what they reveal (a URL's password). */
+function redactionList(task: PreviewTaskDefinition, secrets: readonly TaskSecret[]): string[] {
+  const environments = task.containers.map((container) => container.environment);
+  return [...new Set([...secrets.map((secret) => secret.value), ...environments.flatMap(secretsOf)])];
 }
 
 /**

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { systemClock } from '../../core/clock.js';
 import { ConfigError } from '../../core/config.js';
 import type { LogAdapters } from '../../core/log-ports.js';
-import { cloudWatchLogs, ecs, lambda, s3 } from './clients.js';
+import { cloudWatchLogs, dynamoDocumentClient, ecs, lambda, s3 } from './clients.js';
+import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';
 import { CloudWatchLogStore } from './cloudwatch-log-store.js';
 import { EcsLogSources } from './ecs-log-sources.js';
 import { LambdaReplayStarter } from './lambda-replay-starter.js';
@@ -17,6 +18,8 @@ const settingsSchema = z.object({
   PREVIEW_ECS_CLUSTER: z.string(required).min(1, required),
   /** The function that replays lines to a new connection (invoked asynchronously). */
   PREVIEW_LOG_REPLAY_FUNCTION: z.string(required).min(1, required),
+  /** Each preview's redaction list, kept as long as its logs. */
+  PREVIEW_REDACTIONS_TABLE: z.string(required).min(3, required),
   /** Where large exports go; only the export function has it, the others never store exports. */
   PREVIEW_EXPORTS_BUCKET: z.string().optional(),
   PREVIEW_EXPORTS_PREFIX: z.string().default('exports/'),
@@ -34,7 +37,11 @@ export function awsLogAdapters(env: Readonly<Record<string, string | undefined>>
     throw new ConfigError(parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`));
   }
   const settings = parsed.data;
-  const sources = new EcsLogSources(ecs(), settings.PREVIEW_ECS_CLUSTER);
+  const sources = new EcsLogSources(
+    ecs(),
+    settings.PREVIEW_ECS_CLUSTER,
+    new DynamoDbRedactionLists(dynamoDocumentClient(), settings.PREVIEW_REDACTIONS_TABLE),
+  );
   return {
     store: new CloudWatchLogStore(cloudWatchLogs(), settings.PREVIEW_LOG_GROUP, sources),
     sources,

@@ -185,7 +185,9 @@ export class DockerTaskRunner implements TaskRunner {
     const interfaces = Object.values((network ?? usage).networks ?? {});
     const memory = usage.memory_stats;
     const inactive = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
+    const storageUsedBytes = await this.storageUsedBytes(previewId);
     return {
+      ...(storageUsedBytes === undefined ? {} : { storageUsedBytes }),
       memoryUsedBytes: Math.max(0, (memory.usage ?? 0) - inactive),
       memoryLimitBytes: memory.limit ?? 0,
       cpuCores: cpuCores(usage),
@@ -220,6 +222,34 @@ export class DockerTaskRunner implements TaskRunner {
       filters: { label: [`${label.previewId}=${previewId}`, `${label.container}=${name}`] },
     });
     return found && this.docker.getContainer(found.Id);
+  }
+
+  /**
+   * Bytes on the preview's volumes (the scratch `/tmp`, the database's data): the engine cannot size a
+   * local volume, so a short `du` runs in a running container that mounts each, as that container's
+   * own user. Undefined when no running container mounts any.
+   */
+  private async storageUsedBytes(previewId: string): Promise<number | undefined> {
+    const running = await this.docker.listContainers({
+      filters: { label: [`${label.previewId}=${previewId}`] },
+    });
+    const measured = new Set<string>();
+    let total: number | undefined;
+    for (const container of running) {
+      const paths: string[] = [];
+      for (const mount of container.Mounts) {
+        if (mount.Type !== 'volume' || !mount.Name || measured.has(mount.Name)) continue;
+        measured.add(mount.Name);
+        paths.push(mount.Destination);
+      }
+      if (paths.length === 0) continue;
+      const output = await execOutput(this.docker.getContainer(container.Id), ['du', '-sk', ...paths]);
+      for (const line of output.split('\n')) {
+        const kib = /^(\d+)\s/.exec(line)?.[1];
+        if (kib !== undefined) total = (total ?? 0) + Number(kib) * 1024;
+      }
+    }
+    return total;
   }
 
   /** Creates every container up front, so each start waits only for its dependencies. */
@@ -389,6 +419,20 @@ async function execute(
   } catch {
     // Not running (any more): the state check says why.
     return undefined;
+  }
+}
+
+/** A command's standard output in a running container ('' when it cannot run); its exit status is ignored. */
+async function execOutput(container: Docker.Container, command: string[]): Promise<string> {
+  try {
+    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: false });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await finished(stream);
+    return demultiplex(Buffer.concat(chunks));
+  } catch {
+    return '';
   }
 }
 

@@ -20,6 +20,7 @@ import {
   logMessage,
   metricMessage,
   statusMessage,
+  storageWarningMessage,
   type ServerMessage,
 } from '../live-messages.js';
 import { minuteOf, type ResourceSample } from '../metrics.js';
@@ -280,6 +281,18 @@ export class LiveConnections implements LiveNotifier {
       const record = await this.deps.previews.getById(previewId);
       return record ? [statusMessage(record, this.deps.clock.now(), secondsLeft)] : [];
     });
+  }
+
+  async storageFilling(
+    previewId: string,
+    usage: {
+      readonly at: string;
+      readonly usedBytes: number;
+      readonly storageGb: number;
+      readonly percent: number;
+    },
+  ): Promise<void> {
+    await this.notify(previewId, 'storage warning', () => [storageWarningMessage(usage.at, usage)]);
   }
 
   private async notify(

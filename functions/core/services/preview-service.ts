@@ -459,6 +459,12 @@ export class PreviewService {
     return this.stopRecord(record, { type: 'system', id: actor }, reason);
   }
 
+  /** The sampler's stop of a preview that filled its tier's storage: reason `storage_limit: …`. */
+  async stopForStorage(record: PreviewRecord, message: string): Promise<PreviewRecord> {
+    if (isTerminal(record.status)) return record;
+    return this.stopRecord(record, { type: 'system', id: 'resource-sampler' }, `storage_limit: ${message}`);
+  }
+
   /** The sweeper's stop of a preview whose launch never finished. */
   async abandon(record: PreviewRecord, reason: string): Promise<PreviewRecord> {
     await this.deps.runner?.stop(record.previewId);

@@ -1,11 +1,26 @@
 import type { Clock } from '../clock.js';
 import { isServing } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
+import type { ResourceSample } from '../metrics.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
+import type { PreviewRecord } from '../preview.js';
+import { formatBytes, storageVerdict } from '../storage-allowance.js';
 import type { TaskRunner } from '../task-runner.js';
 
-/** Reads the resource use of every serving preview and keeps it as a sample. */
+/** Stops a preview that filled its storage allowance (the preview service). */
+export interface StorageLimitStopper {
+  stopForStorage(record: PreviewRecord, message: string): Promise<unknown>;
+}
+
+/**
+ * Reads the resource use of every serving preview and keeps it as a sample. Where the runtime
+ * measures storage, it holds each preview to its tier's allowance: a warning on the live stream past
+ * 90%, a stop with reason `storage_limit` at 100%.
+ */
 export class ResourceSampler {
+  /** Previews warned since their storage last fell below the warning share (one warning per crossing). */
+  private readonly warned = new Set<string>();
+
   constructor(
     private readonly deps: {
       readonly previews: PreviewStore;
@@ -14,6 +29,8 @@ export class ResourceSampler {
       readonly clock: Clock;
       /** Pushes each sample to the preview's live stream as a `metric` message. */
       readonly notifier?: LiveNotifier;
+      /** Absent: storage is measured and shown, never enforced. */
+      readonly stopper?: StorageLimitStopper;
     },
   ) {}
 
@@ -27,9 +44,37 @@ export class ResourceSampler {
         const sample = { at: this.deps.clock.now().toISOString(), ...stats };
         await this.deps.metrics.recordResources(preview.previewId, sample);
         await this.deps.notifier?.resourcesSampled(preview.previewId, sample);
+        await this.holdToStorageAllowance(preview, sample);
         return true;
       }),
     );
     return sampled.filter(Boolean).length;
+  }
+
+  private async holdToStorageAllowance(preview: PreviewRecord, sample: ResourceSample): Promise<void> {
+    const usedBytes = sample.storageUsedBytes;
+    if (usedBytes === undefined) return;
+    const { storageGb } = preview.resources;
+    const verdict = storageVerdict(usedBytes, storageGb);
+    if (verdict.state === 'within') {
+      this.warned.delete(preview.previewId);
+      return;
+    }
+    if (verdict.state === 'exceeded') {
+      this.warned.delete(preview.previewId);
+      await this.deps.stopper?.stopForStorage(
+        preview,
+        `its storage is full: ${formatBytes(usedBytes)} used of the ${storageGb}GB the ${preview.tier} tier allows`,
+      );
+      return;
+    }
+    if (this.warned.has(preview.previewId)) return;
+    this.warned.add(preview.previewId);
+    await this.deps.notifier?.storageFilling(preview.previewId, {
+      at: sample.at,
+      usedBytes,
+      storageGb,
+      percent: verdict.percent,
+    });
   }
 }

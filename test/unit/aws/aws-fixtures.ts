@@ -14,6 +14,9 @@ export const ecsEnvironment = {
   PREVIEW_ECR_REPOSITORY_URI: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app',
   PREVIEW_CODEBUILD_PROJECT: 'preview-image-build',
   PREVIEW_BUILD_BUCKET: 'preview-build-sources',
+  PREVIEW_SECRETS_PATH: '/preview-service/test/secrets',
+  PREVIEW_SECRETS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+  PREVIEW_REDACTIONS_TABLE: 'preview-redactions',
 };
 
 export const settings = ecsSettingsFromEnv(ecsEnvironment);

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchLogStore, searchPattern } from '../../../functions/adapters/aws/cloudwatch-log-store.js';
 import { EcsLogSources } from '../../../functions/adapters/aws/ecs-log-sources.js';
 import type { LogEntry } from '../../../functions/core/log-entry.js';
+import type { RedactionLists } from '../../../functions/core/log-ports.js';
 import { logFilter } from '../../../functions/core/log-filter.js';
 
 const previewId = 'preview_0mjv1k2a83f9c2e1d4b5a6f70';
@@ -19,7 +20,12 @@ const password = 'pa55-word_xYz';
 
 const logs = mockClient(CloudWatchLogsClient);
 const ecs = mockClient(ECSClient);
-const sources = () => new EcsLogSources(new ECSClient({}), 'previews');
+/** The preview's redaction list as launch kept it (the DynamoDB store is tested against dynalite). */
+const redactions: RedactionLists = {
+  add: () => Promise.reject(new Error('the log path never adds')),
+  secrets: (id) => Promise.resolve(id === previewId ? [password] : []),
+};
+const sources = () => new EcsLogSources(new ECSClient({}), 'previews', redactions);
 const store = () => new CloudWatchLogStore(new CloudWatchLogsClient({}), logGroup, sources());
 
 async function collect(entries: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
@@ -38,23 +44,7 @@ beforeEach(() => {
     .resolves({ taskArns: [] })
     .on(DescribeTasksCommand)
     .resolves({
-      tasks: [
-        {
-          taskArn,
-          startedBy: previewId,
-          overrides: {
-            containerOverrides: [
-              {
-                name: 'app',
-                environment: [
-                  { name: 'DATABASE_URL', value: `postgresql://preview:${password}@localhost:5432/preview` },
-                ],
-              },
-              { name: 'database', environment: [{ name: 'POSTGRES_PASSWORD', value: password }] },
-            ],
-          },
-        },
-      ],
+      tasks: [{ taskArn, startedBy: previewId }],
     });
   // Streams that exist: the app's and the database's; no build, migrate or seed stream.
   logs.on(DescribeLogStreamsCommand).callsFake((input: { logStreamNamePrefix: string }) => ({
@@ -65,7 +55,7 @@ beforeEach(() => {
 });
 
 describe('EcsLogSources', () => {
-  it('maps a task to the preview that started it, with the secrets of its overrides, asking ECS once', async () => {
+  it('maps a task to the preview that started it, with its redaction list, asking ECS once', async () => {
     const resolver = sources();
     expect(await resolver.taskOrigin(taskId)).toEqual({ previewId, secrets: [password] });
     expect(await resolver.taskOrigin(taskId)).toEqual({ previewId, secrets: [password] });
@@ -151,6 +141,23 @@ describe('CloudWatchLogStore', () => {
         nextToken: 'page-2',
       },
     ]);
+  });
+
+  it('keeps redacting once ECS has forgotten the task: the list outlives it', async () => {
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] }).on(DescribeTasksCommand).resolves({ tasks: [] });
+    logs.on(FilterLogEventsCommand).resolves({
+      events: [
+        {
+          logStreamName: `preview/app/${taskId}`,
+          eventId: '1',
+          timestamp: 5000,
+          message: `connecting with ${password} and ${encodeURIComponent(password)}`,
+        },
+      ],
+    });
+    const entries = await collect(store().entries({ previewId, taskId: taskArn }, logFilter({}), {}));
+    expect(entries.map((e) => e.message)).toEqual(['connecting with *** and ***']);
+    expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(0);
   });
 
   it('resumes after a cursor from its time, leaving out that line and those before', async () => {

@@ -28,6 +28,9 @@ describe('ecsSettingsFromEnv', () => {
       codeBuildProject: 'preview-image-build',
       buildBucket: 'preview-build-sources',
       buildPrefix: 'build-sources/',
+      secretsPath: '/preview-service/test/secrets',
+      secretsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      redactionsTable: 'preview-redactions',
     });
   });
 
@@ -53,6 +56,9 @@ describe('ecsSettingsFromEnv', () => {
       'PREVIEW_ECR_REPOSITORY_URI: is required',
       'PREVIEW_CODEBUILD_PROJECT: is required',
       'PREVIEW_BUILD_BUCKET: is required',
+      'PREVIEW_SECRETS_PATH: is required',
+      'PREVIEW_SECRETS_KEY_ID: is required',
+      'PREVIEW_REDACTIONS_TABLE: is required',
     ]);
   });
 

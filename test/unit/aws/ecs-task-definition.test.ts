@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ecsTask, maxOverridesBytes } from '../../../functions/adapters/aws/ecs-task-definition.js';
+import {
+  ecsTask,
+  ephemeralStorageGiB,
+  maxSecretBytes,
+} from '../../../functions/adapters/aws/ecs-task-definition.js';
 import { AppError } from '../../../functions/core/errors.js';
 import { isValidFargateSize } from '../../../functions/core/fargate.js';
 import type { Generation } from '../../../functions/core/generation.js';
@@ -9,6 +13,11 @@ import { defaultTiers } from '../../../functions/core/tiers.js';
 import { exampleGeneration, settings } from './aws-fixtures.js';
 
 const appImage = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d';
+const secretsPath = '/preview-service/test/secrets/preview_0mjv1k2a83f9c2e1d4b5a6f70';
+/** The database's credentials, as the app, its migration and its seed get them: from parameters. */
+const databaseCredentials = ['DATABASE_URL', 'DATABASE_URL_ASYNC', 'PGPASSWORD', 'POSTGRES_PASSWORD'].map(
+  (name) => ({ name, valueFrom: `${secretsPath}/${name}` }),
+);
 const password = 'pa55-word_x';
 
 function task(
@@ -124,6 +133,7 @@ describe('ecsTask', () => {
             { name: 'POSTGRES_INITDB_ARGS', value: '--no-sync' },
             { name: 'POSTGRES_USER', value: 'preview' },
           ],
+          secrets: [{ name: 'POSTGRES_PASSWORD', valueFrom: `${secretsPath}/POSTGRES_PASSWORD` }],
           essential: true,
           memory: 256,
           cpu: 512,
@@ -147,6 +157,7 @@ describe('ecsTask', () => {
         {
           name: 'migrate',
           ...appLike,
+          secrets: databaseCredentials,
           command: ['sh', '-c', 'alembic upgrade head'],
           essential: false,
           memory: 256,
@@ -158,6 +169,7 @@ describe('ecsTask', () => {
         {
           name: 'seed',
           ...appLike,
+          secrets: databaseCredentials,
           command: ['sh', '-c', 'python -m app.seed'],
           essential: false,
           memory: 256,
@@ -169,6 +181,7 @@ describe('ecsTask', () => {
         {
           name: 'app',
           ...appLike,
+          secrets: databaseCredentials,
           command: ['sh', '-c', 'uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log'],
           essential: true,
           memory: 256,
@@ -189,48 +202,82 @@ describe('ecsTask', () => {
     });
   });
 
-  it('puts the database password and connection string in the overrides only', () => {
-    const { registration, overrides } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
+  it('hands the database password and connection string over as SSM parameters, never as plain text', () => {
+    const { registration, secrets } = ecsTask(task(exampleGeneration('todo-postgres')), settings);
     const address = `preview:${password}@127.0.0.1:5432/preview`;
-    const secrets = [
-      { name: 'DATABASE_URL', value: `postgresql://${address}` },
-      { name: 'DATABASE_URL_ASYNC', value: `postgresql+asyncpg://${address}` },
-      { name: 'PGPASSWORD', value: password },
-      { name: 'POSTGRES_PASSWORD', value: password },
-    ];
-    expect(overrides).toEqual({
-      containerOverrides: [
-        { name: 'database', environment: [{ name: 'POSTGRES_PASSWORD', value: password }] },
-        { name: 'migrate', environment: secrets },
-        { name: 'seed', environment: secrets },
-        { name: 'app', environment: secrets },
-      ],
-    });
+    expect(secrets).toEqual([
+      { parameterName: `${secretsPath}/POSTGRES_PASSWORD`, value: password },
+      { parameterName: `${secretsPath}/DATABASE_URL`, value: `postgresql://${address}` },
+      { parameterName: `${secretsPath}/DATABASE_URL_ASYNC`, value: `postgresql+asyncpg://${address}` },
+      { parameterName: `${secretsPath}/PGPASSWORD`, value: password },
+    ]);
     expect(JSON.stringify(registration)).not.toContain(password);
-    expect(Buffer.byteLength(JSON.stringify(overrides))).toBeLessThan(maxOverridesBytes);
   });
 
   it('keeps the MongoDB root password out of the definition too', () => {
     const mongo = exampleGeneration('todo-postgres', { dbType: 'mongodb' });
-    const { registration, overrides } = ecsTask(task(mongo), settings);
+    const { registration, secrets } = ecsTask(task(mongo), settings);
     expect(JSON.stringify(registration)).not.toContain(password);
-    expect(overrides.containerOverrides?.[0]).toEqual({
-      name: 'database',
-      environment: [{ name: 'MONGO_INITDB_ROOT_PASSWORD', value: password }],
+    expect(registration.containerDefinitions?.[0]?.secrets).toEqual([
+      { name: 'MONGO_INITDB_ROOT_PASSWORD', valueFrom: `${secretsPath}/MONGO_INITDB_ROOT_PASSWORD` },
+    ]);
+    expect(secrets.map((secret) => secret.value)).toContain(password);
+  });
+
+  it('moves generation variables named like secrets to parameters, and keeps empty ones plain', () => {
+    const generation = exampleGeneration('hello-api', {
+      env: {
+        STRIPE_API_KEY: 'sk_test_51Habc',
+        JWT_SECRET: 'jwt-signing-secret',
+        EMPTY_TOKEN: '',
+        MODE: 'demo',
+      },
     });
-    const url = `mongodb://preview:${password}@127.0.0.1:27017/preview?authSource=admin`;
-    expect(overrides.containerOverrides?.find((o) => o.name === 'app')).toEqual({
-      name: 'app',
-      environment: [
-        { name: 'DATABASE_URL', value: url },
-        { name: 'MONGODB_URI', value: url },
-        { name: 'MONGO_URL', value: url },
-      ],
+    const { registration, secrets } = ecsTask(task(generation), settings);
+    const [app] = registration.containerDefinitions ?? [];
+    expect(app?.secrets).toEqual([
+      { name: 'JWT_SECRET', valueFrom: `${secretsPath}/JWT_SECRET` },
+      { name: 'STRIPE_API_KEY', valueFrom: `${secretsPath}/STRIPE_API_KEY` },
+    ]);
+    expect(app?.environment?.map((pair) => pair.name)).toEqual([
+      'EMPTY_TOKEN',
+      'GUNICORN_CMD_ARGS',
+      'HOME',
+      'HOST',
+      'MODE',
+      'PORT',
+      'UVICORN_HOST',
+      'UVICORN_PORT',
+    ]);
+    expect(secrets).toEqual([
+      { parameterName: `${secretsPath}/STRIPE_API_KEY`, value: 'sk_test_51Habc' },
+      { parameterName: `${secretsPath}/JWT_SECRET`, value: 'jwt-signing-secret' },
+    ]);
+    expect(JSON.stringify(registration)).not.toMatch(/sk_test_51Habc|jwt-signing-secret/);
+  });
+
+  it('gives a container its own parameter when its value of a shared name differs', () => {
+    const generation = exampleGeneration('todo-postgres', {
+      dbType: 'mongodb',
+      env: { MONGO_INITDB_ROOT_PASSWORD: 'app-side-value' },
+    });
+    const { registration, secrets } = ecsTask(task(generation), settings);
+    const byName = new Map(registration.containerDefinitions?.map((c) => [c.name, c.secrets]));
+    expect(byName.get('database')).toEqual([
+      { name: 'MONGO_INITDB_ROOT_PASSWORD', valueFrom: `${secretsPath}/MONGO_INITDB_ROOT_PASSWORD` },
+    ]);
+    expect(byName.get('app')).toContainEqual({
+      name: 'MONGO_INITDB_ROOT_PASSWORD',
+      valueFrom: `${secretsPath}/migrate/MONGO_INITDB_ROOT_PASSWORD`,
+    });
+    expect(secrets).toContainEqual({
+      parameterName: `${secretsPath}/migrate/MONGO_INITDB_ROOT_PASSWORD`,
+      value: 'app-side-value',
     });
   });
 
   it('maps a generation without a database to the app alone on the smallest size it fits', () => {
-    const { registration, overrides } = ecsTask(task(exampleGeneration('hello-api')), settings);
+    const { registration, secrets } = ecsTask(task(exampleGeneration('hello-api')), settings);
     expect(registration.cpu).toBe('512');
     expect(registration.memory).toBe('1024');
     expect(registration.volumes).toEqual([{ name: 'scratch' }]);
@@ -257,7 +304,7 @@ describe('ecsTask', () => {
       },
       bridge(''),
     ]);
-    expect(overrides).toEqual({ containerOverrides: [] });
+    expect(secrets).toEqual([]);
   });
 
   it.each(['hello-api', 'todo-postgres'])(
@@ -285,15 +332,37 @@ describe('ecsTask', () => {
     },
   );
 
-  it('shares one family between previews of the same content, and only them', () => {
-    const generation = exampleGeneration('todo-postgres');
+  it('shares one family between previews of the same content without secrets, and only them', () => {
+    const generation = exampleGeneration('hello-api');
     const family = (definition: ReturnType<typeof task>, withSettings = settings) =>
       ecsTask(definition, withSettings).registration.family;
     const first = family(task(generation));
-    expect(family(task(generation, { previewId: 'preview_other', password: 'another-secret' }))).toBe(first);
+    expect(family(task(generation, { previewId: 'preview_other' }))).toBe(first);
     expect(family(task(generation, { image: `${appImage}0` }))).not.toBe(first);
-    expect(family(task(exampleGeneration('todo-postgres', { port: 9000 })))).not.toBe(first);
+    expect(family(task(exampleGeneration('hello-api', { port: 9000 })))).not.toBe(first);
+    // Parameters are named by preview: a preview with secrets has a family of its own.
+    const postgres = exampleGeneration('todo-postgres');
+    expect(family(task(postgres, { previewId: 'preview_other' }))).not.toBe(family(task(postgres)));
     expect(family(task(generation), { ...settings, cpuArchitecture: 'ARM64' })).not.toBe(first);
+  });
+
+  it("sizes the task's ephemeral storage for the tier's allowance where Fargate's 20 GiB is not enough", () => {
+    expect(ephemeralStorageGiB(1)).toBeUndefined();
+    expect(ephemeralStorageGiB(15)).toBeUndefined();
+    expect(ephemeralStorageGiB(15.5)).toBe(21);
+    expect(ephemeralStorageGiB(100)).toBe(105);
+    expect(ephemeralStorageGiB(200)).toBe(200);
+    const big = buildTaskDefinition({
+      previewId: 'preview_1',
+      generation: exampleGeneration('hello-api'),
+      tier: { ...defaultTiers.enterprise, storageGb: 50 },
+      appImage,
+      databasePassword: password,
+    });
+    expect(ecsTask(big, settings).registration.ephemeralStorage).toEqual({ sizeInGiB: 55 });
+    expect(
+      ecsTask(task(exampleGeneration('hello-api')), settings).registration.ephemeralStorage,
+    ).toBeUndefined();
   });
 
   it('runs on ARM64 when the settings say so', () => {
@@ -305,12 +374,12 @@ describe('ecsTask', () => {
     });
   });
 
-  it('refuses per-preview values larger than ECS accepts in RunTask overrides', () => {
-    const huge = exampleGeneration('hello-api', { env: { DATABASE_URL: `sqlite:///${'x'.repeat(9000)}` } });
+  it('refuses a secret larger than an SSM parameter holds', () => {
+    const huge = exampleGeneration('hello-api', {
+      env: { API_TOKEN: 'x'.repeat(maxSecretBytes + 1) },
+    });
     const run = () => ecsTask(task(huge), settings);
     expect(run).toThrow(AppError);
-    expect(run).toThrow(
-      /per-preview environment of preview preview_0mjv1k2a83f9c2e1d4b5a6f70 takes \d+ bytes/,
-    );
+    expect(run).toThrow(/secret of preview preview_0mjv1k2a83f9c2e1d4b5a6f70 \(API_TOKEN\) takes 4097 bytes/);
   });
 });

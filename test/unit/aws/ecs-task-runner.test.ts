@@ -10,11 +10,18 @@ import {
   type DescribeTasksCommandOutput,
   type RunTaskCommandOutput,
 } from '@aws-sdk/client-ecs';
+import {
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ecsTask } from '../../../functions/adapters/aws/ecs-task-definition.js';
 import { EcsTaskRunner, startedBy } from '../../../functions/adapters/aws/ecs-task-runner.js';
 import { AppError } from '../../../functions/core/errors.js';
+import type { RedactionLists } from '../../../functions/core/log-ports.js';
 import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
 import { defaultTiers } from '../../../functions/core/tiers.js';
 import { awsFixture, exampleGeneration, settings } from './aws-fixtures.js';
@@ -25,7 +32,23 @@ const definitionArn = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/previe
 const stoppedArn = 'arn:aws:ecs:eu-west-1:123456789012:task/previews/9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f';
 
 const ecs = mockClient(ECSClient);
-const runner = () => new EcsTaskRunner(new ECSClient({}), settings);
+const ssm = mockClient(SSMClient);
+const secretsPath = `/preview-service/test/secrets/${previewId}`;
+const now = new Date('2026-12-02T10:00:00.000Z');
+
+/** What the runner asked to keep: the DynamoDB store itself is tested against dynalite. */
+let kept: { previewId: string; secrets: readonly string[]; keepUntil: Date }[] = [];
+const redactions: RedactionLists = {
+  add: async (id, secrets, keepUntil) => {
+    kept.push({ previewId: id, secrets, keepUntil });
+  },
+  secrets: async () => [],
+};
+const runner = () =>
+  new EcsTaskRunner(
+    { ecs: new ECSClient({}), ssm: new SSMClient({}), redactions, clock: { now: () => now } },
+    { ...settings, logRetentionDays: 7 },
+  );
 
 const task = buildTaskDefinition({
   previewId,
@@ -34,7 +57,9 @@ const task = buildTaskDefinition({
   appImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d',
   databasePassword: 'pa55-word_x',
 });
-const { registration, overrides } = ecsTask(task, settings);
+const { registration } = ecsTask(task, settings);
+const databaseUrl = 'postgresql://preview:pa55-word_x@127.0.0.1:5432/preview';
+const asyncDatabaseUrl = 'postgresql+asyncpg://preview:pa55-word_x@127.0.0.1:5432/preview';
 
 const notRegistered = new ClientException({ message: 'Unable to describe task definition.', $metadata: {} });
 
@@ -48,9 +73,21 @@ function listTasks(running: string[], stopped: string[] = []) {
 
 const inputs = <T>(command: Parameters<typeof ecs.commandCalls>[0]) =>
   ecs.commandCalls(command).map((call) => call.args[0].input as T);
+const ssmInputs = (command: Parameters<typeof ssm.commandCalls>[0]) =>
+  ssm.commandCalls(command).map((call) => call.args[0].input as unknown);
+
+/** The parameters SSM holds under the preview's path. */
+function storedParameters(names: string[]) {
+  ssm.on(GetParametersByPathCommand).resolves({ Parameters: names.map((Name) => ({ Name })) });
+  ssm.on(DeleteParametersCommand).resolves({ DeletedParameters: names });
+}
 
 beforeEach(() => {
   ecs.reset();
+  ssm.reset();
+  ssm.on(PutParameterCommand).resolves({ Version: 1 });
+  storedParameters([]);
+  kept = [];
 });
 
 describe('EcsTaskRunner.run', () => {
@@ -67,6 +104,22 @@ describe('EcsTaskRunner.run', () => {
     ]);
     expect(inputs(DescribeTaskDefinitionCommand)).toEqual([{ taskDefinition: registration.family }]);
     expect(inputs(RegisterTaskDefinitionCommand)).toEqual([registration]);
+    expect(JSON.stringify(inputs(RegisterTaskDefinitionCommand))).not.toContain('pa55-word_x');
+    const keyId = 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    const secureString = { Type: 'SecureString', KeyId: keyId, Tier: 'Standard', Overwrite: true };
+    expect(ssmInputs(PutParameterCommand)).toEqual([
+      { Name: `${secretsPath}/POSTGRES_PASSWORD`, Value: 'pa55-word_x', ...secureString },
+      { Name: `${secretsPath}/DATABASE_URL`, Value: databaseUrl, ...secureString },
+      { Name: `${secretsPath}/DATABASE_URL_ASYNC`, Value: asyncDatabaseUrl, ...secureString },
+      { Name: `${secretsPath}/PGPASSWORD`, Value: 'pa55-word_x', ...secureString },
+    ]);
+    expect(kept).toEqual([
+      {
+        previewId,
+        secrets: ['pa55-word_x', databaseUrl, asyncDatabaseUrl],
+        keepUntil: new Date('2026-12-09T10:00:00.000Z'),
+      },
+    ]);
     expect(inputs(RunTaskCommand)).toEqual([
       {
         cluster: 'previews',
@@ -80,7 +133,6 @@ describe('EcsTaskRunner.run', () => {
             assignPublicIp: 'DISABLED',
           },
         },
-        overrides,
         tags: [{ key: 'preview:id', value: previewId }],
         enableECSManagedTags: true,
         propagateTags: 'TASK_DEFINITION',
@@ -115,10 +167,11 @@ describe('EcsTaskRunner.run', () => {
     expect(first?.clientToken).not.toBe(second?.clientToken);
   });
 
-  it('says why ECS did not place the task', async () => {
+  it('says why ECS did not place the task, and deletes the secrets it wrote', async () => {
     listTasks([]);
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: definitionArn } });
     ecs.on(RunTaskCommand).resolves(awsFixture<RunTaskCommandOutput>('run-task-failure'));
+    storedParameters([`${secretsPath}/POSTGRES_PASSWORD`, `${secretsPath}/DATABASE_URL`]);
 
     const error = await runner()
       .run(task)
@@ -132,6 +185,23 @@ describe('EcsTaskRunner.run', () => {
           'Capacity is unavailable at this time. Please try again later or in a different availability zone',
       },
     });
+    expect(ssmInputs(GetParametersByPathCommand)).toEqual([
+      { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: undefined },
+    ]);
+    expect(ssmInputs(DeleteParametersCommand)).toEqual([
+      { Names: [`${secretsPath}/POSTGRES_PASSWORD`, `${secretsPath}/DATABASE_URL`] },
+    ]);
+  });
+
+  it('deletes the secrets when registering the definition fails, and reports that failure', async () => {
+    listTasks([]);
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered);
+    ecs.on(RegisterTaskDefinitionCommand).rejects(new Error('Too many concurrent attempts'));
+    storedParameters([`${secretsPath}/DATABASE_URL`]);
+
+    await expect(runner().run(task)).rejects.toThrow('Too many concurrent attempts');
+    expect(ssmInputs(DeleteParametersCommand)).toEqual([{ Names: [`${secretsPath}/DATABASE_URL`] }]);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
   it('refuses a second task for a preview that has one running', async () => {
@@ -139,6 +209,8 @@ describe('EcsTaskRunner.run', () => {
 
     await expect(runner().run(task)).rejects.toMatchObject({ code: 'conflict' });
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    // The running task's secrets stay.
+    expect(ssm.calls()).toHaveLength(0);
   });
 });
 
@@ -272,14 +344,28 @@ describe('EcsTaskRunner.describe', () => {
 });
 
 describe('EcsTaskRunner.stop', () => {
-  it('stops the running task with a reason', async () => {
+  it('stops the running task with a reason and deletes every secret of the preview, ten at a time', async () => {
     listTasks([taskArn]);
     ecs.on(StopTaskCommand).resolves({});
+    const names = Array.from({ length: 12 }, (_, n) => `${secretsPath}/VARIABLE_${n}`);
+    ssm
+      .on(GetParametersByPathCommand, { NextToken: undefined })
+      .resolves({ Parameters: names.slice(0, 7).map((Name) => ({ Name })), NextToken: 'next' })
+      .on(GetParametersByPathCommand, { NextToken: 'next' })
+      .resolves({ Parameters: names.slice(7).map((Name) => ({ Name })) });
 
     await runner().stop(previewId);
 
     expect(inputs(StopTaskCommand)).toEqual([
       { cluster: 'previews', task: taskArn, reason: `preview-service: preview ${previewId} stopped` },
+    ]);
+    expect(ssmInputs(GetParametersByPathCommand)).toEqual([
+      { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: undefined },
+      { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: 'next' },
+    ]);
+    expect(ssmInputs(DeleteParametersCommand)).toEqual([
+      { Names: names.slice(0, 10) },
+      { Names: names.slice(10) },
     ]);
   });
 

@@ -6,6 +6,7 @@ import {
   metricMessage,
   packMessages,
   statusMessage,
+  storageWarningMessage,
 } from '../../../functions/core/live-messages.js';
 import type { LogEntry } from '../../../functions/core/log-entry.js';
 import type { PreviewHealth, PreviewRecord } from '../../../functions/core/preview.js';
@@ -100,6 +101,19 @@ describe('server messages', () => {
       statusReason: null,
       expiresAt: '2025-10-20T14:00:00Z',
       expiresInSeconds: 300,
+    });
+  });
+});
+
+describe('the storage warning', () => {
+  it('says how full the storage is and what happens when it is full', () => {
+    const usage = { usedBytes: 0.95 * 1024 ** 3, storageGb: 1, percent: 95 };
+    expect(storageWarningMessage('2026-12-02T10:00:00.000Z', usage)).toEqual({
+      type: 'warning',
+      timestamp: '2026-12-02T10:00:00.000Z',
+      warning: 'storage',
+      message: 'Storage is 95% full (972.8MB of 1GB); the preview stops when it is full.',
+      data: { used: '972.8MB', allocated: '1GB', percent: 95 },
     });
   });
 });
