@@ -82,6 +82,13 @@ export interface TaskRunner {
   /** Ids of the previews that have anything in this runtime (tasks, containers, networks, volumes). */
   list(): Promise<string[]>;
   stats(previewId: string): Promise<ContainerStats | undefined>;
+  /**
+   * False while the runtime itself cannot be reached (a local Docker engine restarting): new
+   * launches are refused with 503 and recoveries wait. Runtimes that cannot go away omit it.
+   */
+  available?(): Promise<boolean>;
+  /** True when `error` says the runtime went away (rather than the task failing on its own). */
+  isRuntimeLost?(error: unknown): boolean;
 }
 
 export type TaskStep = 'build' | ContainerName;

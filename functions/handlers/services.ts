@@ -156,6 +156,8 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       buildLog: runtime.onBuildLog,
       databaseImages: config.databaseImages,
       maintenance,
+      heartbeatSeconds: config.launchHeartbeatSeconds,
+      onHeartbeatError: (error) => logger.warn('launch heartbeat could not be written', { error }),
     });
   const proxy = new PreviewProxy({
     service: previews,
@@ -198,6 +200,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       service: previews,
       launcher,
       runner: runtime.runner,
+      starter: runtime.starter,
       clock,
       launchTimeoutSeconds: config.launchTimeoutSeconds,
       warnBeforeExpirySeconds: config.expiryWarningSeconds,

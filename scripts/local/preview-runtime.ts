@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
-import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
+import { DockerTaskRunner, dockerSocketOf } from '../../functions/adapters/local/docker-task-runner.js';
 import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
 import { ProcessImageBuilder } from '../../functions/adapters/local/process-image-builder.js';
 import { ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
@@ -46,20 +46,23 @@ export async function createLocalPreviewRuntime(
   workDir: string,
   logs?: LocalLogs,
 ): Promise<LocalPreviewRuntime> {
-  const { kind, notice } = chooseRunnerKind(config.runner, await dockerEngineAnswers());
+  // DOCKER_HOST, when set, names the engine.
+  const docker = new Docker();
+  const socket = dockerSocketOf(docker);
+  const { kind, notice } = chooseRunnerKind(config.runner, await dockerEngineAnswers(socket), socket);
   const starter = new LocalLaunchStarter();
   const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
     case 'docker': {
-      const docker = new Docker();
+      const owner = await runtimeOwner(workDir);
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker, { owner: await runtimeOwner(workDir) }),
+        runner: new DockerTaskRunner(docker, { owner }),
         starter,
         notice,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
         onBuildLog,
-        ...(logs ? { watchLogs: () => logs.followDocker(docker) } : {}),
+        ...(logs ? { watchLogs: () => logs.followDocker(docker, owner) } : {}),
       };
     }
     case 'process':

@@ -28,6 +28,9 @@ import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
+/** When a client refused because the runtime is away should try again: an engine restart's length. */
+const runtimeRetryAfterSeconds = 15;
+
 export interface PreviewServiceDependencies {
   readonly previews: PreviewStore;
   readonly quotas: QuotaStore;
@@ -127,6 +130,14 @@ export class PreviewService {
     const found = await this.deps.previews.get(identity.userId, generationId);
     if (found && !isTerminal(found.status) && !request.restart) {
       return { httpStatus: 200, body: launchView(found, this.deps.urls) };
+    }
+    if (this.deps.runner?.available && !(await this.deps.runner.available())) {
+      throw new AppError(
+        'runtime_unavailable',
+        'The container runtime is not answering (it may be restarting); try again shortly.',
+        undefined,
+        runtimeRetryAfterSeconds,
+      );
     }
     // A restart stops the live preview first, reading it again if a background writer moved it.
     const existing =
