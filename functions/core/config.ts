@@ -87,6 +87,7 @@ const environmentSchema = z
     PREVIEW_HEALTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
     PREVIEW_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
     PREVIEW_LAUNCH_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(7200).default(600),
+    PREVIEW_LAUNCH_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(60).default(3),
     PREVIEW_EXPIRY_WARNING_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
     /** The maintenance switch where no parameter holds it (the local runtime). */
     PREVIEW_MAINTENANCE: z
@@ -163,6 +164,11 @@ export interface Config {
   /** How often the sweeper runs locally (an EventBridge schedule in AWS); also the longest an orphan lives. */
   readonly sweepSeconds: number;
   readonly launchTimeoutSeconds: number;
+  /**
+   * How often a running launch stamps its record; a launch not stamped for four of these has
+   * lost its launcher and is taken over by the next sweep.
+   */
+  readonly launchHeartbeatSeconds: number;
   readonly expiryWarningSeconds: number;
   readonly maintenance: {
     /** The switch's setting where no parameter holds it. */
@@ -257,6 +263,7 @@ export function loadConfig(env: Environment = process.env): Config {
     healthFailureThreshold: e.PREVIEW_HEALTH_FAILURE_THRESHOLD,
     sweepSeconds: e.PREVIEW_SWEEP_SECONDS,
     launchTimeoutSeconds: e.PREVIEW_LAUNCH_TIMEOUT_SECONDS,
+    launchHeartbeatSeconds: e.PREVIEW_LAUNCH_HEARTBEAT_SECONDS,
     expiryWarningSeconds: e.PREVIEW_EXPIRY_WARNING_SECONDS,
     maintenance: {
       on: e.PREVIEW_MAINTENANCE === 'on',

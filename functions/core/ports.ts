@@ -51,7 +51,8 @@ export interface PreviewCondition {
   readonly equals?: Readonly<Partial<Record<ConditionField, string | number | null>>>;
 }
 
-export type ConditionField = 'expiresAt' | 'extensionsUsed' | 'expiryWarnedAt' | 'health.checkedAt';
+export type ConditionField =
+  'expiresAt' | 'extensionsUsed' | 'expiryWarnedAt' | 'health.checkedAt' | 'launchHeartbeatAt';
 
 export interface QuotaStore {
   /** Adds the preview to the user's live set if the set holds fewer than `limit`; false when full. */

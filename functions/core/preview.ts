@@ -98,6 +98,13 @@ export interface PreviewRecord {
   readonly health?: PreviewHealth;
   /** Set while a new task replaces a failed one; cleared when it is healthy again. */
   readonly recoveringSince?: string;
+  /**
+   * Stamped every few seconds by the launch (or recovery) in progress: a stale stamp means its
+   * launcher is gone (a crashed process, a timed-out function) and the launch must be taken over.
+   */
+  readonly launchHeartbeatAt?: string;
+  /** How many times a launch was taken over from a launcher that was gone. */
+  readonly launchTakeovers?: number;
   /** When the user was told the session is about to end. */
   readonly expiryWarnedAt?: string;
   /** How many times the record was written: every write adds one (writes are conditional on the fields they decided on). */

@@ -102,6 +102,13 @@ export interface TaskRunner {
   lastLines?(previewId: string, container: ContainerName): Promise<readonly string[]>;
   /** The engine's CPUs and memory, where one engine runs every task (Docker); Fargate sizes tasks itself. */
   capacity?(): Promise<RuntimeCapacity>;
+  /**
+   * False while the runtime itself cannot be reached (a local Docker engine restarting): new
+   * launches are refused with 503 and recoveries wait. Runtimes that cannot go away omit it.
+   */
+  available?(): Promise<boolean>;
+  /** True when `error` says the runtime went away (rather than the task failing on its own). */
+  isRuntimeLost?(error: unknown): boolean;
 }
 
 export type TaskStep = 'build' | ContainerName;

@@ -162,6 +162,8 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       client: nodeAppHttpClient,
       onInternalError: ({ previewId, step, error }) =>
         logger.error('launch failed through an internal error', { previewId, step, error }),
+      heartbeatSeconds: config.launchHeartbeatSeconds,
+      onHeartbeatError: (error) => logger.warn('launch heartbeat could not be written', { error }),
     });
   const proxy = new PreviewProxy({
     service: previews,
@@ -205,6 +207,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       service: previews,
       launcher,
       runner: runtime.runner,
+      starter: runtime.starter,
       clock,
       launchTimeoutSeconds: config.launchTimeoutSeconds,
       warnBeforeExpirySeconds: config.expiryWarningSeconds,

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { TaskOrigin } from '../../functions/core/log-ports.js';
 import { secretsOf } from '../../functions/core/log-redaction.js';
+import { DockerEventStream } from './docker-event-stream.js';
 
 /** One line a preview container printed, as Docker stamped it. */
 export interface ContainerLine {
@@ -9,73 +10,109 @@ export interface ContainerLine {
   readonly taskId: string;
   readonly container: string;
   readonly message: string;
+  /** Docker's timestamp in milliseconds. */
   readonly timestamp: number;
+  /** Where the line sits in its container's output: Docker's timestamp in nanoseconds. */
+  readonly stampNs: bigint;
+}
+
+/** A container whose output is about to be followed. */
+export interface FollowedContainer {
+  readonly previewId: string;
+  readonly container: string;
+  /** When it started, in nanoseconds: none of its lines is older. */
+  readonly startedNs: bigint;
 }
 
 export interface DockerLogFollowerOptions {
   /** Told whose task a container belongs to before any of its lines. */
   readonly register: (taskId: string, origin: TaskOrigin) => void;
   readonly line: (line: ContainerLine) => void;
+  /**
+   * The stamp of the container's last line already kept (by an earlier run of the service), or
+   * undefined when none is: reading starts after it, or at the container's start.
+   */
+  readonly keptUntil?: (container: FollowedContainer) => Promise<bigint | undefined>;
+  /** Only this service instance's containers (`preview.owner`), when several share an engine. */
+  readonly owner?: string;
   readonly onError?: (error: unknown) => void;
 }
 
 const managed = 'preview.managed=true';
+const neverStarted = '0001-01-01T00:00:00Z';
+
+/** Docker's RFC 3339 timestamp (up to nanoseconds) as nanoseconds since the epoch. */
+export function dockerStampNs(stamp: string): bigint | undefined {
+  const match = /^(.+T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(stamp);
+  if (!match) return undefined;
+  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(seconds)) return undefined;
+  return BigInt(seconds) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+/** Nanoseconds as Docker's `since` (seconds with a fraction); Docker's `since` includes that instant. */
+function sinceOf(ns: bigint): string {
+  return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+}
 
 /**
  * Follows the output of every preview container (labelled `preview.managed`): the local
  * counterpart of the awslogs driver. Containers that start later are picked up from Docker's event
- * stream and read from their start, so no line is lost to the moment it took to notice them.
+ * stream and read from their start. A container already running is read from after its last line
+ * kept, so what it printed while the service was down is collected; when the engine goes away,
+ * the event stream reconnects and each container is read again from its last line seen.
  */
 export class DockerLogFollower {
   /** Containers followed (or about to be): a start event and the listing never both follow one. */
   private readonly followed = new Set<string>();
   private readonly streams = new Map<string, Readable>();
-  private events: Readable | undefined;
+  /** The stamp of each container's last line seen: reading again starts after it. */
+  private readonly lastSeen = new Map<string, bigint>();
+  private readonly events: DockerEventStream;
   private stopped = false;
 
   constructor(
     private readonly docker: Docker,
     private readonly options: DockerLogFollowerOptions,
-  ) {}
+  ) {
+    const labels = [managed, ...(options.owner ? [`preview.owner=${options.owner}`] : [])];
+    this.events = new DockerEventStream(docker, {
+      filters: { type: ['container'], event: ['start'], label: labels },
+      onEvent: (event) => {
+        const id = event.id ?? event.Actor?.ID;
+        if (id) this.follow(id);
+      },
+      // Containers running now, the first time and after the engine came back.
+      onConnected: async () => {
+        const running = await docker.listContainers({ filters: { label: labels, status: ['running'] } });
+        for (const container of running) this.follow(container.Id);
+      },
+      onError: (error) => options.onError?.(error),
+    });
+  }
 
   async start(): Promise<void> {
-    this.events = (await this.docker.getEvents({
-      filters: { type: ['container'], event: ['start'], label: [managed] },
-    })) as Readable;
-    let pending = '';
-    this.events.on('data', (chunk: Buffer) => {
-      const lines = (pending + chunk.toString('utf8')).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines.filter((l) => l.trim() !== '')) {
-        const { id } = JSON.parse(line) as { id: string };
-        this.follow(id, 0);
-      }
-    });
-    this.events.on('error', (error) => this.options.onError?.(error));
-    // Containers already running: from now on (their earlier output was read before, if at all).
-    const running = await this.docker.listContainers({ filters: { label: [managed], status: ['running'] } });
-    const now = Math.floor(Date.now() / 1000);
-    for (const container of running) this.follow(container.Id, now);
+    await this.events.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.events?.destroy();
+    await this.events.stop();
     for (const stream of this.streams.values()) stream.destroy();
     this.streams.clear();
   }
 
-  private follow(id: string, since: number): void {
+  private follow(id: string): void {
     if (this.stopped || this.followed.has(id)) return;
     this.followed.add(id);
-    void this.attach(id, since).catch((error: unknown) => {
+    void this.attach(id).catch((error: unknown) => {
       this.followed.delete(id);
       // A container removed before it could be read has nothing more to say.
       if ((error as { statusCode?: number }).statusCode !== 404) this.options.onError?.(error);
     });
   }
 
-  private async attach(id: string, since: number): Promise<void> {
+  private async attach(id: string): Promise<void> {
     const container = this.docker.getContainer(id);
     const inspection = await container.inspect();
     const labels = inspection.Config.Labels;
@@ -90,12 +127,21 @@ export class DockerLogFollower {
       ]),
     );
     this.options.register(taskId, { previewId, secrets: secretsOf(environment) });
+    const startedNs =
+      inspection.State.StartedAt && inspection.State.StartedAt !== neverStarted
+        ? (dockerStampNs(inspection.State.StartedAt) ?? 0n)
+        : 0n;
+    let after = this.lastSeen.get(id);
+    if (after === undefined) {
+      after = await this.options.keptUntil?.({ previewId, container: name, startedNs });
+      if (after !== undefined) this.lastSeen.set(id, after);
+    }
     const stream = (await container.logs({
       follow: true,
       stdout: true,
       stderr: true,
       timestamps: true,
-      since,
+      since: after === undefined ? 0 : sinceOf(after),
     })) as unknown as Readable;
     if (this.stopped) {
       stream.destroy();
@@ -109,12 +155,12 @@ export class DockerLogFollower {
       while (buffered.length >= 8) {
         const size = buffered.readUInt32BE(4);
         if (buffered.length < 8 + size) break;
-        this.emit(previewId, taskId, name, buffered.subarray(8, 8 + size).toString('utf8'));
+        this.emit(id, previewId, taskId, name, buffered.subarray(8, 8 + size).toString('utf8'));
         buffered = buffered.subarray(8 + size);
       }
     });
     const ended = () => {
-      this.streams.delete(id);
+      if (this.streams.get(id) === stream) this.streams.delete(id);
       this.followed.delete(id);
     };
     stream.on('close', ended);
@@ -122,13 +168,24 @@ export class DockerLogFollower {
   }
 
   /** Each line starts with Docker's RFC 3339 timestamp (nanoseconds), then a space. */
-  private emit(previewId: string, taskId: string, container: string, text: string): void {
+  private emit(id: string, previewId: string, taskId: string, container: string, text: string): void {
     for (const raw of text.split('\n')) {
       if (raw === '') continue;
       const space = raw.indexOf(' ');
-      const stamp = Date.parse(raw.slice(0, space).replace(/(\.\d{3})\d+/, '$1'));
-      const timestamp = Number.isNaN(stamp) ? Date.now() : stamp;
-      this.options.line({ previewId, taskId, container, message: raw.slice(space + 1), timestamp });
+      const stampNs = dockerStampNs(raw.slice(0, space));
+      const last = this.lastSeen.get(id);
+      // `since` includes its instant: the line read last time comes again.
+      if (stampNs !== undefined && last !== undefined && stampNs <= last) continue;
+      if (stampNs !== undefined) this.lastSeen.set(id, stampNs);
+      const timestamp = stampNs === undefined ? Date.now() : Number(stampNs / 1_000_000n);
+      this.options.line({
+        previewId,
+        taskId,
+        container,
+        message: raw.slice(space + 1),
+        timestamp,
+        stampNs: stampNs ?? 0n,
+      });
     }
   }
 }

@@ -1,17 +1,13 @@
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import type { TaskStateChangeEvent } from '../../functions/handlers/events/task-state-change.js';
+import { DockerEventStream } from './docker-event-stream.js';
 
 /** Docker container events that change a preview task's state, as ECS reports them. */
 const watchedActions = new Set(['start', 'die', 'oom', 'health_status: healthy', 'health_status: unhealthy']);
 /** Events of one preview that arrive together (a task's containers stopping) become one. */
 const settleMs = 50;
-
-interface DockerEvent {
-  readonly Type?: string;
-  readonly Action?: string;
-  readonly Actor?: { readonly ID?: string; readonly Attributes?: Record<string, string> };
-}
+const managed = 'preview.managed=true';
 
 function taskStateChange(previewId: string, taskId: string, action: string): TaskStateChangeEvent {
   const taskArn = `arn:aws:ecs:local:000000000000:task/preview-local/${taskId}`;
@@ -35,18 +31,15 @@ function taskStateChange(previewId: string, taskId: string, action: string): Tas
 
 /**
  * Turns Docker's container events into ECS "Task State Change" events for the same handler that
- * EventBridge invokes in AWS.
+ * EventBridge invokes in AWS. When the engine comes back after a restart, every preview task it
+ * holds is reported once, so the service learns what happened to them meanwhile.
  */
 export async function startDockerTaskEvents(
   docker: Docker,
   deliver: (event: TaskStateChangeEvent) => Promise<void>,
 ): Promise<{ stop(): Promise<void> }> {
-  const stream = (await docker.getEvents({
-    filters: { type: ['container'], label: ['preview.managed=true'] },
-  })) as NodeJS.ReadableStream & { destroy(): void };
   const pending = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
-  let buffered = '';
 
   const schedule = (previewId: string, taskId: string, action: string) => {
     clearTimeout(pending.get(previewId));
@@ -62,24 +55,31 @@ export async function startDockerTaskEvents(
     );
   };
 
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      const event = JSON.parse(line) as DockerEvent;
+  const events = new DockerEventStream(docker, {
+    filters: { type: ['container'], label: [managed] },
+    onEvent: (event) => {
       const labels = event.Actor?.Attributes ?? {};
       const previewId = labels['preview.id'];
-      if (!previewId || !event.Action || !watchedActions.has(event.Action)) continue;
+      if (!previewId || !event.Action || !watchedActions.has(event.Action)) return;
       schedule(previewId, labels['preview.task'] ?? 'unknown', event.Action);
-    }
+    },
+    onConnected: async (reconnected) => {
+      if (!reconnected) return;
+      const containers = await docker.listContainers({ all: true, filters: { label: [managed] } });
+      for (const container of containers) {
+        const previewId = container.Labels['preview.id'];
+        if (!previewId) continue;
+        const action = container.State === 'running' ? 'start' : 'die';
+        schedule(previewId, container.Labels['preview.task'] ?? 'unknown', action);
+      }
+    },
+    onError: (error) => console.error('Docker event stream:', (error as Error).message ?? error),
   });
-  stream.on('error', (error) => console.error('Docker event stream failed:', error));
+  await events.start();
 
   return {
     async stop() {
-      stream.destroy();
+      await events.stop();
       for (const timer of pending.values()) clearTimeout(timer);
       pending.clear();
       await Promise.allSettled([...inFlight]);

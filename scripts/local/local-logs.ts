@@ -7,10 +7,11 @@ import { LocalExportStore } from '../../functions/adapters/local/local-export-st
 import type { Clock } from '../../functions/core/clock.js';
 import type { LogAdapters } from '../../functions/core/log-ports.js';
 import { buildLogStream, taskLogStream } from '../../functions/core/log-streams.js';
-import { DockerLogFollower } from './docker-log-follower.js';
+import { cursorTime } from '../../functions/core/log-cursor.js';
+import { DockerLogFollower, type FollowedContainer } from './docker-log-follower.js';
 import { LocalExportDownloads } from './export-downloads.js';
 import type { GatewayExtension } from './gateway.js';
-import { LocalLogPipeline } from './log-pipeline.js';
+import { LocalLogPipeline, parseLineEventId, type LogPosition } from './log-pipeline.js';
 import { LocalLogSources } from './local-log-sources.js';
 import { LocalWebSocketApi } from './websocket-api.js';
 
@@ -18,6 +19,15 @@ import { LocalWebSocketApi } from './websocket-api.js';
 const localLogGroup = '/preview/local';
 const pruneEveryMs = 6 * 3600_000;
 const report = (error: unknown) => console.error('local logs:', error);
+/**
+ * A container line's origin (see `lineEventId`): its Docker timestamp in nanoseconds, then one
+ * digit for the container, so the stored log tells where each container's output was read up to.
+ */
+const containerDigits: Readonly<Record<string, bigint>> = { database: 1n, migrate: 2n, seed: 3n, app: 4n };
+
+function containerLineOrigin(container: string, stampNs: bigint): bigint {
+  return stampNs * 10n + (containerDigits[container] ?? 0n);
+}
 
 /**
  * The local log path, end to end: preview output (Docker containers, process children, image
@@ -47,6 +57,7 @@ export class LocalLogs {
       // Loaded on first use, like a Lambda cold start.
       deliver: async (event) => (await import('../../functions/handlers/logs/fan-out.js')).handler(event),
       onError: report,
+      resumeFrom: (previewId) => this.storedPosition(previewId),
     });
   }
 
@@ -94,8 +105,11 @@ export class LocalLogs {
     this.pipeline.write(previewId, buildLogStream(previewId), line);
   }
 
-  /** Follows every preview container's output until the returned handle stops. */
-  async followDocker(docker: Docker): Promise<{ stop(): Promise<void> }> {
+  /**
+   * Follows the output of this instance's preview containers (`owner`) until the returned handle
+   * stops, each from after its last line already kept.
+   */
+  async followDocker(docker: Docker, owner?: string): Promise<{ stop(): Promise<void> }> {
     const follower = new DockerLogFollower(docker, {
       register: (taskId, origin) => this.sources.register(taskId, origin),
       line: (line) =>
@@ -104,11 +118,42 @@ export class LocalLogs {
           taskLogStream(line.container, line.taskId),
           line.message,
           line.timestamp,
+          containerLineOrigin(line.container, line.stampNs),
         ),
+      keptUntil: (container) => this.keptUntil(container),
+      ...(owner ? { owner } : {}),
       onError: (error) => console.error('local logs: following Docker failed', error),
     });
     await follower.start();
     return follower;
+  }
+
+  /** Where the preview's stored log ends: cursors continue from there. */
+  private async storedPosition(previewId: string): Promise<LogPosition | undefined> {
+    for await (const entry of this.store.newest(previewId)) {
+      const [, id] = entry.cursor.split('-');
+      const parsed = id === undefined ? undefined : parseLineEventId(id);
+      return parsed && { timestamp: cursorTime(entry.cursor).getTime(), sequence: parsed.sequence };
+    }
+    return undefined;
+  }
+
+  /**
+   * The Docker timestamp of the container's last stored line, read from the end of the preview's
+   * log back to the container's start (no line of it is older).
+   */
+  private async keptUntil(container: FollowedContainer): Promise<bigint | undefined> {
+    const digit = containerDigits[container.container];
+    if (digit === undefined) return undefined;
+    const startedMs = Number(container.startedNs / 1_000_000n);
+    for await (const entry of this.store.newest(container.previewId)) {
+      if (cursorTime(entry.cursor).getTime() < startedMs) return undefined;
+      const parsed = parseLineEventId(entry.cursor.split('-')[1] ?? '');
+      if (!parsed || parsed.origin % 10n !== digit) continue;
+      const stampNs = parsed.origin / 10n;
+      if (stampNs >= container.startedNs) return stampNs;
+    }
+    return undefined;
   }
 
   /** Closes WebSocket connections, delivers what is pending, and removes a temporary folder. */

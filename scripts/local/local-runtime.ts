@@ -1,9 +1,11 @@
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../functions/core/clock.js';
 import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
+import { dockerSocketOf } from '../../functions/adapters/local/docker-task-runner.js';
 import { loadConfig, type Config } from '../../functions/core/config.js';
 import { useServiceOverrides, type ServiceOverrides } from '../../functions/handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
@@ -38,6 +40,12 @@ export interface LocalRuntimeOptions {
 }
 
 const healthTickSeconds = 1;
+
+/** The runner `PREVIEW_RUNNER` names, or Docker when the engine (DOCKER_HOST's, or the default) answers. */
+async function chooseRunner(configured: Config['runner']) {
+  const socket = dockerSocketOf(new Docker());
+  return chooseRunnerKind(configured, await dockerEngineAnswers(socket), socket);
+}
 
 async function privateFolder(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
@@ -85,9 +93,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await ensureTables(process.env.AWS_ENDPOINT_URL_DYNAMODB, config.tables);
     // Without a data folder everything is this instance's alone, and goes when it closes.
     scratchDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'preview-service-'));
-    const choice = options.overrides
-      ? undefined
-      : chooseRunnerKind(config.runner, await dockerEngineAnswers());
+    const choice = options.overrides ? undefined : await chooseRunner(config.runner);
     const previewRuntime = choice?.kind
       ? await createLocalPreviewRuntime(choice.kind, options.dataDir ?? (scratchDir as string), logs)
       : undefined;

@@ -8,11 +8,42 @@ export interface LogPipelineOptions {
   /** How long the first line of a batch waits for more. */
   readonly lingerMs?: number;
   readonly onError?: (error: unknown) => void;
+  /**
+   * Where a preview's log stands already (its last stored line), read once before its first new
+   * line is numbered: cursors continue from there across restarts instead of starting again.
+   */
+  readonly resumeFrom?: (previewId: string) => Promise<LogPosition | undefined>;
+}
+
+/** A preview's last line: its (time-ordered) timestamp and its number. */
+export interface LogPosition {
+  readonly timestamp: number;
+  readonly sequence: bigint;
+}
+
+/**
+ * A line's event id: its number in the preview's log, then (in the last `originDigits` digits)
+ * where its source had it, e.g. a container's output position. Ids grow with the number, and a
+ * stored line still tells where its source stood: that is where reading resumes after a restart.
+ */
+const originDigits = 20n;
+const originScale = 10n ** originDigits;
+
+export function lineEventId(sequence: bigint, origin: bigint): string {
+  return String(sequence * originScale + (origin % originScale));
+}
+
+export function parseLineEventId(id: string): { sequence: bigint; origin: bigint } | undefined {
+  if (!/^\d{1,64}$/.test(id)) return undefined;
+  const value = BigInt(id);
+  return { sequence: value / originScale, origin: value % originScale };
 }
 
 interface Pending {
   readonly logStream: string;
-  readonly event: CloudWatchLogsLogEvent;
+  readonly message: string;
+  readonly timestamp: number;
+  readonly origin: bigint;
 }
 
 /** What waits to reach the subscription: lines (one delivery per run of a stream), or a job. */
@@ -22,11 +53,13 @@ type Queued =
 
 interface PreviewLog {
   readonly queue: Queued[];
+  /** Read once: where the preview's stored log ends. */
+  resumed: Promise<void>;
   /** The preview's one delivery loop, while it runs. */
   running?: Promise<void>;
   timer?: NodeJS.Timeout;
   lastTimestamp: number;
-  sequence: number;
+  sequence: bigint;
 }
 
 /** CloudWatch's limits on one delivery. */
@@ -49,14 +82,14 @@ export class LocalLogPipeline {
     this.lingerMs = options.lingerMs ?? 2;
   }
 
-  /** One line of a preview's log stream (`preview/<container>/<task id>` or `build/<preview id>`). */
-  write(previewId: string, logStream: string, message: string, timestamp = Date.now()): void {
+  /**
+   * One line of a preview's log stream (`preview/<container>/<task id>` or `build/<preview id>`);
+   * `origin` is where its source had it (see `lineEventId`).
+   */
+  write(previewId: string, logStream: string, message: string, timestamp = Date.now(), origin = 0n): void {
     if (this.closed) return;
     const log = this.logOf(previewId);
-    // Cursors are time first: a preview's lines never go back in time.
-    log.lastTimestamp = Math.max(log.lastTimestamp, timestamp);
-    log.sequence += 1;
-    const line = { logStream, event: { id: String(log.sequence), timestamp: log.lastTimestamp, message } };
+    const line = { logStream, message, timestamp, origin };
     const bytes = Buffer.byteLength(message) + 26;
     const last = log.queue.at(-1);
     if (last?.kind === 'lines' && last.lines.length < maxBatchEvents && last.bytes + bytes <= maxBatchBytes) {
@@ -97,9 +130,12 @@ export class LocalLogPipeline {
     clearTimeout(log.timer);
     log.timer = undefined;
     log.running ??= (async () => {
+      await log.resumed;
       for (let next = log.queue.shift(); next; next = log.queue.shift()) {
         if (next.kind === 'job') await next.run();
-        else for (const batch of byStream(next.lines)) await this.deliver(batch);
+        else
+          for (const batch of byStream(next.lines.map((line) => this.numbered(log, line))))
+            await this.deliver(batch);
       }
     })().finally(() => {
       log.running = undefined;
@@ -126,18 +162,44 @@ export class LocalLogPipeline {
     }
   }
 
+  /** Cursors are time first: a preview's lines never go back in time, and their numbers only grow. */
+  private numbered(log: PreviewLog, line: Pending): { logStream: string; event: CloudWatchLogsLogEvent } {
+    log.lastTimestamp = Math.max(log.lastTimestamp, line.timestamp);
+    log.sequence += 1n;
+    return {
+      logStream: line.logStream,
+      event: {
+        id: lineEventId(log.sequence, line.origin),
+        timestamp: log.lastTimestamp,
+        message: line.message,
+      },
+    };
+  }
+
   private logOf(previewId: string): PreviewLog {
-    let log = this.previews.get(previewId);
-    if (!log) {
-      log = { queue: [], lastTimestamp: 0, sequence: 0 };
-      this.previews.set(previewId, log);
+    const existing = this.previews.get(previewId);
+    if (existing) return existing;
+    const log: PreviewLog = { queue: [], resumed: Promise.resolve(), lastTimestamp: 0, sequence: 0n };
+    const resumeFrom = this.options.resumeFrom;
+    if (resumeFrom) {
+      log.resumed = resumeFrom(previewId).then(
+        (position) => {
+          if (!position) return;
+          log.lastTimestamp = Math.max(log.lastTimestamp, position.timestamp);
+          if (position.sequence > log.sequence) log.sequence = position.sequence;
+        },
+        (error: unknown) => this.options.onError?.(error),
+      );
     }
+    this.previews.set(previewId, log);
     return log;
   }
 }
 
 /** A delivery holds one stream's lines: consecutive lines of the same stream go together, in order. */
-function byStream(pending: readonly Pending[]): { logStream: string; events: CloudWatchLogsLogEvent[] }[] {
+function byStream(
+  pending: readonly { logStream: string; event: CloudWatchLogsLogEvent }[],
+): { logStream: string; events: CloudWatchLogsLogEvent[] }[] {
   const batches: { logStream: string; events: CloudWatchLogsLogEvent[] }[] = [];
   for (const { logStream, event } of pending) {
     const last = batches.at(-1);

@@ -57,15 +57,17 @@ export async function createLocalPreviewRuntime(
   const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
     case 'docker': {
+      // DOCKER_HOST, when set, names the engine.
       const docker = new Docker();
+      const owner = await runtimeOwner(workDir);
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker, { owner: await runtimeOwner(workDir) }),
+        runner: new DockerTaskRunner(docker, { owner }),
         starter,
         notice: undefined,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
         onBuildLog,
-        ...(logs ? { watchLogs: () => logs.followDocker(docker) } : {}),
+        ...(logs ? { watchLogs: () => logs.followDocker(docker, owner) } : {}),
       };
     }
     case 'process': {

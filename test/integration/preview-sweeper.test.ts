@@ -78,6 +78,7 @@ function sweepWorld(userId: string, launchTimeoutSeconds = 600) {
     service,
     launcher,
     runner: runtime,
+    starter: { start: (preview) => launcher.start(preview.previewId) },
     clock,
     launchTimeoutSeconds,
     warnBeforeExpirySeconds: 300,

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '../../core/errors.js';
 import { parseSocketTable } from '../../core/launch-diagnosis.js';
+import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
+import { isEngineUnreachable } from './docker-engine-errors.js';
 import type {
   ContainerDefinition,
   ContainerDependency,
@@ -252,6 +254,14 @@ export class DockerTaskRunner implements TaskRunner {
     return total;
   }
 
+  async available(): Promise<boolean> {
+    return dockerEngineAnswers(dockerSocketOf(this.docker));
+  }
+
+  isRuntimeLost(error: unknown): boolean {
+    return isEngineUnreachable(error);
+  }
+
   /** Creates every container up front, so each start waits only for its dependencies. */
   private async createContainers(
     task: PreviewTaskDefinition,
@@ -328,6 +338,13 @@ export class DockerTaskRunner implements TaskRunner {
       await sleep(this.pollMs);
     }
   }
+}
+
+/** The Unix socket a dockerode client talks to (DOCKER_HOST, or Docker's default). */
+export function dockerSocketOf(docker: Docker): string {
+  // Without DOCKER_HOST, dockerode holds a function that finds the default socket.
+  const socketPath = (docker.modem as { socketPath?: unknown }).socketPath;
+  return typeof socketPath === 'string' ? socketPath : defaultDockerSocket;
 }
 
 /** The container whose network namespace the task shares: its first essential one. */

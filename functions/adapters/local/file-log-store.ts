@@ -84,6 +84,17 @@ export class FileLogStore implements LogStore {
     return found.reverse();
   }
 
+  /** The preview's stored lines, newest first; memory stays flat however many are read. */
+  async *newest(previewId: string): AsyncGenerator<LogEntry> {
+    const handle = await this.open(previewId);
+    if (!handle) return;
+    try {
+      yield* backward(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Deletes the logs of previews not written to for longer than the retention period. */
   async prune(retentionDays: number, now: Date): Promise<number> {
     const cutoff = now.getTime() - retentionDays * 86_400_000;

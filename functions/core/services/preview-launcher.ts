@@ -11,7 +11,7 @@ import {
   unreachableFailure,
   type DiagnosisContext,
 } from '../launch-diagnosis.js';
-import { isServing, isTerminal } from '../lifecycle.js';
+import { isServing, isTerminal, type PreviewStatus } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
 import { secretsOf } from '../log-redaction.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
@@ -50,6 +50,9 @@ export interface PreviewLauncherDependencies {
   readonly onInternalError?: (fault: { previewId: string; step: string; error: unknown }) => void;
   /** How often a starting app's health endpoint is asked through the proxy's path. */
   readonly reachPollMs?: number;
+  /** How often a launch in progress stamps its record (`launchHeartbeatAt`); 3 s unless set. */
+  readonly heartbeatSeconds?: number;
+  readonly onHeartbeatError?: (error: unknown) => void;
 }
 
 /** A launch failure already diagnosed, on its way to the preview's record. */
@@ -63,6 +66,14 @@ const launcher: Actor = { type: 'system', id: 'launcher' };
 const monitor: Actor = { type: 'system', id: 'health-monitor' };
 const maxObserveAttempts = 3;
 const inMaintenance = 'the service is in maintenance';
+const defaultHeartbeatSeconds = 3;
+/** Beats missed before a launcher counts as gone: a busy event loop or a slow write is not death. */
+const missedHeartbeats = 4;
+/** A launch whose launcher keeps dying is given up after this many takeovers. */
+const maxTakeovers = 3;
+/** Statuses in which a launcher (or a recovery) owns the preview. */
+const takeoverStatusList: readonly PreviewStatus[] = ['requested', 'building', 'launching', 'recovering'];
+const takeoverStatuses = new Set<PreviewStatus>(takeoverStatusList);
 /** One ask of the health endpoint while the launch waits for it to answer from outside. */
 const reachLimits = { timeoutMs: 2_000, maxResponseBytes: 64 * 1024 };
 const openApiLimits = { timeoutMs: 5_000, maxResponseBytes: 2 * 1024 * 1024 };
@@ -79,26 +90,109 @@ const maxReachWaitSeconds = 60;
 export class PreviewLauncher {
   constructor(private readonly deps: PreviewLauncherDependencies) {}
 
+  /**
+   * Runs a launch: the first time for a `requested` preview, or as a takeover of a launch whose
+   * launcher is gone (its heartbeat is stale), which resumes after the last completed step: the
+   * image is reused, the lost launcher's containers are removed and the task starts afresh.
+   * Whoever claims the preview first (a conditional write) runs it; any other caller returns.
+   */
   async start(previewId: string): Promise<void> {
-    const record = await this.deps.previews.getById(previewId);
-    if (!record || record.status !== 'requested') return;
-    if (await this.deps.maintenance?.isOn()) {
-      await this.deps.service.halt(record, 'maintenance', inMaintenance);
+    const found = await this.deps.previews.getById(previewId);
+    if (!found || !takeoverStatuses.has(found.status)) return;
+    if (found.status === 'requested' && (await this.deps.maintenance?.isOn())) {
+      await this.deps.service.halt(found, 'maintenance', inMaintenance);
       return;
     }
+    const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
+    if (takeover && !this.launcherIsGone(found)) return;
+    const record = await this.claim(found, takeover);
+    if (!record) return;
+    await this.keepingAlive(record, async () => {
+      try {
+        if (takeover) await this.deps.runner.stop(previewId);
+        await this.launchFrom(record);
+      } catch (error) {
+        await this.failLaunch(previewId, error, record.launchTakeovers ?? 0);
+      }
+    });
+  }
+
+  /** True when a launch in progress has not been stamped for `missedHeartbeats` heartbeats. */
+  launcherIsGone(record: PreviewRecord): boolean {
+    const stamped = Date.parse(record.launchHeartbeatAt ?? record.updatedAt);
+    return stamped + missedHeartbeats * this.heartbeatMs() <= this.deps.clock.now().getTime();
+  }
+
+  /** Makes the launch this launcher's own, or undefined when another launcher got there first. */
+  private async claim(record: PreviewRecord, takeover: boolean): Promise<PreviewRecord | undefined> {
+    const takeovers = (record.launchTakeovers ?? 0) + (takeover ? 1 : 0);
     try {
-      const source = await this.sourceOf(record);
-      const building = await this.step(record, 'building', 'build', { type: 'build_started' });
-      const started = Date.now();
-      const image = await this.buildImage(source, previewId);
-      const launching = await this.step(building, 'launching', 'start', {
+      // Conditioned on the stamp as read: of two claimants, one wins.
+      const claimed = await this.deps.service.update(
+        record,
+        { launchHeartbeatAt: this.deps.clock.now().toISOString(), launchTakeovers: takeovers },
+        { launchHeartbeatAt: record.launchHeartbeatAt ?? null },
+      );
+      if (takeovers <= maxTakeovers) return claimed;
+      await this.deps.runner.stop(record.previewId);
+      await this.deps.service.fail(claimed, {
+        step: 'launch',
+        reason: 'internal',
+        message: `The launch was interrupted ${takeovers} times and was given up.`,
+      });
+      return undefined;
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'conflict') return undefined;
+      throw error;
+    }
+  }
+
+  /** Stamps the record while `work` runs, so a sweep can tell this launch is alive. */
+  private async keepingAlive(record: PreviewRecord, work: () => Promise<void>): Promise<void> {
+    const timer = setInterval(() => {
+      void this.deps.previews
+        .modify(
+          record,
+          { launchHeartbeatAt: this.deps.clock.now().toISOString() },
+          { status: takeoverStatusList },
+        )
+        .catch((error: unknown) => {
+          // The launch is over (or the preview replaced): there is nothing left to keep alive.
+          if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
+        });
+    }, this.heartbeatMs());
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private heartbeatMs(): number {
+    return (this.deps.heartbeatSeconds ?? defaultHeartbeatSeconds) * 1000;
+  }
+
+  /** The launch from wherever `record` is: build unless built, then the task. */
+  private async launchFrom(record: PreviewRecord): Promise<void> {
+    const source = await this.sourceOf(record);
+    let current = record;
+    if (current.status === 'requested') {
+      current = await this.step(current, 'building', 'build', { type: 'build_started' });
+    }
+    const started = Date.now();
+    const image = await this.buildImage(source, record.previewId);
+    if (current.status === 'building') {
+      current = await this.step(current, 'launching', 'start', {
         type: 'built',
         detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
       });
-      await this.runTask(launching, source.generation, image.imageRef);
-    } catch (error) {
-      await this.failLaunch(previewId, error);
+    } else if (current.status === 'recovering') {
+      current = await this.deps.service.transition(current, 'launching', monitor, {
+        timeline: current.timeline,
+        launchHeartbeatAt: this.deps.clock.now().toISOString(),
+      });
     }
+    await this.runTask(current, source.generation, image.imageRef);
   }
 
   /**
@@ -111,6 +205,8 @@ export class PreviewLauncher {
       await this.deps.service.halt(record, 'maintenance', `${reason}; not recovered: ${inMaintenance}`);
       return;
     }
+    // A runtime that is away (an engine restarting) cannot host a new task: the next check tries again.
+    if (this.deps.runner.available && !(await this.deps.runner.available())) return;
     const maxRestarts = this.deps.tiers[record.tier].maxRestarts;
     if (record.restarts >= maxRestarts) {
       await this.deps.runner.stop(record.previewId);
@@ -135,6 +231,7 @@ export class PreviewLauncher {
         restarts: record.restarts + 1,
         tokenHash: hashToken(newPreviewToken()),
         timeline: record.timeline,
+        launchHeartbeatAt: now,
       },
       { type: 'recovering', reason, detail: { restart: record.restarts + 1, maxRestarts } },
     );
@@ -145,17 +242,14 @@ export class PreviewLauncher {
       'a recovered preview gets a new token',
     );
     await this.deps.service.tokenRotated(recovering);
-    try {
-      await this.deps.runner.stop(record.previewId);
-      const source = await this.sourceOf(recovering);
-      const image = await this.buildImage(source, record.previewId);
-      const launching = await this.deps.service.transition(recovering, 'launching', monitor, {
-        timeline: recovering.timeline,
-      });
-      await this.runTask(launching, source.generation, image.imageRef);
-    } catch (error) {
-      await this.failLaunch(record.previewId, error);
-    }
+    await this.keepingAlive(recovering, async () => {
+      try {
+        await this.deps.runner.stop(record.previewId);
+        await this.launchFrom(recovering);
+      } catch (error) {
+        await this.failLaunch(record.previewId, error, recovering.launchTakeovers ?? 0);
+      }
+    });
   }
 
   private async sourceOf(record: PreviewRecord) {
@@ -442,24 +536,36 @@ export class PreviewLauncher {
       record,
       to,
       launcher,
-      { timeline: [...timeline, { step: timelineStep, startedAt: now }] },
+      // Stamped with each step: the record written here must not carry an older heartbeat.
+      { timeline: [...timeline, { step: timelineStep, startedAt: now }], launchHeartbeatAt: now },
       event,
     );
   }
 
   /** Cleans up whatever was started and records why the launch failed, unless it was stopped meanwhile. */
-  private async failLaunch(previewId: string, error: unknown): Promise<void> {
-    await this.deps.runner.stop(previewId);
+  private async failLaunch(previewId: string, error: unknown, takeovers: number): Promise<void> {
+    // Taken over by another launcher meanwhile (this one was thought gone): the task is theirs.
+    const taken = await this.deps.previews.getById(previewId);
+    if (taken && (taken.launchTakeovers ?? 0) !== takeovers) return;
+    // A runtime that is away cannot clean up now: the record is failed all the same, and the
+    // sweeper removes what is left (an orphan) once the runtime answers again.
+    await this.deps.runner.stop(previewId).catch(() => undefined);
     const current = await this.deps.previews.getById(previewId);
     // Stopped meanwhile: what failed was the stop's doing, not a fault.
     if (!current || isTerminal(current.status) || current.status === 'stopping') return;
-    const failure = failureFrom(error);
+    const failure = this.deps.runner.isRuntimeLost?.(error) ? runtimeLost : failureFrom(error);
     // The step is where the launch was when it failed: building, launching, running.
     if (failure.reason === 'internal')
       this.deps.onInternalError?.({ previewId, step: current.status, error });
     await this.deps.service.fail(current, failure);
   }
 }
+
+const runtimeLost: PreviewFailure = {
+  step: 'launch',
+  reason: 'runtime_lost',
+  message: 'The container runtime went away while the preview was being started.',
+};
 
 function failureFrom(error: unknown): PreviewFailure {
   if (error instanceof LaunchFailed) return error.failure;

@@ -30,6 +30,9 @@ import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
 
+/** When a client refused because the runtime is away should try again: an engine restart's length. */
+const runtimeRetryAfterSeconds = 15;
+
 export interface PreviewServiceDependencies {
   readonly previews: PreviewStore;
   readonly quotas: QuotaStore;
@@ -137,6 +140,14 @@ export class PreviewService {
     }
     // Before anything changes: a restart must not stop the preview it cannot replace.
     await starter.ensureAvailable?.();
+    if (this.deps.runner?.available && !(await this.deps.runner.available())) {
+      throw new AppError(
+        'runtime_unavailable',
+        'The container runtime is not answering (it may be restarting); try again shortly.',
+        undefined,
+        runtimeRetryAfterSeconds,
+      );
+    }
     // A restart stops the live preview first, reading it again if a background writer moved it.
     const existing =
       found && !isTerminal(found.status)

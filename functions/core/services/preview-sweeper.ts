@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { isServing, isTerminal } from '../lifecycle.js';
-import type { PreviewStore } from '../ports.js';
+import type { LaunchStarter, PreviewStore } from '../ports.js';
 import type { PreviewRecord } from '../preview.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
@@ -13,6 +13,8 @@ export interface PreviewSweeperDependencies {
   readonly service: PreviewService;
   readonly launcher: PreviewLauncher;
   readonly runner: TaskRunner;
+  /** Hands a launch whose launcher is gone to a new one (the start-preview function). */
+  readonly starter: LaunchStarter;
   readonly clock: Clock;
   /** A launch not healthy after this long is failed and cleaned up. */
   readonly launchTimeoutSeconds: number;
@@ -32,17 +34,20 @@ export interface SweepResult {
   readonly vanished: number;
   /** Stops that had failed or been cut off, finished. */
   readonly stopsFinished: number;
+  /** Launches (or recoveries) whose launcher was gone, handed to a new one. */
+  readonly takenOver: number;
   /** Previews whose step failed this time (logged and counted); the next sweep tries them again. */
   readonly failed: number;
 }
 
 const launchingStatuses = new Set(['requested', 'building', 'launching']);
+const takeoverStatuses = new Set([...launchingStatuses, 'recovering']);
 /** A preview still `stopping` this long after its last write has lost its stopper: the sweep finishes it. */
 const unfinishedStopMs = 60_000;
 
 /**
  * The guarantee that nothing outlives its preview: stops previews past their session, fails
- * launches that hang, removes runtime resources with no live preview (orphans), and recovers
+ * launches that hang, hands launches whose launcher died to a new one, removes runtime resources with no live preview (orphans), and recovers
  * previews whose task disappeared. An orphan lives at most one sweep interval.
  */
 export class PreviewSweeper {
@@ -61,6 +66,7 @@ export class PreviewSweeper {
       orphansRemoved: 0,
       vanished: 0,
       stopsFinished: 0,
+      takenOver: 0,
       failed: 0,
     };
 
@@ -100,6 +106,10 @@ export class PreviewSweeper {
         `The launch did not finish within ${this.deps.launchTimeoutSeconds} s.`,
       );
       return 'abandoned';
+    }
+    if (takeoverStatuses.has(preview.status) && this.deps.launcher.launcherIsGone(preview)) {
+      await this.deps.starter.start(preview);
+      return 'takenOver';
     }
     if (isServing(preview.status) && !running.has(preview.previewId)) {
       await this.deps.launcher.refresh(preview.previewId);

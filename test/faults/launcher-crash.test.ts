@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/local-service.js';
+import { leftovers, skipWithoutDocker } from '../support/docker.js';
+import { FaultRun, previewContainers, recordFault } from './support/fault-run.js';
+
+/**
+ * kill -9 of the service during each step of a PostgreSQL launch (build, database, migrations,
+ * seed, app start), then a restart: the launch is taken over and reaches `healthy`, with one
+ * task's containers left and the quota slot held once.
+ */
+describe.skipIf(skipWithoutDocker)('a launch survives the crash of its launcher', () => {
+  let run: FaultRun;
+  let generationId: string;
+
+  beforeAll(async () => {
+    run = await FaultRun.create();
+    // Each step lasts long enough to be seen from outside.
+    generationId = await run.generation('todo-postgres', `crash-${Date.now().toString(36)}`, {
+      migrationCommand: 'sleep 1 && alembic upgrade head',
+      seedCommand: 'sleep 1 && python -m app.seed',
+      entryPoint: 'sleep 1 && uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log',
+    });
+    await run.service.start();
+  });
+
+  afterAll(async () => {
+    await run?.close();
+  });
+
+  type Containers = Awaited<ReturnType<typeof previewContainers>>;
+  const running = (containers: Containers, name: string) =>
+    containers.some((c) => c.name === name && c.state === 'running');
+  const created = (containers: Containers, name: string) =>
+    containers.some((c) => c.name === name && c.state === 'created');
+
+  const steps: { step: string; reached: (status: string, containers: Containers) => boolean }[] = [
+    { step: 'build', reached: (status) => status === 'building' },
+    { step: 'database', reached: (_, c) => running(c, 'database') && created(c, 'migrate') },
+    { step: 'migrate', reached: (_, c) => running(c, 'migrate') },
+    { step: 'seed', reached: (_, c) => running(c, 'seed') },
+    { step: 'app start', reached: (status, c) => running(c, 'app') && status !== 'healthy' },
+  ];
+
+  for (const { step, reached } of steps) {
+    it(`killed during ${step}: healthy after the restart, nothing orphaned`, async (context) => {
+      const launch = await run.api('POST', `/api/generations/${generationId}/preview/launch`, {});
+      expect(launch.status, JSON.stringify(launch.json)).toBe(202);
+      const previewId: string = launch.json.previewInstanceId;
+
+      let seen = false;
+      for (let i = 0; i < 1200 && !seen; i++) {
+        const [status, containers] = await Promise.all([
+          run.status(generationId),
+          previewContainers(previewId),
+        ]);
+        seen = reached(status.status, containers);
+        if (!seen && ['healthy', 'failed'].includes(status.status)) break;
+      }
+      expect(seen, `the launch never showed its ${step} step\n${run.service.log.slice(-3000)}`).toBe(true);
+      await run.service.kill();
+      await run.service.start();
+      const restarted = Date.now();
+
+      const settled = await until(
+        30,
+        () => run.status(generationId),
+        (s) => ['healthy', 'failed'].includes(s.status),
+      );
+      console.info(
+        `killed during ${step}: ${settled.status} ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`,
+      );
+      const containers = await previewContainers(previewId);
+      const tasks = new Set(containers.map((c) => c.task));
+      const quota = (await run.api('GET', '/api/previews')).json.quota;
+      recordFault(context, {
+        lost: settled.status === 'healthy' ? 0 : 1,
+        orphaned: Math.max(0, tasks.size - 1) + Math.max(0, quota.used - 1),
+      });
+      expect(settled.status, `${JSON.stringify(settled.failure)}\n${run.service.log.slice(-3000)}`).toBe(
+        'healthy',
+      );
+      expect(tasks.size).toBe(1);
+      expect(quota.used).toBe(1);
+
+      expect((await run.api('DELETE', `/api/generations/${generationId}/preview`)).status).toBeLessThan(300);
+      const gone = await until(
+        30,
+        () => leftovers(previewId),
+        (left) => left.length === 0,
+      );
+      expect(gone).toEqual([]);
+      expect((await run.api('GET', '/api/previews')).json.quota.used).toBe(0);
+    }, 120_000);
+  }
+});
