@@ -10,8 +10,11 @@ import type { Listener, TaskFailure } from './task-runner.js';
  * failed. Pure functions over what the runtime reports (output lines, listening sockets, answers).
  */
 
-/** `failure.reason` of a failed launch. `internal` is the service's own fault, and only that. */
-export const launchFailureReasons = [
+/**
+ * Reasons a launch fails that come from the generated app (its Dockerfile and dependencies, its code,
+ * its port, its migrations and seed data, its health endpoint, its memory).
+ */
+export const appLaunchFailureReasons = [
   'build_error',
   'dependency_install',
   'import_error',
@@ -23,8 +26,13 @@ export const launchFailureReasons = [
   'out_of_memory',
   'exit_nonzero',
   'health_check',
-  'timeout',
   'restart_limit',
+] as const;
+
+/** `failure.reason` of a failed launch. `internal` is the service's own fault, and only that. */
+export const launchFailureReasons = [
+  ...appLaunchFailureReasons,
+  'timeout',
   'runtime_lost',
   'internal',
 ] as const;

@@ -1,3 +1,5 @@
+import { appLaunchFailureReasons } from './launch-diagnosis.js';
+
 /** The service's own metrics (namespace `PreviewService`), as the dashboard and alarms read them. */
 export const serviceMetricNames = {
   launches: 'Launches',
@@ -35,24 +37,12 @@ export interface ServiceMetrics {
 }
 
 /**
- * Launch failure reasons that come from the generated app (its Dockerfile and dependencies, its code,
- * its port, its migrations and seed data, its health endpoint, its memory) or from what the user asked
- * for. Every other reason — `internal`, `runtime_lost`, `runtime_unavailable`, `timeout`, `start_failed`,
+ * Launch failure reasons that come from the generated app or from what the user asked for. Every
+ * other reason — `internal`, `runtime_lost`, `runtime_unavailable`, `timeout`, `start_failed`,
  * `task_vanished`, and any reason not listed here — is the service's, and pages.
  */
 export const appFailureReasons: ReadonlySet<string> = new Set([
-  'build_error',
-  'dependency_install',
-  'import_error',
-  'port_mismatch',
-  'loopback_only',
-  'migration_failed',
-  'seed_failed',
-  'health_not_found',
-  'out_of_memory',
-  'exit_nonzero',
-  'health_check',
-  'restart_limit',
+  ...appLaunchFailureReasons,
   // The generation was deleted or is not valid: what the SaaS or the user sent.
   'not_found',
   'validation_failed',

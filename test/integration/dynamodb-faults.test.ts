@@ -24,6 +24,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+    // The test's generation names no owner, as the bundled examples.
+    PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'true',
     ...db.environment,
   });
   useServiceOverrides({ generations: anyGeneration, starter });
