@@ -4,11 +4,10 @@ import { AppError } from '../../functions/core/errors.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { PreviewRecord } from '../../functions/core/preview.js';
 import { HealthMonitor } from '../../functions/core/services/health-monitor.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
 import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { anyGeneration, previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -81,19 +80,8 @@ async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3
   const notifier = new RecordingNotifier();
   const { service, previews, metrics } = previewServiceOn(db, { tiers, notifier });
   const clock = { now: () => new Date() };
-  const launcher = new PreviewLauncher({
-    previews,
-    generations: anyGeneration,
-    service,
-    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-    runner: runtime,
-    tiers,
-    clock,
-    // Every new task comes up answering; what the monitor sees afterwards is the test's to set.
-    client: {
-      send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
-    },
-  });
+  // Every new task comes up answering; what the monitor sees afterwards is the test's to set.
+  const launcher = launcherOn({ service, previews }, { runner: runtime, tiers, clock });
   const monitor = new HealthMonitor({
     previews,
     service,

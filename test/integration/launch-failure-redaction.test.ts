@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore } from '../../functions/core/ports.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { PreviewTaskDefinition } from '../../functions/core/task-definition.js';
 import { taskFailed, type TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -59,20 +57,18 @@ describe('a failed launch', () => {
   it("stores and shows its last lines without the task's secrets", async () => {
     const runtime = new LeakyRuntime();
     const { service, previews } = previewServiceOn(db);
-    const launcher = new PreviewLauncher({
-      previews,
-      generations: postgresGeneration,
-      service,
-      imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-      runner: runtime as unknown as TaskRunner,
-      tiers: defaultTiers,
-      clock: { now: () => new Date() },
-      client: {
-        send: async () => {
-          throw new Error('a task that failed to start is never asked');
+    const launcher = launcherOn(
+      { service, previews },
+      {
+        runner: runtime as unknown as TaskRunner,
+        generations: postgresGeneration,
+        client: {
+          send: async () => {
+            throw new Error('a task that failed to start is never asked');
+          },
         },
       },
-    });
+    );
     const launched = await service.launch({ userId: 'leaky', tier: 'free' }, 'g-leaky', {
       databaseType: 'postgresql',
     });

@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../functions/core/errors.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
-import type { AppHttpClient } from '../../functions/core/app-request.js';
 import { MaintenanceStop } from '../../functions/core/services/maintenance-stop.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { anyGeneration, previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -24,11 +21,6 @@ class TestSwitch implements MaintenanceSwitch {
     return this.on;
   }
 }
-
-/** An app that answers every request through the proxy's path. */
-const answeringApp: AppHttpClient = {
-  send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
-};
 
 /** A runtime whose task comes up healthy; the test says how its task looks when described. */
 class ScriptedRuntime implements TaskRunner {
@@ -75,17 +67,7 @@ function stage() {
   const runtime = new ScriptedRuntime();
   const maintenance = new TestSwitch();
   const { service, previews, quotas } = previewServiceOn(db, { runner: runtime, maintenance });
-  const launcher = new PreviewLauncher({
-    previews,
-    generations: anyGeneration,
-    service,
-    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-    runner: runtime,
-    tiers: defaultTiers,
-    clock: { now: () => new Date() },
-    maintenance,
-    client: answeringApp,
-  });
+  const launcher = launcherOn({ service, previews }, { runner: runtime, maintenance });
   const stop = new MaintenanceStop({
     previews,
     service,

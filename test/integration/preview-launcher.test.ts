@@ -3,7 +3,6 @@ import type { AppHttpClient } from '../../functions/core/app-request.js';
 import { AppError } from '../../functions/core/errors.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore } from '../../functions/core/ports.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import type { PreviewTaskDefinition } from '../../functions/core/task-definition.js';
 import type {
   Listener,
@@ -11,9 +10,9 @@ import type {
   TaskDescription,
   TaskRunner,
 } from '../../functions/core/task-runner.js';
-import { defaultTiers, type TierName } from '../../functions/core/tiers.js';
+import { type TierName } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -103,18 +102,10 @@ function answering(status: () => number): AppHttpClient {
 async function launch(userId: string, tier: TierName, runtime: ScriptedRuntime, client: AppHttpClient) {
   const { service, previews } = previewServiceOn(db, { generations });
   const faults: { previewId: string; step: string; error: unknown }[] = [];
-  const launcher = new PreviewLauncher({
-    previews,
-    generations,
-    service,
-    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-    runner: runtime,
-    tiers: defaultTiers,
-    clock: { now: () => new Date() },
-    client,
-    reachPollMs: 50,
-    onInternalError: (fault) => faults.push(fault),
-  });
+  const launcher = launcherOn(
+    { service, previews },
+    { runner: runtime, generations, client, reachPollMs: 50, onInternalError: (fault) => faults.push(fault) },
+  );
   const { body } = await service.launch({ userId, tier }, 'g', {});
   await launcher.start(body.previewInstanceId);
   const record = await previews.getById(body.previewInstanceId);

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewRecord } from '../../functions/core/preview.js';
 import type { ServiceMetricName, ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import { PreviewSweeper } from '../../functions/core/services/preview-sweeper.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { anyGeneration, previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -57,19 +55,8 @@ function sweepWorld(userId: string, launchTimeoutSeconds = 600) {
   const clock = { now: () => new Date(Date.now() + skewMs) };
   const runtime = new ListedRuntime();
   const { service, previews } = previewServiceOn(db, { clock, runner: runtime });
-  const launcher = new PreviewLauncher({
-    previews,
-    generations: anyGeneration,
-    service,
-    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-    runner: runtime,
-    tiers: defaultTiers,
-    clock,
-    // Any task the sweeper's recoveries start answers at once.
-    client: {
-      send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
-    },
-  });
+  // Any task the sweeper's recoveries start answers at once.
+  const launcher = launcherOn({ service, previews }, { runner: runtime, clock });
   const metrics = new CountingMetrics();
   const failures: { previewId: string; error: unknown }[] = [];
   const warnings: string[] = [];

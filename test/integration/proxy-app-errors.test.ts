@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppHttpClient } from '../../functions/core/app-request.js';
 import type { ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import { PreviewProxy } from '../../functions/core/services/preview-proxy.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { anyGeneration, previewServiceOn } from '../support/preview-service.js';
+import { anyGeneration, launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -39,16 +37,7 @@ describe("the proxy counts the apps' 5xx apart from the service's", () => {
     const client: AppHttpClient = {
       send: async () => ({ statusCode: status, headers: {}, body: Buffer.from('x'), durationMs: 1 }),
     };
-    const launcher = new PreviewLauncher({
-      previews,
-      generations: anyGeneration,
-      service,
-      imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-      runner: healthyRuntime,
-      tiers: defaultTiers,
-      clock: { now: () => new Date() },
-      client,
-    });
+    const launcher = launcherOn({ service, previews }, { runner: healthyRuntime, client });
     const identity = { userId: 'proxy-5xx', tier: 'free' as const };
     const launched = await service.launch(identity, 'g', {});
     await launcher.start(launched.body.previewInstanceId);

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PreviewLauncher } from '../../functions/core/services/preview-launcher.js';
 import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
 import type { ContainerStats, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
-import { anyGeneration, previewServiceOn } from '../support/preview-service.js';
+import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 
 let db: TestDynamoDb;
 beforeAll(async () => {
@@ -49,18 +47,7 @@ describe('the storage allowance through the preview service', () => {
     const runtime = new StorageRuntime();
     const { service, previews, metrics, events } = previewServiceOn(db);
     const clock = { now: () => new Date() };
-    const launcher = new PreviewLauncher({
-      previews,
-      generations: anyGeneration,
-      service,
-      imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
-      runner: runtime,
-      tiers: defaultTiers,
-      clock,
-      client: {
-        send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
-      },
-    });
+    const launcher = launcherOn({ service, previews }, { runner: runtime, clock });
     const sampler = new ResourceSampler({ previews, runner: runtime, metrics, clock, stopper: service });
     const identity = { userId: 'storage-user', tier: 'free' as const };
     const launched = await service.launch(identity, 'storage-gen', {});

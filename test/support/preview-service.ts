@@ -2,12 +2,17 @@ import { DynamoDbEventStore } from '../../functions/adapters/aws/dynamodb-event-
 import { DynamoDbMetricsStore } from '../../functions/adapters/aws/dynamodb-metrics-store.js';
 import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
 import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
+import type { AppHttpClient } from '../../functions/core/app-request.js';
 import type { Clock } from '../../functions/core/clock.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
+import {
+  PreviewLauncher,
+  type PreviewLauncherDependencies,
+} from '../../functions/core/services/preview-launcher.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
@@ -72,4 +77,28 @@ export function previewServiceOn(
     ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   return { service, ...stores };
+}
+
+/** An app that answers every request 200: each task it runs in comes up reachable. */
+export const answeringApp: AppHttpClient = {
+  send: async () => ({ statusCode: 200, headers: {}, body: Buffer.from('{}'), durationMs: 1 }),
+};
+
+/**
+ * A launcher over a test's service and stores whose image is always built already, for the test's
+ * runtime; anything else it needs differently, the test says.
+ */
+export function launcherOn(
+  world: Pick<PreviewLauncherDependencies, 'service' | 'previews'>,
+  deps: Pick<PreviewLauncherDependencies, 'runner'> & Partial<PreviewLauncherDependencies>,
+): PreviewLauncher {
+  return new PreviewLauncher({
+    generations: anyGeneration,
+    imageBuilder: { ensureImage: async () => ({ imageRef: 'preview-app:test', cached: true }) },
+    tiers: defaultTiers,
+    clock: { now: () => new Date() },
+    client: answeringApp,
+    ...world,
+    ...deps,
+  });
 }
