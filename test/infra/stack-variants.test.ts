@@ -40,7 +40,7 @@ describe('handler registry', () => {
     ]);
     // Helpers of handlers, and the local-only sampler, are not functions of their own.
     const notFunctions =
-      /\/(routes|http-route|not-implemented|openapi-document|websocket-route|subscription-event)\.ts$|sample-resources\.ts$/;
+      /\/(routes|http-route|openapi-document|websocket-route|subscription-event)\.ts$|sample-resources\.ts$/;
     const handlerDirectories = ['http', 'websocket', 'logs', 'events', 'schedules', 'tasks'];
     const modules = handlerDirectories.flatMap((directory) => {
       const absolute = path.join(projectRoot, 'functions/handlers', directory);
