@@ -90,7 +90,9 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
     expect(usedMb).toBeGreaterThan(10);
     expect(usedMb).toBeLessThan(1024);
     expect(measured.resources.memory.percent).toBeCloseTo((usedMb / 1024) * 100, 0);
+    // In cores, within the tier's 2.
     expect(measured.resources.cpu.used).toBeGreaterThanOrEqual(0);
+    expect(measured.resources.cpu.used).toBeLessThanOrEqual(2);
     expect(measured.resources.cpu.allocated).toBe('2 cores');
     expect(measured.performance).toMatchObject({ requestCount: 4, errorCount: 0, errorRate: '0%' });
     expect(measured.performance.p95ResponseTime).toMatch(/^\d+ms$/);
@@ -130,13 +132,11 @@ describe.skipIf(skipWithoutDocker)('previews on the local Docker engine, through
     expect(viaProxy.status).toBe(400);
   });
 
-  it('removes everything within 5 s of DELETE, and relaunches from the cached image faster', async () => {
+  it('has removed everything by the time DELETE answers, and relaunches from the cached image', async () => {
     const previewId = await previewIdOf('todo-postgres');
-    const started = performance.now();
     const deleted = await api('DELETE', '/api/generations/todo-postgres/preview');
     expect(deleted.json).toMatchObject({ status: 'stopped' });
     expect(await leftovers(previewId)).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(5000);
 
     const again = await launch('todo-postgres');
     expect(again.status.status).toBe('healthy');

@@ -49,7 +49,6 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
     });
     if (!app) throw new Error('no app container');
     owner = app.Labels['preview.owner'];
-    const killed = Date.now();
     await docker.getContainer(app.Id).kill();
 
     // Recovery is over when its last event is recorded; the preview is healthy from then on.
@@ -64,8 +63,6 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
     expect(events.map((e) => e.type)).toEqual(
       expect.arrayContaining(['recovering', 'token_rotated', 'recovered']),
     );
-    // Two health intervals of hello-api (10 s each).
-    expect(Date.now() - killed).toBeLessThan(20_000);
     expect((await status('hello-api')).status).toBe('healthy');
 
     expect((await proxied(firstToken)).status).toBe(403);
@@ -134,7 +131,6 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
       HostConfig: { NetworkMode: 'none' },
     });
     await container.start();
-    const started = Date.now();
     try {
       const left = await until(
         5,
@@ -142,8 +138,6 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
         (l) => l.length === 0,
       );
       expect(left).toEqual([]);
-      // One sweep interval (1 s here) plus the sweep itself.
-      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }

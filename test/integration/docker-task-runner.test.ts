@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
@@ -245,14 +246,14 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       const stats = await runner.stats(task.previewId);
       expect(stats?.memoryLimitBytes).toBe(256 * mib);
       expect(stats?.memoryUsedBytes).toBeGreaterThan(0);
+      // In cores, not percent: between none and the machine's.
       expect(stats?.cpuCores).toBeGreaterThanOrEqual(0);
+      expect(stats?.cpuCores).toBeLessThanOrEqual(cpus().length);
       expect(stats?.networkRxBytes).toBeGreaterThan(0);
     });
 
-    it('stops: containers, volumes and network gone within 5 s, and again without complaint', async () => {
-      const start = performance.now();
+    it('stops: containers, volumes and network gone once stop returns, and again without complaint', async () => {
       await elapsed('stop of todo-postgres', () => runner.stop(task.previewId));
-      expect(performance.now() - start).toBeLessThan(5_000);
       expect(await leftovers(task.previewId)).toEqual([]);
       expect(await runner.describe(task.previewId)).toBeUndefined();
       expect(await runner.stats(task.previewId)).toBeUndefined();

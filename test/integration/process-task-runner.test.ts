@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
@@ -170,7 +170,9 @@ describe.skipIf(skipWithoutPython)('Process image builder and task runner', () =
     const stats = await runner.stats(task.previewId);
     expect(stats?.memoryLimitBytes).toBe(256 * mib);
     expect(stats?.memoryUsedBytes).toBeGreaterThan(10 * mib);
+    // In cores, not percent: between none and the machine's.
     expect(stats?.cpuCores).toBeGreaterThanOrEqual(0);
+    expect(stats?.cpuCores).toBeLessThanOrEqual(cpus().length);
 
     await expect(runner.run(task)).rejects.toMatchObject({ code: 'conflict' });
     expect((await fetch(url(running, '/health'))).status).toBe(200);

@@ -77,8 +77,7 @@ describe('dockerEngineAnswers', () => {
 
   it('is false when the engine does not answer in time', async () => {
     const socketPath = await fakeEngine('silent.sock', () => {});
-    const start = performance.now();
+    // Without the timeout the call would wait as long as the silent engine: past the test's own timeout.
     expect(await dockerEngineAnswers(socketPath, 200)).toBe(false);
-    expect(performance.now() - start).toBeLessThan(2_000);
   });
 });
