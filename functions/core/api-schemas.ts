@@ -5,7 +5,7 @@ import { previewEventTypes } from './preview.js';
 import { tierNameSchema } from './tiers.js';
 
 /**
- * Requests and responses of the REST API (seed §1-7 plus the list and events routes).
+ * Requests and responses of the REST API, as the OpenAPI document publishes them.
  * Requests are strict: an unknown field is an error, not something silently ignored.
  */
 

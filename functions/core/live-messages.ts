@@ -5,7 +5,7 @@ import type { RequestBucket, ResourceSample } from './metrics.js';
 import type { PreviewHealth, PreviewRecord } from './preview.js';
 import { formatBytes } from './storage-allowance.js';
 
-/** Server → client messages of the live stream (seed §3), plus the replies to client actions. */
+/** Server → client messages of the live stream (docs/api.md, WebSocket), plus the replies to client actions. */
 
 export type LogMessage = { readonly type: 'log' } & LogEntry;
 
@@ -47,7 +47,7 @@ export interface StatusMessage {
   readonly expiresInSeconds?: number;
 }
 
-/** Something the user should act on before the service does (seed §3 leaves the shape open). */
+/** Something the user should act on before the service does (a storage warning). */
 export interface WarningMessage {
   readonly type: 'warning';
   readonly timestamp: string;

@@ -3,7 +3,7 @@ import { logLevels, logSourceListSchema } from './api-schemas.js';
 import { generationIdSchema } from './generation.js';
 import { isLogCursor } from './log-cursor.js';
 
-/** What clients of the live stream send (seed §3): the connect query, then actions as JSON messages. */
+/** What clients of the live stream send: the connect query, then actions as JSON messages. */
 
 const filterShape = {
   level: z.enum(logLevels).optional(),

@@ -8,7 +8,7 @@ import { quantile } from './quantile-sketch.js';
 import { appliedLimits } from './resource-fit.js';
 import { formatCpu, formatMemory } from './tiers.js';
 
-/** Client-facing shapes of a stored preview (seed §1 and §2). */
+/** Client-facing shapes of a stored preview, as docs/api.md describes them. */
 
 export interface PreviewUrls {
   /** Base URL of the API, e.g. `https://api.example.com/prod` or `http://127.0.0.1:3000`. */

@@ -5,7 +5,7 @@ import type { MetricsStore } from '../ports.js';
 import type { Identity } from '../preview.js';
 import type { PreviewService } from './preview-service.js';
 
-/** Time series of a preview's resources and requests over a window (seed §5). */
+/** Time series of a preview's resources and requests over a window (`GET …/metrics`). */
 export class PreviewMetrics {
   constructor(
     private readonly deps: {
