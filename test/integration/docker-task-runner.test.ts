@@ -164,15 +164,18 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       const description = await runner.describe(task.previewId);
       expect(description?.taskId).toBe(running.taskId);
       expect(description?.endpoint).toEqual(running.endpoint);
-      expect(description?.containers.map((c) => [c.name, c.state, c.exitCode])).toEqual([
-        // Docker's own first health probe comes one interval after start; the runner probed sooner.
-        ['database', expect.stringMatching(/^(running|healthy)$/), undefined],
-        ['migrate', 'exited', 0],
-        ['seed', 'exited', 0],
-        ['app', expect.stringMatching(/^(running|healthy)$/), undefined],
-        // An app on all interfaces needs no bridge: it says so and ends (or is about to).
-        ['bridge', expect.stringMatching(/^(running|exited)$/), expect.toBeOneOf([0, undefined])],
-      ]);
+      const containers = description?.containers ?? [];
+      const of = (name: string) => containers.find((c) => c.name === name);
+      expect(containers.map((c) => c.name)).toEqual(['database', 'migrate', 'seed', 'app', 'bridge']);
+      // Docker's own first health probe comes one interval after start; the runner probed sooner.
+      expect(['running', 'healthy'], 'database').toContain(of('database')?.state);
+      expect(of('migrate')).toMatchObject({ state: 'exited', exitCode: 0 });
+      expect(of('seed')).toMatchObject({ state: 'exited', exitCode: 0 });
+      expect(['running', 'healthy'], 'app').toContain(of('app')?.state);
+      // An app on all interfaces needs no bridge: it says so and ends (or is about to).
+      const bridge = of('bridge');
+      expect(['running', 'exited'], `bridge ${JSON.stringify(bridge)}`).toContain(bridge?.state);
+      if (bridge?.state === 'exited') expect(bridge.exitCode).toBe(0);
       expect(running.endpoint?.host).toBe('127.0.0.1');
       expect((await fetch(url(running, '/health'))).status).toBe(200);
     });
