@@ -75,7 +75,10 @@ export class OperationsDashboard extends Construct {
       ],
       [
         graph('Active previews', [serviceMetric('activePreviews', stage, 'Maximum', period)]),
-        graph('Recoveries', [serviceMetric('recoveries', stage, 'Sum', period)]),
+        graph('Recoveries and sweep failures', [
+          serviceMetric('recoveries', stage, 'Sum', period),
+          serviceMetric('sweepFailures', stage, 'Sum', period),
+        ]),
         graph('Proxy latency (ms)', [
           serviceMetric('proxyLatency', stage, 'p50', period),
           serviceMetric('proxyLatency', stage, 'p95', period),

@@ -53,6 +53,12 @@ export const serviceMetrics = {
     },
     /** One per automatic restart after failed health checks. */
     recoveries: { name: serviceMetricNames.recoveries, unit: 'Count', dimensionSets: [['service', 'stage']] },
+    /** One per preview a sweep could not handle (logged with its error; the next sweep tries again). */
+    sweepFailures: {
+      name: serviceMetricNames.sweepFailures,
+      unit: 'Count',
+      dimensionSets: [['service', 'stage']],
+    },
     /** Proxy and test requests: time until the app's answer was relayed. */
     proxyLatency: {
       name: serviceMetricNames.proxyLatency,
@@ -80,7 +86,6 @@ export const serviceMetrics = {
       unit: 'Count',
       dimensionSets: [['service', 'stage']],
     },
-    /** Log line ingested by CloudWatch Logs → posted to the WebSocket connections. */
     /** Per subscription delivery with connections: from the event to the last post (the fan-out alone). */
     fanOutLatency: {
       name: serviceMetricNames.fanOutLatency,
