@@ -128,8 +128,8 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
   });
 
   it('fails a build with the step’s exit code and last lines', async () => {
-    // Deeper than ustar's 100-byte names: the archive splits it into prefix and name.
-    const nested = `${'deep/'.repeat(25)}hello.txt`;
+    // Past ustar's 100-byte names and 155-byte prefixes: carried in a PAX header.
+    const nested = `${'deep/'.repeat(60)}hello-from-a-generated-app-with-a-long-file-name.txt`;
     const dockerfile = `FROM python:3.11-slim\nCOPY . /src\nRUN cat /src/${nested} && exit 3\n`;
     const generation = generationSchema.parse({
       id: 'broken-build',

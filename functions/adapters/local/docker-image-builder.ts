@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { AppError } from '../../core/errors.js';
+import tar from 'tar-stream';
 import type { GenerationSource } from '../../core/generation.js';
 import { sourceHash, taskFailed, type BuiltImage, type ImageBuilder } from '../../core/task-runner.js';
 
@@ -23,7 +23,7 @@ export class DockerImageBuilder implements ImageBuilder {
     if (await this.exists(imageRef)) return { imageRef, cached: true };
 
     const output = await this.docker
-      .buildImage(Readable.from([tarArchive(source.files)]), {
+      .buildImage(buildContext(source.files), {
         t: imageRef,
         dockerfile: source.generation.dockerfile,
         labels: { 'preview.managed': 'true', 'preview.generation': source.generation.id },
@@ -77,45 +77,16 @@ function exitCodeOf(error: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** A ustar archive of regular files: all a build context needs, built in memory. */
-function tarArchive(files: ReadonlyMap<string, Buffer>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [path, content] of files) {
-    blocks.push(tarHeader(path, content.length), content, Buffer.alloc(padding(content.length)));
+/**
+ * The build context: the generation's files as a tar stream (long paths in PAX headers), with a
+ * fixed mode and mtime so that equal content gives an equal context.
+ */
+function buildContext(files: ReadonlyMap<string, Buffer>): Readable {
+  const pack = tar.pack();
+  for (const [name, content] of files) {
+    pack.entry({ name, size: content.length, mode: 0o644, mtime: new Date(0) }, content);
   }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-function tarHeader(path: string, size: number): Buffer {
-  const { name, prefix } = splitPath(path);
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100);
-  header.write('0000644\0', 100); // mode
-  header.write('0000000\0', 108); // uid
-  header.write('0000000\0', 116); // gid
-  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  header.write('00000000000\0', 136); // mtime: fixed, so equal content gives an equal context
-  header.write('        ', 148); // checksum placeholder: spaces while summing
-  header.write('0', 156); // regular file
-  header.write('ustar\0' + '00', 257);
-  header.write(prefix, 345, 155);
-  const checksum = header.reduce((total, byte) => total + byte, 0);
-  header.write(`${checksum.toString(8).padStart(6, '0')}\0 `, 148);
-  return header;
-}
-
-/** ustar keeps names up to 100 bytes, plus a 155-byte directory prefix. */
-function splitPath(path: string): { name: string; prefix: string } {
-  if (Buffer.byteLength(path) <= 100) return { name: path, prefix: '' };
-  for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-    const prefix = path.slice(0, slash);
-    const name = path.slice(slash + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100) return { name, prefix };
-  }
-  throw new AppError('bad_request', `A generation file's path is too long for a build context: ${path}`);
-}
-
-function padding(size: number): number {
-  return (512 - (size % 512)) % 512;
+  pack.finalize();
+  // tar-stream's streams are streamx streams: iterated into the Node stream Docker's client pipes.
+  return Readable.from(pack);
 }
