@@ -1,7 +1,7 @@
 import {
-  DescribeLogStreamsCommand,
-  FilterLogEventsCommand,
   type CloudWatchLogsClient,
+  DescribeLogStreamsCommand,
+  paginateFilterLogEvents,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { compareCursors, cursorTime } from '../../core/log-cursor.js';
 import { logEntry, type LogEntry } from '../../core/log-entry.js';
@@ -48,26 +48,24 @@ export class CloudWatchLogStore implements LogStore {
     if (streams.length === 0) return;
     const secrets = await this.sources.redactions.secrets(scope.previewId);
     const start = range.after ? cursorTime(range.after) : range.start;
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new FilterLogEventsCommand({
-          logGroupName: this.logGroup,
-          logStreamNames: streams,
-          ...(start ? { startTime: start.getTime() } : {}),
-          ...(range.end ? { endTime: range.end.getTime() } : {}),
-          ...(searchPattern(filter.search) ? { filterPattern: searchPattern(filter.search) } : {}),
-          nextToken,
-        }),
-      );
+    const pages = paginateFilterLogEvents(
+      { client: this.client },
+      {
+        logGroupName: this.logGroup,
+        logStreamNames: streams,
+        ...(start ? { startTime: start.getTime() } : {}),
+        ...(range.end ? { endTime: range.end.getTime() } : {}),
+        ...(searchPattern(filter.search) ? { filterPattern: searchPattern(filter.search) } : {}),
+      },
+    );
+    for await (const page of pages) {
       const entries: LogEntry[] = [];
       for (const event of page.events ?? []) {
         const entry = this.entry(event, secrets);
         if (entry && matchesFilter(entry, filter) && inRange(entry, range)) entries.push(entry);
       }
       yield* entries.sort((a, b) => compareCursors(a.cursor, b.cursor));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
   }
 
   async tail(scope: LogScope, filter: LogFilter, count: number): Promise<LogEntry[]> {

@@ -1,10 +1,10 @@
 import {
   DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  PutCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../../core/clock.js';
 import type { ConnectionChanges, ConnectionStore, LiveConnection } from '../../core/log-ports.js';
@@ -36,20 +36,16 @@ export class DynamoDbConnectionStore implements ConnectionStore {
 
   async byPreview(previewId: string): Promise<LiveConnection[]> {
     const connections: LiveConnection[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'byPreviewId',
-          KeyConditionExpression: 'previewId = :previewId',
-          ExpressionAttributeValues: { ':previewId': previewId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      connections.push(...(page.Items ?? []).map(toConnection));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: 'byPreviewId',
+        KeyConditionExpression: 'previewId = :previewId',
+        ExpressionAttributeValues: { ':previewId': previewId },
+      },
+    );
+    for await (const page of pages) connections.push(...(page.Items ?? []).map(toConnection));
     return connections;
   }
 

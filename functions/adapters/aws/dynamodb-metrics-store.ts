@@ -1,9 +1,9 @@
 import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  PutCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../../core/clock.js';
 import { minuteOf, type RequestBucket, type ResourceSample } from '../../core/metrics.js';
@@ -109,20 +109,16 @@ export class DynamoDbMetricsStore implements MetricsStore {
   /** Every item of the preview whose bucket key is between `from` and `to` (included), in key order. */
   private async between(previewId: string, from: string, to: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'previewId = :previewId AND #bucket BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#bucket': 'bucket' },
-          ExpressionAttributeValues: { ':previewId': previewId, ':from': from, ':to': to },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'previewId = :previewId AND #bucket BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#bucket': 'bucket' },
+        ExpressionAttributeValues: { ':previewId': previewId, ':from': from, ':to': to },
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
     return items;
   }
 

@@ -1,10 +1,11 @@
 import {
+  type DynamoDBDocumentClient,
   GetCommand,
+  paginateQuery,
+  paginateScan,
   PutCommand,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors.js';
 import type { PreviewChanges, PreviewCondition, PreviewKey, PreviewStore } from '../../core/ports.js';
@@ -47,41 +48,33 @@ export class DynamoDbPreviewStore implements PreviewStore {
 
   async listByUser(userId: string): Promise<PreviewRecord[]> {
     const records: PreviewRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'userId = :userId',
-          ExpressionAttributeValues: { ':userId': userId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      records.push(...((page.Items ?? []) as PreviewRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'userId = :userId',
+        ExpressionAttributeValues: { ':userId': userId },
+      },
+    );
+    for await (const page of pages) records.push(...((page.Items ?? []) as PreviewRecord[]));
     return records;
   }
 
   async listLive(): Promise<PreviewRecord[]> {
     const records: PreviewRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      // A scan: the table holds one item per user and generation, and schedules run every few seconds.
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'NOT #status IN (:stopped, :failed)',
-          // The schedules decide on what they read here: a consistent read sees every finished write.
-          ConsistentRead: true,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      records.push(...((page.Items ?? []) as PreviewRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    // A scan: the table holds one item per user and generation, and schedules run every few seconds.
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        FilterExpression: 'NOT #status IN (:stopped, :failed)',
+        // The schedules decide on what they read here: a consistent read sees every finished write.
+        ConsistentRead: true,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':stopped': 'stopped', ':failed': 'failed' },
+      },
+    );
+    for await (const page of pages) records.push(...((page.Items ?? []) as PreviewRecord[]));
     return records;
   }
 

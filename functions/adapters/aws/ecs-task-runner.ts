@@ -1,21 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ClientException,
+  type Container,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
-  ListTasksCommand,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-  StopTaskCommand,
-  type Container,
   type DesiredStatus,
   type ECSClient,
+  ListTasksCommand,
+  paginateListTasks,
+  RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
+  RunTaskCommand,
+  StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import {
   DeleteParametersCommand,
-  GetParametersByPathCommand,
+  paginateGetParametersByPath,
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -190,19 +191,17 @@ export class EcsTaskRunner implements TaskRunner {
   /** Every parameter under the preview's path, whatever launch wrote it. */
   private async deleteSecrets(previewId: string): Promise<void> {
     const names: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.clients.ssm.send(
-        new GetParametersByPathCommand({
-          Path: previewSecretsPath(this.settings.secretsPath, previewId),
-          Recursive: true,
-          WithDecryption: false,
-          NextToken: nextToken,
-        }),
-      );
+    const pages = paginateGetParametersByPath(
+      { client: this.clients.ssm },
+      {
+        Path: previewSecretsPath(this.settings.secretsPath, previewId),
+        Recursive: true,
+        WithDecryption: false,
+      },
+    );
+    for await (const page of pages) {
       names.push(...(page.Parameters ?? []).flatMap((parameter) => (parameter.Name ? [parameter.Name] : [])));
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
     for (let start = 0; start < names.length; start += deleteBatch) {
       await this.clients.ssm.send(
         new DeleteParametersCommand({ Names: names.slice(start, start + deleteBatch) }),
@@ -213,20 +212,18 @@ export class EcsTaskRunner implements TaskRunner {
   /** Previews with a running task: every running task of the cluster, by its `startedBy`. */
   async list(): Promise<string[]> {
     const previewIds = new Set<string>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListTasksCommand({ cluster: this.settings.cluster, desiredStatus: 'RUNNING', nextToken }),
-      );
+    const pages = paginateListTasks(
+      { client: this.client },
+      { cluster: this.settings.cluster, desiredStatus: 'RUNNING' },
+    );
+    for await (const page of pages) {
       const taskArns = page.taskArns ?? [];
-      if (taskArns.length > 0) {
-        const { tasks = [] } = await this.client.send(
-          new DescribeTasksCommand({ cluster: this.settings.cluster, tasks: taskArns }),
-        );
-        for (const task of tasks) if (task.startedBy) previewIds.add(task.startedBy);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
+      if (taskArns.length === 0) continue;
+      const { tasks = [] } = await this.client.send(
+        new DescribeTasksCommand({ cluster: this.settings.cluster, tasks: taskArns }),
+      );
+      for (const task of tasks) if (task.startedBy) previewIds.add(task.startedBy);
+    }
     return [...previewIds];
   }
 

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../../core/errors.js';
 import { generationLimits, parseGenerationSource, type GenerationSource } from '../../core/generation.js';
 import type { GenerationStore } from '../../core/ports.js';
@@ -14,20 +14,14 @@ export class S3GenerationStore implements GenerationStore {
   async load(generationId: string): Promise<GenerationSource | undefined> {
     const folder = `${this.prefix}${generationId}/`;
     const keys: { key: string; size: number }[] = [];
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: folder,
-          ContinuationToken: continuationToken,
-        }),
-      );
+    for await (const page of paginateListObjectsV2(
+      { client: this.client },
+      { Bucket: this.bucket, Prefix: folder },
+    )) {
       for (const object of page.Contents ?? []) {
         if (object.Key && !object.Key.endsWith('/')) keys.push({ key: object.Key, size: object.Size ?? 0 });
       }
-      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (continuationToken);
+    }
     if (keys.length === 0) return undefined;
     const totalBytes = keys.reduce((sum, k) => sum + k.size, 0);
     if (keys.length > generationLimits.maxFiles || totalBytes > generationLimits.maxTotalBytes) {

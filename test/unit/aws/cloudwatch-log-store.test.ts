@@ -77,9 +77,8 @@ describe('EcsLogSources', () => {
 
 describe('CloudWatchLogStore', () => {
   it("reads the preview's existing streams with FilterLogEvents, page by page, parsed and redacted", async () => {
-    logs
-      .on(FilterLogEventsCommand)
-      .resolvesOnce({
+    const pages = [
+      {
         events: [
           {
             logStreamName: `preview/app/${taskId}`,
@@ -89,8 +88,8 @@ describe('CloudWatchLogStore', () => {
           },
         ],
         nextToken: 'page-2',
-      })
-      .resolvesOnce({
+      },
+      {
         events: [
           {
             logStreamName: `preview/database/${taskId}`,
@@ -99,7 +98,14 @@ describe('CloudWatchLogStore', () => {
             message: '2025-10-20 12:20:15.100 UTC [9] ERROR:  password authentication failed',
           },
         ],
-      });
+      },
+    ];
+    const asked: Record<string, unknown>[] = [];
+    logs.on(FilterLogEventsCommand).callsFake((input: Record<string, unknown>) => {
+      // A copy: the paginator passes one input object from page to page, changing its token.
+      asked.push({ ...input });
+      return pages.shift();
+    });
 
     const entries = await collect(
       store().entries({ previewId, taskId: taskArn }, logFilter({ level: 'ERROR', search: 'error' }), {
@@ -125,7 +131,7 @@ describe('CloudWatchLogStore', () => {
         cursor: '1760962815100-36863412317057197099280892543586283421440000000000000000',
       },
     ]);
-    expect(logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(asked).toEqual([
       {
         logGroupName: logGroup,
         logStreamNames: [`preview/database/${taskId}`, `preview/app/${taskId}`],

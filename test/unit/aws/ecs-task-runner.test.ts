@@ -359,8 +359,10 @@ describe('EcsTaskRunner.stop', () => {
     expect(inputs(StopTaskCommand)).toEqual([
       { cluster: 'previews', task: taskArn, reason: `preview-service: preview ${previewId} stopped` },
     ]);
+    // Two pages, each served by the token it was asked with (the matchers above); the recorded
+    // inputs are one object the paginator updates, so they all show its last token.
     expect(ssmInputs(GetParametersByPathCommand)).toEqual([
-      { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: undefined },
+      { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: 'next' },
       { Path: secretsPath, Recursive: true, WithDecryption: false, NextToken: 'next' },
     ]);
     expect(ssmInputs(DeleteParametersCommand)).toEqual([
