@@ -112,24 +112,28 @@ function judgeName(name: string): boolean {
   return !harmlessNames.has(words.join('_'));
 }
 
-/** Names seen recently and what they were judged: logs repeat the same few names. */
-const judgedNames = new Map<string, boolean>();
-const maxJudgedNames = 1024;
+/**
+ * `compute`, remembered for the last `size` distinct keys: redaction runs on every log line, and
+ * lines repeat the same few names and the same few secrets. Cleared whole when full: simple, and
+ * a cleared entry costs one recomputation.
+ */
+function remembered<K, V>(compute: (key: K) => V, size = 1024): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    if (cache.has(key)) return cache.get(key) as V;
+    const value = compute(key);
+    if (cache.size >= size) cache.clear();
+    cache.set(key, value);
+    return value;
+  };
+}
 
 /**
  * Whether a variable, field or header of this name holds a secret: names containing secret,
  * pass(w), pwd, token, key, cookie, auth, dsn or credential (`SECRET_KEY`, `DB_PASS`, `x-auth-token`,
  * `SENTRY_DSN`), except harmless words and names (`keyboard`, `primary_key`, `max_tokens`).
  */
-export function isSecretName(name: string): boolean {
-  let judged = judgedNames.get(name);
-  if (judged === undefined) {
-    judged = judgeName(name);
-    if (judgedNames.size >= maxJudgedNames) judgedNames.clear();
-    judgedNames.set(name, judged);
-  }
-  return judged;
-}
+export const isSecretName: (name: string) => boolean = remembered(judgeName);
 
 const code = (text: string, index: number) => text.charCodeAt(index);
 
@@ -481,11 +485,14 @@ export function knownSecretForms(secret: string): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
+/** The forms of each secret, worked out once: every line of a preview is redacted against the same few. */
+const formsOf = remembered(knownSecretForms);
+
 function redactKnownSecrets(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) {
     if (secret.length < minKnownSecretChars) continue;
-    for (const form of knownSecretForms(secret)) {
+    for (const form of formsOf(secret)) {
       if (result.includes(form)) result = result.split(form).join(redacted);
     }
   }
@@ -498,7 +505,7 @@ function truncated(text: string, secrets: readonly string[]): string {
   let cut = maxRedactedLineChars - truncationReserve;
   for (const secret of secrets) {
     if (secret.length < minKnownSecretChars) continue;
-    for (const form of knownSecretForms(secret)) {
+    for (const form of formsOf(secret)) {
       const found = text.indexOf(form, Math.max(0, cut - form.length + 1));
       if (found >= 0 && found < cut) cut = found;
     }
