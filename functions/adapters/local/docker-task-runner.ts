@@ -173,21 +173,22 @@ export class DockerTaskRunner implements TaskRunner {
   }
 
   async stats(previewId: string): Promise<ContainerStats | undefined> {
-    const [app] = await this.docker.listContainers({
-      filters: { label: [`${label.previewId}=${previewId}`, `${label.container}=app`] },
+    const running = await this.docker.listContainers({
+      filters: { label: [`${label.previewId}=${previewId}`] },
     });
+    const app = running.find((c) => c.Labels[label.container] === 'app');
     if (!app) return undefined;
     // The network belongs to the namespace owner; the app may only have joined it.
     const networkMode = app.HostConfig.NetworkMode;
     const ownerId = networkMode.startsWith('container:') ? networkMode.slice('container:'.length) : app.Id;
-    const [usage, network] = await Promise.all([
+    const [usage, network, storageUsedBytes] = await Promise.all([
       this.docker.getContainer(app.Id).stats({ stream: false }),
       ownerId === app.Id ? undefined : this.docker.getContainer(ownerId).stats({ stream: false }),
+      this.storageUsedBytes(running),
     ]);
     const interfaces = Object.values((network ?? usage).networks ?? {});
     const memory = usage.memory_stats;
     const inactive = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
-    const storageUsedBytes = await this.storageUsedBytes(previewId);
     return {
       ...(storageUsedBytes === undefined ? {} : { storageUsedBytes }),
       memoryUsedBytes: Math.max(0, (memory.usage ?? 0) - inactive),
@@ -231,10 +232,7 @@ export class DockerTaskRunner implements TaskRunner {
    * local volume, so a short `du` runs in a running container that mounts each, as that container's
    * own user. Undefined when no running container mounts any.
    */
-  private async storageUsedBytes(previewId: string): Promise<number | undefined> {
-    const running = await this.docker.listContainers({
-      filters: { label: [`${label.previewId}=${previewId}`] },
-    });
+  private async storageUsedBytes(running: readonly Docker.ContainerInfo[]): Promise<number | undefined> {
     const measured = new Set<string>();
     let total: number | undefined;
     for (const container of running) {
@@ -245,8 +243,10 @@ export class DockerTaskRunner implements TaskRunner {
         paths.push(mount.Destination);
       }
       if (paths.length === 0) continue;
-      const output = await execOutput(this.docker.getContainer(container.Id), ['du', '-sk', ...paths]);
-      for (const line of output.split('\n')) {
+      const du = await execute(this.docker.getContainer(container.Id), ['du', '-sk', ...paths], {
+        stderr: false,
+      });
+      for (const line of (du?.output ?? '').split('\n')) {
         const kib = /^(\d+)\s/.exec(line)?.[1];
         if (kib !== undefined) total = (total ?? 0) + Number(kib) * 1024;
       }
@@ -421,13 +421,21 @@ async function socketsOf(container: Docker.Container): Promise<Listener[] | unde
   return result && parseSocketTable(result.output);
 }
 
-/** Runs a command in a running container: its exit code and output, or undefined if it could not run. */
+/**
+ * Runs a command in a running container: its exit code and output (standard error too, unless
+ * told otherwise), or undefined if it could not run.
+ */
 async function execute(
   container: Docker.Container,
   command: readonly string[],
+  options: { readonly stderr?: boolean } = {},
 ): Promise<{ exitCode: number | null; output: string } | undefined> {
   try {
-    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const exec = await container.exec({
+      Cmd: [...command],
+      AttachStdout: true,
+      AttachStderr: options.stderr ?? true,
+    });
     const stream = await exec.start({});
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -436,20 +444,6 @@ async function execute(
   } catch {
     // Not running (any more): the state check says why.
     return undefined;
-  }
-}
-
-/** A command's standard output in a running container ('' when it cannot run); its exit status is ignored. */
-async function execOutput(container: Docker.Container, command: string[]): Promise<string> {
-  try {
-    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: false });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    await finished(stream);
-    return demultiplex(Buffer.concat(chunks));
-  } catch {
-    return '';
   }
 }
 
