@@ -28,20 +28,22 @@ export function isLoopbackHost(host: string): boolean {
  * The environment that tells servers where to listen: `PORT` and `HOST` (many apps read them),
  * uvicorn's `UVICORN_HOST`/`UVICORN_PORT`, and gunicorn's `GUNICORN_CMD_ARGS` with `--bind`
  * (any `--bind` the generation put there is replaced; the rest of its arguments are kept).
+ * Every interface unless `host` says otherwise (local processes listen on loopback).
  */
 export function listenEnvironment(
   port: number,
   generationEnv: Readonly<Record<string, string>>,
+  host: string = allInterfaces,
 ): Record<string, string> {
   const gunicornArgs = (generationEnv.GUNICORN_CMD_ARGS ?? '')
     .replace(/(?:^|\s)(?:-b|--bind)(?:=|\s+)\S+/g, '')
     .trim();
   return {
     PORT: String(port),
-    HOST: allInterfaces,
-    UVICORN_HOST: allInterfaces,
+    HOST: host,
+    UVICORN_HOST: host,
     UVICORN_PORT: String(port),
-    GUNICORN_CMD_ARGS: [gunicornArgs, `--bind ${allInterfaces}:${port}`].filter(Boolean).join(' '),
+    GUNICORN_CMD_ARGS: [gunicornArgs, `--bind ${host}:${port}`].filter(Boolean).join(' '),
   };
 }
 

@@ -4,6 +4,7 @@ import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenEnvironment } from '../../core/app-binding.js';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../core/errors.js';
@@ -310,24 +311,14 @@ export class ProcessTaskRunner implements TaskRunner {
       containerPath: m.containerPath,
       folder: join(run.directory, m.sourceVolume),
     }));
-    const port = String(run.endpoint.port);
     const environment = Object.fromEntries(
       Object.entries(definition.environment).map(([name, value]) => [name, onHost(value, mounts)]),
     );
     return {
       PATH: this.path,
       ...environment,
-      PORT: port,
-      HOST: loopback,
-      // uvicorn and gunicorn read these when their command line has no --port / --host / --bind.
-      UVICORN_PORT: port,
-      UVICORN_HOST: loopback,
-      GUNICORN_CMD_ARGS: [
-        (environment.GUNICORN_CMD_ARGS ?? '').replace(/(?:^|\s)--bind\s+\S+/g, '').trim(),
-        `--bind ${loopback}:${port}`,
-      ]
-        .filter(Boolean)
-        .join(' '),
+      // Servers read these when their command line has no --port / --host / --bind.
+      ...listenEnvironment(run.endpoint.port, environment, loopback),
     };
   }
 
