@@ -54,6 +54,11 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: AppError['details'] };
 }
 
+/** The headers an error answer carries beyond its body: `Retry-After` when the error has one. */
+export function errorHeaders(error: AppError): Record<string, string> {
+  return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+}
+
 export function errorBody(error: AppError): ErrorBody {
   return {
     error: {

@@ -9,7 +9,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, AppError, type ErrorCode } from '../../functions/core/errors.js';
+import { errorBody, errorHeaders, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
 import { services } from '../../functions/handlers/services.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
@@ -60,10 +60,7 @@ function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
 function appErrorResult(error: AppError): APIGatewayProxyResult {
   return {
     statusCode: error.status,
-    headers: {
-      'content-type': 'application/json',
-      ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
-    },
+    headers: { 'content-type': 'application/json', ...errorHeaders(error) },
     body: JSON.stringify(errorBody(error)),
   };
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, clientFacing, errorBody } from '../../core/errors.js';
+import { AppError, clientFacing, errorBody, errorHeaders } from '../../core/errors.js';
 import { serviceMetricNames, type ServiceMetrics } from '../../core/service-metrics.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './json-response.js';
@@ -31,9 +31,7 @@ export function errorResponse(
       }
       if (appError.status >= 500 && appError.code !== 'maintenance')
         countServerError(serviceMetrics, appError);
-      const retryAfter: Record<string, string> =
-        appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) };
-      request.response = jsonResponse(appError.status, errorBody(appError), retryAfter);
+      request.response = jsonResponse(appError.status, errorBody(appError), errorHeaders(appError));
     },
   };
 }

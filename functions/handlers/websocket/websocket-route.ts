@@ -1,6 +1,6 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, clientFacing, errorBody } from '../../core/errors.js';
+import { AppError, clientFacing, errorBody, errorHeaders } from '../../core/errors.js';
 import type { LiveConnections } from '../../core/services/live-connections.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
@@ -43,9 +43,7 @@ export function connectRoute(
       return {
         statusCode: appError.status,
         body: JSON.stringify(errorBody(appError)),
-        ...(appError.retryAfterSeconds === undefined
-          ? {}
-          : { headers: { 'retry-after': String(appError.retryAfterSeconds) } }),
+        ...(appError.retryAfterSeconds === undefined ? {} : { headers: errorHeaders(appError) }),
       };
     }
   };
