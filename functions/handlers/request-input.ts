@@ -5,22 +5,22 @@ import { maxJsonDepth, parseJson } from '../core/json-input.js';
 import type { Identity } from '../core/preview.js';
 import { tierNameSchema } from '../core/tiers.js';
 
-/** Query parameters as one object: a repeated parameter becomes an array. */
-export function queryParameters(event: APIGatewayProxyEvent): Record<string, string | string[]> {
-  const result: Record<string, string | string[]> = {};
+/**
+ * Query parameters as one object, from a REST event or a WebSocket `$connect`: a repeated parameter
+ * becomes an array.
+ */
+export function queryParameters(
+  event: Partial<Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>>,
+): Record<string, string | string[]> {
   const multi = event.multiValueQueryStringParameters ?? {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    const values =
-      (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
-    // Defined, not assigned: a parameter may be called `__proto__`.
-    Object.defineProperty(result, name, {
-      value: values.length > 1 ? values : (values[0] ?? ''),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return result;
+  // Entries, not assignments: a parameter may be called `__proto__`.
+  return Object.fromEntries(
+    Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => {
+      const values =
+        (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
+      return [name, values.length > 1 ? values : (values[0] ?? '')];
+    }),
+  );
 }
 
 export function parsePart<T extends z.ZodType>(

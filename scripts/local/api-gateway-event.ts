@@ -39,24 +39,24 @@ export function matchResource(resource: string, path: string): Record<string, st
   return resourceParts.length === pathParts.length ? parameters : undefined;
 }
 
-/** Sets a key as an own property, whatever it is called (`__proto__`, `valueOf`). */
-function defineOwn<T>(target: Record<string, T>, name: string, value: T): void {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-}
-
 /** A URL's query as API Gateway passes it: last value per name, and every value per name. */
 export function queryParameterMaps(parameters: Iterable<[string, string]>): {
   query: Record<string, string>;
   multiQuery: Record<string, string[]>;
 } {
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const byName = new Map<string, string[]>();
   for (const [name, value] of parameters) {
-    defineOwn(query, name, value);
-    if (Object.hasOwn(multiQuery, name)) multiQuery[name]?.push(value);
-    else defineOwn(multiQuery, name, [value]);
+    const values = byName.get(name);
+    if (values) values.push(value);
+    else byName.set(name, [value]);
   }
-  return { query, multiQuery };
+  // From entries: own properties, whatever a parameter is called (`__proto__`, `valueOf`).
+  return {
+    query: Object.fromEntries(
+      [...byName].map(([name, values]) => [name, values[values.length - 1] as string]),
+    ),
+    multiQuery: Object.fromEntries(byName),
+  };
 }
 
 const textTypes = /^(application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript)|text\/)/i;

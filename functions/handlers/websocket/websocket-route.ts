@@ -71,18 +71,6 @@ export function messageRoute<S extends z.ZodType>(
   };
 }
 
-/** The `$connect` URL's query: a repeated parameter becomes an array. */
-export function connectQuery(event: WebSocketEvent): Record<string, string | string[]> {
-  const multi = event.multiValueQueryStringParameters ?? {};
-  return Object.fromEntries(
-    Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => {
-      const values =
-        (Object.hasOwn(multi, name) ? multi[name] : undefined) ?? (value === undefined ? [] : [value]);
-      return [name, values.length > 1 ? values : (values[0] ?? '')];
-    }),
-  );
-}
-
 export function messageBody(event: WebSocketEvent): unknown {
   const raw =
     event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
