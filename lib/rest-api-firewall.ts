@@ -1,5 +1,6 @@
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { AppError, errorBody } from '../functions/core/errors.js';
 
 export interface RestApiFirewallProps {
   readonly stage: string;
@@ -27,13 +28,13 @@ export class RestApiFirewall extends Construct {
       sampledRequestsEnabled: true,
       metricName: `preview-${props.stage}-${name}`,
     });
-    const body = {
-      error: {
-        code: 'rate_limited',
-        message: `Too many requests: at most ${props.userRateLimitPerMinute} a minute per user. Retry after the time in Retry-After.`,
-        details: { limit: props.userRateLimitPerMinute, windowSeconds },
-      },
-    };
+    const body = errorBody(
+      new AppError(
+        'rate_limited',
+        `Too many requests: at most ${props.userRateLimitPerMinute} a minute per user. Retry after the time in Retry-After.`,
+        { limit: props.userRateLimitPerMinute, windowSeconds },
+      ),
+    );
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       name: `preview-${props.stage}-rest-api`,
       description: `Per-user rate limit of the preview service REST API - ${props.stage}`,
