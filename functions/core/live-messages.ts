@@ -3,7 +3,7 @@ import type { PreviewStatus } from './lifecycle.js';
 import type { LogEntry } from './log-entry.js';
 import type { RequestBucket, ResourceSample } from './metrics.js';
 import type { PreviewHealth, PreviewRecord } from './preview.js';
-import { formatBytes } from './storage-allowance.js';
+import { formatBytes, type StorageUsage } from './storage-allowance.js';
 
 /** Server → client messages of the live stream (docs/api.md, WebSocket), plus the replies to client actions. */
 
@@ -80,10 +80,7 @@ export function logMessage(entry: LogEntry): LogMessage {
 const mb = 1024 * 1024;
 
 /** The storage warning: past the warning share of the tier's allowance, the preview stops at all of it. */
-export function storageWarningMessage(
-  at: string,
-  usage: { readonly usedBytes: number; readonly storageGb: number; readonly percent: number },
-): WarningMessage {
+export function storageWarningMessage(at: string, usage: Omit<StorageUsage, 'at'>): WarningMessage {
   const used = formatBytes(usage.usedBytes);
   const allocated = `${usage.storageGb}GB`;
   return {

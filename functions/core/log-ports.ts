@@ -3,6 +3,7 @@ import type { ExportFile } from './log-export.js';
 import type { LogFilter, LogRange } from './log-filter.js';
 import type { ResourceSample } from './metrics.js';
 import type { PreviewHealth, PreviewRecord } from './preview.js';
+import type { StorageUsage } from './storage-allowance.js';
 
 /** Ports of the log pipeline and the live stream (logs, status, health, metrics over WebSocket). */
 
@@ -111,15 +112,7 @@ export interface LiveNotifier {
   /** The preview's token changed (`record.tokenHash`): connections opened with another one end. */
   tokenRotated(record: PreviewRecord): Promise<void>;
   /** The preview's storage is past the warning share of its allowance. */
-  storageFilling(
-    previewId: string,
-    usage: {
-      readonly at: string;
-      readonly usedBytes: number;
-      readonly storageGb: number;
-      readonly percent: number;
-    },
-  ): Promise<void>;
+  storageFilling(previewId: string, usage: StorageUsage): Promise<void>;
 }
 
 /** What an environment plugs into the log pipeline: AWS services, or the local runtime's stand-ins. */

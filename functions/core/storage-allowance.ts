@@ -4,6 +4,14 @@
 export const storageWarningShare = 0.9;
 const bytesPerGb = 1024 ** 3;
 
+/** A preview's storage as measured at `at`, against its tier's allowance. */
+export interface StorageUsage {
+  readonly at: string;
+  readonly usedBytes: number;
+  readonly storageGb: number;
+  readonly percent: number;
+}
+
 export type StorageVerdict =
   | { readonly state: 'within' }
   | { readonly state: 'warning'; readonly percent: number }

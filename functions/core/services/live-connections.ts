@@ -26,6 +26,7 @@ import {
 import { minuteOf, type ResourceSample } from '../metrics.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
 import type { PreviewHealth, PreviewRecord } from '../preview.js';
+import type { StorageUsage } from '../storage-allowance.js';
 import type { LiveDelivery } from './live-delivery.js';
 
 export interface LiveConnectionsDependencies {
@@ -283,15 +284,7 @@ export class LiveConnections implements LiveNotifier {
     });
   }
 
-  async storageFilling(
-    previewId: string,
-    usage: {
-      readonly at: string;
-      readonly usedBytes: number;
-      readonly storageGb: number;
-      readonly percent: number;
-    },
-  ): Promise<void> {
+  async storageFilling(previewId: string, usage: StorageUsage): Promise<void> {
     await this.notify(previewId, 'storage warning', () => [storageWarningMessage(usage.at, usage)]);
   }
 
