@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
+import { parseJson } from '../json-input.js';
 import {
   diagnoseTaskFailure,
   healthNotFoundFailure,
@@ -259,16 +260,11 @@ export class PreviewLauncher {
   }
 
   /** The generation's image; a failed build is diagnosed (a package pip cannot install, …). */
-  private async buildImage(source: Awaited<ReturnType<PreviewLauncher['sourceOf']>>, previewId: string) {
-    try {
-      return await this.deps.imageBuilder.ensureImage(source, (line) =>
-        this.deps.buildLog?.(previewId, line),
-      );
-    } catch (error) {
-      const failure = taskFailureOf(error);
-      if (!failure) throw error;
-      throw new LaunchFailed(diagnoseTaskFailure(failure, diagnosisContext(source.generation)));
-    }
+  private buildImage(source: Awaited<ReturnType<PreviewLauncher['sourceOf']>>, previewId: string) {
+    return diagnosed(
+      () => this.deps.imageBuilder.ensureImage(source, (line) => this.deps.buildLog?.(previewId, line)),
+      () => diagnosisContext(source.generation),
+    );
   }
 
   private async runTask(launching: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
@@ -289,14 +285,10 @@ export class PreviewLauncher {
       databasePassword: newDatabasePassword(),
       ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
     });
-    let running: RunningTask;
-    try {
-      running = await this.deps.runner.run(task);
-    } catch (error) {
-      const failure = taskFailureOf(error);
-      if (!failure) throw error;
-      throw new LaunchFailed(diagnoseTaskFailure(failure, diagnosisContext(effective, task)));
-    }
+    const running = await diagnosed(
+      () => this.deps.runner.run(task),
+      () => diagnosisContext(effective, task),
+    );
     const description = await this.deps.runner.describe(record.previewId);
     if (description) await this.observe(description, running);
   }
@@ -505,9 +497,10 @@ export class PreviewLauncher {
           { method: 'GET', target: source.generation.openapiPath, headers: { accept: 'application/json' } },
           openApiLimits,
         );
-        if (response.statusCode === 200) routes = openApiRoutes(JSON.parse(response.body.toString('utf8')));
+        const document = parseJson(response.body.toString('utf8'));
+        if (response.statusCode === 200 && document.ok) routes = openApiRoutes(document.value);
       } catch {
-        // No document, or not JSON: the failure says the app lists no routes.
+        // No answer: the failure says the app lists no routes.
       }
     }
     const lastLines = (await this.deps.runner.lastLines?.(record.previewId, 'app')) ?? [];
@@ -577,6 +570,17 @@ function failureFrom(error: unknown): PreviewFailure {
     reason: 'internal',
     message: 'The preview could not be launched because of an internal error.',
   };
+}
+
+/** Runs a step of the runtime's; a task failure it reports is diagnosed on its way to the record. */
+async function diagnosed<T>(step: () => Promise<T>, context: () => DiagnosisContext): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const failure = taskFailureOf(error);
+    if (!failure) throw error;
+    throw new LaunchFailed(diagnoseTaskFailure(failure, context()));
+  }
 }
 
 /** What the diagnosis of a failed launch needs from the generation and, once built, its task. */
