@@ -8,6 +8,7 @@
 #   - --iptables=false and --ip-forward=false: previews get no outbound network,
 #     while ports published on 127.0.0.1 still work through docker-proxy;
 #   - log in <repo>/.local/dockerd.log.
+# Either way the host firewall is then closed to previews (isolate-previews.sh).
 # A newer docker client may already be on PATH (e.g. /usr/local/bin/docker);
 # it negotiates down to the daemon's API version, which is checked below.
 #
@@ -28,8 +29,11 @@ engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 # The client must exist for any of this to be useful; docker.io brings one too.
 have_client() { command -v docker >/dev/null 2>&1; }
 
+isolate_previews() { bash "$repo_root/scripts/docker/isolate-previews.sh"; }
+
 if have_client && engine_answers; then
   echo "ensure-docker-engine: engine already running ($(docker version --format 'client API {{.Client.APIVersion}}, server {{.Server.Version}} API {{.Server.APIVersion}}'))"
+  isolate_previews
   exit 0
 fi
 
@@ -85,3 +89,4 @@ versions="$(docker version --format '{{.Client.APIVersion}} {{.Server.Version}} 
   || die "client and daemon did not negotiate an API version"
 read -r client_api server_version server_api <<<"$versions"
 echo "ensure-docker-engine: ${installed}${started} (server $server_version API $server_api, client API $client_api), log $log_file"
+isolate_previews

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -90,8 +90,12 @@ export class DockerTaskRunner implements TaskRunner {
         Name: task.previewId,
         CheckDuplicate: true,
         Labels: labels,
-        // Published ports need a non-internal bridge; without masquerading it still has no way out.
-        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+        // Published ports need a non-internal bridge; without masquerading it has no way out, and
+        // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
+        Options: {
+          'com.docker.network.bridge.enable_ip_masquerade': 'false',
+          'com.docker.network.bridge.name': previewBridgeName(task.previewId),
+        },
       })
       .catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 409) throw error;
@@ -345,6 +349,14 @@ export function dockerSocketOf(docker: Docker): string {
   // Without DOCKER_HOST, dockerode holds a function that finds the default socket.
   const socketPath = (docker.modem as { socketPath?: unknown }).socketPath;
   return typeof socketPath === 'string' ? socketPath : defaultDockerSocket;
+}
+
+/**
+ * The host-side name of a preview's bridge: the `pv-` prefix is what scripts/docker/isolate-previews.sh
+ * matches, and a Linux interface name holds at most 15 characters.
+ */
+export function previewBridgeName(previewId: string): string {
+  return `pv-${createHash('sha256').update(previewId).digest('hex').slice(0, 12)}`;
 }
 
 /** The container whose network namespace the task shares: its first essential one. */
