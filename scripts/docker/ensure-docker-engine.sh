@@ -7,6 +7,9 @@
 #   - storage driver overlay2;
 #   - --iptables=false and --ip-forward=false: previews get no outbound network,
 #     while ports published on 127.0.0.1 still work through docker-proxy;
+#   - networks from 10.200.0.0/16 in /28 blocks (DOCKERD_ADDRESS_POOL): each preview has a
+#     network of its own, and Docker's default pools run out at about 30 networks; the default
+#     bridge keeps Docker's usual 172.17.0.0/16 (--bip) rather than one /28 of that pool;
 #   - log in <repo>/.local/dockerd.log.
 # Either way the host firewall is then closed to previews (isolate-previews.sh).
 # A newer docker client may already be on PATH (e.g. /usr/local/bin/docker);
@@ -14,12 +17,15 @@
 #
 # Usage: scripts/docker/ensure-docker-engine.sh
 # Env:   DOCKERD_WAIT_SECONDS (default 60)  how long to wait for the daemon.
+#        DOCKERD_ADDRESS_POOL (default base=10.200.0.0/16,size=28)  where networks come from:
+#          4096 networks of 14 addresses; a preview uses one (its containers share a namespace).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log_dir="$repo_root/.local"
 log_file="$log_dir/dockerd.log"
 wait_seconds="${DOCKERD_WAIT_SECONDS:-60}"
+address_pool="${DOCKERD_ADDRESS_POOL:-base=10.200.0.0/16,size=28}"
 
 die() { echo "ensure-docker-engine: $*" >&2; exit 1; }
 
@@ -66,6 +72,8 @@ else
     --storage-driver overlay2 \
     --iptables=false \
     --ip-forward=false \
+    --default-address-pool "$address_pool" \
+    --bip 172.17.0.1/16 \
     >>"$log_file" 2>&1 </dev/null &
   daemon_pid=$!
   started="started dockerd pid $daemon_pid"
