@@ -32,6 +32,8 @@ export interface OperationsDashboardProps {
   readonly restApi: RestApi;
   readonly failedEvents: IQueue;
   readonly alarms: readonly IAlarm[];
+  /** The Fargate cluster of the preview tasks (Container Insights, enhanced). */
+  readonly clusterName: string;
 }
 
 const width = 8;
@@ -109,6 +111,17 @@ export class OperationsDashboard extends Construct {
         graph('Proxied apps: 5xx', [serviceMetric('appServerErrors', stage, 'Sum', period)]),
       ],
       [
+        graph('Preview tasks: ephemeral storage used (GB, per task definition)', [
+          containerInsights('EphemeralStorageUtilized', props.clusterName, period),
+        ]),
+        graph('Preview tasks: memory used (MiB, per task definition)', [
+          containerInsights('MemoryUtilized', props.clusterName, period),
+        ]),
+        graph('Preview tasks: CPU used (units of 1/1024 vCPU, per task definition)', [
+          containerInsights('CpuUtilized', props.clusterName, period),
+        ]),
+      ],
+      [
         graph(
           'Lambda errors',
           functions.map(([name, fn]) => fn.function.metricErrors({ period, statistic: 'Sum', label: name })),
@@ -151,4 +164,16 @@ export class OperationsDashboard extends Construct {
       widgets: rows,
     });
   }
+}
+
+/**
+ * One line per preview task definition: Container Insights measures what Fargate tasks use, ephemeral
+ * storage included (their image layers and volumes), which the service itself cannot read in AWS.
+ */
+function containerInsights(metricName: string, clusterName: string, period: Duration): IMetric {
+  return new MathExpression({
+    expression: `SEARCH('{ECS/ContainerInsights,ClusterName,TaskDefinitionFamily} MetricName="${metricName}" ClusterName="${clusterName}"', 'Maximum', ${period.toSeconds()})`,
+    label: '',
+    period,
+  });
 }

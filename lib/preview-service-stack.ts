@@ -233,6 +233,7 @@ export class PreviewServiceStack extends Stack {
       restApi: this.restApi.api,
       failedEvents: this.failedEvents,
       alarms: this.alarms.alarms,
+      clusterName: this.previews.cluster.clusterName,
     });
 
     this.outputs();

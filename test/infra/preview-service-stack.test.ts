@@ -1099,6 +1099,15 @@ describe('operations', () => {
     expect(body).toContain('WriteThrottleEvents');
   });
 
+  it('the dashboard shows what preview tasks use in AWS, ephemeral storage included, from Container Insights', () => {
+    const body = dashboardBody().replaceAll('\\', '');
+    for (const metric of ['EphemeralStorageUtilized', 'MemoryUtilized', 'CpuUtilized']) {
+      expect(body).toContain(
+        `SEARCH('{ECS/ContainerInsights,ClusterName,TaskDefinitionFamily} MetricName="${metric}" ClusterName="`,
+      );
+    }
+  });
+
   it('paging alarms notify the encrypted alarm topic when they fire and when they recover', () => {
     const alarms = ofType(synth.resources, 'AWS::CloudWatch::Alarm');
     const names = alarms.map(([, alarm]) => alarm.Properties?.AlarmName);
