@@ -30,6 +30,12 @@ let ssmClient: SSMClient | undefined;
  */
 export const dynamoDbMaxAttempts = 4;
 
+/**
+ * Sockets per DynamoDB client. A Lambda instance serves one request at a time, but the local service
+ * serves every preview from one process: 100 launches at once queued behind the SDK's default 50.
+ */
+const dynamoDbMaxSockets = 256;
+
 export function dynamoDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= documentClientOf(createDynamoDbClient());
   return documentClient;
@@ -40,7 +46,13 @@ export function dynamoDocumentClient(): DynamoDBDocumentClient {
  * errors surface as the service's `unavailable` (503 with Retry-After), in this one place.
  */
 export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
-  const client = new DynamoDBClient({ retryMode: 'standard', maxAttempts: dynamoDbMaxAttempts, ...config });
+  const agent = { keepAlive: true, maxSockets: dynamoDbMaxSockets };
+  const client = new DynamoDBClient({
+    retryMode: 'standard',
+    maxAttempts: dynamoDbMaxAttempts,
+    requestHandler: { httpAgent: agent, httpsAgent: agent },
+    ...config,
+  });
   // The initialize step wraps the retry strategy: it sees only what is left after the last attempt.
   client.middlewareStack.add(
     (next) => async (args) => {
