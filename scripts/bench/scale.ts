@@ -8,6 +8,10 @@ import type { BenchResources } from './resources.js';
 import { summarize } from './stats.js';
 
 const generationId = 'hello-api';
+/** How many previews were healthy by when: the curve printed for a run of 100. */
+const milestones = [10, 25, 50, 100];
+const memoryPerPreviewTargetMb = 40;
+const deleteAllTargetMs = 10_000;
 const timeoutMs = 180_000;
 /** With up to 100 previews, one status round is up to 100 calls: poll less often than the launch runs. */
 const pollMs = 250;
@@ -68,6 +72,7 @@ export async function scaleRun(
   const memoryAfter = await memoryUsedBytes();
 
   const healthy = healthyMs.length;
+  const perPreviewBytes = healthy > 0 ? (peak.peak - memoryBefore) / healthy : 0;
   report.percentiles.push({
     name: `scale ${count}: launch request answered`,
     summary: summarize(answerMs),
@@ -103,17 +108,18 @@ export async function scaleRun(
       target: '',
       met: undefined,
     },
+    ...healthyCurve(healthyMs, count),
     {
       name: `scale ${count}: memory per healthy preview at peak`,
-      value: healthy > 0 ? megabytes((peak.peak - memoryBefore) / healthy) : 'n/a',
-      target: '',
-      met: undefined,
+      value: healthy > 0 ? megabytes(perPreviewBytes) : 'n/a',
+      target: `≤ ${memoryPerPreviewTargetMb} MB`,
+      met: healthy > 0 ? perPreviewBytes <= memoryPerPreviewTargetMb * 1024 * 1024 : false,
     },
     {
       name: `scale ${count}: delete all at once`,
       value: duration(deleteMs),
-      target: '',
-      met: undefined,
+      target: `≤ ${duration(deleteAllTargetMs)}`,
+      met: deleteMs <= deleteAllTargetMs,
     },
     {
       name: `scale ${count}: containers, networks, volumes left`,
@@ -132,6 +138,19 @@ export async function scaleRun(
   ] as const) {
     if (list.length > 0) report.notes.push(`scale ${count}, ${what}: ${distinct(list)}`);
   }
+}
+
+/** When the 10th, 25th, 50th and 100th preview (of those launched) was healthy. */
+function healthyCurve(healthyMs: readonly number[], count: number): Report['values'] {
+  const sorted = [...healthyMs].sort((a, b) => a - b);
+  return milestones
+    .filter((n) => n <= count)
+    .map((n) => ({
+      name: `scale ${count}: ${n} healthy after`,
+      value: sorted.length >= n ? duration(sorted[n - 1]!) : `only ${sorted.length} got healthy`,
+      target: '',
+      met: undefined,
+    }));
 }
 
 /** "reason ×3; other ×1": a hundred identical lines say less than one. */
