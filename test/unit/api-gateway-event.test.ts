@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/http/routes.js';
-import { matchResource, proxyEvent } from '../../scripts/local/api-gateway-event.js';
+import { matchResource, proxyEvent } from '../../functions/local/api-gateway-event.js';
 
 describe('local gateway events', () => {
   it('matches resource paths like API Gateway', () => {
@@ -73,7 +73,7 @@ describe('local gateway events', () => {
 
 describe('local handler registry', () => {
   it('has exactly one handler for every route', async () => {
-    const { httpHandlers } = await import('../../scripts/local/http-handlers.js');
+    const { httpHandlers } = await import('../../functions/local/http-handlers.js');
     expect(Object.keys(httpHandlers).sort()).toEqual(routes.map((r) => r.handler).sort());
   });
 });

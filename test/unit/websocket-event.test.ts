@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { webSocketEvent } from '../../scripts/local/websocket-event.js';
-import { webSocketHandlers } from '../../scripts/local/websocket-handlers.js';
+import { webSocketEvent } from '../../functions/local/websocket-event.js';
+import { webSocketHandlers } from '../../functions/local/websocket-handlers.js';
 
 const connection = {
   connectionId: 'L0SM9cOFvHcCIhw=',

@@ -9,10 +9,10 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, errorHeaders, AppError, type ErrorCode } from '../../functions/core/errors.js';
-import { handler as authorize } from '../../functions/handlers/authorizer.js';
-import { services } from '../../functions/handlers/services.js';
-import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
+import { errorBody, errorHeaders, AppError, type ErrorCode } from '../core/errors.js';
+import { handler as authorize } from '../handlers/authorizer.js';
+import { services } from '../handlers/services.js';
+import { routes, type RouteDefinition } from '../handlers/http/routes.js';
 import { httpHandlers, type ProxyHandler } from './http-handlers.js';
 import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';

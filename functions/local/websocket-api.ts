@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketResult } from '../../functions/handlers/websocket/websocket-route.js';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { parseJson } from '../../functions/core/json-input.js';
-import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
-import { services } from '../../functions/handlers/services.js';
+import type { WebSocketResult } from '../handlers/websocket/websocket-route.js';
+import { webSocketRoutes } from '../handlers/websocket/routes.js';
+import { parseJson } from '../core/json-input.js';
+import { maxClientMessageBytes } from '../core/live-schemas.js';
+import { services } from '../handlers/services.js';
 import { decodePathPart, matchResource } from './api-gateway-event.js';
 import { writeRawResponse, type GatewayExtension } from './gateway.js';
 import { TokenBuckets } from './token-buckets.js';
