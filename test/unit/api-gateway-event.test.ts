@@ -70,10 +70,3 @@ describe('local gateway events', () => {
     expect(event.pathParameters).toBeNull();
   });
 });
-
-describe('local handler registry', () => {
-  it('has exactly one handler for every route', async () => {
-    const { httpHandlers } = await import('../../functions/local/http-handlers.js');
-    expect(Object.keys(httpHandlers).sort()).toEqual(routes.map((r) => r.handler).sort());
-  });
-});
