@@ -41,12 +41,16 @@ export interface HandlerModule<
 
 type AnyHandler = (...args: never[]) => Promise<unknown>;
 
-/** `file` is relative to this folder; `load` must import the same file (as `.js`). */
+/**
+ * `file` is relative to this folder; `load` must import the same file (as `.js`). The import runs
+ * once: later calls answer at once, where a new `import()` would go through the module loader again.
+ */
 function handlerModule<Module extends { readonly handler: AnyHandler }>(
   file: string,
   load: () => Promise<Module>,
 ): HandlerModule<Module> {
-  return { entry: new URL(file, import.meta.url), load };
+  let loaded: Promise<Module> | undefined;
+  return { entry: new URL(file, import.meta.url), load: () => (loaded ??= load()) };
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
