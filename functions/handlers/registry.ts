@@ -223,7 +223,12 @@ export const webSocketFunctions: { readonly [Name in WebSocketRouteName]: WebSoc
 /** The TOKEN authorizer of the REST API (lib/jwt-authorizer.ts): it reads only the JWT settings. */
 export const authorizerModule = handlerModule('authorizer.ts', () => import('./authorizer.js'));
 
-/** How an event function is invoked, and the handler that fits. */
+/**
+ * How an event function is invoked, and the handler that fits: `preview-logs`, the subscription
+ * filter of the preview log group; `task-state`, EventBridge's ECS task state changes of the
+ * preview cluster; `schedule`, an EventBridge schedule at a fixed rate; `invoked`, asynchronously
+ * by other functions, by a name fixed per stage.
+ */
 type Triggered<Trigger, Handler extends AnyHandler> = {
   readonly trigger: Trigger;
 } & FunctionDeclaration<{ readonly handler: Handler }>;
@@ -236,16 +241,12 @@ export type EventFunction = {
    */
   readonly retries: { readonly attempts: number; readonly maxEventAgeMinutes: number };
 } & (
-  | /** The subscription filter of the preview log group. */
-    Triggered<{ readonly kind: 'preview-logs' }, (event: CloudWatchLogsEvent) => Promise<unknown>>
-    /** EventBridge: ECS task state changes of the preview cluster. */
+  | Triggered<{ readonly kind: 'preview-logs' }, (event: CloudWatchLogsEvent) => Promise<unknown>>
   | Triggered<{ readonly kind: 'task-state' }, (event: TaskStateChangeEvent) => Promise<unknown>>
-  /** EventBridge: a fixed-rate schedule. */
   | Triggered<
       { readonly kind: 'schedule'; readonly everyMinutes: number },
       (event: ScheduledEvent) => Promise<unknown>
     >
-  /** Invoked asynchronously by other functions, by a name fixed per stage. */
   | Triggered<{ readonly kind: 'invoked' }, AnyHandler>
 );
 
