@@ -1,4 +1,4 @@
-import type { HandlerEntry } from './handler-registry.js';
+import type { StackFunction } from './stack-functions.js';
 import type { ConcurrencySettings } from './stage-config.js';
 
 /**
@@ -10,7 +10,7 @@ import type { ConcurrencySettings } from './stage-config.js';
  * - a schedule runs one at a time, so a slow run never overlaps the next: the next waits in the queue.
  * Everything reserved comes out of the account's quota, whose unreserved part must stay at 100 or more.
  */
-export function reservedConcurrency(entry: HandlerEntry, settings: ConcurrencySettings): number | undefined {
+export function reservedConcurrency(entry: StackFunction, settings: ConcurrencySettings): number | undefined {
   if (entry.trigger.kind === 'schedule') return 1;
   if (entry.name === 'start-preview') return settings.startPreview;
   if (entry.name === 'log-fan-out') return settings.fanOut;

@@ -2,8 +2,13 @@ import { ArnFormat, Fn, Stack, type Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { DataTables, TableName } from './data-tables.js';
-import type { FunctionAccess, RuntimeAccess, TableAccess } from './handler-registry.js';
+import type {
+  FunctionAccess,
+  RuntimeAccess,
+  TableAccess,
+  TableName,
+} from '../functions/handlers/registry.js';
+import type { DataTables } from './data-tables.js';
 import type { ImageBuilds } from './image-builds.js';
 import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
 import type { MaintenanceSwitch } from './maintenance-switch.js';
@@ -33,11 +38,10 @@ export interface ServiceResources {
   readonly generations: BucketArea;
   readonly buildSources: BucketArea;
   readonly exports: BucketArea;
-  /** Absent until its `$connect` handler exists: then no function gets the live-stream settings. */
-  readonly webSocket?: PreviewWebSocketApi;
-  /** Fixed names of the asynchronously invoked functions that are deployed. */
-  readonly startPreviewFunction?: string;
-  readonly logReplayFunction?: string;
+  readonly webSocket: PreviewWebSocketApi;
+  /** Fixed names of the asynchronously invoked functions. */
+  readonly startPreviewFunction: string;
+  readonly logReplayFunction: string;
 }
 
 export interface FunctionSpec {
@@ -80,10 +84,10 @@ export class FunctionFactory {
         : {}),
     });
 
-    const live = webSocket !== undefined && (access.websocket || access.previewLogs || access.startsReplays);
+    const live = access.websocket || access.previewLogs || access.startsReplays;
     const tables: Partial<Record<TableName, TableAccess>> = { ...access.tables };
     // Sending finds a preview's connections and forgets those that have gone (410).
-    if (live && access.websocket) tables.connections = 'readwrite';
+    if (access.websocket) tables.connections = 'readwrite';
     for (const [name, level] of Object.entries(tables)) {
       this.resources.tables.grant(fn.role, name as TableName, level);
     }
@@ -93,27 +97,22 @@ export class FunctionFactory {
     if (access.generations) this.grantGenerations(fn);
     if (access.runtime) this.grantRuntime(fn, access.runtime);
     if (live) fn.addEnvironment(this.liveEnvironment());
-    if (live && access.websocket) webSocket.grantManageConnections(fn);
-    if (live && access.previewLogs) this.grantPreviewLogs(fn);
-    if (live && access.startsReplays) {
-      this.grantInvoke(fn, this.logReplayName());
-    }
+    if (access.websocket) webSocket.grantManageConnections(fn);
+    if (access.previewLogs) this.grantPreviewLogs(fn);
+    if (access.startsReplays) this.grantInvoke(fn, this.resources.logReplayFunction);
     if (access.exports) this.grantExports(fn);
-    if (access.startsPreviews) {
-      this.grantInvoke(fn, this.startPreviewName());
-    }
+    if (access.startsPreviews) this.grantInvoke(fn, this.resources.startPreviewFunction);
     return fn;
   }
 
   /** What the live stream reads (the log pipeline turns on when the management URL is set). */
   liveEnvironment(): Record<string, string> {
     const { webSocket, cluster } = this.resources;
-    if (!webSocket) return {};
     return {
       PREVIEW_WEBSOCKET_MANAGEMENT_URL: webSocket.managementUrl,
       PREVIEW_LOG_GROUP: cluster.logGroup.logGroupName,
       PREVIEW_ECS_CLUSTER: cluster.cluster.clusterName,
-      PREVIEW_LOG_REPLAY_FUNCTION: this.logReplayName(),
+      PREVIEW_LOG_REPLAY_FUNCTION: this.resources.logReplayFunction,
       PREVIEW_REDACTIONS_TABLE: this.resources.secrets.redactions.tableName,
     };
   }
@@ -125,7 +124,7 @@ export class FunctionFactory {
     return {
       PREVIEW_RUNNER: 'ecs',
       ...secrets.environment(),
-      PREVIEW_START_FUNCTION: this.startPreviewName(),
+      PREVIEW_START_FUNCTION: this.resources.startPreviewFunction,
       PREVIEW_ECS_CLUSTER: cluster.cluster.clusterName,
       PREVIEW_ECS_SUBNETS: Fn.join(',', network.vpc.selectSubnets(network.previewSubnets).subnetIds),
       PREVIEW_ECS_SECURITY_GROUP: network.previewSecurityGroup.securityGroupId,
@@ -142,17 +141,6 @@ export class FunctionFactory {
       PREVIEW_DATABASE_IMAGE_POSTGRESQL: databaseImages.postgresql,
       PREVIEW_DATABASE_IMAGE_MONGODB: databaseImages.mongodb,
     };
-  }
-
-  private startPreviewName(): string {
-    return required(
-      this.resources.startPreviewFunction,
-      'start-preview (functions/handlers/tasks/start-preview.ts)',
-    );
-  }
-
-  private logReplayName(): string {
-    return required(this.resources.logReplayFunction, 'log-replay (functions/handlers/websocket/replay.ts)');
   }
 
   private grantInvoke(fn: ServiceFunction, functionName: string): void {
@@ -292,11 +280,4 @@ export class FunctionFactory {
     fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [sources] }));
     acknowledgeWildcardResource(fn, sources, 'Build sources are named by content hash at run time.');
   }
-}
-
-function required(functionName: string | undefined, handler: string): string {
-  if (!functionName) {
-    throw new Error(`Functions of this stack need the ${handler} function, whose file does not exist.`);
-  }
-  return functionName;
 }

@@ -1,7 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { Annotations, Duration } from 'aws-cdk-lib';
 import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
 import { defaultAuthorizerCacheSeconds } from '../functions/core/config.js';
+import { authorizerModule } from '../functions/handlers/registry.js';
 import { ServiceFunction, type FunctionDefaults } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 
@@ -46,7 +48,7 @@ export class JwtAuthorizer extends Construct {
     }
 
     this.function = new ServiceFunction(this, 'Handler', {
-      entry: 'functions/handlers/authorizer.ts',
+      entry: fileURLToPath(authorizerModule.entry),
       description: 'Verifies the bearer JWT of REST API requests',
       defaults: props.defaults,
       environment: {

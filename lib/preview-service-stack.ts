@@ -5,18 +5,11 @@ import { FilterPattern, SubscriptionFilter, type RetentionDays } from 'aws-cdk-l
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { routes } from '../functions/handlers/http/routes.js';
+import { launchTimeoutSeconds } from '../functions/handlers/registry.js';
 import { tierVariables, type TierName } from '../functions/core/tiers.js';
 import { DataTables } from './data-tables.js';
 import { reservedConcurrency } from './function-concurrency.js';
 import { FunctionFactory } from './function-factory.js';
-import {
-  invokedFunctionName,
-  launchTimeout,
-  presentHandlers,
-  routeAccess,
-  type HandlerEntry,
-} from './handler-registry.js';
 import { ImageBuilds } from './image-builds.js';
 import { MaintenanceSwitch } from './maintenance-switch.js';
 import { OperationsDashboard } from './operations-dashboard.js';
@@ -27,13 +20,12 @@ import { PreviewSecrets } from './preview-secrets.js';
 import { SecureBucket } from './secure-bucket.js';
 import { ServiceAlarms } from './service-alarms.js';
 import { projectRoot, serviceName, type FunctionDefaults, type ServiceFunction } from './service-function.js';
+import { invokedFunctionName, stackFunctions, type StackFunction } from './stack-functions.js';
 import type { StageConfig, TierOverrides } from './stage-config.js';
 import { PreviewWebSocketApi } from './websocket-api.js';
 
 export interface PreviewServiceStackProps extends StackProps {
   readonly config: StageConfig;
-  /** Where handler files are looked for and bundled from; the repository unless a test points elsewhere. */
-  readonly projectRoot?: string;
 }
 
 export function stackName(stage: string): string {
@@ -49,7 +41,7 @@ export const bucketPrefixes = {
 
 /**
  * One stage of the preview service. Environment-agnostic: synthesizes with no AWS account or lookups.
- * Functions come from the route table and the handler registry (lib/handler-registry.ts).
+ * Functions come from the function registry (functions/handlers/registry.ts), through lib/stack-functions.ts.
  */
 export class PreviewServiceStack extends Stack {
   readonly config: StageConfig;
@@ -60,14 +52,11 @@ export class PreviewServiceStack extends Stack {
   readonly secrets: PreviewSecrets;
   readonly buckets: { generations: SecureBucket; buildSources: SecureBucket; exports: SecureBucket };
   readonly restApi: PreviewRestApi;
-  /** Present once the `$connect` handler exists. */
-  readonly webSocket: PreviewWebSocketApi | undefined;
+  readonly webSocket: PreviewWebSocketApi;
   readonly failedEvents: Queue;
   readonly maintenance: MaintenanceSwitch;
   /** Every function but the authorizer, by handler name. */
   readonly functions = new Map<string, ServiceFunction>();
-  /** Registry entries left out because their file (or the `$connect` handler they need) does not exist yet. */
-  readonly waitingHandlers: readonly HandlerEntry[];
   readonly alarms: ServiceAlarms;
   readonly dashboard: OperationsDashboard;
 
@@ -86,7 +75,7 @@ export class PreviewServiceStack extends Stack {
       stage,
       retainLogs: production,
       logRetention: config.logRetentionDays as RetentionDays,
-      projectRoot: props.projectRoot ?? projectRoot,
+      projectRoot,
     };
     const logs = { logRetention: defaults.logRetention, retainLogs: production };
 
@@ -135,14 +124,7 @@ export class PreviewServiceStack extends Stack {
       userRateLimitPerMinute: config.userRateLimitPerMinute,
     });
 
-    const { present, missing } = presentHandlers(defaults.projectRoot);
-    // Without $connect anyone could connect: the WebSocket API waits for its authorizing handler.
-    const hasConnect = present.some(
-      (e) => e.trigger.kind === 'websocket' && e.trigger.routeKey === '$connect',
-    );
-    this.webSocket = hasConnect ? new PreviewWebSocketApi(this, 'WebSocket', { stage, ...logs }) : undefined;
-    const deployed = present.filter((e) => e.trigger.kind !== 'websocket' || this.webSocket);
-    this.waitingHandlers = [...missing, ...present.filter((e) => !deployed.includes(e))];
+    this.webSocket = new PreviewWebSocketApi(this, 'WebSocket', { stage, ...logs });
 
     this.failedEvents = new Queue(this, 'FailedEvents', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -156,7 +138,7 @@ export class PreviewServiceStack extends Stack {
 
     this.maintenance = new MaintenanceSwitch(this, 'Maintenance', { stage });
 
-    const deployedNames = new Set(deployed.map((entry) => entry.name));
+    const functions = stackFunctions();
     const factory = new FunctionFactory({
       defaults,
       environment: this.serviceEnvironment(config),
@@ -169,59 +151,30 @@ export class PreviewServiceStack extends Stack {
       generations: { bucket: this.buckets.generations.bucket, prefix: bucketPrefixes.generations },
       buildSources: { bucket: this.buckets.buildSources.bucket, prefix: bucketPrefixes.buildSources },
       exports: { bucket: this.buckets.exports.bucket, prefix: bucketPrefixes.exports },
-      ...(this.webSocket ? { webSocket: this.webSocket } : {}),
-      ...(deployedNames.has('start-preview')
-        ? { startPreviewFunction: invokedFunctionName(stage, 'start-preview') }
-        : {}),
-      ...(deployedNames.has('log-replay')
-        ? { logReplayFunction: invokedFunctionName(stage, 'log-replay') }
-        : {}),
+      webSocket: this.webSocket,
+      startPreviewFunction: invokedFunctionName(stage, 'start-preview'),
+      logReplayFunction: invokedFunctionName(stage, 'log-replay'),
     });
     const functionGroup = new Construct(this, 'Functions');
 
-    for (const entry of deployed) {
+    const paging = new Map<string, ServiceFunction>([['authorizer', this.restApi.authorizer.function]]);
+    for (const entry of functions) {
       const fn = factory.create(functionGroup, pascalCase(entry.name), {
         ...entry,
         ...(entry.trigger.kind === 'invoked' ? { functionName: invokedFunctionName(stage, entry.name) } : {}),
         reservedConcurrency: reservedConcurrency(entry, config.concurrency),
       });
       this.functions.set(entry.name, fn);
+      if (entry.pages) paging.set(entry.name, fn);
       this.connectTrigger(entry, fn);
     }
-    for (const route of routes) {
-      let fn = this.functions.get(route.handler);
-      if (!fn) {
-        const settings = routeAccess[route.handler];
-        if (!settings || !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(route.handler)) {
-          throw new Error(
-            `Route ${route.method} ${route.path}: handler "${route.handler}" needs a kebab-case name and an ` +
-              'entry in routeAccess (lib/handler-registry.ts) saying what it may access.',
-          );
-        }
-        fn = factory.create(functionGroup, pascalCase(route.handler), {
-          entry: `functions/handlers/http/${route.handler}.ts`,
-          description: `${route.method} ${route.path}`,
-          access: settings,
-          timeout: settings.timeout,
-          memorySize: settings.memorySize,
-        });
-        this.functions.set(route.handler, fn);
-      }
-      this.restApi.addRoute(route, fn);
-    }
 
-    const paging = new Map<string, ServiceFunction>([['authorizer', this.restApi.authorizer.function]]);
-    for (const entry of deployed) if (entry.pages) paging.set(entry.name, this.functions.get(entry.name)!);
-    for (const [name, settings] of Object.entries(routeAccess)) {
-      const fn = this.functions.get(name);
-      if (settings.pages && fn) paging.set(name, fn);
-    }
     this.alarms = new ServiceAlarms(this, 'Alarms', {
       stage,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
       pagingFunctions: paging,
       authorizerName: 'authorizer',
-      serialFunctions: new Set(deployed.filter((e) => e.trigger.kind === 'schedule').map((e) => e.name)),
+      serialFunctions: new Set(functions.filter((e) => e.trigger.kind === 'schedule').map((e) => e.name)),
       tables: this.tables,
       failedEvents: this.failedEvents,
     });
@@ -244,12 +197,12 @@ export class PreviewServiceStack extends Stack {
     return {
       ...this.tables.environment(),
       PREVIEW_PUBLIC_URL: this.restApi.publicUrl,
-      ...(this.webSocket ? { PREVIEW_WEBSOCKET_URL: this.webSocket.url } : {}),
+      PREVIEW_WEBSOCKET_URL: this.webSocket.url,
       PREVIEW_GENERATIONS_BUCKET: this.buckets.generations.bucket.bucketName,
       PREVIEW_GENERATIONS_PREFIX: bucketPrefixes.generations,
       // How long a preview's logs stay queryable: the preview log group's retention.
       PREVIEW_LOG_RETENTION_DAYS: String(config.logRetentionDays),
-      PREVIEW_LAUNCH_TIMEOUT_SECONDS: String(launchTimeout.toSeconds()),
+      PREVIEW_LAUNCH_TIMEOUT_SECONDS: String(launchTimeoutSeconds),
       // Every generation in the bucket must name the user it belongs to.
       PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'false',
       ...tierEnvironment(config.tiers),
@@ -285,11 +238,15 @@ export class PreviewServiceStack extends Stack {
     };
   }
 
-  /** Wires a registry entry to its event source; every asynchronous one reports failures to the queue. */
-  private connectTrigger(entry: HandlerEntry, fn: ServiceFunction): void {
+  /** Wires a function to its API route or event source; every asynchronous one reports failures to the queue. */
+  private connectTrigger(entry: StackFunction, fn: ServiceFunction): void {
     const { trigger } = entry;
+    if (trigger.kind === 'rest') {
+      this.restApi.addRoute(trigger.route, fn);
+      return;
+    }
     if (trigger.kind === 'websocket') {
-      this.webSocket?.addRoute(trigger.routeKey, fn.function);
+      this.webSocket.addRoute(trigger.routeKey, fn.function);
       return;
     }
     const retries = entry.retries ?? { attempts: 2, maxEventAge: Duration.hours(1) };
@@ -336,13 +293,11 @@ export class PreviewServiceStack extends Stack {
     const output = (id: string, description: string, value: string) =>
       new CfnOutput(this, id, { description, value });
     output('RestApiUrl', 'Base URL of the REST API stage (routes start with /api)', this.restApi.api.url);
-    if (this.webSocket) {
-      output(
-        'WebSocketUrl',
-        'WebSocket API stage URL (the launch response adds the query)',
-        this.webSocket.url,
-      );
-    }
+    output(
+      'WebSocketUrl',
+      'WebSocket API stage URL (the launch response adds the query)',
+      this.webSocket.url,
+    );
     for (const { definition, table } of this.tables.entries()) {
       output(
         `${definition.name.charAt(0).toUpperCase()}${definition.name.slice(1)}TableName`,

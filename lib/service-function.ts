@@ -17,7 +17,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { serviceMetrics } from './service-metrics.js';
 
-/** Repository root: entries, the lock file and the bundler are resolved from here, whatever the cwd. */
+/** Repository root: the lock file and the bundler are resolved from here, whatever the cwd. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export const serviceName = 'preview-service';
@@ -37,7 +37,7 @@ export interface FunctionDefaults {
   /** Keep log groups when functions are deleted. */
   readonly retainLogs: boolean;
   readonly logRetention: RetentionDays;
-  /** Where entries are resolved from; the repository unless a test points elsewhere. */
+  /** The repository: the lock file and the bundler are found here. */
   readonly projectRoot: string;
 }
 
@@ -49,7 +49,7 @@ export interface FunctionNetwork {
 }
 
 export interface ServiceFunctionProps {
-  /** Handler module, relative to the project root (`functions/handlers/...ts`); it exports `handler`. */
+  /** Absolute path of the handler module (a registry entry's, functions/handlers/registry.ts); it exports `handler`. */
   readonly entry: string;
   readonly description: string;
   readonly defaults: FunctionDefaults;
@@ -111,7 +111,7 @@ export class ServiceFunction extends Construct {
     );
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(defaults.projectRoot, props.entry),
+      entry: props.entry,
       handler: 'handler',
       projectRoot: defaults.projectRoot,
       depsLockFilePath: path.join(defaults.projectRoot, 'package-lock.json'),

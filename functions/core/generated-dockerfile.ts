@@ -1,8 +1,10 @@
 import { bindEntryPoint, listenEnvironment } from './app-binding.js';
-import type { Generation } from './generation.js';
 
 /** What a generated Dockerfile is made from: the entry point and the port of `generation.json`. */
-export type DockerfileInput = Pick<Generation, 'entryPoint' | 'port'>;
+export interface DockerfileInput {
+  readonly entryPoint: string;
+  readonly port: number;
+}
 
 /**
  * The Dockerfile of a generation that brings none, after the spec's template: the base image,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from './errors.js';
 import type { GenerationSource } from './generation.js';
+import type { LaunchStarter } from './ports.js';
 import type { ContainerName, PreviewTaskDefinition } from './task-definition.js';
 
 /** Ports through which the core builds images and runs preview tasks (Docker locally, ECS in AWS). */
@@ -161,4 +162,13 @@ export function sourceHash(files: ReadonlyMap<string, Buffer>): string {
     hash.update(`${Buffer.byteLength(path)}:${path}:${content.length}:`).update(content);
   }
   return hash.digest('hex');
+}
+
+/** Where previews run: an image builder and a task runner of the same kind. */
+export interface PreviewRuntime {
+  readonly imageBuilder: ImageBuilder;
+  readonly runner: TaskRunner;
+  readonly starter: LaunchStarter;
+  /** Where image builds print to (the local log pipeline; CodeBuild logs on its own in AWS). */
+  readonly onBuildLog?: (previewId: string, line: string) => void;
 }

@@ -22,7 +22,7 @@ import { MaintenanceStop } from '../core/services/maintenance-stop.js';
 import { ResourceSampler } from '../core/services/resource-sampler.js';
 import { VersionComparison } from '../core/services/version-comparison.js';
 import { nodeAppHttpClient } from '../adapters/node-app-http-client.js';
-import type { ImageBuilder, TaskRunner } from '../core/task-runner.js';
+import type { PreviewRuntime } from '../core/task-runner.js';
 import { RequestRecorder } from '../core/request-recorder.js';
 import type { ServiceMetrics } from '../core/service-metrics.js';
 import { createTokenVerifier, type TokenVerifier } from '../core/token-verifier.js';
@@ -34,15 +34,6 @@ import { logger } from './logger.js';
 
 /** Proxied requests are counted in memory and written at most this often (one write, not one per request). */
 const requestMetricsFlushMs = 1000;
-
-/** Where previews run: an image builder and a task runner of the same kind. */
-export interface PreviewRuntime {
-  readonly imageBuilder: ImageBuilder;
-  readonly runner: TaskRunner;
-  readonly starter: LaunchStarter;
-  /** Where image builds print to (the local log pipeline; CodeBuild logs on its own in AWS). */
-  readonly onBuildLog?: (previewId: string, line: string) => void;
-}
 
 /** Everything the handlers use, built once per process from the validated environment. */
 export interface Services {

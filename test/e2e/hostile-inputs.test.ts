@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
 import { routes } from '../../functions/handlers/http/routes.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
+import { mintToken } from '../../functions/local/mint-token.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 
 /**

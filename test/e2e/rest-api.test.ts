@@ -2,8 +2,8 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusResponseSchema } from '../../functions/core/api-schemas.js';
 import { routes } from '../../functions/handlers/http/routes.js';
-import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/local-runtime.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
+import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
+import { mintToken } from '../../functions/local/mint-token.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 
 const secret = 'e2e-secret-e2e-secret-e2e-secret';

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, expect, it } from 'vitest';
+import { restFunctions } from '../../functions/handlers/registry.js';
 import { esmRequireBanner, projectRoot, ServiceFunction } from '../../lib/service-function.js';
 
 const outdir = mkdtempSync(path.join(os.tmpdir(), 'preview-service-bundle-'));
@@ -14,7 +16,7 @@ it('a function is bundled by the local esbuild into one ESM file with a source m
   const app = new App({ outdir });
   const stack = new Stack(app, 'Bundle');
   const fn = new ServiceFunction(stack, 'Openapi', {
-    entry: 'functions/handlers/http/get-openapi.ts',
+    entry: fileURLToPath(restFunctions['get-openapi'].module.entry),
     description: 'bundling check',
     defaults: { stage: 'test', retainLogs: false, logRetention: RetentionDays.ONE_DAY, projectRoot },
   });

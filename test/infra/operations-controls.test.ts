@@ -9,7 +9,6 @@ import {
   devContext,
   logicalId,
   ofType,
-  projectWithEveryHandler,
   roleStatements,
   synthesize,
   type CfnResourceJson,
@@ -21,12 +20,8 @@ import {
 let synth: Synth;
 let sized: Synth;
 beforeAll(() => {
-  const projectRoot = projectWithEveryHandler();
-  synth = synthesize(devContext, { projectRoot });
-  sized = synthesize(
-    { ...devContext, stage: 'sized', startPreviewConcurrency: 7, fanOutConcurrency: '9' },
-    { projectRoot },
-  );
+  synth = synthesize(devContext);
+  sized = synthesize({ ...devContext, stage: 'sized', startPreviewConcurrency: 7, fanOutConcurrency: '9' });
 }, 120_000);
 afterAll(cleanUp);
 

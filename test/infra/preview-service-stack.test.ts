@@ -6,7 +6,8 @@ import { tableDefinitions } from '../../functions/adapters/aws/table-definitions
 import { routes } from '../../functions/handlers/http/routes.js';
 import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
 import { gatewayErrors } from '../../lib/gateway-responses.js';
-import { eventHandlers, routeAccess, type FunctionAccess } from '../../lib/handler-registry.js';
+import type { FunctionAccess } from '../../functions/handlers/registry.js';
+import { stackFunctions } from '../../lib/stack-functions.js';
 import { corsAllowedHeaders } from '../../lib/rest-api.js';
 import { serviceMetrics } from '../../lib/service-metrics.js';
 import {
@@ -16,7 +17,6 @@ import {
   jwtContext,
   logicalId,
   ofType,
-  projectWithEveryHandler,
   resourcePath,
   resourcesOf,
   roleStatements,
@@ -27,18 +27,18 @@ import {
 } from './synth.js';
 
 /**
- * Every property of the stage that matters, on a synth with every handler present (bundling skipped),
+ * Every property of the stage that matters, on a synth of the repository's stack (bundling skipped),
  * then the same template against cdk-nag and the snapshot.
  */
 
 let synth: Synth;
 beforeAll(() => {
-  synth = synthesize(devContext, { projectRoot: projectWithEveryHandler() });
+  synth = synthesize(devContext);
 }, 60_000);
 afterAll(cleanUp);
 
 const accessOf = (name: string): FunctionAccess =>
-  routeAccess[name] ?? eventHandlers.find((entry) => entry.name === name)?.access ?? {};
+  stackFunctions().find((entry) => entry.name === name)?.access ?? {};
 const allFunctionNames = () => [...synth.stack.functions.keys()];
 
 function fnResource(name: string): CfnResourceJson {
@@ -440,8 +440,8 @@ describe('compute', () => {
 });
 
 describe('functions', () => {
-  it('are every route handler and every registry entry, plus the authorizer', () => {
-    const handlers = new Set([...routes.map((route) => route.handler), ...eventHandlers.map((e) => e.name)]);
+  it('are every function of the registry, plus the authorizer', () => {
+    const handlers = new Set(stackFunctions().map((e) => e.name));
     expect(new Set(allFunctionNames())).toEqual(handlers);
     // More for CDK's custom resources: the VPC's default security group lock-down, the S3 prefix list
     // lookup.
@@ -609,7 +609,7 @@ describe('functions', () => {
 
   it('every asynchronously invoked function sends failures to the failed-events queue, with bounded retries', () => {
     const configs = ofType(synth.resources, 'AWS::Lambda::EventInvokeConfig');
-    const asynchronous = eventHandlers.filter((entry) => entry.trigger.kind !== 'websocket');
+    const asynchronous = stackFunctions().filter((entry) => entry.retries);
     expect(configs).toHaveLength(asynchronous.length);
     const queueArn = arnOf(synth.stack.failedEvents);
     for (const entry of asynchronous) {

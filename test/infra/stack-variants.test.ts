@@ -1,90 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { eventHandlers, presentHandlers, routeAccess, webSocketAccess } from '../../lib/handler-registry.js';
 import { launchRoutePath } from '../../lib/rest-api.js';
-import { projectRoot } from '../../lib/service-function.js';
 import { nagFindings } from './checks.js';
-import {
-  cleanUp,
-  devContext,
-  jwtContext,
-  logicalId,
-  ofType,
-  projectWithEveryHandler,
-  synthesize,
-} from './synth.js';
+import { cleanUp, devContext, jwtContext, logicalId, ofType, synthesize } from './synth.js';
 
 afterAll(cleanUp);
-
-describe('handler registry', () => {
-  it('gives every REST route handler an access entry, and names no handler that has no route', () => {
-    const handlers = new Set(routes.map((route) => route.handler));
-    expect(new Set(Object.keys(routeAccess))).toEqual(handlers);
-  });
-
-  it('gives every WebSocket route handler an access entry', () => {
-    expect(new Set(Object.keys(webSocketAccess))).toEqual(
-      new Set(webSocketRoutes.map((route) => route.handler)),
-    );
-  });
-
-  it('lists every handler module of the repository that is deployed on its own', () => {
-    const deployed = new Set([
-      'functions/handlers/authorizer.ts',
-      ...routes.map((route) => `functions/handlers/http/${route.handler}.ts`),
-      ...eventHandlers.map((entry) => entry.entry),
-    ]);
-    // Helpers of handlers, and the local-only sampler, are not functions of their own.
-    const notFunctions =
-      /\/(routes|http-route|openapi-document|websocket-route|subscription-event)\.ts$|sample-resources\.ts$/;
-    const handlerDirectories = ['http', 'websocket', 'logs', 'events', 'schedules', 'tasks'];
-    const modules = handlerDirectories.flatMap((directory) => {
-      const absolute = path.join(projectRoot, 'functions/handlers', directory);
-      const files = existsSync(absolute) ? readdirSync(absolute) : [];
-      return files.map((file) => `functions/handlers/${directory}/${file}`);
-    });
-    for (const module of modules.filter((m) => !notFunctions.test(m)))
-      expect(deployed, module).toContain(module);
-  });
-
-  it('the repository stack deploys exactly the registry entries whose files exist, with no nag finding', () => {
-    const { stack, app } = synthesize(devContext);
-    expect(nagFindings(app)).toEqual([]);
-    const { present, missing } = presentHandlers(projectRoot);
-    for (const entry of present) expect(stack.functions.has(entry.name), entry.name).toBe(true);
-    for (const entry of missing) expect(stack.functions.has(entry.name), entry.name).toBe(false);
-    expect(stack.waitingHandlers.map((entry) => entry.name)).toEqual(missing.map((entry) => entry.name));
-  });
-
-  it('without a $connect handler there is no WebSocket API, and its routes wait for it', () => {
-    const { stack, resources } = synthesize(devContext, {
-      projectRoot: projectWithEveryHandler(['functions/handlers/websocket/connect.ts']),
-    });
-    expect(stack.webSocket).toBeUndefined();
-    expect(ofType(resources, 'AWS::ApiGatewayV2::Api')).toEqual([]);
-    expect(stack.waitingHandlers.map((entry) => entry.name).sort()).toEqual(
-      webSocketRoutes.map((route) => `ws-${route.handler}`).sort(),
-    );
-    for (const [, fn] of ofType(resources, 'AWS::Lambda::Function')) {
-      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
-        ?.Variables;
-      expect(variables?.PREVIEW_WEBSOCKET_URL).toBeUndefined();
-      expect(variables?.PREVIEW_WEBSOCKET_MANAGEMENT_URL).toBeUndefined();
-    }
-  });
-
-  it('a missing start-preview handler stops the synth with a message naming the file', () => {
-    expect(() =>
-      synthesize(devContext, {
-        projectRoot: projectWithEveryHandler(['functions/handlers/tasks/start-preview.ts']),
-      }),
-    ).toThrow(/start-preview \(functions\/handlers\/tasks\/start-preview.ts\)/);
-  });
-});
 
 describe('stage variants', () => {
   it('prod retains and protects its tables, buckets, repository and logs, with two NAT gateways', () => {

@@ -1,10 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { eventHandlers } from '../../lib/handler-registry.js';
 import { PreviewServiceStack, stackName } from '../../lib/preview-service-stack.js';
 import { projectRoot } from '../../lib/service-function.js';
 import { stageConfigFromContext } from '../../lib/stage-config.js';
@@ -55,31 +53,9 @@ function temporaryDirectory(prefix: string): string {
   return directory;
 }
 
-/**
- * A project root holding an empty module for every handler the stack can deploy (routes, the authorizer
- * and every registry entry), so the whole stack synthesizes whichever handlers exist in the repository
- * today (but those in `except`). Only for synths that skip bundling.
- */
-export function projectWithEveryHandler(except: readonly string[] = []): string {
-  const root = temporaryDirectory('preview-service-handlers-');
-  const entries = [
-    'functions/handlers/authorizer.ts',
-    ...routes.map((route) => `functions/handlers/http/${route.handler}.ts`),
-    ...eventHandlers.map((entry) => entry.entry),
-  ].filter((entry) => !except.includes(entry));
-  for (const entry of entries) {
-    mkdirSync(path.dirname(path.join(root, entry)), { recursive: true });
-    writeFileSync(path.join(root, entry), 'export const handler = async () => undefined;\n');
-  }
-  writeFileSync(path.join(root, 'package-lock.json'), '{}\n');
-  return root;
-}
-
 export interface SynthOptions {
   /** Run esbuild for every function (slow); otherwise assets are left unbundled. */
   readonly bundle?: boolean;
-  /** Where handler files are looked for; the repository by default. */
-  readonly projectRoot?: string;
 }
 
 /** Synthesizes the stack the way `bin/preview-service.ts` does, from CDK context. */
@@ -97,10 +73,7 @@ export function synthesize(context: Record<string, unknown>, options: SynthOptio
     },
   });
   const config = stageConfigFromContext((key) => app.node.tryGetContext(key));
-  const stack = new PreviewServiceStack(app, stackName(config.stage), {
-    config,
-    ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
-  });
+  const stack = new PreviewServiceStack(app, stackName(config.stage), { config });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
   return { app, stack, template, resources };

@@ -7,9 +7,9 @@ import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore } from '../../functions/core/ports.js';
 import { maxReplayLines } from '../../functions/core/services/live-connections.js';
 import { services } from '../../functions/handlers/services.js';
-import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/local-runtime.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
-import { rateLimitedCloseCode, serviceCloseCode } from '../../scripts/local/websocket-api.js';
+import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
+import { mintToken } from '../../functions/local/mint-token.js';
+import { rateLimitedCloseCode, serviceCloseCode } from '../../functions/local/websocket-api.js';
 import { LiveClient } from '../support/live-client.js';
 import { RecordingStarter } from '../support/preview-service.js';
 

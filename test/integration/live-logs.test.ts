@@ -4,8 +4,8 @@ import { dynamoDocumentClient } from '../../functions/adapters/aws/clients.js';
 import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
 import { taskLogStream } from '../../functions/core/log-streams.js';
 import { services } from '../../functions/handlers/services.js';
-import { startLocalRuntime, type LocalRuntime } from '../../scripts/local/local-runtime.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
+import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
+import { mintToken } from '../../functions/local/mint-token.js';
 import { LiveClient, type Received } from '../support/live-client.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
 import { ProcessImageBuilder } from '../../functions/adapters/local/process-image-builder.js';
 import { listenOn, ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
-import { unprivilegedUser } from '../../scripts/local/preview-runtime.js';
+import { unprivilegedUser } from '../../functions/local/preview-runtime.js';
 import { generationSchema, type GenerationSource } from '../../functions/core/generation.js';
 import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
 import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';

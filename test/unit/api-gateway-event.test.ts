@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { routes } from '../../functions/handlers/http/routes.js';
-import { matchResource, proxyEvent } from '../../scripts/local/api-gateway-event.js';
+import { matchResource, proxyEvent } from '../../functions/local/api-gateway-event.js';
 
 describe('local gateway events', () => {
   it('matches resource paths like API Gateway', () => {
@@ -68,12 +68,5 @@ describe('local gateway events', () => {
     expect(event.isBase64Encoded).toBe(true);
     expect(Buffer.from(event.body ?? '', 'base64')).toEqual(body);
     expect(event.pathParameters).toBeNull();
-  });
-});
-
-describe('local handler registry', () => {
-  it('has exactly one handler for every route', async () => {
-    const { httpHandlers } = await import('../../scripts/local/http-handlers.js');
-    expect(Object.keys(httpHandlers).sort()).toEqual(routes.map((r) => r.handler).sort());
   });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type Config } from '../../functions/core/config.js';
 import { bearerToken, createTokenVerifier } from '../../functions/core/token-verifier.js';
-import { mintToken } from '../../scripts/local/mint-token.js';
+import { mintToken } from '../../functions/local/mint-token.js';
 
 const jwt: Config['jwt'] = {
   secret: 'a-test-secret-that-is-long-enough',

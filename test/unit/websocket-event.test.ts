@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { webSocketEvent } from '../../scripts/local/websocket-event.js';
-import { webSocketHandlers } from '../../scripts/local/websocket-handlers.js';
+import { webSocketEvent } from '../../functions/local/websocket-event.js';
 
 const connection = {
   connectionId: 'L0SM9cOFvHcCIhw=',
@@ -45,9 +43,5 @@ describe('local WebSocket events', () => {
     expect(event.body).toBe('{"action":"ping"}');
     expect(event.requestContext.messageId).not.toBe('');
     expect(event.queryStringParameters).toBeUndefined();
-  });
-
-  it('reach a handler registered for every route', () => {
-    expect(Object.keys(webSocketHandlers).sort()).toEqual(webSocketRoutes.map((r) => r.handler).sort());
   });
 });

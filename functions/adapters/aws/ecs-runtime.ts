@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/config.js';
-import type { PreviewRuntime } from '../../handlers/services.js';
+import type { PreviewRuntime } from '../../core/task-runner.js';
 import { systemClock } from '../../core/clock.js';
 import { codeBuild, dynamoDocumentClient, ecr, ecs, lambda, s3, ssm } from './clients.js';
 import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';

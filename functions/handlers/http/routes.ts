@@ -1,7 +1,8 @@
 /**
- * The REST API's route table: one entry per API Gateway resource and method.
- * The CDK stack builds one Lambda per entry; the local gateway routes to the same handlers.
- * `handler` names the module `functions/handlers/http/<handler>.ts`, which exports `handler`.
+ * The REST API's route table: one entry per API Gateway resource and method. `handler` names the
+ * route's function in the registry (`restFunctions` in ../registry.ts), which must have one for
+ * each route: the CDK stack deploys it and the local gateway runs it. The OpenAPI document lists
+ * these routes; handlers may import this table, which carries no handler modules.
  */
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE' | 'ANY';
@@ -14,7 +15,7 @@ export interface RouteDefinition {
 
 const generation = '/api/generations/{generationId}';
 
-export const routes: readonly RouteDefinition[] = [
+export const routes = [
   { method: 'GET', path: '/api/previews', handler: 'list-previews', authenticated: true },
   { method: 'GET', path: '/api/openapi.json', handler: 'get-openapi', authenticated: false },
   { method: 'POST', path: `${generation}/preview/launch`, handler: 'launch-preview', authenticated: true },
@@ -51,4 +52,6 @@ export const routes: readonly RouteDefinition[] = [
     authenticated: true,
   },
   { method: 'GET', path: `${generation}/preview/events`, handler: 'list-events', authenticated: true },
-];
+] as const satisfies readonly RouteDefinition[];
+
+export type RestRouteName = (typeof routes)[number]['handler'];

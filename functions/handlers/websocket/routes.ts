@@ -1,7 +1,7 @@
 /**
- * The WebSocket API's routes: API Gateway selects one by `$request.body.action`. The CDK stack
- * builds an integration per entry; the local gateway routes to the same handlers.
- * `handler` names the module `functions/handlers/websocket/<handler>.ts`, which exports `handler`.
+ * The WebSocket API's routes: API Gateway selects one by `$request.body.action`. `handler` names
+ * the route's function in the registry (`webSocketFunctions` in ../registry.ts), which must have
+ * one for each route: the CDK stack integrates it and the local WebSocket API runs it.
  */
 export const routeSelectionExpression = '$request.body.action';
 
@@ -10,11 +10,13 @@ export interface WebSocketRouteDefinition {
   readonly handler: string;
 }
 
-export const webSocketRoutes: readonly WebSocketRouteDefinition[] = [
+export const webSocketRoutes = [
   { routeKey: '$connect', handler: 'connect' },
   { routeKey: '$disconnect', handler: 'disconnect' },
   { routeKey: 'subscribe', handler: 'subscribe' },
   { routeKey: 'unsubscribe', handler: 'unsubscribe' },
   { routeKey: 'ping', handler: 'ping' },
   { routeKey: '$default', handler: 'default' },
-];
+] as const satisfies readonly WebSocketRouteDefinition[];
+
+export type WebSocketRouteName = (typeof webSocketRoutes)[number]['handler'];

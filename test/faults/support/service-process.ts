@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tsxLoader = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
-const startScript = `${root}scripts/local/start.ts`;
+const startScript = `${root}scripts/start.ts`;
 
 /** A free port on loopback, so restarts of one service keep the same address. */
 export async function freePort(): Promise<number> {

@@ -2,13 +2,13 @@ import type Docker from 'dockerode';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
-import { LocalExportStore } from '../../functions/adapters/local/local-export-store.js';
-import type { Clock } from '../../functions/core/clock.js';
-import type { LogAdapters } from '../../functions/core/log-ports.js';
-import { buildLogStream, taskLogStream } from '../../functions/core/log-streams.js';
-import { cursorTime } from '../../functions/core/log-cursor.js';
-import { DockerLogFollower, type FollowedContainer } from './docker-log-follower.js';
+import { FileLogStore } from '../adapters/local/file-log-store.js';
+import { LocalExportStore } from '../adapters/local/local-export-store.js';
+import type { Clock } from '../core/clock.js';
+import type { LogAdapters } from '../core/log-ports.js';
+import { buildLogStream, taskLogStream } from '../core/log-streams.js';
+import { cursorTime } from '../core/log-cursor.js';
+import { DockerLogFollower, type FollowedContainer } from '../adapters/local/docker-log-follower.js';
 import { LocalExportDownloads } from './export-downloads.js';
 import type { GatewayExtension } from './gateway.js';
 import { LocalLogPipeline, parseLineEventId, type LogPosition } from './log-pipeline.js';
@@ -55,7 +55,7 @@ export class LocalLogs {
     this.pipeline = new LocalLogPipeline({
       logGroup: localLogGroup,
       // Loaded on first use, like a Lambda cold start.
-      deliver: async (event) => (await import('../../functions/handlers/logs/fan-out.js')).handler(event),
+      deliver: async (event) => (await import('../handlers/logs/fan-out.js')).handler(event),
       onError: report,
       resumeFrom: (previewId) => this.storedPosition(previewId),
     });
@@ -86,7 +86,7 @@ export class LocalLogs {
         start: async ({ connectionId, previewId }) => {
           void this.pipeline
             .enqueue(previewId, async () => {
-              const { handler } = await import('../../functions/handlers/websocket/replay.js');
+              const { handler } = await import('../handlers/websocket/replay.js');
               await handler({ connectionId, previewId });
             })
             .catch(report);

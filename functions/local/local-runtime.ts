@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../functions/core/clock.js';
-import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
-import { dockerSocketOf } from '../../functions/adapters/local/docker-task-runner.js';
-import { loadConfig, type Config } from '../../functions/core/config.js';
-import { useServiceOverrides, type ServiceOverrides } from '../../functions/handlers/services.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { chooseRunnerKind, dockerEngineAnswers } from '../adapters/local/docker-available.js';
+import { dockerSocketOf } from '../adapters/local/docker-task-runner.js';
+import { loadConfig, type Config } from '../core/config.js';
+import { eventFunctions, localSchedules } from '../handlers/registry.js';
+import { useServiceOverrides, type ServiceOverrides } from '../handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
 import { startGateway, type LocalGateway } from './gateway.js';
 import { createLocalPreviewRuntime } from './preview-runtime.js';
@@ -111,24 +112,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             {
               name: 'sample-resources',
               everySeconds: config.resourceSampleSeconds,
-              invoke: () => import('../../functions/handlers/schedules/sample-resources.js'),
+              invoke: localSchedules['sample-resources'].load,
             },
             {
               // Each preview is checked on its own interval; this is how often that is looked at.
               name: 'check-health',
               everySeconds: healthTickSeconds,
-              invoke: () => import('../../functions/handlers/schedules/check-health.js'),
+              invoke: eventFunctions['check-health'].module.load,
             },
             {
               name: 'sweep-previews',
               everySeconds: config.sweepSeconds,
-              invoke: () => import('../../functions/handlers/schedules/sweep-previews.js'),
+              invoke: eventFunctions['sweep-previews'].module.load,
             },
           ]
         : [],
     );
     const taskEvents = await previewRuntime?.watchTaskEvents?.(async (event) => {
-      const { handler } = await import('../../functions/handlers/events/task-state-change.js');
+      const { handler } = await eventFunctions['task-state-change'].module.load();
       await handler(event);
     });
     const logFollower = await previewRuntime?.watchLogs?.();

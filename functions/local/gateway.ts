@@ -9,25 +9,23 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, errorHeaders, AppError, type ErrorCode } from '../../functions/core/errors.js';
-import { handler as authorize } from '../../functions/handlers/authorizer.js';
-import { services } from '../../functions/handlers/services.js';
-import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
-import { httpHandlers, type ProxyHandler } from './http-handlers.js';
+import { errorBody, errorHeaders, AppError, type ErrorCode } from '../core/errors.js';
+import { services } from '../handlers/services.js';
+import { routes, type RestRouteName, type RouteDefinition } from '../handlers/http/routes.js';
+import { authorizerModule, restFunctions, type ProxyHandler } from '../handlers/registry.js';
 import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
 
 /** API Gateway's own payload limit; the handlers apply the service's tighter one. */
 const maxPayloadBytes = 10 * 1024 * 1024;
 
-const handlerModules = new Map<string, Promise<ProxyHandler>>();
+const handlerModules = new Map<RestRouteName, Promise<ProxyHandler>>();
 
-function loadHandler(name: string): Promise<ProxyHandler> {
+/** The route's function from the registry, loaded on first use like a Lambda cold start. */
+function loadHandler(name: RestRouteName): Promise<ProxyHandler> {
   let loaded = handlerModules.get(name);
   if (!loaded) {
-    const load = httpHandlers[name];
-    if (!load) throw new Error(`No local handler is registered for ${name}.`);
-    loaded = load().then((m) => m.handler);
+    loaded = restFunctions[name].module.load().then((m) => m.handler);
     handlerModules.set(name, loaded);
   }
   return loaded;
@@ -121,6 +119,7 @@ async function runAuthorizer(
   if (cached && cached.expiresAt > Date.now()) return { context: cached.context };
   let result: APIGatewayAuthorizerResult;
   try {
+    const { handler: authorize } = await authorizerModule.load();
     result = await authorize({
       type: 'TOKEN',
       authorizationToken: header,

@@ -1,4 +1,5 @@
-import type { LaunchStarter } from '../../functions/core/ports.js';
+import type { LaunchStarter } from '../core/ports.js';
+import { eventFunctions } from '../handlers/registry.js';
 
 /**
  * Starts launches the way the launch route's asynchronous Lambda invocation does in AWS: the
@@ -8,7 +9,8 @@ export class LocalLaunchStarter implements LaunchStarter {
   private readonly inFlight = new Set<Promise<void>>();
 
   async start(preview: { previewId: string }): Promise<void> {
-    const run = import('../../functions/handlers/tasks/start-preview.js')
+    const run = eventFunctions['start-preview'].module
+      .load()
       .then(({ handler }) => handler({ previewId: preview.previewId }))
       .catch((error: unknown) => console.error(`start-preview ${preview.previewId} failed:`, error))
       .finally(() => this.inFlight.delete(run));

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketResult } from '../../functions/handlers/websocket/websocket-route.js';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { parseJson } from '../../functions/core/json-input.js';
-import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
-import { services } from '../../functions/handlers/services.js';
+import type { WebSocketResult } from '../handlers/websocket/websocket-route.js';
+import { webSocketRoutes, type WebSocketRouteName } from '../handlers/websocket/routes.js';
+import { webSocketFunctions, type WebSocketHandler } from '../handlers/registry.js';
+import { parseJson } from '../core/json-input.js';
+import { maxClientMessageBytes } from '../core/live-schemas.js';
+import { services } from '../handlers/services.js';
 import { decodePathPart, matchResource } from './api-gateway-event.js';
 import { writeRawResponse, type GatewayExtension } from './gateway.js';
 import { TokenBuckets } from './token-buckets.js';
 import { newConnectionId, webSocketEvent, type ConnectionContext } from './websocket-event.js';
-import { webSocketHandlers, type WebSocketHandler } from './websocket-handlers.js';
 
 /** API Gateway's limit on a message posted to a connection through `@connections`. */
 const maxPostedMessageBytes = 128 * 1024;
@@ -28,15 +28,14 @@ interface OpenConnection {
   queue: Promise<void>;
 }
 
-const loaded = new Map<string, Promise<WebSocketHandler>>();
+const loaded = new Map<WebSocketRouteName, Promise<WebSocketHandler>>();
 
+/** The route's function from the registry, loaded on first use like a Lambda cold start. */
 function routeHandler(routeKey: string): Promise<WebSocketHandler> {
   const name = webSocketRoutes.find((r) => r.routeKey === routeKey)?.handler ?? 'default';
   let handler = loaded.get(name);
   if (!handler) {
-    const load = webSocketHandlers[name];
-    if (!load) throw new Error(`No local handler is registered for WebSocket route ${routeKey}.`);
-    handler = load().then((m) => m.handler);
+    handler = webSocketFunctions[name].module.load().then((m) => m.handler);
     loaded.set(name, handler);
   }
   return handler;
