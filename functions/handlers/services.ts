@@ -16,6 +16,7 @@ import { PreviewLauncher } from '../core/services/preview-launcher.js';
 import { PreviewMetrics } from '../core/services/preview-metrics.js';
 import { PreviewProxy } from '../core/services/preview-proxy.js';
 import { PreviewService } from '../core/services/preview-service.js';
+import { PreviewStateMachine } from '../core/services/preview-state-machine.js';
 import { HealthMonitor } from '../core/services/health-monitor.js';
 import { PreviewSweeper } from '../core/services/preview-sweeper.js';
 import { MaintenanceStop } from '../core/services/maintenance-stop.js';
@@ -129,10 +130,22 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
   const logAdapters = extra.logs ?? awsLogAdapters(process.env);
   const live =
     logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
-  const previews = new PreviewService({
+  const quotas = new DynamoDbQuotaStore(client, config.tables.quotas);
+  const events = new DynamoDbEventStore(client, config.tables.events, config.eventRetentionDays);
+  const stateMachine = new PreviewStateMachine({
     previews: previewStore,
-    quotas: new DynamoDbQuotaStore(client, config.tables.quotas),
-    events: new DynamoDbEventStore(client, config.tables.events, config.eventRetentionDays),
+    quotas,
+    events,
+    runner: runtime?.runner,
+    clock,
+    serviceMetrics,
+    notifier: live?.live,
+  });
+  const previews = new PreviewService({
+    stateMachine,
+    previews: previewStore,
+    quotas,
+    events,
     metrics,
     generations,
     allowUnownedGenerations: config.allowUnownedGenerations,
@@ -142,7 +155,6 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     urls: { api: config.publicUrl, websocket: config.websocketUrl },
     clock,
     serviceMetrics,
-    notifier: live?.live,
     maintenance,
   });
   const launcher =
@@ -150,7 +162,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     new PreviewLauncher({
       previews: previewStore,
       generations,
-      service: previews,
+      stateMachine,
       imageBuilder: runtime.imageBuilder,
       runner: runtime.runner,
       tiers: config.tiers,
@@ -183,14 +195,14 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       metrics,
       clock,
       notifier: live?.live,
-      stopper: previews,
+      stopper: stateMachine,
     });
   const monitor =
     runtime &&
     launcher &&
     new HealthMonitor({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       launcher,
       runner: runtime.runner,
       client: nodeAppHttpClient,
@@ -204,7 +216,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     launcher &&
     new PreviewSweeper({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       launcher,
       runner: runtime.runner,
       starter: runtime.starter,
@@ -222,7 +234,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     runtime &&
     new MaintenanceStop({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       maintenance,
       onError: (previewId, error) =>
         logger.error('a preview could not be stopped for maintenance', { previewId, error }),
