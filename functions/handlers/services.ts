@@ -1,7 +1,7 @@
 import { dynamoDocumentClient, s3, ssm } from '../adapters/aws/clients.js';
 import { ssmMaintenanceSwitch } from '../adapters/aws/ssm-maintenance-switch.js';
 import { powertoolsServiceMetrics } from '../adapters/aws/powertools-service-metrics.js';
-import { ecsRuntimeFromEnv } from '../adapters/aws/ecs-runtime.js';
+import { ecsRuntime } from '../adapters/aws/ecs-runtime.js';
 import { DynamoDbEventStore } from '../adapters/aws/dynamodb-event-store.js';
 import { DynamoDbMetricsStore } from '../adapters/aws/dynamodb-metrics-store.js';
 import { DynamoDbPreviewStore } from '../adapters/aws/dynamodb-preview-store.js';
@@ -9,7 +9,7 @@ import { DynamoDbQuotaStore } from '../adapters/aws/dynamodb-quota-store.js';
 import { S3GenerationStore } from '../adapters/aws/s3-generation-store.js';
 import { DirectoryGenerationStore } from '../adapters/local/directory-generation-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { loadConfig, type Config } from '../core/config.js';
+import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '../core/config.js';
 import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '../core/maintenance.js';
 import type { GenerationStore, LaunchStarter } from '../core/ports.js';
 import { PreviewLauncher } from '../core/services/preview-launcher.js';
@@ -45,7 +45,7 @@ export interface PreviewRuntime {
   readonly onBuildLog?: (previewId: string, line: string) => void;
 }
 
-/** Everything the handlers use, built once per process from the validated environment. */
+/** Everything the handlers but the authorizer use, built once per process from the validated environment. */
 export interface Services {
   readonly config: Config;
   readonly previews: PreviewService;
@@ -78,14 +78,22 @@ export interface ServiceOverrides {
   readonly logs?: LogAdapters;
 }
 
+/** The authorizer's whole world: it verifies tokens and counts denials, and reads only the JWT settings. */
+export interface AuthorizerServices {
+  readonly config: AuthorizerConfig;
+  readonly verifier: TokenVerifier;
+  readonly serviceMetrics: ServiceMetrics;
+}
+
 let overrides: ServiceOverrides = {};
 let current: Services | undefined;
-let verifier: TokenVerifier | undefined;
+let authorizer: AuthorizerServices | undefined;
 
+/** Sets what the next build plugs in; both builds start again from the environment as it is then. */
 export function useServiceOverrides(next: ServiceOverrides): void {
   overrides = next;
   current = undefined;
-  verifier = undefined;
+  authorizer = undefined;
 }
 
 export function services(): Services {
@@ -93,10 +101,17 @@ export function services(): Services {
   return current;
 }
 
-/** Only the authorizer verifies tokens, so only it needs the JWT settings. */
-export function tokenVerifier(): TokenVerifier {
-  verifier ??= createTokenVerifier(services().config.jwt);
-  return verifier;
+/** Built apart from the service graph: the authorizer needs no store, runtime or log pipeline. */
+export function authorizerServices(): AuthorizerServices {
+  if (!authorizer) {
+    const config = loadAuthorizerConfig();
+    authorizer = {
+      config,
+      verifier: createTokenVerifier(config.jwt),
+      serviceMetrics: powertoolsServiceMetrics(config.stage),
+    };
+  }
+  return authorizer;
 }
 
 /** The stack's SSM parameter in AWS; the configuration's fixed setting where there is none. */
@@ -123,11 +138,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       : new DirectoryGenerationStore(config.generations.directory));
   const previewStore = new DynamoDbPreviewStore(client, config.tables.previews);
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
-  const runtime =
-    extra.runtime ??
-    (config.runner === 'ecs' ? ecsRuntimeFromEnv(process.env, config.logRetentionDays) : undefined);
+  const runtime = extra.runtime ?? (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays) : undefined);
   const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
-  const logAdapters = extra.logs ?? awsLogAdapters(process.env);
+  const logAdapters = extra.logs ?? (config.logPipeline ? awsLogAdapters(config.logPipeline) : undefined);
   const live =
     logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
   const quotas = new DynamoDbQuotaStore(client, config.tables.quotas);

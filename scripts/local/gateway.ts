@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorHeaders, AppError, type ErrorCode } from '../../functions/core/errors.js';
 import { handler as authorize } from '../../functions/handlers/authorizer.js';
-import { services } from '../../functions/handlers/services.js';
+import { authorizerServices, services } from '../../functions/handlers/services.js';
 import { routes, type RouteDefinition } from '../../functions/handlers/http/routes.js';
 import { httpHandlers, type ProxyHandler } from './http-handlers.js';
 import { TokenBuckets } from './token-buckets.js';
@@ -138,7 +138,7 @@ async function runAuthorizer(
   for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
   if (authorizerCache.size >= maxCachedTokens) authorizerCache.clear();
   const now = Date.now();
-  const expiresAt = cachedUntil(now, services().config.jwt.cacheSeconds, context.tokenExpiresAt);
+  const expiresAt = cachedUntil(now, authorizerServices().config.jwt.cacheSeconds, context.tokenExpiresAt);
   if (expiresAt > now) authorizerCache.set(header, { context, expiresAt });
   return { context };
 }
