@@ -78,7 +78,7 @@ export interface ServiceOverrides {
   readonly logs?: LogAdapters;
 }
 
-/** The authorizer's whole world: it verifies tokens and counts denials, and reads only the JWT settings. */
+/** The authorizer's whole world: it verifies tokens and counts denials, reading only the stage and the JWT settings. */
 export interface AuthorizerServices {
   readonly config: AuthorizerConfig;
   readonly verifier: TokenVerifier;

@@ -19,7 +19,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('starts from the seed tiers and documented defaults', () => {
+  it('starts from the default tiers and documented defaults', () => {
     const config = loadConfig({});
     expect(config.tiers).toEqual(defaultTiers);
     expect(config.tiers.free).toMatchObject({ memory: 256, cpu: 0.5 });
