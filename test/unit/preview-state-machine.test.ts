@@ -202,6 +202,32 @@ describe('PreviewStateMachine.update', () => {
   });
 });
 
+describe('PreviewStateMachine.stampLaunchHeartbeat', () => {
+  it('stamps the heartbeat alone, not even updatedAt', async () => {
+    const w = world(preview('launching', { updatedAt: '2026-12-03T09:00:00.000Z' }));
+    await w.stateMachine.stampLaunchHeartbeat(w.stored(), ['building', 'launching']);
+    expect(w.stored()).toMatchObject({
+      launchHeartbeatAt: now.toISOString(),
+      updatedAt: '2026-12-03T09:00:00.000Z',
+      version: 2,
+    });
+    expect(w.events).toEqual([]);
+    expect(w.notified).toEqual([]);
+  });
+
+  it('stamps while the status is one of those given, whatever it moved to since the read', async () => {
+    const w = world(preview('building'));
+    const read = w.stored();
+    await w.stateMachine.transition(read, 'launching', { type: 'system', id: 'launcher' });
+    await w.stateMachine.stampLaunchHeartbeat(read, ['building', 'launching']);
+    expect(w.stored()).toMatchObject({ status: 'launching', launchHeartbeatAt: now.toISOString() });
+    await w.stateMachine.transition(w.stored(), 'failed', { type: 'system', id: 'launcher' });
+    await expect(w.stateMachine.stampLaunchHeartbeat(read, ['building', 'launching'])).rejects.toMatchObject({
+      code: 'conflict',
+    });
+  });
+});
+
 describe('PreviewStateMachine stops and failures', () => {
   it('stops through stopping: the task stopped, both events, the quota released', async () => {
     const w = world(preview('healthy'));

@@ -151,16 +151,10 @@ export class PreviewLauncher {
   /** Stamps the record while `work` runs, so a sweep can tell this launch is alive. */
   private async keepingAlive(record: PreviewRecord, work: () => Promise<void>): Promise<void> {
     const timer = setInterval(() => {
-      void this.deps.previews
-        .modify(
-          record,
-          { launchHeartbeatAt: this.deps.clock.now().toISOString() },
-          { status: takeoverStatusList },
-        )
-        .catch((error: unknown) => {
-          // The launch is over (or the preview replaced): there is nothing left to keep alive.
-          if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
-        });
+      void this.deps.stateMachine.stampLaunchHeartbeat(record, takeoverStatusList).catch((error: unknown) => {
+        // The launch is over (or the preview replaced): there is nothing left to keep alive.
+        if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
+      });
     }, this.heartbeatMs());
     try {
       await work();

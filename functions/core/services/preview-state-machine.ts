@@ -20,17 +20,17 @@ export interface PreviewStateMachineDependencies {
   readonly notifier?: Pick<LiveNotifier, 'statusChanged' | 'tokenRotated'>;
 }
 
-export interface AuditEvent {
+interface AuditEvent {
   readonly type: PreviewEventType;
   readonly reason?: string;
   readonly detail?: Record<string, unknown>;
 }
 
 /** Who ends a preview on the service's own decision, with no owner asking. */
-export type SystemStopper = 'maintenance' | 'operator';
+type SystemStopper = 'maintenance' | 'operator';
 
 /** Everything not finished. */
-export const liveStatuses: readonly PreviewStatus[] = previewStatuses.filter((status) => !isTerminal(status));
+const liveStatuses: readonly PreviewStatus[] = previewStatuses.filter((status) => !isTerminal(status));
 /** Where a session can still be extended: anything live but a preview being stopped. */
 export const extendableStatuses: readonly PreviewStatus[] = liveStatuses.filter(
   (status) => status !== 'stopping',
@@ -86,6 +86,19 @@ export class PreviewStateMachine {
       record,
       { ...changes, updatedAt: this.deps.clock.now().toISOString() },
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
+    );
+  }
+
+  /**
+   * Stamps a launch in progress as alive (`launchHeartbeatAt`) while the preview is in one of
+   * `statuses`: the launch's own status changes among them do not stop the stamps, and nothing
+   * else is written, `updatedAt` included.
+   */
+  async stampLaunchHeartbeat(record: PreviewRecord, statuses: readonly PreviewStatus[]): Promise<void> {
+    await this.deps.previews.modify(
+      record,
+      { launchHeartbeatAt: this.deps.clock.now().toISOString() },
+      { status: statuses },
     );
   }
 
