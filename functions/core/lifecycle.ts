@@ -48,11 +48,6 @@ export function canTransition(from: PreviewStatus, to: PreviewStatus): boolean {
   return transitions[from].includes(to);
 }
 
-/** The statuses from which `to` may be entered: the condition of the conditional write. */
-export function sourcesOf(to: PreviewStatus): PreviewStatus[] {
-  return previewStatuses.filter((from) => canTransition(from, to));
-}
-
 export function assertTransition(from: PreviewStatus, to: PreviewStatus): void {
   if (!canTransition(from, to)) {
     throw new AppError('invalid_state', `A preview that is ${from} cannot become ${to}.`, { status: from });

@@ -26,9 +26,10 @@ export interface PreviewStore {
    */
   create(record: PreviewRecord, replacing?: PreviewRecord): Promise<void>;
   /**
-   * Sets `changes` (an `undefined` value removes the field) on the preview, only while the stored
-   * item is still that preview and meets `condition`; otherwise throws a conflict. Fields not in
-   * `changes` keep whatever other writers stored. Returns the record as written.
+   * Sets `changes` (an `undefined` value removes the field) on the preview and adds one to its
+   * `version`, only while the stored item is still that preview and meets `condition`; otherwise
+   * throws a conflict. Fields not in `changes` keep whatever other writers stored. Returns the whole
+   * stored record after the write, other writers' fields included.
    */
   modify(preview: PreviewKey, changes: PreviewChanges, condition?: PreviewCondition): Promise<PreviewRecord>;
 }

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type JwtConfig } from './config.js';
 import { AppError } from './errors.js';
 import type { Identity } from './preview.js';
 import { tierNameSchema } from './tiers.js';
@@ -24,7 +24,7 @@ export interface TokenVerifier {
 }
 
 /** HS256 with a shared secret (local), or RS256 against the SaaS's JWKS (AWS). */
-export function createTokenVerifier(jwt: Config['jwt'], clock: Clock = systemClock): TokenVerifier {
+export function createTokenVerifier(jwt: JwtConfig, clock: Clock = systemClock): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (jwt.jwksUrl) {

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.js';
 import { serviceMetricNames } from '../core/service-metrics.js';
 import { bearerToken } from '../core/token-verifier.js';
 import { logger } from './logger.js';
-import { services, tokenVerifier } from './services.js';
+import { authorizerServices } from './services.js';
 
 /**
  * Throwing exactly "Unauthorized" is how a TOKEN authorizer makes API Gateway answer 401; Lambda
@@ -11,7 +11,7 @@ import { services, tokenVerifier } from './services.js';
  * watch the errors that are not denials: the service's own faults, which API Gateway answers with 500.
  */
 function deny(): never {
-  services().serviceMetrics.count(serviceMetricNames.authorizerDenials);
+  authorizerServices().serviceMetrics.count(serviceMetricNames.authorizerDenials);
   throw new Error('Unauthorized');
 }
 
@@ -24,7 +24,7 @@ export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<AP
   if (!token) deny();
   let identity;
   try {
-    identity = await tokenVerifier().verify(token);
+    identity = await authorizerServices().verifier.verify(token);
   } catch (error) {
     if (error instanceof AppError && error.code === 'unauthorized') deny();
     logger.error('the token could not be verified', { error });

@@ -1,7 +1,7 @@
 import { dynamoDocumentClient, s3, ssm } from '../adapters/aws/clients.js';
 import { ssmMaintenanceSwitch } from '../adapters/aws/ssm-maintenance-switch.js';
 import { powertoolsServiceMetrics } from '../adapters/aws/powertools-service-metrics.js';
-import { ecsRuntimeFromEnv } from '../adapters/aws/ecs-runtime.js';
+import { ecsRuntime } from '../adapters/aws/ecs-runtime.js';
 import { DynamoDbEventStore } from '../adapters/aws/dynamodb-event-store.js';
 import { DynamoDbMetricsStore } from '../adapters/aws/dynamodb-metrics-store.js';
 import { DynamoDbPreviewStore } from '../adapters/aws/dynamodb-preview-store.js';
@@ -9,13 +9,14 @@ import { DynamoDbQuotaStore } from '../adapters/aws/dynamodb-quota-store.js';
 import { S3GenerationStore } from '../adapters/aws/s3-generation-store.js';
 import { DirectoryGenerationStore } from '../adapters/local/directory-generation-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { loadConfig, type Config } from '../core/config.js';
+import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '../core/config.js';
 import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '../core/maintenance.js';
 import type { GenerationStore, LaunchStarter } from '../core/ports.js';
 import { PreviewLauncher } from '../core/services/preview-launcher.js';
 import { PreviewMetrics } from '../core/services/preview-metrics.js';
 import { PreviewProxy } from '../core/services/preview-proxy.js';
 import { PreviewService } from '../core/services/preview-service.js';
+import { PreviewStateMachine } from '../core/services/preview-state-machine.js';
 import { HealthMonitor } from '../core/services/health-monitor.js';
 import { PreviewSweeper } from '../core/services/preview-sweeper.js';
 import { MaintenanceStop } from '../core/services/maintenance-stop.js';
@@ -35,7 +36,7 @@ import { logger } from './logger.js';
 /** Proxied requests are counted in memory and written at most this often (one write, not one per request). */
 const requestMetricsFlushMs = 1000;
 
-/** Everything the handlers use, built once per process from the validated environment. */
+/** Everything the handlers but the authorizer use, built once per process from the validated environment. */
 export interface Services {
   readonly config: Config;
   readonly previews: PreviewService;
@@ -68,14 +69,22 @@ export interface ServiceOverrides {
   readonly logs?: LogAdapters;
 }
 
+/** The authorizer's whole world: it verifies tokens and counts denials, reading only the stage and the JWT settings. */
+export interface AuthorizerServices {
+  readonly config: AuthorizerConfig;
+  readonly verifier: TokenVerifier;
+  readonly serviceMetrics: ServiceMetrics;
+}
+
 let overrides: ServiceOverrides = {};
 let current: Services | undefined;
-let verifier: TokenVerifier | undefined;
+let authorizer: AuthorizerServices | undefined;
 
+/** Sets what the next build plugs in; both builds start again from the environment as it is then. */
 export function useServiceOverrides(next: ServiceOverrides): void {
   overrides = next;
   current = undefined;
-  verifier = undefined;
+  authorizer = undefined;
 }
 
 export function services(): Services {
@@ -83,10 +92,17 @@ export function services(): Services {
   return current;
 }
 
-/** Only the authorizer verifies tokens, so only it needs the JWT settings. */
-export function tokenVerifier(): TokenVerifier {
-  verifier ??= createTokenVerifier(services().config.jwt);
-  return verifier;
+/** Built apart from the service graph: the authorizer needs no store, runtime or log pipeline. */
+export function authorizerServices(): AuthorizerServices {
+  if (!authorizer) {
+    const config = loadAuthorizerConfig();
+    authorizer = {
+      config,
+      verifier: createTokenVerifier(config.jwt),
+      serviceMetrics: powertoolsServiceMetrics(config.stage),
+    };
+  }
+  return authorizer;
 }
 
 /** The stack's SSM parameter in AWS; the configuration's fixed setting where there is none. */
@@ -113,17 +129,27 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       : new DirectoryGenerationStore(config.generations.directory));
   const previewStore = new DynamoDbPreviewStore(client, config.tables.previews);
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
-  const runtime =
-    extra.runtime ??
-    (config.runner === 'ecs' ? ecsRuntimeFromEnv(process.env, config.logRetentionDays) : undefined);
+  const runtime = extra.runtime ?? (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays) : undefined);
   const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
-  const logAdapters = extra.logs ?? awsLogAdapters(process.env);
+  const logAdapters = extra.logs ?? (config.logPipeline ? awsLogAdapters(config.logPipeline) : undefined);
   const live =
     logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
-  const previews = new PreviewService({
+  const quotas = new DynamoDbQuotaStore(client, config.tables.quotas);
+  const events = new DynamoDbEventStore(client, config.tables.events, config.eventRetentionDays);
+  const stateMachine = new PreviewStateMachine({
     previews: previewStore,
-    quotas: new DynamoDbQuotaStore(client, config.tables.quotas),
-    events: new DynamoDbEventStore(client, config.tables.events, config.eventRetentionDays),
+    quotas,
+    events,
+    runner: runtime?.runner,
+    clock,
+    serviceMetrics,
+    notifier: live?.live,
+  });
+  const previews = new PreviewService({
+    stateMachine,
+    previews: previewStore,
+    quotas,
+    events,
     metrics,
     generations,
     allowUnownedGenerations: config.allowUnownedGenerations,
@@ -133,7 +159,6 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     urls: { api: config.publicUrl, websocket: config.websocketUrl },
     clock,
     serviceMetrics,
-    notifier: live?.live,
     maintenance,
   });
   const launcher =
@@ -141,7 +166,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     new PreviewLauncher({
       previews: previewStore,
       generations,
-      service: previews,
+      stateMachine,
       imageBuilder: runtime.imageBuilder,
       runner: runtime.runner,
       tiers: config.tiers,
@@ -174,14 +199,14 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       metrics,
       clock,
       notifier: live?.live,
-      stopper: previews,
+      stopper: stateMachine,
     });
   const monitor =
     runtime &&
     launcher &&
     new HealthMonitor({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       launcher,
       runner: runtime.runner,
       client: nodeAppHttpClient,
@@ -195,7 +220,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     launcher &&
     new PreviewSweeper({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       launcher,
       runner: runtime.runner,
       starter: runtime.starter,
@@ -213,7 +238,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     runtime &&
     new MaintenanceStop({
       previews: previewStore,
-      service: previews,
+      stateMachine,
       maintenance,
       onError: (previewId, error) =>
         logger.error('a preview could not be stopped for maintenance', { previewId, error }),

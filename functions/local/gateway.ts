@@ -10,7 +10,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorHeaders, AppError, type ErrorCode } from '../core/errors.js';
-import { services } from '../handlers/services.js';
+import { authorizerServices, services } from '../handlers/services.js';
 import { routes, type RestRouteName, type RouteDefinition } from '../handlers/http/routes.js';
 import { authorizerModule, restFunctions, type ProxyHandler } from '../handlers/registry.js';
 import { TokenBuckets } from './token-buckets.js';
@@ -137,7 +137,7 @@ async function runAuthorizer(
   for (const [key, value] of Object.entries(result.context ?? {})) context[key] = String(value);
   if (authorizerCache.size >= maxCachedTokens) authorizerCache.clear();
   const now = Date.now();
-  const expiresAt = cachedUntil(now, services().config.jwt.cacheSeconds, context.tokenExpiresAt);
+  const expiresAt = cachedUntil(now, authorizerServices().config.jwt.cacheSeconds, context.tokenExpiresAt);
   if (expiresAt > now) authorizerCache.set(header, { context, expiresAt });
   return { context };
 }

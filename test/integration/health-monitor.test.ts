@@ -78,13 +78,13 @@ async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3
   const runtime = new ScriptedRuntime();
   const tiers = { ...defaultTiers, free: { ...defaultTiers.free, maxRestarts, maxExtensions } };
   const notifier = new RecordingNotifier();
-  const { service, previews, metrics } = previewServiceOn(db, { tiers, notifier });
+  const { service, stateMachine, previews, metrics } = previewServiceOn(db, { tiers, notifier });
   const clock = { now: () => new Date() };
   // Every new task comes up answering; what the monitor sees afterwards is the test's to set.
-  const launcher = launcherOn({ service, previews }, { runner: runtime, tiers, clock });
+  const launcher = launcherOn({ stateMachine, previews }, { runner: runtime, tiers, clock });
   const monitor = new HealthMonitor({
     previews,
-    service,
+    stateMachine,
     launcher,
     runner: runtime,
     client: runtime.client,

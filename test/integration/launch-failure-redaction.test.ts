@@ -56,9 +56,9 @@ class LeakyRuntime implements Pick<TaskRunner, 'run' | 'stop' | 'describe'> {
 describe('a failed launch', () => {
   it("stores and shows its last lines without the task's secrets", async () => {
     const runtime = new LeakyRuntime();
-    const { service, previews } = previewServiceOn(db);
+    const { service, stateMachine, previews } = previewServiceOn(db);
     const launcher = launcherOn(
-      { service, previews },
+      { stateMachine, previews },
       {
         runner: runtime as unknown as TaskRunner,
         generations: postgresGeneration,

@@ -26,11 +26,11 @@ const launched: string[] = [];
 /** Launches a fixture generation through the launcher on the real engine, to healthy or failed. */
 async function launch(generationId: string, options: { tier?: TierName; runner?: DockerTaskRunner } = {}) {
   const runner = options.runner ?? new DockerTaskRunner(docker);
-  const { service, previews } = previewServiceOn(db, { generations });
+  const { service, stateMachine, previews } = previewServiceOn(db, { generations });
   const launcher = new PreviewLauncher({
     previews,
     generations,
-    service,
+    stateMachine,
     imageBuilder: new DockerImageBuilder(docker),
     runner,
     tiers: defaultTiers,

@@ -66,11 +66,11 @@ class ScriptedRuntime implements TaskRunner {
 function stage() {
   const runtime = new ScriptedRuntime();
   const maintenance = new TestSwitch();
-  const { service, previews, quotas } = previewServiceOn(db, { runner: runtime, maintenance });
-  const launcher = launcherOn({ service, previews }, { runner: runtime, maintenance });
+  const { service, stateMachine, previews, quotas } = previewServiceOn(db, { runner: runtime, maintenance });
+  const launcher = launcherOn({ stateMachine, previews }, { runner: runtime, maintenance });
   const stop = new MaintenanceStop({
     previews,
-    service,
+    stateMachine,
     maintenance,
     onError: (previewId, error) => {
       throw new Error(`${previewId} could not be stopped: ${String(error)}`);

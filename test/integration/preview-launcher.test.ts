@@ -100,10 +100,10 @@ function answering(status: () => number): AppHttpClient {
 }
 
 async function launch(userId: string, tier: TierName, runtime: ScriptedRuntime, client: AppHttpClient) {
-  const { service, previews } = previewServiceOn(db, { generations });
+  const { service, stateMachine, previews } = previewServiceOn(db, { generations });
   const faults: { previewId: string; step: string; error: unknown }[] = [];
   const launcher = launcherOn(
-    { service, previews },
+    { stateMachine, previews },
     { runner: runtime, generations, client, reachPollMs: 50, onInternalError: (fault) => faults.push(fault) },
   );
   const { body } = await service.launch({ userId, tier }, 'g', {});

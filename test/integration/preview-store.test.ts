@@ -15,18 +15,18 @@ const system = { type: 'system' as const, id: 'test' };
 
 describe('preview state transitions against a real DynamoDB API', () => {
   it('lets one of two racing transitions win and refuses the other: no lost update', async () => {
-    const { service, previews } = previewServiceOn(db);
+    const { service, stateMachine, previews } = previewServiceOn(db);
     const alice = { userId: 'alice-t', tier: 'pro' as const };
     await service.launch(alice, 'race', {});
     const read = await previews.get(alice.userId, 'race');
     if (!read) throw new Error('missing');
-    const launching = await service.transition(read, 'launching', system);
-    const running = await service.transition(launching, 'running', system);
+    const launching = await stateMachine.transition(read, 'launching', system);
+    const running = await stateMachine.transition(launching, 'running', system);
 
     // Both writers read the same version; the health monitor says healthy, the user stops.
     const outcomes = await Promise.allSettled([
-      service.transition(running, 'healthy', system, { healthyAt: new Date().toISOString() }),
-      service.transition(running, 'stopping', system, { statusReason: 'stopped by user' }),
+      stateMachine.transition(running, 'healthy', system, { healthyAt: new Date().toISOString() }),
+      stateMachine.transition(running, 'stopping', system, { statusReason: 'stopped by user' }),
     ]);
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -42,13 +42,15 @@ describe('preview state transitions against a real DynamoDB API', () => {
   });
 
   it('refuses a transition from a stale read even when the status would allow it', async () => {
-    const { service, previews } = previewServiceOn(db);
+    const { service, stateMachine, previews } = previewServiceOn(db);
     const bob = { userId: 'bob-t', tier: 'pro' as const };
     await service.launch(bob, 'stale', {});
     const first = await previews.get(bob.userId, 'stale');
     if (!first) throw new Error('missing');
-    await service.transition(first, 'building', system, { statusReason: 'building image' });
-    await expect(service.transition(first, 'launching', system)).rejects.toMatchObject({ code: 'conflict' });
+    await stateMachine.transition(first, 'building', system, { statusReason: 'building image' });
+    await expect(stateMachine.transition(first, 'launching', system)).rejects.toMatchObject({
+      code: 'conflict',
+    });
     expect((await previews.get(bob.userId, 'stale'))?.statusReason).toBe('building image');
   });
 
@@ -80,7 +82,7 @@ describe('preview state transitions against a real DynamoDB API', () => {
     const first = await service.launch(dan, 'again', {});
     await service.stop(dan, 'again');
     const second = await service.launch(dan, 'again', {});
-    expect(second.httpStatus).toBe(202);
+    expect(second.outcome).toBe('launched');
     expect(second.body.previewInstanceId).not.toBe(first.body.previewInstanceId);
     expect(second.body.previewToken).not.toBe(first.body.previewToken);
   });
@@ -91,12 +93,12 @@ describe('preview state transitions against a real DynamoDB API', () => {
     const first = await service.launch(eve, 'restart', {});
     const same = await service.launch(eve, 'restart', {});
     expect(same).toMatchObject({
-      httpStatus: 200,
+      outcome: 'existing',
       body: { previewInstanceId: first.body.previewInstanceId },
     });
     expect(same.body.previewToken).toBeUndefined();
     const restarted = await service.launch(eve, 'restart', { restart: true });
-    expect(restarted.httpStatus).toBe(202);
+    expect(restarted.outcome).toBe('launched');
     expect(restarted.body.previewInstanceId).not.toBe(first.body.previewInstanceId);
     expect((await service.listPreviews(eve)).quota.used).toBe(1);
   });

@@ -54,15 +54,15 @@ function sweepWorld(userId: string, launchTimeoutSeconds = 600) {
   let skewMs = 0;
   const clock = { now: () => new Date(Date.now() + skewMs) };
   const runtime = new ListedRuntime();
-  const { service, previews } = previewServiceOn(db, { clock, runner: runtime });
+  const { service, stateMachine, previews } = previewServiceOn(db, { clock, runner: runtime });
   // Any task the sweeper's recoveries start answers at once.
-  const launcher = launcherOn({ service, previews }, { runner: runtime, clock });
+  const launcher = launcherOn({ stateMachine, previews }, { runner: runtime, clock });
   const metrics = new CountingMetrics();
   const failures: { previewId: string; error: unknown }[] = [];
   const warnings: string[] = [];
   const sweeper = new PreviewSweeper({
     previews,
-    service,
+    stateMachine,
     launcher,
     runner: runtime,
     starter: { start: (preview) => launcher.start(preview.previewId) },
@@ -83,9 +83,10 @@ function sweepWorld(userId: string, launchTimeoutSeconds = 600) {
     const launched = await service.launch(identity, generationId, {});
     let record = await previews.getById(launched.body.previewInstanceId);
     if (!record) throw new Error('missing');
-    for (const to of ['launching', 'running'] as const) record = await service.transition(record, to, system);
+    for (const to of ['launching', 'running'] as const)
+      record = await stateMachine.transition(record, to, system);
     const now = clock.now().getTime();
-    record = await service.transition(record, 'healthy', system, {
+    record = await stateMachine.transition(record, 'healthy', system, {
       healthyAt: new Date(now).toISOString(),
       expiresAt: new Date(now + secondsLeft * 1000).toISOString(),
     });

@@ -32,12 +32,12 @@ const healthyRuntime: TaskRunner = {
 
 describe("the proxy counts the apps' 5xx apart from the service's", () => {
   it("one AppServerErrors per 5xx an app answers, none for its other answers or the service's own reads", async () => {
-    const { service, previews } = previewServiceOn(db);
+    const { service, stateMachine, previews } = previewServiceOn(db);
     let status = 200;
     const client: AppHttpClient = {
       send: async () => ({ statusCode: status, headers: {}, body: Buffer.from('x'), durationMs: 1 }),
     };
-    const launcher = launcherOn({ service, previews }, { runner: healthyRuntime, client });
+    const launcher = launcherOn({ stateMachine, previews }, { runner: healthyRuntime, client });
     const identity = { userId: 'proxy-5xx', tier: 'free' as const };
     const launched = await service.launch(identity, 'g', {});
     await launcher.start(launched.body.previewInstanceId);

@@ -41,10 +41,10 @@ describe('quotas against a real DynamoDB API', () => {
     for (const g of ['a', 'b', 'c']) await service.launch(bob, g, {});
     await expect(service.launch(bob, 'd', {})).rejects.toMatchObject({ code: 'quota_exceeded' });
     await expect(service.launch({ userId: 'carol-q', tier: 'free' }, 'd', {})).resolves.toMatchObject({
-      httpStatus: 202,
+      outcome: 'launched',
     });
     await service.stop(bob, 'a');
-    await expect(service.launch(bob, 'd', {})).resolves.toMatchObject({ httpStatus: 202 });
+    await expect(service.launch(bob, 'd', {})).resolves.toMatchObject({ outcome: 'launched' });
     expect((await service.listPreviews(bob)).quota).toEqual({
       tier: 'free',
       limit: 3,
@@ -59,7 +59,7 @@ describe('quotas against a real DynamoDB API', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => service.launch(dave, 'same', {})));
     const ids = new Set(results.map((r) => r.body.previewInstanceId));
     expect(ids.size).toBe(1);
-    expect(results.filter((r) => r.httpStatus === 202)).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'launched')).toHaveLength(1);
     expect(results.filter((r) => r.body.previewToken !== undefined)).toHaveLength(1);
     expect(await previews.listByUser(dave.userId)).toHaveLength(1);
     expect((await service.listPreviews(dave)).quota.used).toBe(1);
@@ -71,7 +71,7 @@ describe('quotas against a real DynamoDB API', () => {
     const abandoned = `preview_${(Date.now() - 5 * 60_000).toString(36).padStart(9, '0')}0123456789abcdef`;
     await quotas.reserve(erin.userId, abandoned, 3);
     for (const g of ['a', 'b']) await service.launch(erin, g, {});
-    await expect(service.launch(erin, 'c', {})).resolves.toMatchObject({ httpStatus: 202 });
+    await expect(service.launch(erin, 'c', {})).resolves.toMatchObject({ outcome: 'launched' });
     expect(await quotas.live(erin.userId)).not.toContain(abandoned);
   });
 

@@ -45,10 +45,10 @@ class StorageRuntime implements TaskRunner {
 describe('the storage allowance through the preview service', () => {
   it('shows storage used in status, then stops the preview with reason storage_limit at 100%', async () => {
     const runtime = new StorageRuntime();
-    const { service, previews, metrics, events } = previewServiceOn(db);
+    const { service, stateMachine, previews, metrics, events } = previewServiceOn(db);
     const clock = { now: () => new Date() };
-    const launcher = launcherOn({ service, previews }, { runner: runtime, clock });
-    const sampler = new ResourceSampler({ previews, runner: runtime, metrics, clock, stopper: service });
+    const launcher = launcherOn({ stateMachine, previews }, { runner: runtime, clock });
+    const sampler = new ResourceSampler({ previews, runner: runtime, metrics, clock, stopper: stateMachine });
     const identity = { userId: 'storage-user', tier: 'free' as const };
     const launched = await service.launch(identity, 'storage-gen', {});
     await launcher.start(launched.body.previewInstanceId);

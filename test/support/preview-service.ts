@@ -14,6 +14,7 @@ import {
   type PreviewLauncherDependencies,
 } from '../../functions/core/services/preview-launcher.js';
 import { PreviewService } from '../../functions/core/services/preview-service.js';
+import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
 
@@ -63,20 +64,27 @@ export function previewServiceOn(
     events: new DynamoDbEventStore(db.client, db.tables.events, 90),
     metrics: new DynamoDbMetricsStore(db.client, db.tables.metrics, 30),
   };
+  const clock = options.clock ?? { now: () => new Date() };
+  const stateMachine = new PreviewStateMachine({
+    ...stores,
+    runner: options.runner,
+    clock,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+  });
   const service = new PreviewService({
     ...stores,
+    stateMachine,
     generations: options.generations ?? anyGeneration,
     allowUnownedGenerations: options.allowUnownedGenerations ?? true,
     starter: options.starter ?? new RecordingStarter(),
     runner: options.runner,
     tiers: options.tiers ?? defaultTiers,
     urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
-    clock: options.clock ?? { now: () => new Date() },
+    clock,
     waitPollMs: 20,
     ...(options.maintenance ? { maintenance: options.maintenance } : {}),
-    ...(options.notifier ? { notifier: options.notifier } : {}),
   });
-  return { service, ...stores };
+  return { service, stateMachine, ...stores };
 }
 
 /** An app that answers every request 200: each task it runs in comes up reachable. */
@@ -85,11 +93,11 @@ export const answeringApp: AppHttpClient = {
 };
 
 /**
- * A launcher over a test's service and stores whose image is always built already, for the test's
+ * A launcher over a test's state machine and stores whose image is always built already, for the test's
  * runtime; anything else it needs differently, the test says.
  */
 export function launcherOn(
-  world: Pick<PreviewLauncherDependencies, 'service' | 'previews'>,
+  world: Pick<PreviewLauncherDependencies, 'stateMachine' | 'previews'>,
   deps: Pick<PreviewLauncherDependencies, 'runner'> & Partial<PreviewLauncherDependencies>,
 ): PreviewLauncher {
   return new PreviewLauncher({

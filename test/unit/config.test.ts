@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../functions/core/config.js';
+import {
+  ConfigError,
+  loadAuthorizerConfig,
+  loadConfig,
+  loadEcsSettings,
+} from '../../functions/core/config.js';
 import { defaultTiers } from '../../functions/core/tiers.js';
+import { ecsEnvironment } from './aws/aws-fixtures.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -13,7 +19,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('starts from the seed tiers and documented defaults', () => {
+  it('starts from the default tiers and documented defaults', () => {
     const config = loadConfig({});
     expect(config.tiers).toEqual(defaultTiers);
     expect(config.tiers.free).toMatchObject({ memory: 256, cpu: 0.5 });
@@ -66,36 +72,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ PREVIEW_RESOURCE_TIER_FREE: '  ' }).tiers.free).toEqual(defaultTiers.free);
   });
 
-  it('needs a JWT secret of at least 32 bytes', () => {
-    expect(problemsOf({ PREVIEW_JWT_SECRET: 'short-secret' })).toEqual([
-      expect.stringMatching(/^PREVIEW_JWT_SECRET: must be at least 32 bytes/),
-    ]);
-    expect(loadConfig({ PREVIEW_JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
-  });
-
-  it('needs the issuer and the audience with a JWKS URL', () => {
-    expect(problemsOf({ PREVIEW_JWT_JWKS_URL: 'https://id.example.com/jwks.json' })).toEqual([
-      'PREVIEW_JWT_ISSUER: is required with PREVIEW_JWT_JWKS_URL',
-      'PREVIEW_JWT_AUDIENCE: is required with PREVIEW_JWT_JWKS_URL',
-    ]);
-    const config = loadConfig({
-      PREVIEW_JWT_JWKS_URL: 'https://id.example.com/jwks.json',
-      PREVIEW_JWT_ISSUER: 'https://id.example.com/',
-      PREVIEW_JWT_AUDIENCE: 'preview',
-    });
-    expect(config.jwt).toMatchObject({ issuer: 'https://id.example.com/', audience: 'preview' });
-  });
-
-  it('reads the token age limit, the authorizer cache, ownership and connection limits', () => {
+  it('reads ownership and connection limits', () => {
     expect(loadConfig({})).toMatchObject({
-      jwt: { maxAgeSeconds: undefined, cacheSeconds: 60 },
       allowUnownedGenerations: false,
       limits: { connectionsPerPreview: 10, messagesPerSecond: 20, requestsPerSecond: 100, requestBurst: 600 },
     });
     expect(
       loadConfig({
-        PREVIEW_JWT_MAX_AGE_SECONDS: '3600',
-        PREVIEW_AUTHORIZER_CACHE_SECONDS: '0',
         PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'true',
         PREVIEW_MAX_CONNECTIONS_PER_PREVIEW: '3',
         PREVIEW_MAX_MESSAGES_PER_SECOND: '5',
@@ -103,17 +86,123 @@ describe('loadConfig', () => {
         PREVIEW_RATE_LIMIT_BURST: '4',
       }),
     ).toMatchObject({
-      jwt: { maxAgeSeconds: 3600, cacheSeconds: 0 },
       allowUnownedGenerations: true,
       limits: { connectionsPerPreview: 3, messagesPerSecond: 5, requestsPerSecond: 2, requestBurst: 4 },
     });
+    expect(problemsOf({ PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'yes' })).toEqual([
+      expect.stringMatching(/^PREVIEW_ALLOW_UNOWNED_GENERATIONS: must be true or false/),
+    ]);
+  });
+
+  it('reads none of the authorizer’s settings: a bad JWT variable does not stop the service', () => {
     expect(
-      problemsOf({ PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'yes', PREVIEW_JWT_MAX_AGE_SECONDS: '5' }),
-    ).toEqual(
+      loadConfig({ PREVIEW_JWT_SECRET: 'short-secret', PREVIEW_JWT_MAX_AGE_SECONDS: '5' }),
+    ).not.toHaveProperty('jwt');
+  });
+
+  it('reads the ECS section only for the ECS runner, and then needs all of it', () => {
+    expect(loadConfig({}).ecs).toBeUndefined();
+    expect(problemsOf({ PREVIEW_RUNNER: 'ecs' })).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^PREVIEW_ALLOW_UNOWNED_GENERATIONS: must be true or false/),
-        expect.stringMatching(/^PREVIEW_JWT_MAX_AGE_SECONDS: /),
+        'PREVIEW_ECS_CLUSTER: is required',
+        'PREVIEW_START_FUNCTION: the start-preview function name is required',
       ]),
     );
+    const config = loadConfig({
+      ...ecsEnvironment,
+      PREVIEW_RUNNER: 'ecs',
+      PREVIEW_START_FUNCTION: 'start-preview',
+    });
+    expect(config.ecs).toEqual({ settings: loadEcsSettings(ecsEnvironment), startFunction: 'start-preview' });
+  });
+
+  it('reads the log pipeline where the WebSocket endpoint is set, and then needs its settings', () => {
+    expect(loadConfig({}).logPipeline).toBeUndefined();
+    const endpoint = 'https://abc123.execute-api.eu-west-1.amazonaws.com/dev';
+    expect(problemsOf({ PREVIEW_WEBSOCKET_MANAGEMENT_URL: endpoint })).toEqual([
+      'PREVIEW_LOG_GROUP: is required for logs and the WebSocket API',
+      'PREVIEW_ECS_CLUSTER: is required for logs and the WebSocket API',
+      'PREVIEW_LOG_REPLAY_FUNCTION: is required for logs and the WebSocket API',
+      'PREVIEW_REDACTIONS_TABLE: is required for logs and the WebSocket API',
+    ]);
+    const logPipeline = {
+      PREVIEW_WEBSOCKET_MANAGEMENT_URL: endpoint,
+      PREVIEW_LOG_GROUP: '/preview/dev',
+      PREVIEW_ECS_CLUSTER: 'previews',
+      PREVIEW_LOG_REPLAY_FUNCTION: 'replay-logs',
+      PREVIEW_REDACTIONS_TABLE: 'preview-redactions',
+    };
+    expect(loadConfig(logPipeline).logPipeline).toEqual({
+      managementEndpoint: endpoint,
+      logGroup: '/preview/dev',
+      cluster: 'previews',
+      replayFunction: 'replay-logs',
+      redactionsTable: 'preview-redactions',
+      exportsBucket: undefined,
+      exportsPrefix: 'exports/',
+    });
+    expect(loadConfig({ ...logPipeline, PREVIEW_EXPORTS_BUCKET: 'exports' }).logPipeline?.exportsBucket).toBe(
+      'exports',
+    );
+  });
+});
+
+describe('loadAuthorizerConfig', () => {
+  function authorizerProblemsOf(env: Record<string, string>): string[] {
+    try {
+      loadAuthorizerConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return [...(error as ConfigError).problems];
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('needs a JWT secret of at least 32 bytes', () => {
+    expect(authorizerProblemsOf({ PREVIEW_JWT_SECRET: 'short-secret' })).toEqual([
+      expect.stringMatching(/^PREVIEW_JWT_SECRET: must be at least 32 bytes/),
+    ]);
+    expect(loadAuthorizerConfig({ PREVIEW_JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
+  });
+
+  it('needs the issuer and the audience with a JWKS URL', () => {
+    expect(authorizerProblemsOf({ PREVIEW_JWT_JWKS_URL: 'https://id.example.com/jwks.json' })).toEqual([
+      'PREVIEW_JWT_ISSUER: is required with PREVIEW_JWT_JWKS_URL',
+      'PREVIEW_JWT_AUDIENCE: is required with PREVIEW_JWT_JWKS_URL',
+    ]);
+    const config = loadAuthorizerConfig({
+      PREVIEW_JWT_JWKS_URL: 'https://id.example.com/jwks.json',
+      PREVIEW_JWT_ISSUER: 'https://id.example.com/',
+      PREVIEW_JWT_AUDIENCE: 'preview',
+    });
+    expect(config.jwt).toMatchObject({ issuer: 'https://id.example.com/', audience: 'preview' });
+  });
+
+  it('reads the stage, the token age limit and the decision cache, and nothing of the service', () => {
+    expect(loadAuthorizerConfig({})).toEqual({
+      stage: 'local',
+      jwt: {
+        secret: undefined,
+        jwksUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+        maxAgeSeconds: undefined,
+        cacheSeconds: 60,
+      },
+    });
+    expect(
+      loadAuthorizerConfig({
+        PREVIEW_STAGE: 'dev',
+        PREVIEW_JWT_MAX_AGE_SECONDS: '3600',
+        PREVIEW_AUTHORIZER_CACHE_SECONDS: '0',
+        // The service's settings are none of the authorizer's business, even when wrong.
+        PREVIEW_RUNNER: 'ecs',
+        PREVIEW_MAX_BODY_BYTES: '12',
+      }),
+    ).toMatchObject({ stage: 'dev', jwt: { maxAgeSeconds: 3600, cacheSeconds: 0 } });
+    expect(authorizerProblemsOf({ PREVIEW_JWT_MAX_AGE_SECONDS: '5', PREVIEW_STAGE: 'Prod!' })).toEqual([
+      expect.stringMatching(/^PREVIEW_STAGE: /),
+      expect.stringMatching(/^PREVIEW_JWT_MAX_AGE_SECONDS: /),
+    ]);
   });
 });

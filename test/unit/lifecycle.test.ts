@@ -5,7 +5,6 @@ import {
   canTransition,
   isTerminal,
   previewStatuses,
-  sourcesOf,
   type PreviewStatus,
 } from '../../functions/core/lifecycle.js';
 
@@ -53,9 +52,5 @@ describe('lifecycle transitions', () => {
       expect(canTransition(status, 'failed')).toBe(!isTerminal(status));
       if (isTerminal(status)) expect(previewStatuses.filter((to) => canTransition(status, to))).toEqual([]);
     }
-  });
-
-  it('lists the sources of a transition', () => {
-    expect(sourcesOf('healthy').sort()).toEqual(['degraded', 'running', 'unhealthy']);
   });
 });

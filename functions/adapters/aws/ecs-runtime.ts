@@ -1,22 +1,17 @@
-import { ConfigError } from '../../core/config.js';
+import type { Config } from '../../core/config.js';
 import type { PreviewRuntime } from '../../core/task-runner.js';
 import { systemClock } from '../../core/clock.js';
 import { codeBuild, dynamoDocumentClient, ecr, ecs, lambda, s3, ssm } from './clients.js';
 import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';
 import { CodeBuildImageBuilder } from './codebuild-image-builder.js';
-import { ecsSettingsFromEnv } from './ecs-settings.js';
 import { EcsTaskRunner } from './ecs-task-runner.js';
 import { LambdaLaunchStarter } from './lambda-launch-starter.js';
 
 /** Previews on ECS Fargate, images from CodeBuild, launches started by the start-preview function. */
-export function ecsRuntimeFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
+export function ecsRuntime(
+  { settings, startFunction }: NonNullable<Config['ecs']>,
   logRetentionDays: number,
 ): PreviewRuntime {
-  const settings = ecsSettingsFromEnv(env);
-  const startFunction = env.PREVIEW_START_FUNCTION?.trim();
-  if (!startFunction)
-    throw new ConfigError(['PREVIEW_START_FUNCTION: the start-preview function name is required']);
   return {
     runner: new EcsTaskRunner(
       {

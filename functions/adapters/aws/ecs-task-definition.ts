@@ -7,7 +7,7 @@ import type {
 import { AppError } from '../../core/errors.js';
 import { isSecretName } from '../../core/log-redaction.js';
 import type { ContainerDefinition, PreviewTaskDefinition } from '../../core/task-definition.js';
-import type { EcsSettings } from './ecs-settings.js';
+import type { EcsSettings } from '../../core/config.js';
 
 export type TaskDefinitionSettings = Pick<
   EcsSettings,

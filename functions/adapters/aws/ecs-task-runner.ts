@@ -34,7 +34,7 @@ import type {
   TaskDescription,
   TaskRunner,
 } from '../../core/task-runner.js';
-import type { EcsSettings } from './ecs-settings.js';
+import type { EcsSettings } from '../../core/config.js';
 import {
   ecsTask,
   previewSecretsPath,

@@ -7,11 +7,11 @@ import type { HealthCheckResult, PreviewHealth, PreviewRecord } from '../preview
 import { appliedLimits } from '../resource-fit.js';
 import type { TaskRunner } from '../task-runner.js';
 import type { PreviewLauncher } from './preview-launcher.js';
-import type { PreviewService } from './preview-service.js';
+import type { PreviewStateMachine } from './preview-state-machine.js';
 
 export interface HealthMonitorDependencies {
   readonly previews: PreviewStore;
-  readonly service: PreviewService;
+  readonly stateMachine: PreviewStateMachine;
   readonly launcher: PreviewLauncher;
   readonly runner: TaskRunner;
   readonly client: AppHttpClient;
@@ -84,12 +84,12 @@ export class HealthMonitor {
     const next =
       record.status === status
         ? // Only the check that read the previous result records the next: an overlapping run loses.
-          await this.deps.service.update(
+          await this.deps.stateMachine.update(
             record,
             { health },
             { 'health.checkedAt': record.health?.checkedAt ?? null },
           )
-        : await this.deps.service.transition(
+        : await this.deps.stateMachine.transition(
             record,
             status,
             monitor,

@@ -1,10 +1,10 @@
 import type { MaintenanceSwitch } from '../maintenance.js';
 import type { PreviewStore } from '../ports.js';
-import type { PreviewService } from './preview-service.js';
+import type { PreviewStateMachine } from './preview-state-machine.js';
 
 export interface MaintenanceStopDependencies {
   readonly previews: PreviewStore;
-  readonly service: PreviewService;
+  readonly stateMachine: PreviewStateMachine;
   readonly maintenance: MaintenanceSwitch;
   /** One preview could not be stopped; the next sweep tries again. */
   readonly onError: (previewId: string, error: unknown) => void;
@@ -28,7 +28,7 @@ export class MaintenanceStop {
     let failed = 0;
     for (const preview of await this.deps.previews.listLive()) {
       try {
-        await this.deps.service.halt(preview, 'maintenance', 'the service is in maintenance');
+        await this.deps.stateMachine.halt(preview, 'maintenance', 'the service is in maintenance');
         stopped += 1;
       } catch (error) {
         failed += 1;

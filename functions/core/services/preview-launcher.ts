@@ -29,12 +29,12 @@ import {
 } from '../task-runner.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { Tiers } from '../tiers.js';
-import type { PreviewService } from './preview-service.js';
+import type { PreviewStateMachine } from './preview-state-machine.js';
 
 export interface PreviewLauncherDependencies {
   readonly previews: PreviewStore;
   readonly generations: GenerationStore;
-  readonly service: PreviewService;
+  readonly stateMachine: PreviewStateMachine;
   readonly imageBuilder: ImageBuilder;
   readonly runner: TaskRunner;
   readonly tiers: Tiers;
@@ -101,7 +101,7 @@ export class PreviewLauncher {
     const found = await this.deps.previews.getById(previewId);
     if (!found || !takeoverStatuses.has(found.status)) return;
     if (found.status === 'requested' && (await this.deps.maintenance?.isOn())) {
-      await this.deps.service.halt(found, 'maintenance', inMaintenance);
+      await this.deps.stateMachine.halt(found, 'maintenance', inMaintenance);
       return;
     }
     const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
@@ -129,14 +129,14 @@ export class PreviewLauncher {
     const takeovers = (record.launchTakeovers ?? 0) + (takeover ? 1 : 0);
     try {
       // Conditioned on the stamp as read: of two claimants, one wins.
-      const claimed = await this.deps.service.update(
+      const claimed = await this.deps.stateMachine.update(
         record,
         { launchHeartbeatAt: this.deps.clock.now().toISOString(), launchTakeovers: takeovers },
         { launchHeartbeatAt: record.launchHeartbeatAt ?? null },
       );
       if (takeovers <= maxTakeovers) return claimed;
       await this.deps.runner.stop(record.previewId);
-      await this.deps.service.fail(claimed, {
+      await this.deps.stateMachine.fail(claimed, {
         step: 'launch',
         reason: 'internal',
         message: `The launch was interrupted ${takeovers} times and was given up.`,
@@ -151,16 +151,10 @@ export class PreviewLauncher {
   /** Stamps the record while `work` runs, so a sweep can tell this launch is alive. */
   private async keepingAlive(record: PreviewRecord, work: () => Promise<void>): Promise<void> {
     const timer = setInterval(() => {
-      void this.deps.previews
-        .modify(
-          record,
-          { launchHeartbeatAt: this.deps.clock.now().toISOString() },
-          { status: takeoverStatusList },
-        )
-        .catch((error: unknown) => {
-          // The launch is over (or the preview replaced): there is nothing left to keep alive.
-          if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
-        });
+      void this.deps.stateMachine.stampLaunchHeartbeat(record, takeoverStatusList).catch((error: unknown) => {
+        // The launch is over (or the preview replaced): there is nothing left to keep alive.
+        if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
+      });
     }, this.heartbeatMs());
     try {
       await work();
@@ -188,7 +182,7 @@ export class PreviewLauncher {
         detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
       });
     } else if (current.status === 'recovering') {
-      current = await this.deps.service.transition(current, 'launching', monitor, {
+      current = await this.deps.stateMachine.transition(current, 'launching', monitor, {
         timeline: current.timeline,
         launchHeartbeatAt: this.deps.clock.now().toISOString(),
       });
@@ -203,7 +197,7 @@ export class PreviewLauncher {
   async recover(record: PreviewRecord, reason: string): Promise<void> {
     // A preview that would come back during maintenance is stopped instead: nothing is resurrected.
     if (await this.deps.maintenance?.isOn()) {
-      await this.deps.service.halt(record, 'maintenance', `${reason}; not recovered: ${inMaintenance}`);
+      await this.deps.stateMachine.halt(record, 'maintenance', `${reason}; not recovered: ${inMaintenance}`);
       return;
     }
     // A runtime that is away (an engine restarting) cannot host a new task: the next check tries again.
@@ -211,7 +205,7 @@ export class PreviewLauncher {
     const maxRestarts = this.deps.tiers[record.tier].maxRestarts;
     if (record.restarts >= maxRestarts) {
       await this.deps.runner.stop(record.previewId);
-      await this.deps.service.fail(record, {
+      await this.deps.stateMachine.fail(record, {
         step: 'app',
         reason: 'restart_limit',
         message: `The preview kept failing (${reason}); it was restarted ${record.restarts} times, the most the ${record.tier} tier allows.`,
@@ -220,7 +214,7 @@ export class PreviewLauncher {
     }
     const now = this.deps.clock.now().toISOString();
     this.deps.serviceMetrics?.count(serviceMetricNames.recoveries);
-    const recovering = await this.deps.service.transition(
+    const recovering = await this.deps.stateMachine.transition(
       record,
       'recovering',
       monitor,
@@ -236,13 +230,13 @@ export class PreviewLauncher {
       },
       { type: 'recovering', reason, detail: { restart: record.restarts + 1, maxRestarts } },
     );
-    await this.deps.service.recordEvent(
+    await this.deps.stateMachine.recordEvent(
       recovering,
       'token_rotated',
       monitor,
       'a recovered preview gets a new token',
     );
-    await this.deps.service.tokenRotated(recovering);
+    await this.deps.stateMachine.tokenRotated(recovering);
     await this.keepingAlive(recovering, async () => {
       try {
         await this.deps.runner.stop(record.previewId);
@@ -273,7 +267,7 @@ export class PreviewLauncher {
     const record =
       limits.reason === undefined && launching.appliedLimits === undefined
         ? launching
-        : await this.deps.service.update(launching, {
+        : await this.deps.stateMachine.update(launching, {
             appliedLimits: limits.reason === undefined ? undefined : limits,
           });
     const effective = this.effectiveGeneration(generation, record);
@@ -305,7 +299,7 @@ export class PreviewLauncher {
     if (record.healthyAt) {
       await this.recover(record, 'its task was stopped or removed outside the service');
     } else if (!this.deps.runner.runWaitsForTask) {
-      await this.deps.service.fail(record, {
+      await this.deps.stateMachine.fail(record, {
         step: 'app',
         reason: 'task_vanished',
         message: 'The task stopped before the preview was first healthy.',
@@ -341,7 +335,7 @@ export class PreviewLauncher {
     }
     // An operator's stop (e.g. `aws ecs stop-task`) ends the preview: recovering it would undo the stop.
     if (description.stoppedByOperator) {
-      await this.deps.service.halt(record, 'operator', 'its task was stopped outside the service');
+      await this.deps.stateMachine.halt(record, 'operator', 'its task was stopped outside the service');
       return;
     }
     const reported = description.containers.find((c) => c.name === 'app');
@@ -381,7 +375,7 @@ export class PreviewLauncher {
     if (stoppedContainer && this.deps.runner.runWaitsForTask && !running) return;
     if (stoppedContainer) {
       await this.deps.runner.stop(record.previewId);
-      await this.deps.service.fail(
+      await this.deps.stateMachine.fail(
         { ...record, timeline },
         {
           step: stoppedContainer.name,
@@ -398,7 +392,7 @@ export class PreviewLauncher {
 
     let current = record;
     if (current.status === 'launching') {
-      current = await this.deps.service.transition(
+      current = await this.deps.stateMachine.transition(
         current,
         'running',
         launcher,
@@ -411,7 +405,7 @@ export class PreviewLauncher {
       const unreachable = endpoint ? await this.awaitReachable(current, endpoint) : undefined;
       if (unreachable) {
         await this.deps.runner.stop(current.previewId);
-        await this.deps.service.fail(current, unreachable);
+        await this.deps.stateMachine.fail(current, unreachable);
         return;
       }
       if (!endpoint) return;
@@ -422,7 +416,7 @@ export class PreviewLauncher {
           Date.parse(now) - Date.parse(current.createdAt),
         );
       }
-      await this.deps.service.transition(
+      await this.deps.stateMachine.transition(
         current,
         'healthy',
         launcher,
@@ -525,7 +519,7 @@ export class PreviewLauncher {
   ): Promise<PreviewRecord> {
     const now = this.deps.clock.now().toISOString();
     const timeline = record.timeline.map((s) => (s.endedAt ? s : { ...s, endedAt: now }));
-    return this.deps.service.transition(
+    return this.deps.stateMachine.transition(
       record,
       to,
       launcher,
@@ -550,7 +544,7 @@ export class PreviewLauncher {
     // The step is where the launch was when it failed: building, launching, running.
     if (failure.reason === 'internal')
       this.deps.onInternalError?.({ previewId, step: current.status, error });
-    await this.deps.service.fail(current, failure);
+    await this.deps.stateMachine.fail(current, failure);
   }
 }
 

@@ -8,9 +8,8 @@ import type {
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Generation } from '../generation.js';
-import { hashToken, newEventId, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
-import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
-import type { LiveNotifier } from '../log-ports.js';
+import { hashToken, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
+import { isTerminal } from '../lifecycle.js';
 import { redactSecrets, redactValues } from '../log-redaction.js';
 import { maintenanceRefusal, type MaintenanceSwitch } from '../maintenance.js';
 import { totalRequests } from '../metrics.js';
@@ -19,21 +18,22 @@ import type {
   GenerationStore,
   LaunchStarter,
   MetricsStore,
-  PreviewChanges,
-  PreviewCondition,
   PreviewStore,
   QuotaStore,
 } from '../ports.js';
-import type { Actor, Identity, PreviewEventType, PreviewRecord } from '../preview.js';
-import { launchView, redactedFailure, statusView, type PreviewUrls } from '../preview-views.js';
-import { countLaunchFailure, serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
+import type { Actor, Identity, PreviewRecord } from '../preview.js';
+import { launchView, statusView, type PreviewUrls } from '../preview-views.js';
+import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import { tierRank, type Tiers } from '../tiers.js';
+import { extendableStatuses, type PreviewStateMachine } from './preview-state-machine.js';
 
 /** When a client refused because the runtime is away should try again: an engine restart's length. */
 const runtimeRetryAfterSeconds = 15;
 
 export interface PreviewServiceDependencies {
+  /** Every write to an existing preview: status changes, targeted updates, audit events. */
+  readonly stateMachine: PreviewStateMachine;
   readonly previews: PreviewStore;
   readonly quotas: QuotaStore;
   readonly events: EventStore;
@@ -42,7 +42,7 @@ export interface PreviewServiceDependencies {
   /** Whether generations that name no owner may be launched (by anyone): the bundled examples, locally. */
   readonly allowUnownedGenerations: boolean;
   readonly starter: LaunchStarter | undefined;
-  /** Tears down a preview's task on stop; absent where no runtime is configured. */
+  /** Asked whether the runtime answers before a launch changes anything; absent where none is configured. */
   readonly runner: TaskRunner | undefined;
   readonly tiers: Tiers;
   readonly urls: PreviewUrls;
@@ -50,15 +50,13 @@ export interface PreviewServiceDependencies {
   readonly serviceMetrics?: ServiceMetrics;
   /** How often `?wait=` polls the stored status. */
   readonly waitPollMs?: number;
-  /** Told of every status change (the live stream's `status` messages); never fails a transition. */
-  readonly notifier?: LiveNotifier;
   /** While on, launches are refused with 503 `maintenance`. */
   readonly maintenance?: MaintenanceSwitch;
 }
 
 export interface LaunchResult {
-  /** 202 for a new launch, 200 when an existing live preview is returned. */
-  readonly httpStatus: 200 | 202;
+  /** `launched`: a new preview was recorded and started; `existing`: the generation's live preview. */
+  readonly outcome: 'launched' | 'existing';
   readonly body: LaunchResponse;
 }
 
@@ -71,13 +69,13 @@ const abandonedReservationMs = 60_000;
 /** Owner actions read again and retry this many times when a racing writer changed what they decided on. */
 const maxConflictAttempts = 5;
 
-const liveStatuses: readonly PreviewStatus[] = previewStatuses.filter((status) => !isTerminal(status));
-/** Where a session can still be extended: anything live but a preview being stopped. */
-const extendableStatuses: readonly PreviewStatus[] = liveStatuses.filter((status) => status !== 'stopping');
-
 const userActor = (identity: Identity): Actor => ({ type: 'user', id: identity.userId });
 
-/** Launch, inspect, list and stop previews: the rules, with storage and runtime behind ports. */
+/**
+ * What an owner does with previews: launch, inspect, list, extend, rotate the token, stop. Owner
+ * actions read again and retry when a background writer (launcher, monitor, sweeper) moved the
+ * preview meanwhile, so they never fail because of one; the writes themselves are the state machine's.
+ */
 export class PreviewService {
   constructor(private readonly deps: PreviewServiceDependencies) {}
 
@@ -136,7 +134,7 @@ export class PreviewService {
 
     const found = await this.deps.previews.get(identity.userId, generationId);
     if (found && !isTerminal(found.status) && !request.restart) {
-      return { httpStatus: 200, body: launchView(found, this.deps.urls) };
+      return { outcome: 'existing', body: launchView(found, this.deps.urls) };
     }
     // Before anything changes: a restart must not stop the preview it cannot replace.
     await starter.ensureAvailable?.();
@@ -154,7 +152,7 @@ export class PreviewService {
         ? await this.retryingOnConflict(async () => {
             const current = await this.deps.previews.get(identity.userId, generationId);
             if (!current || isTerminal(current.status)) return current;
-            return this.stopRecord(current, userActor(identity), 'restart requested');
+            return this.deps.stateMachine.stop(current, userActor(identity), 'restart requested');
           })
         : found;
 
@@ -192,7 +190,7 @@ export class PreviewService {
       const winner = await this.deps.previews.get(identity.userId, generationId);
       // A simultaneous launch of the same generation took the last slot: answer with its preview.
       if (winner && !isTerminal(winner.status))
-        return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
+        return { outcome: 'existing', body: launchView(winner, this.deps.urls) };
       const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
       throw new AppError(
         'quota_exceeded',
@@ -209,17 +207,17 @@ export class PreviewService {
       if (!(error instanceof AppError && error.code === 'conflict')) throw error;
       const winner = await this.deps.previews.get(identity.userId, generationId);
       if (!winner || isTerminal(winner.status)) throw error;
-      return { httpStatus: 200, body: launchView(winner, this.deps.urls) };
+      return { outcome: 'existing', body: launchView(winner, this.deps.urls) };
     }
     this.deps.serviceMetrics?.count(serviceMetricNames.launches);
-    await this.recordEvent(record, 'launched', userActor(identity), undefined, {
+    await this.deps.stateMachine.recordEvent(record, 'launched', userActor(identity), undefined, {
       tier: tierName,
       generationVersion: generation.version,
     });
     try {
       await starter.start(record);
     } catch (error) {
-      await this.fail(record, {
+      await this.deps.stateMachine.fail(record, {
         step: 'start',
         reason: 'start_failed',
         message: 'The preview could not be started.',
@@ -227,7 +225,7 @@ export class PreviewService {
       throw error;
     }
     const settled = waitSeconds > 0 ? await this.waitForSettled(record, waitSeconds) : record;
-    return { httpStatus: 202, body: launchView(settled, this.deps.urls, token) };
+    return { outcome: 'launched', body: launchView(settled, this.deps.urls, token) };
   }
 
   private mayLaunch(identity: Identity, generation: Generation): boolean {
@@ -255,7 +253,7 @@ export class PreviewService {
       const record = await this.ownedPreview(identity, generationId);
       const stopped = isTerminal(record.status)
         ? record
-        : await this.stopRecord(record, userActor(identity), 'stopped by user');
+        : await this.deps.stateMachine.stop(record, userActor(identity), 'stopped by user');
       return {
         previewInstanceId: stopped.previewId,
         status: stopped.status,
@@ -293,66 +291,8 @@ export class PreviewService {
   }
 
   /**
-   * Moves a preview to `to` and records the audit event. The write sets only `changes` and the
-   * status, and applies only while the stored status is still the one read (and `expected` holds):
-   * a racing transition makes it throw a conflict, while writers of other fields do not.
-   */
-  async transition(
-    record: PreviewRecord,
-    to: PreviewStatus,
-    actor: Actor,
-    changes: PreviewChanges = {},
-    event?: { type: PreviewEventType; reason?: string; detail?: Record<string, unknown> },
-    expected?: PreviewCondition['equals'],
-  ): Promise<PreviewRecord> {
-    assertTransition(record.status, to);
-    const now = this.deps.clock.now().toISOString();
-    const next = await this.deps.previews.modify(
-      record,
-      { ...changes, status: to, updatedAt: now },
-      { status: [record.status], ...(expected ? { equals: expected } : {}) },
-    );
-    if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
-    if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
-    await this.deps.notifier?.statusChanged(next);
-    return next;
-  }
-
-  async fail(record: PreviewRecord, reported: NonNullable<PreviewRecord['failure']>): Promise<PreviewRecord> {
-    const now = this.deps.clock.now().toISOString();
-    // The last lines are the app's output: stored as every other way out shows them, redacted.
-    const failure = redactedFailure(reported);
-    countLaunchFailure(this.deps.serviceMetrics, failure.reason);
-    return this.transition(
-      record,
-      'failed',
-      { type: 'system', id: 'launcher' },
-      // The timeline as the failing step saw it: only status changes write it, so it is current.
-      { failure, statusReason: failure.message, stoppedAt: now, timeline: record.timeline },
-      { type: 'failed', reason: failure.reason, detail: { step: failure.step, message: failure.message } },
-    );
-  }
-
-  /**
-   * Writes fields that are not the status (health, warnings), while the status is still the one
-   * read and `expected` holds; other fields keep what other writers stored.
-   */
-  async update(
-    record: PreviewRecord,
-    changes: Omit<PreviewChanges, 'status'>,
-    expected?: PreviewCondition['equals'],
-  ): Promise<PreviewRecord> {
-    return this.deps.previews.modify(
-      record,
-      { ...changes, updatedAt: this.deps.clock.now().toISOString() },
-      { status: [record.status], ...(expected ? { equals: expected } : {}) },
-    );
-  }
-
-  /**
-   * Seed §4: more time, within the tier's extension length and count. The write applies only
-   * while the expiry and the extension count are still those read, so of two racing extends with
-   * one extension left exactly one succeeds and the other is refused.
+   * More time, within the tier's extension length and count. Of two racing extends with one
+   * extension left exactly one succeeds: the other reads again and is refused.
    */
   async extend(identity: Identity, generationId: string, durationSeconds: number | undefined) {
     return this.retryingOnConflict(async () => {
@@ -387,25 +327,11 @@ export class PreviewService {
           { maxExtensions: record.maxExtensions },
         );
       }
-      const newExpiresAt = new Date(Date.parse(record.expiresAt) + duration * 1000).toISOString();
-      const extended = await this.deps.previews.modify(
-        record,
-        {
-          expiresAt: newExpiresAt,
-          extensionsUsed: record.extensionsUsed + 1,
-          // The warning before the end is given again before the new end.
-          expiryWarnedAt: undefined,
-          updatedAt: this.deps.clock.now().toISOString(),
-        },
-        {
-          status: extendableStatuses,
-          equals: { expiresAt: record.expiresAt, extensionsUsed: record.extensionsUsed },
-        },
+      const { record: extended, newExpiresAt } = await this.deps.stateMachine.extend(
+        { ...record, expiresAt: record.expiresAt },
+        duration,
+        userActor(identity),
       );
-      await this.recordEvent(extended, 'extended', userActor(identity), undefined, {
-        durationSeconds: duration,
-        newExpiresAt,
-      });
       return {
         status: 'extended' as const,
         newExpiresAt,
@@ -424,90 +350,12 @@ export class PreviewService {
           status: record.status,
         });
       }
-      const token = newPreviewToken();
-      const rotated = await this.deps.previews.modify(
+      const { record: rotated, token } = await this.deps.stateMachine.rotateToken(
         record,
-        { tokenHash: hashToken(token), updatedAt: this.deps.clock.now().toISOString() },
-        { status: liveStatuses },
+        userActor(identity),
       );
-      await this.recordEvent(rotated, 'token_rotated', userActor(identity), 'requested by the owner');
-      await this.tokenRotated(rotated);
       return { previewInstanceId: rotated.previewId, previewToken: token };
     });
-  }
-
-  /** Ends the live connections opened with the preview's previous token; never fails. */
-  async tokenRotated(record: PreviewRecord): Promise<void> {
-    await this.deps.notifier?.tokenRotated(record);
-  }
-
-  /** The sweeper's stop of a preview whose session ended, unless it was extended meanwhile. */
-  async expire(record: PreviewRecord): Promise<PreviewRecord> {
-    return this.stopRecord(record, { type: 'system', id: 'sweeper' }, 'session expired', 'expired', {
-      expiresAt: record.expiresAt ?? null,
-    });
-  }
-
-  /** The sweeper's completion of a stop whose stopper failed or died before it finished. */
-  async finishStop(record: PreviewRecord): Promise<PreviewRecord> {
-    return this.stopRecord(
-      record,
-      { type: 'system', id: 'sweeper' },
-      'a stop that did not finish was completed',
-    );
-  }
-
-  /**
-   * A stop the service decides on its own, not the owner: maintenance, or a task an operator stopped
-   * (the preview ends rather than coming back). Idempotent like the owner's stop.
-   */
-  async halt(
-    record: PreviewRecord,
-    actor: 'maintenance' | 'operator',
-    reason: string,
-  ): Promise<PreviewRecord> {
-    if (isTerminal(record.status)) return record;
-    return this.stopRecord(record, { type: 'system', id: actor }, reason);
-  }
-
-  /** The sampler's stop of a preview that filled its tier's storage: reason `storage_limit: …`. */
-  async stopForStorage(record: PreviewRecord, message: string): Promise<PreviewRecord> {
-    if (isTerminal(record.status)) return record;
-    return this.stopRecord(record, { type: 'system', id: 'resource-sampler' }, `storage_limit: ${message}`);
-  }
-
-  /** The sweeper's stop of a preview whose launch never finished. */
-  async abandon(record: PreviewRecord, reason: string): Promise<PreviewRecord> {
-    await this.deps.runner?.stop(record.previewId);
-    return this.fail(record, { step: 'launch', reason: 'timeout', message: reason });
-  }
-
-  private async stopRecord(
-    record: PreviewRecord,
-    actor: Actor,
-    reason: string,
-    finalEvent: 'stopped' | 'expired' = 'stopped',
-    expected?: PreviewCondition['equals'],
-  ): Promise<PreviewRecord> {
-    const stopping =
-      record.status === 'stopping'
-        ? record
-        : await this.transition(
-            record,
-            'stopping',
-            actor,
-            { statusReason: reason },
-            { type: 'stopping', reason },
-            expected,
-          );
-    await this.deps.runner?.stop(record.previewId);
-    return this.transition(
-      stopping,
-      'stopped',
-      actor,
-      { stoppedAt: this.deps.clock.now().toISOString() },
-      { type: finalEvent, reason },
-    );
   }
 
   /**
@@ -542,27 +390,6 @@ export class PreviewService {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
-  }
-
-  async recordEvent(
-    record: PreviewRecord,
-    type: PreviewEventType,
-    actor: Actor,
-    reason?: string,
-    detail?: Record<string, unknown>,
-  ): Promise<void> {
-    const at = this.deps.clock.now();
-    await this.deps.events.append({
-      previewId: record.previewId,
-      eventId: newEventId(at),
-      type,
-      at: at.toISOString(),
-      actor,
-      generationId: record.generationId,
-      userId: record.userId,
-      ...(reason === undefined ? {} : { reason }),
-      ...(detail === undefined ? {} : { detail }),
-    });
   }
 
   private async waitForSettled(record: PreviewRecord, seconds: number): Promise<PreviewRecord> {

@@ -6,11 +6,11 @@ import type { PreviewRecord } from '../preview.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { TaskRunner } from '../task-runner.js';
 import type { PreviewLauncher } from './preview-launcher.js';
-import type { PreviewService } from './preview-service.js';
+import type { PreviewStateMachine } from './preview-state-machine.js';
 
 export interface PreviewSweeperDependencies {
   readonly previews: PreviewStore;
-  readonly service: PreviewService;
+  readonly stateMachine: PreviewStateMachine;
   readonly launcher: PreviewLauncher;
   readonly runner: TaskRunner;
   /** Hands a launch whose launcher is gone to a new one (the start-preview function). */
@@ -90,18 +90,18 @@ export class PreviewSweeper {
   ): Promise<Exclude<keyof SweepResult, 'failed'> | undefined> {
     const expiresAt = preview.expiresAt ? Date.parse(preview.expiresAt) : undefined;
     if (isServing(preview.status) && expiresAt !== undefined && expiresAt <= now) {
-      await this.deps.service.expire(preview);
+      await this.deps.stateMachine.expire(preview);
       return 'expired';
     }
     if (preview.status === 'stopping' && Date.parse(preview.updatedAt) + unfinishedStopMs <= now) {
-      await this.deps.service.finishStop(preview);
+      await this.deps.stateMachine.finishStop(preview);
       return 'stopsFinished';
     }
     if (
       launchingStatuses.has(preview.status) &&
       Date.parse(preview.createdAt) + this.deps.launchTimeoutSeconds * 1000 <= now
     ) {
-      await this.deps.service.abandon(
+      await this.deps.stateMachine.abandon(
         preview,
         `The launch did not finish within ${this.deps.launchTimeoutSeconds} s.`,
       );
@@ -122,7 +122,7 @@ export class PreviewSweeper {
       !preview.expiryWarnedAt
     ) {
       // Recorded first, on condition that no one has: of two overlapping sweeps, one warns.
-      await this.deps.service.update(
+      await this.deps.stateMachine.update(
         preview,
         { expiryWarnedAt: new Date(now).toISOString() },
         { expiryWarnedAt: null, expiresAt: preview.expiresAt ?? null },

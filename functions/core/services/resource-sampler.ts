@@ -7,7 +7,7 @@ import type { PreviewRecord } from '../preview.js';
 import { formatBytes, storageVerdict } from '../storage-allowance.js';
 import type { TaskRunner } from '../task-runner.js';
 
-/** Stops a preview that filled its storage allowance (the preview service). */
+/** Stops a preview that filled its storage allowance (the preview state machine). */
 export interface StorageLimitStopper {
   stopForStorage(record: PreviewRecord, message: string): Promise<unknown>;
 }

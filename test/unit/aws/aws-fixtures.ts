@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { loadEcsSettings } from '../../../functions/core/config.js';
 import { generationSchema, type Generation } from '../../../functions/core/generation.js';
-import { ecsSettingsFromEnv } from '../../../functions/adapters/aws/ecs-settings.js';
 
 /** What the stack hands the functions; the values are made up but well-formed. */
 export const ecsEnvironment = {
@@ -19,7 +19,7 @@ export const ecsEnvironment = {
   PREVIEW_REDACTIONS_TABLE: 'preview-redactions',
 };
 
-export const settings = ecsSettingsFromEnv(ecsEnvironment);
+export const settings = loadEcsSettings(ecsEnvironment);
 
 /** A response from `test/fixtures/aws`, with timestamps as the SDK returns them (Dates). */
 export function awsFixture<T>(name: string): T {

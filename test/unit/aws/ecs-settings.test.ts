@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ecsSettingsFromEnv } from '../../../functions/adapters/aws/ecs-settings.js';
-import { ConfigError } from '../../../functions/core/config.js';
+import { ConfigError, loadEcsSettings } from '../../../functions/core/config.js';
 import { ecsEnvironment } from './aws-fixtures.js';
 
 function problemsOf(env: Record<string, string | undefined>): readonly string[] {
   try {
-    ecsSettingsFromEnv(env);
+    loadEcsSettings(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as ConfigError).problems;
@@ -13,9 +12,9 @@ function problemsOf(env: Record<string, string | undefined>): readonly string[] 
   throw new Error('expected a ConfigError');
 }
 
-describe('ecsSettingsFromEnv', () => {
+describe('loadEcsSettings', () => {
   it('reads the stack resources, with x86 and the default build prefix unless told otherwise', () => {
-    expect(ecsSettingsFromEnv(ecsEnvironment)).toEqual({
+    expect(loadEcsSettings(ecsEnvironment)).toEqual({
       cluster: 'previews',
       subnets: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'],
       securityGroup: 'sg-0123456789abcdef0',
@@ -35,7 +34,7 @@ describe('ecsSettingsFromEnv', () => {
   });
 
   it('takes the architecture and build prefix from the environment', () => {
-    const settings = ecsSettingsFromEnv({
+    const settings = loadEcsSettings({
       ...ecsEnvironment,
       PREVIEW_ECS_CPU_ARCHITECTURE: 'ARM64',
       PREVIEW_BUILD_PREFIX: 'sources/',
@@ -84,7 +83,7 @@ describe('ecsSettingsFromEnv', () => {
   });
 
   it('says it all in the error message', () => {
-    expect(() => ecsSettingsFromEnv({ ...ecsEnvironment, PREVIEW_ECS_CLUSTER: '' })).toThrow(
+    expect(() => loadEcsSettings({ ...ecsEnvironment, PREVIEW_ECS_CLUSTER: '' })).toThrow(
       /Invalid configuration:\n {2}- PREVIEW_ECS_CLUSTER: is required/,
     );
   });

@@ -3,7 +3,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/handlers/authorizer.js';
 import { logger } from '../../../functions/handlers/logger.js';
-import { services, useServiceOverrides } from '../../../functions/handlers/services.js';
+import { authorizerServices, services, useServiceOverrides } from '../../../functions/handlers/services.js';
 
 const secret = 'authorizer-test-secret-of-enough-length';
 const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/GET/api/previews';
@@ -25,7 +25,7 @@ async function token(claims: Record<string, unknown>) {
 /** Counts of the service metrics the authorizer emits. */
 function countedMetrics() {
   const counted: string[] = [];
-  vi.spyOn(services().serviceMetrics, 'count').mockImplementation((name) => {
+  vi.spyOn(authorizerServices().serviceMetrics, 'count').mockImplementation((name) => {
     counted.push(name);
   });
   return counted;
@@ -93,6 +93,18 @@ describe('authorizer', () => {
     expect((failure as Error).message).toBe('The token could not be verified.');
     expect(counted).toEqual([]);
     expect(log).toHaveBeenCalledOnce();
+  });
+
+  it('builds only the token verifier: it works where the rest of the service could not be built', async () => {
+    // The ECS runner without its settings: every other function refuses to start.
+    vi.stubEnv('PREVIEW_RUNNER', 'ecs');
+    useServiceOverrides({});
+    expect(() => services()).toThrow(/PREVIEW_ECS_CLUSTER: is required/);
+    const counted = countedMetrics();
+    const result = await handler(event(`Bearer ${await token({ sub: 'user-2', tier: 'free' })}`));
+    expect(result.principalId).toBe('user-2');
+    await expect(handler(event('Bearer not-a-token'))).rejects.toThrow(/^Unauthorized$/);
+    expect(counted).toEqual(['AuthorizerDenials']);
   });
 
   it('refuses (401) a token without exp, and one with less than the cache TTL left', async () => {
