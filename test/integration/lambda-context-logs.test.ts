@@ -5,6 +5,7 @@ import {
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyWebsocketEventV2,
+  CloudWatchLogsEvent,
   Context,
   ScheduledEvent,
 } from 'aws-lambda';
@@ -229,6 +230,38 @@ describe('every function logs with its Lambda context', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ level: 'WARN', message: 'live stream: sending failed' }),
     );
+  });
+
+  it('the log fan-out: a delivery of AWS’s sample event (no preview’s stream) is logged with the request id', async () => {
+    const lines = await coldThenWarm<CloudWatchLogsEvent>({
+      functionName: 'preview-service-dev-LogFanOut',
+      overrides: { logs: localLogs() },
+      load: () => import('../../functions/handlers/logs/fan-out.js'),
+      event: awsFixture('cloudwatch-logs-subscription'),
+      expectOutcome: (outcome) =>
+        expect(outcome).toMatchObject({ status: 'fulfilled', value: { previewId: undefined, lines: 0 } }),
+    });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'DEBUG', message: 'log stream of no known preview' }),
+    );
+  });
+
+  it('the log fan-out: a bad payload is refused, logged with the request id, and nothing thrown', async () => {
+    const lines = await coldThenWarm<CloudWatchLogsEvent>({
+      functionName: 'preview-service-dev-LogFanOut',
+      overrides: { logs: localLogs() },
+      load: () => import('../../functions/handlers/logs/fan-out.js'),
+      event: { awslogs: { data: Buffer.from('not gzip').toString('base64') } },
+      expectOutcome: (outcome) => expect(outcome).toEqual({ status: 'fulfilled', value: undefined }),
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'refused a log subscription event that is not a CloudWatch Logs payload',
+        problems: ['awslogs.data: Failed to decompress CloudWatch log data'],
+      }),
+    ]);
+    expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(0);
   });
 
   it('task events: a task that is not a preview is ignored, logged with the request id', async () => {
