@@ -15,12 +15,13 @@ import {
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { serviceName } from '../functions/core/service-metrics.js';
 import { serviceMetrics } from './service-metrics.js';
 
 /** Repository root: the lock file and the bundler are resolved from here, whatever the cwd. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
-export const serviceName = 'preview-service';
+export { serviceName };
 
 /**
  * Prepended to every bundle. The output is ESM, where `require` does not exist, but CommonJS

@@ -26,6 +26,9 @@ export const serviceMetricNames = {
 
 export const serviceMetricsNamespace = 'PreviewService';
 
+/** The service's name in its logs, metrics and traces (Powertools' `service`). */
+export const serviceName = 'preview-service';
+
 export type ServiceMetricName = (typeof serviceMetricNames)[keyof typeof serviceMetricNames];
 
 export interface ServiceMetrics {

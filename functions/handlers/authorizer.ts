@@ -3,6 +3,7 @@ import { AppError } from '../core/errors.js';
 import { serviceMetricNames } from '../core/service-metrics.js';
 import { bearerToken } from '../core/token-verifier.js';
 import { logger } from './logger.js';
+import { lambdaHandler } from './lambda-handler.js';
 import { authorizerServices } from './services.js';
 
 /**
@@ -19,7 +20,7 @@ function deny(): never {
  * API Gateway TOKEN authorizer. The policy covers the whole stage so API Gateway can cache one
  * decision per token.
  */
-export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+async function authorize(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const token = bearerToken(event.authorizationToken);
   if (!token) deny();
   let identity;
@@ -40,4 +41,6 @@ export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<AP
     // The token's expiry bounds how long a gateway may remember this decision.
     context: { tier: identity.tier, tokenExpiresAt: identity.expiresAtEpoch },
   };
-};
+}
+
+export const handler = lambdaHandler(authorize);

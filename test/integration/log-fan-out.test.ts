@@ -4,18 +4,20 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { CloudWatchLogsSchema } from '@aws-lambda-powertools/parser/schemas/cloudwatch';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
 import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
 import type { LiveConnection } from '../../functions/core/log-ports.js';
 import type { PreviewRecord } from '../../functions/core/preview.js';
-import { decodeSubscriptionEvent } from '../../functions/handlers/logs/subscription-event.js';
+import { logger } from '../../functions/handlers/logger.js';
 import { useServiceOverrides } from '../../functions/handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 
@@ -24,9 +26,9 @@ const taskId = '5b6c2f0e7a3d4e1f9a8b7c6d5e4f3a2b';
 const databasePassword = 'Q2hhbmdlLW1lLXBsZWFzZQ';
 const endpoint = 'https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod';
 
-const fixture = (name: string) =>
+const fixture = (name: string, folder: 'logs' | 'aws' = 'logs') =>
   JSON.parse(
-    readFileSync(new URL(`../fixtures/logs/${name}.json`, import.meta.url), 'utf8'),
+    readFileSync(new URL(`../fixtures/${folder}/${name}.json`, import.meta.url), 'utf8'),
   ) as CloudWatchLogsEvent;
 
 const management = mockClient(ApiGatewayManagementApiClient);
@@ -93,13 +95,17 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 beforeEach(async () => {
   management.reset();
   for (const c of await connections.byPreview(previewId)) await connections.remove(c.connectionId);
 });
 
 /** The fixture's events, whose timestamps and ids make the cursors. */
-const events = decodeSubscriptionEvent(fixture('subscription-data')).logEvents;
+const events = CloudWatchLogsSchema.parse(fixture('subscription-data')).awslogs.data.logEvents;
 
 const expectedLines = [
   {
@@ -162,7 +168,7 @@ const expectedLines = [
 
 describe('the log fan-out handler', () => {
   it('reads a real subscription payload: one stream, several events', () => {
-    const payload = decodeSubscriptionEvent(fixture('subscription-data'));
+    const payload = CloudWatchLogsSchema.parse(fixture('subscription-data')).awslogs.data;
     expect(payload).toMatchObject({ messageType: 'DATA_MESSAGE', logStream: `preview/app/${taskId}` });
     expect(payload.logEvents).toHaveLength(7);
   });
@@ -224,6 +230,50 @@ describe('the log fan-out handler', () => {
     expect(result).toMatchObject({ sent: 1, gone: 1, failed: 0 });
     expect(sent()['still-here=']).toEqual(expectedLines);
     expect((await connections.byPreview(previewId)).map((c) => c.connectionId)).toEqual(['still-here=']);
+  });
+
+  it("decodes AWS's own sample event, whose stream is no preview's: nothing is sent", async () => {
+    const sample = fixture('cloudwatch-logs-subscription', 'aws');
+    expect(CloudWatchLogsSchema.parse(sample).awslogs.data).toEqual({
+      messageType: 'DATA_MESSAGE',
+      owner: '123456789123',
+      logGroup: 'testLogGroup',
+      logStream: 'testLogStream',
+      subscriptionFilters: ['testFilter'],
+      logEvents: [
+        { id: 'eventId1', timestamp: 1440442987000, message: '[ERROR] First test message' },
+        { id: 'eventId2', timestamp: 1440442987001, message: '[ERROR] Second test message' },
+      ],
+    });
+    await connections.put(connection('all='));
+    expect(await fanOut(sample)).toMatchObject({ previewId: undefined, lines: 0 });
+    expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(0);
+  });
+
+  it('refuses a payload that is not CloudWatch Logs data: logged with the reason, nothing sent, no throw', async () => {
+    await connections.put(connection('all='));
+    management.on(PostToConnectionCommand).resolves({});
+    const refusals = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const encoded = (value: unknown) => gzipSync(JSON.stringify(value)).toString('base64');
+    const bad: [string, unknown][] = [
+      ['no awslogs', {}],
+      ['not base64', { awslogs: { data: 'not base64!' } }],
+      ['not gzip', { awslogs: { data: Buffer.from('plain text').toString('base64') } }],
+      ['not JSON', { awslogs: { data: gzipSync('{"messageType":').toString('base64') } }],
+      ['no events', { awslogs: { data: encoded({ messageType: 'DATA_MESSAGE', logEvents: [] }) } }],
+    ];
+    for (const [why, event] of bad) {
+      expect(await fanOut(event as CloudWatchLogsEvent), why).toBeUndefined();
+    }
+    expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(0);
+    expect(refusals).toHaveBeenCalledTimes(bad.length);
+    for (const [message, details] of refusals.mock.calls) {
+      expect(message).toBe('refused a log subscription event that is not a CloudWatch Logs payload');
+      expect((details as { problems: string[] }).problems.length).toBeGreaterThan(0);
+    }
+    expect(refusals.mock.calls[0]?.[1]).toEqual({
+      problems: ['awslogs: Invalid input: expected object, received undefined'],
+    });
   });
 
   it('skips control messages and streams of tasks that belong to no preview', async () => {

@@ -9,10 +9,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { unavailableIfTransient } from './dynamodb-errors.js';
+import { tracer } from './tracer.js';
 
 /**
- * The AWS clients, created once per process and shared. Endpoints follow the standard
- * `AWS_ENDPOINT_URL_*` variables, which is how the local runtime points them at its emulators.
+ * The AWS clients, created once per process and shared, each traced (a subsegment per call in
+ * Lambda; untouched elsewhere). Endpoints follow the standard `AWS_ENDPOINT_URL_*` variables, which
+ * is how the local runtime points them at its emulators.
  */
 let documentClient: DynamoDBDocumentClient | undefined;
 let s3Client: S3Client | undefined;
@@ -47,12 +49,14 @@ export function dynamoDocumentClient(): DynamoDBDocumentClient {
  */
 export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
   const agent = { keepAlive: true, maxSockets: dynamoDbMaxSockets };
-  const client = new DynamoDBClient({
-    retryMode: 'standard',
-    maxAttempts: dynamoDbMaxAttempts,
-    requestHandler: { httpAgent: agent, httpsAgent: agent },
-    ...config,
-  });
+  const client = tracer.captureAWSv3Client(
+    new DynamoDBClient({
+      retryMode: 'standard',
+      maxAttempts: dynamoDbMaxAttempts,
+      requestHandler: { httpAgent: agent, httpsAgent: agent },
+      ...config,
+    }),
+  );
   // The initialize step wraps the retry strategy: it sees only what is left after the last attempt.
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -73,37 +77,37 @@ export function documentClientOf(client: DynamoDBClient): DynamoDBDocumentClient
 }
 
 export function s3(): S3Client {
-  s3Client ??= new S3Client({});
+  s3Client ??= tracer.captureAWSv3Client(new S3Client({}));
   return s3Client;
 }
 
 export function ecs(): ECSClient {
-  ecsClient ??= new ECSClient({});
+  ecsClient ??= tracer.captureAWSv3Client(new ECSClient({}));
   return ecsClient;
 }
 
 export function ecr(): ECRClient {
-  ecrClient ??= new ECRClient({});
+  ecrClient ??= tracer.captureAWSv3Client(new ECRClient({}));
   return ecrClient;
 }
 
 export function codeBuild(): CodeBuildClient {
-  codeBuildClient ??= new CodeBuildClient({});
+  codeBuildClient ??= tracer.captureAWSv3Client(new CodeBuildClient({}));
   return codeBuildClient;
 }
 
 export function lambda(): LambdaClient {
-  lambdaClient ??= new LambdaClient({});
+  lambdaClient ??= tracer.captureAWSv3Client(new LambdaClient({}));
   return lambdaClient;
 }
 
 export function ssm(): SSMClient {
-  ssmClient ??= new SSMClient({});
+  ssmClient ??= tracer.captureAWSv3Client(new SSMClient({}));
   return ssmClient;
 }
 
 export function cloudWatchLogs(): CloudWatchLogsClient {
-  logsClient ??= new CloudWatchLogsClient({});
+  logsClient ??= tracer.captureAWSv3Client(new CloudWatchLogsClient({}));
   return logsClient;
 }
 
@@ -111,7 +115,7 @@ export function cloudWatchLogs(): CloudWatchLogsClient {
 export function apiGatewayManagement(endpoint: string): ApiGatewayManagementApiClient {
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint });
+    client = tracer.captureAWSv3Client(new ApiGatewayManagementApiClient({ endpoint }));
     managementClients.set(endpoint, client);
   }
   return client;

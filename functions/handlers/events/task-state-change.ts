@@ -2,6 +2,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
+import { lambdaHandler } from '../lambda-handler.js';
 
 /** The part of an ECS "Task State Change" event this handler needs: whose task it is. */
 const taskStateChange = z.object({
@@ -15,7 +16,7 @@ export type TaskStateChangeEvent = EventBridgeEvent<'ECS Task State Change', Rec
  * EventBridge → ECS task state changes of the preview cluster (locally: Docker events in the same
  * shape). The event says which preview changed; the runtime's own description is the truth.
  */
-export const handler = async (event: TaskStateChangeEvent): Promise<void> => {
+export const handler = lambdaHandler(async (event: TaskStateChangeEvent): Promise<void> => {
   const parsed = taskStateChange.safeParse(event);
   const previewId = parsed.success ? parsed.data.detail.startedBy : undefined;
   if (!previewId?.startsWith('preview_')) {
@@ -25,4 +26,4 @@ export const handler = async (event: TaskStateChangeEvent): Promise<void> => {
   const launcher = services().launcher;
   if (!launcher) throw new Error('No preview runtime is configured for this function.');
   await launcher.refresh(previewId);
-};
+});

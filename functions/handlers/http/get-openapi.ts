@@ -1,5 +1,5 @@
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { lambdaHandler } from '../lambda-handler.js';
 import { corsHeaders } from '../middleware/cors-headers.js';
 import { errorResponse } from '../middleware/error-response.js';
 import { jsonResponse } from '../middleware/json-response.js';
@@ -7,7 +7,8 @@ import { services } from '../services.js';
 import { openApiDocument } from './openapi-document.js';
 
 /** The OpenAPI document; public, like any API's contract. */
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(corsHeaders(() => services().config.allowedOrigin))
-  .use(errorResponse(() => services().serviceMetrics))
-  .handler(async () => jsonResponse(200, openApiDocument(services().config.publicUrl)));
+export const handler = lambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(
+  async () => jsonResponse(200, openApiDocument(services().config.publicUrl)),
+  corsHeaders(() => services().config.allowedOrigin),
+  errorResponse(() => services().serviceMetrics),
+);

@@ -1,5 +1,4 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { emptyQuerySchema } from '../../core/api-schemas.js';
 import type { Identity } from '../../core/preview.js';
@@ -7,6 +6,7 @@ import { bodySizeLimit } from '../middleware/body-size-limit.js';
 import { corsHeaders } from '../middleware/cors-headers.js';
 import { errorResponse } from '../middleware/error-response.js';
 import { jsonResponse, rawResponse } from '../middleware/json-response.js';
+import { lambdaHandler } from '../lambda-handler.js';
 import { callerIdentity, jsonBody, parsePart, queryParameters } from '../request-input.js';
 import { services, type Services } from '../services.js';
 
@@ -35,8 +35,9 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
 }
 
 /**
- * A REST route as a Lambda handler: size limit, validation of path, query and body (400 with
- * field details), the caller's identity, and one error shape for everything that goes wrong.
+ * A REST route as a Lambda handler (lambda-handler.ts): size limit, validation of path, query and
+ * body (400 with field details), the caller's identity, and one error shape for everything that
+ * goes wrong.
  */
 export function httpRoute<
   P extends z.ZodType,
@@ -46,11 +47,8 @@ export function httpRoute<
   spec: RouteSpec<P, Q, B>,
   run: (input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>,
 ) {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(corsHeaders(() => services().config.allowedOrigin))
-    .use(errorResponse(() => services().serviceMetrics))
-    .use(bodySizeLimit(() => services().config.maxBodyBytes))
-    .handler(async (event) => {
+  return lambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(
+    async (event) => {
       const identity = callerIdentity(event);
       const input = {
         path: parsePart(spec.path, event.pathParameters ?? {}, 'path'),
@@ -64,5 +62,9 @@ export function httpRoute<
       >);
       if (result.rawBody) return rawResponse(result.statusCode, result.rawBody, result.headers ?? {});
       return jsonResponse(result.statusCode, result.body, result.headers);
-    });
+    },
+    corsHeaders(() => services().config.allowedOrigin),
+    errorResponse(() => services().serviceMetrics),
+    bodySizeLimit(() => services().config.maxBodyBytes),
+  );
 }

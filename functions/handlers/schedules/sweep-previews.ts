@@ -3,6 +3,7 @@ import type { MaintenanceStopResult } from '../../core/services/maintenance-stop
 import type { SweepResult } from '../../core/services/preview-sweeper.js';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
+import { lambdaHandler } from '../lambda-handler.js';
 
 export type SweepOutcome = SweepResult & { readonly maintenance: MaintenanceStopResult };
 
@@ -10,7 +11,7 @@ export type SweepOutcome = SweepResult & { readonly maintenance: MaintenanceStop
  * Scheduled: in maintenance, every live preview is stopped first; then expiry, hung launches,
  * orphaned tasks and vanished tasks.
  */
-export const handler = async (_event: ScheduledEvent): Promise<SweepOutcome> => {
+export const handler = lambdaHandler(async (_event: ScheduledEvent): Promise<SweepOutcome> => {
   const { sweeper, maintenanceStop } = services();
   if (!sweeper || !maintenanceStop) throw new Error('No preview runtime is configured for this function.');
   const maintenance = await maintenanceStop.run();
@@ -18,4 +19,4 @@ export const handler = async (_event: ScheduledEvent): Promise<SweepOutcome> => 
   const result = await sweeper.sweep();
   if (Object.values(result).some((count) => count > 0)) logger.info('sweep', { ...result });
   return { ...result, maintenance };
-};
+});

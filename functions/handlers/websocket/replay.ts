@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lambdaHandler } from '../lambda-handler.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
@@ -10,9 +11,9 @@ export type ReplayEvent = z.infer<typeof replayEvent>;
  * Invoked (asynchronously) by `$connect`: sends the new connection the lines it asked to see
  * again, then lets live lines through.
  */
-export const handler = async (event: ReplayEvent): Promise<{ lines: number }> => {
+export const handler = lambdaHandler(async (event: ReplayEvent): Promise<{ lines: number }> => {
   const { connectionId, previewId } = replayEvent.parse(event);
   const lines = await requireLogs(services().logs).live.replay(connectionId);
   logger.debug('replayed', { connectionId, previewId, lines });
   return { lines };
-};
+});

@@ -2,6 +2,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { AppError, clientFacing, errorBody, errorHeaders } from '../../core/errors.js';
 import type { LiveConnections } from '../../core/services/live-connections.js';
+import { lambdaHandler } from '../lambda-handler.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
 import { parsePart, tooDeep } from '../request-input.js';
@@ -34,7 +35,7 @@ function internal(error: unknown, event: WebSocketEvent): AppError {
 export function connectRoute(
   run: (input: { event: WebSocketEvent; live: LiveConnections }) => Promise<void>,
 ) {
-  return async (event: WebSocketEvent): Promise<WebSocketResult> => {
+  return lambdaHandler(async (event: WebSocketEvent): Promise<WebSocketResult> => {
     try {
       await run({ event, live: requireLogs(services().logs).live });
       return ok;
@@ -46,7 +47,7 @@ export function connectRoute(
         ...(appError.retryAfterSeconds === undefined ? {} : { headers: errorHeaders(appError) }),
       };
     }
-  };
+  });
 }
 
 /**
@@ -57,7 +58,7 @@ export function messageRoute<S extends z.ZodType>(
   schema: S,
   run: (input: { connectionId: string; body: z.infer<S>; live: LiveConnections }) => Promise<void>,
 ) {
-  return async (event: WebSocketEvent): Promise<WebSocketResult> => {
+  return lambdaHandler(async (event: WebSocketEvent): Promise<WebSocketResult> => {
     const { connectionId } = event.requestContext;
     const live = requireLogs(services().logs).live;
     try {
@@ -68,7 +69,7 @@ export function messageRoute<S extends z.ZodType>(
       await live.refuse(connectionId, known ? clientFacing(error) : internal(error, event));
       return known ? ok : { statusCode: 500 };
     }
-  };
+  });
 }
 
 export function messageBody(event: WebSocketEvent): unknown {
