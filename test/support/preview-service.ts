@@ -16,6 +16,12 @@ import {
 import { PreviewService } from '../../functions/core/services/preview-service.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
+import {
+  InMemoryEventStore,
+  InMemoryMetricsStore,
+  InMemoryPreviewStore,
+  InMemoryQuotaStore,
+} from './in-memory.js';
 
 /** Generations made up on demand: `<anything>` exists, with no database. */
 export const anyGeneration: GenerationStore = {
@@ -74,6 +80,35 @@ export function previewServiceOn(
     clock: options.clock ?? { now: () => new Date() },
     waitPollMs: 20,
     ...(options.maintenance ? { maintenance: options.maintenance } : {}),
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+  });
+  return { service, ...stores };
+}
+
+/** The same service over in-memory stores: for unit tests of what is built on it. */
+export function previewServiceInMemory(
+  options: {
+    clock?: Clock;
+    runner?: TaskRunner;
+    generations?: GenerationStore;
+    notifier?: LiveNotifier;
+  } = {},
+) {
+  const stores = {
+    previews: new InMemoryPreviewStore(),
+    quotas: new InMemoryQuotaStore(),
+    events: new InMemoryEventStore(),
+    metrics: new InMemoryMetricsStore(),
+  };
+  const service = new PreviewService({
+    ...stores,
+    generations: options.generations ?? anyGeneration,
+    allowUnownedGenerations: true,
+    starter: new RecordingStarter(),
+    runner: options.runner,
+    tiers: defaultTiers,
+    urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
+    clock: options.clock ?? { now: () => new Date() },
     ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   return { service, ...stores };
