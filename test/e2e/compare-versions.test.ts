@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareResponseSchema, metricsResponseSchema } from '../../functions/core/api-schemas.js';
 import { leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
@@ -30,11 +30,28 @@ const compare = (from: string, to: string) => api('GET', `/api/generations/${fro
 const send = (generationId: string, method: string, path: string) =>
   api('POST', `/api/generations/${generationId}/preview/request`, { method, path });
 
+/** Launches the versions a test needs; each test stops them after it, so none depends on another. */
+async function launchHealthy(...generationIds: string[]): Promise<string[]> {
+  const launches = await Promise.all(generationIds.map((generationId) => service.launch(generationId)));
+  for (const launch of launches)
+    expect(launch).toMatchObject({ status: 202, settled: { status: 'healthy' } });
+  return launches.map((launch) => launch.json.previewInstanceId as string);
+}
+
+/** Three answered requests and one the app answers 404 (a client error). */
+async function trafficTo(generationId: string, { notFound }: { notFound: boolean }) {
+  for (let i = 0; i < 3; i++) expect((await send(generationId, 'GET', '/todos')).json.statusCode).toBe(200);
+  if (notFound) expect((await send(generationId, 'GET', '/todos/999999')).json.statusCode).toBe(404);
+}
+
+afterEach(async () => {
+  if (skipWithoutDocker) return;
+  for (const generationId of [base, other]) await api('DELETE', `/api/generations/${generationId}/preview`);
+});
+
 describe.skipIf(skipWithoutDocker)('comparing two versions running on the local Docker engine', () => {
   it('reports exactly what v2 changed, and performance once both have measured requests', async () => {
-    const launches = await Promise.all([service.launch(base), service.launch(other)]);
-    for (const launch of launches)
-      expect(launch).toMatchObject({ status: 202, settled: { status: 'healthy' } });
+    await launchHealthy(base, other);
 
     const notRunning = await compare(base, 'hello-api');
     expect(notRunning.status).toBe(409);
@@ -51,11 +68,8 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
       reason: expect.stringContaining(`the preview of ${base} or the preview of ${other}`),
     });
 
-    for (const generationId of [base, other]) {
-      for (let i = 0; i < 3; i++)
-        expect((await send(generationId, 'GET', '/todos')).json.statusCode).toBe(200);
-    }
-    expect((await send(base, 'GET', '/todos/999999')).json.statusCode).toBe(404);
+    await trafficTo(base, { notFound: true });
+    await trafficTo(other, { notFound: false });
 
     // Request counts are written at most a second after the requests.
     const { status, json } = await until(
@@ -104,20 +118,21 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
   }, 180_000);
 
   it('serves the time series of a preview, and refuses a bad window with field details', async () => {
+    await launchHealthy(base);
+    await trafficTo(base, { notFound: true });
     const path = `/api/generations/${base}/preview/metrics`;
+    // Request counts are written at most a second after the requests, resources every second.
+    const requestsIn = (json: { metrics: { responseTime: { requests: number }[] } }) =>
+      json.metrics.responseTime.reduce((sum, p) => sum + p.requests, 0);
     const series = await eventually(async () => {
       const { json } = await api('GET', path);
-      return json.metrics.memory.length > 0 ? json : undefined;
+      return json.metrics.memory.length > 0 && requestsIn(json) >= 4 ? json : undefined;
     });
     expect(metricsResponseSchema.parse(series)).toBeTruthy();
     expect(series.period).toBe(60);
     expect(series.metrics.memory[0].value).toBeGreaterThan(10);
     expect(series.metrics.cpu.length).toBeGreaterThan(0);
-    const requests = series.metrics.responseTime.reduce(
-      (sum: number, p: { requests: number }) => sum + p.requests,
-      0,
-    );
-    expect(requests).toBe(4);
+    expect(requestsIn(series)).toBe(4);
     expect(series.metrics.responseTime[0]).toEqual({
       timestamp: expect.stringMatching(/:00Z$/),
       value: expect.any(Number),
@@ -138,14 +153,13 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
     expect(await fieldsOf('period=90')).toEqual(['query.period']);
     expect(await fieldsOf('start=2025-10-20T12:00:00Z&end=2025-10-20T11:00:00Z')).toEqual(['query.end']);
     expect(await fieldsOf('start=2025-10-18T12:00:00Z&end=2025-10-20T12:00:00Z')).toEqual(['query.start']);
-  });
+  }, 180_000);
 
   it('leaves nothing behind once both previews are deleted', async () => {
-    const ids: string[] = [];
+    const ids = await launchHealthy(base, other);
     for (const generationId of [base, other]) {
-      ids.push((await api('GET', `/api/generations/${generationId}/preview/status`)).json.previewInstanceId);
       expect((await api('DELETE', `/api/generations/${generationId}/preview`)).json.status).toBe('stopped');
     }
     for (const id of ids) expect(await leftovers(id)).toEqual([]);
-  });
+  }, 180_000);
 });

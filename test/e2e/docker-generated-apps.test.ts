@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
@@ -15,6 +15,13 @@ beforeAll(async () => {
 afterAll(async () => {
   if (skipWithoutDocker) return;
   await service?.close();
+});
+
+// Each test launches what it needs and stops it after: none finds another's preview still running.
+afterEach(async () => {
+  if (skipWithoutDocker) return;
+  for (const generationId of ['spec-default', 'loopback-in-code', 'missing-health'])
+    await service.api('DELETE', `/api/generations/${generationId}/preview`);
 });
 
 async function request(generationId: string, path: string) {
@@ -62,7 +69,6 @@ describe.skipIf(skipWithoutDocker)(
 
     it('runs an enterprise preview on this engine with fitted limits, shown in status and config', async () => {
       const info = await docker.info();
-      await service.api('DELETE', '/api/generations/spec-default/preview');
       const { settled: healthy } = await service.launch('spec-default', { resourceTier: 'enterprise' });
       expect(healthy.status).toBe('healthy');
       const cpus = Math.min(4, info.NCPU);

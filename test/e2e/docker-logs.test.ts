@@ -74,12 +74,15 @@ beforeAll(async () => {
   });
   expect(launched.status).toBe(202);
   preview = { ...launched.json, previewId: launched.json.previewInstanceId };
-  for (let i = 0; i < 120; i += 1) {
+  let status = '';
+  for (let i = 0; i < 240 && status !== 'healthy'; i += 1) {
     const { json } = await api('GET', `/api/generations/${generationId}/preview/status`);
-    if (json.status === 'healthy') break;
-    if (json.status === 'failed') throw new Error(`log-demo failed: ${JSON.stringify(json.failure)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    status = json.status as string;
+    if (status === 'failed') throw new Error(`log-demo failed: ${JSON.stringify(json.failure)}`);
+    if (status !== 'healthy') await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  // Every test reads this preview's output: none starts without it.
+  expect(status).toBe('healthy');
   const events = await api('GET', `/api/generations/${generationId}/preview/events`);
   builtImage = events.json.events.find((e: { type: string }) => e.type === 'built')?.data?.imageRef;
 }, 180_000);

@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../functions/core/clock.js';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 
 let service: TestService;
-/** The runtime's owner label: the sweeper only looks after its own instance's resources. */
-let owner: string | undefined;
 
 /** The service's clock, moved forward by tests to reach the end of a session without waiting. */
 let skewMs = 0;
@@ -23,6 +21,13 @@ beforeAll(async () => {
 afterAll(async () => {
   if (skipWithoutDocker) return;
   await service?.close();
+});
+
+// Each test launches the preview it needs and leaves none: none depends on another's.
+afterEach(async () => {
+  if (skipWithoutDocker) return;
+  skewMs = 0;
+  await service.api('DELETE', '/api/generations/hello-api/preview');
 });
 
 const api: TestService['api'] = (...args) => service.api(...args);
@@ -48,7 +53,6 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
       filters: { label: [`preview.id=${previewId}`, 'preview.container=app'] },
     });
     if (!app) throw new Error('no app container');
-    owner = app.Labels['preview.owner'];
     await docker.getContainer(app.Id).kill();
 
     // Recovery is over when its last event is recorded; the preview is healthy from then on.
@@ -77,6 +81,7 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
   });
 
   it('extends a session up to the tier limit, then refuses with 409 extension_limit_reached', async () => {
+    await launchHealthy('hello-api');
     const before = await status('hello-api');
     const first = await api('POST', '/api/generations/hello-api/preview/extend', { duration: 1800 });
     expect(first.status).toBe(200);
@@ -102,6 +107,7 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
   });
 
   it('expires a preview when its session ends, leaving nothing running', async () => {
+    await launchHealthy('hello-api');
     const { expiresAt, previewInstanceId } = await status('hello-api');
     skewMs = Date.parse(expiresAt) - Date.now() + 1000;
     const ended = await until(
@@ -122,6 +128,10 @@ describe.skipIf(skipWithoutDocker)('preview lifecycle on the local Docker engine
   });
 
   it('removes a container that carries a preview label but has no preview, within one sweep', async () => {
+    // The sweeper only looks after its own runtime's resources: the orphan carries its owner label.
+    const { previewId } = await launchHealthy('hello-api');
+    const [app] = await docker.listContainers({ filters: { label: [`preview.id=${previewId}`] } });
+    const owner = app?.Labels['preview.owner'];
     expect(owner).toMatch(/^local-/);
     const orphanId = `preview_${Date.now().toString(36).padStart(9, '0')}feedfacefeedface`;
     const container = await docker.createContainer({

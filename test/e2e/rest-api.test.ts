@@ -68,9 +68,24 @@ const launchPath = (g: string) => `/api/generations/${g}/preview/launch`;
 
 describe('REST API through the local gateway', () => {
   it('answers GET /api/previews with the caller previews and quota', async () => {
-    const result = await call('GET', '/api/previews', { token: alice });
-    expect(result.status).toBe(200);
-    expect(result.json).toEqual({ previews: [], quota: { tier: 'free', limit: 3, used: 0, remaining: 3 } });
+    // A user of its own: the other tests' previews are not this one's.
+    const carol = await mintToken(secret, 'carol', 'free');
+    const none = await call('GET', '/api/previews', { token: carol });
+    expect(none.status).toBe(200);
+    expect(none.json).toEqual({ previews: [], quota: { tier: 'free', limit: 3, used: 0, remaining: 3 } });
+
+    const launched = await call('POST', launchPath('carols-gen'), { token: carol, body: '{}' });
+    const one = await call('GET', '/api/previews', { token: carol });
+    expect(one.json).toEqual({
+      previews: [
+        expect.objectContaining({
+          previewInstanceId: launched.json?.previewInstanceId,
+          generationId: 'carols-gen',
+          status: 'requested',
+        }),
+      ],
+      quota: { tier: 'free', limit: 3, used: 1, remaining: 2 },
+    });
   });
 
   describe('authentication', () => {
@@ -218,12 +233,13 @@ describe('REST API through the local gateway', () => {
     });
 
     it('stops idempotently and keeps the audit trail', async () => {
-      const first = await call('DELETE', '/api/generations/shared-gen/preview', { token: alice });
-      const second = await call('DELETE', '/api/generations/shared-gen/preview', { token: alice });
+      expect((await call('POST', launchPath('stopped-gen'), { token: alice, body: '{}' })).status).toBe(202);
+      const first = await call('DELETE', '/api/generations/stopped-gen/preview', { token: alice });
+      const second = await call('DELETE', '/api/generations/stopped-gen/preview', { token: alice });
       expect(first.status).toBe(200);
       expect(second.json).toEqual(first.json);
       expect(first.json).toMatchObject({ status: 'stopped', stoppedAt: expect.any(String) });
-      const events = await call('GET', '/api/generations/shared-gen/preview/events', { token: alice });
+      const events = await call('GET', '/api/generations/stopped-gen/preview/events', { token: alice });
       expect(events.json?.events.map((e: { type: string }) => e.type)).toEqual([
         'launched',
         'stopping',

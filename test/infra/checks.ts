@@ -24,9 +24,3 @@ export function acknowledgements(root: IConstruct): { id: string; reason: string
       ),
   );
 }
-
-/** The template as text, with asset hashes (content and source-path dependent) and metadata masked. */
-export function stableTemplate(template: Record<string, unknown>): string {
-  const text = JSON.stringify(template, (key, value: unknown) => (key === 'Metadata' ? undefined : value), 2);
-  return `${text.replace(/[0-9a-f]{64}/g, '<asset hash>')}\n`;
-}

@@ -170,9 +170,16 @@ describe.skipIf(skipWithoutPython)('Process image builder and task runner', () =
     const stats = await runner.stats(task.previewId);
     expect(stats?.memoryLimitBytes).toBe(256 * mib);
     expect(stats?.memoryUsedBytes).toBeGreaterThan(10 * mib);
-    // In cores, not percent: between none and the machine's.
-    expect(stats?.cpuCores).toBeGreaterThanOrEqual(0);
-    expect(stats?.cpuCores).toBeLessThanOrEqual(cpus().length);
+    // CPU is what the app spent between two samples: requests keep it busy until one shows it.
+    const busyCores = async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, () => fetch(url(running, '/hello/world')).then((r) => r.text())),
+      );
+      return (await runner.stats(task.previewId))?.cpuCores ?? 0;
+    };
+    await expect.poll(busyCores, { timeout: 20_000, interval: 0 }).toBeGreaterThan(0);
+    // In cores, not percent: at most the machine's.
+    expect(await busyCores()).toBeLessThanOrEqual(cpus().length);
 
     await expect(runner.run(task)).rejects.toMatchObject({ code: 'conflict' });
     expect((await fetch(url(running, '/health'))).status).toBe(200);

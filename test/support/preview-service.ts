@@ -17,6 +17,12 @@ import { PreviewService } from '../../functions/core/services/preview-service.js
 import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
+import {
+  InMemoryEventStore,
+  InMemoryMetricsStore,
+  InMemoryPreviewStore,
+  InMemoryQuotaStore,
+} from './in-memory.js';
 
 /** Generations made up on demand: `<anything>` exists, with no database. */
 export const anyGeneration: GenerationStore = {
@@ -83,6 +89,42 @@ export function previewServiceOn(
     clock,
     waitPollMs: 20,
     ...(options.maintenance ? { maintenance: options.maintenance } : {}),
+  });
+  return { service, stateMachine, ...stores };
+}
+
+/** The same service over in-memory stores: for unit tests of what is built on it. */
+export function previewServiceInMemory(
+  options: {
+    clock?: Clock;
+    runner?: TaskRunner;
+    generations?: GenerationStore;
+    notifier?: LiveNotifier;
+  } = {},
+) {
+  const stores = {
+    previews: new InMemoryPreviewStore(),
+    quotas: new InMemoryQuotaStore(),
+    events: new InMemoryEventStore(),
+    metrics: new InMemoryMetricsStore(),
+  };
+  const clock = options.clock ?? { now: () => new Date() };
+  const stateMachine = new PreviewStateMachine({
+    ...stores,
+    runner: options.runner,
+    clock,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+  });
+  const service = new PreviewService({
+    ...stores,
+    stateMachine,
+    generations: options.generations ?? anyGeneration,
+    allowUnownedGenerations: true,
+    starter: new RecordingStarter(),
+    runner: options.runner,
+    tiers: defaultTiers,
+    urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
+    clock,
   });
   return { service, stateMachine, ...stores };
 }

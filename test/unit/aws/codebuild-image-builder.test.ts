@@ -15,7 +15,7 @@ import {
 import { parseGenerationSource } from '../../../functions/core/generation.js';
 import { sourceHash, taskFailureOf } from '../../../functions/core/task-runner.js';
 import { awsFixture, settings } from './aws-fixtures.js';
-import { unzip } from './unzip.js';
+import { unzip } from '../../support/unzip.js';
 
 const files = new Map([
   [
@@ -113,7 +113,7 @@ describe('CodeBuildImageBuilder', () => {
       ContentType: 'application/zip',
       Body: undefined,
     });
-    expect(unzip(put.Body as Buffer)).toEqual(files);
+    expect(await unzip(put.Body as Buffer)).toEqual(files);
     expect(codeBuild.commandCalls(StartBuildCommand)[0]?.args[0].input).toEqual({
       projectName: 'preview-image-build',
       sourceTypeOverride: 'S3',
@@ -166,7 +166,7 @@ describe('CodeBuildImageBuilder', () => {
     });
     const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input as PutObjectCommandInput;
     expect(put.Key).toBe(`build-sources/${generatedHash}.zip`);
-    expect(unzip(put.Body as Buffer)).toEqual(
+    expect(await unzip(put.Body as Buffer)).toEqual(
       new Map([...withoutDockerfile, ['Dockerfile', Buffer.from(generated.generatedDockerfile ?? '')]]),
     );
     expect(codeBuild.commandCalls(StartBuildCommand)[0]?.args[0].input).toEqual({
