@@ -57,7 +57,7 @@ export interface PreviewLogStreamOptions {
 }
 
 interface StreamEvents {
-  /** Every message, in order, after duplicates are dropped. */
+  /** Every message, in order, after duplicates are dropped (after the listeners of its type). */
   message: (message: LiveMessage) => void;
   log: (message: LogMessage) => void;
   status: (message: StatusMessage) => void;
@@ -218,7 +218,6 @@ export class PreviewLogStream {
       if (this.cursor !== undefined && compareCursors(message.cursor, this.cursor) <= 0) return;
       this.cursor = message.cursor;
     }
-    this.emit('message', message);
     switch (message.type) {
       case 'log':
         this.emit('log', message);
@@ -248,6 +247,7 @@ export class PreviewLogStream {
       default:
         break;
     }
+    this.emit('message', message);
   }
 
   private closed(code: number, reason: string): void {
@@ -324,6 +324,7 @@ const decoder = new TextDecoder();
 function textOf(data: unknown): string {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return decoder.decode(data);
-  if (ArrayBuffer.isView(data)) return decoder.decode(data);
+  if (ArrayBuffer.isView(data))
+    return decoder.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return String(data);
 }
