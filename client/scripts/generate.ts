@@ -14,7 +14,7 @@ const document = openApiDocument('http://127.0.0.1:3000');
 // The transparent proxy answers whatever the app answers: callers use plain fetch on its URL, so
 // its operations have no place among the client's types.
 const paths = Object.fromEntries(
-  Object.entries(document.paths).filter(([path]) => !path.includes('/preview/proxy/')),
+  Object.entries(document.paths).filter(([path]) => !/\/preview\/proxy(\/|$)/.test(path)),
 );
 // openapi-typescript takes a parsed document as a plain object.
 const ast = await openapiTS({ ...document, paths } as unknown as Parameters<typeof openapiTS>[0]);

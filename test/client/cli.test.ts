@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftovers, skipWithoutDocker } from '../support/docker.js';
-import { startTestService, type TestService } from '../support/local-service.js';
+import { startTestService, until, type TestService } from '../support/local-service.js';
 
 const run = promisify(execFile);
 const bin = 'client/bin/preview.js';
@@ -78,10 +78,16 @@ describe.skipIf(skipWithoutDocker)('the preview CLI against a local service on D
   });
 
   it('prints the logs as JSON lines with their cursors, and follows new ones', async () => {
-    await service.api('POST', '/api/generations/hello-api/preview/request', {
-      method: 'GET',
-      path: '/hello/cli',
-    });
+    const asked = await until(
+      10,
+      () =>
+        service.api('POST', '/api/generations/hello-api/preview/request', {
+          method: 'GET',
+          path: '/hello/cli',
+        }),
+      (answer) => answer.json?.statusCode === 200,
+    );
+    expect(asked.json.statusCode).toBe(200);
     const logs = await preview(['logs', 'hello-api', '--json', '--search', 'hello/cli']);
     expect(logs.code).toBe(0);
     expect(jsonLines(logs.stdout)).toEqual([
@@ -138,10 +144,25 @@ describe.skipIf(skipWithoutDocker)('the preview CLI against a local service on D
     expect(help.stdout).toMatch(/^Usage: preview logs <generationId>/);
   });
 
+  it('exports the logs and lists the audit trail', async () => {
+    const csv = await preview(['export', 'hello-api', '--format', 'csv', '--search', 'hello/cli']);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split(/\r?\n/)[0]).toBe('timestamp,level,source,message,metadata,cursor');
+    expect(csv.stdout).toContain('GET /hello/cli 200');
+    const events = await preview(['events', 'hello-api', '--json']);
+    expect(events.code).toBe(0);
+    expect(JSON.parse(events.stdout).events.map((e: { type: string }) => e.type)).toContain('healthy');
+    expect((await preview(['export', 'hello-api', '--format', 'xml'])).code).toBe(2);
+  });
+
   it('deletes the preview', async () => {
     const deleted = await preview(['delete', 'hello-api', '--json']);
     expect(deleted.code).toBe(0);
     expect(JSON.parse(deleted.stdout)).toMatchObject({ previewInstanceId: previewId, status: 'stopped' });
     expect((await preview(['extend', 'hello-api'])).code).toBe(5);
+    // Watching a stopped preview prints it once and ends.
+    const watched = await preview(['status', 'hello-api', '--watch', '--json']);
+    expect(watched.code).toBe(0);
+    expect(jsonLines(watched.stdout)).toEqual([expect.objectContaining({ status: 'stopped' })]);
   });
 });
