@@ -64,12 +64,17 @@ async function probeFromPreview(addresses: string[]): Promise<Record<string, str
   return parseProbe(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** The same probe from a container on the engine's default bridge, which is not a preview's. */
-async function probeFromDefaultBridge(addresses: string[]): Promise<Record<string, string>> {
+/** The same probe from a container on a bridge of its own that is not a preview's (not `pv-…`). */
+async function probeFromOtherBridge(addresses: string[]): Promise<Record<string, string>> {
+  const network = await docker.createNetwork({
+    Name: `egress-control-${previewId}`,
+    Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+  });
   const container = await docker.createContainer({
     Image: appImage,
     Entrypoint: ['python', '-c', probe, String(hostPort), ...addresses],
     Tty: true,
+    HostConfig: { NetworkMode: network.id },
   });
   try {
     await container.start();
@@ -78,6 +83,7 @@ async function probeFromDefaultBridge(addresses: string[]): Promise<Record<strin
     return parseProbe(logs.toString('utf8'));
   } finally {
     await container.remove({ force: true });
+    await network.remove();
   }
 }
 
@@ -124,7 +130,7 @@ describe.skipIf(skipWithoutDocker)('a preview cannot reach the host', () => {
       const addresses = hostAddresses();
       expect(addresses.length).toBeGreaterThan(0);
 
-      const outside = await probeFromDefaultBridge(addresses);
+      const outside = await probeFromOtherBridge(addresses);
       // The control: the probe does see a host port where nothing closes it.
       expect(Object.values(outside)).toContain('open');
       const reachedByControl = connectionsFrom.length;
