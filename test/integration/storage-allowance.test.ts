@@ -100,7 +100,10 @@ describe.skipIf(skipWithoutDocker)('storage allowance on Docker', () => {
 
   it('measures /tmp, warns past 90% once, and stops the preview at 100%', { timeout: 120_000 }, async () => {
     await fillScratch(8);
-    await sampler.sampleAll();
+    // A round whose stats the engine does not answer (a loaded machine) is skipped by the sampler.
+    for (let round = 0; round < 10 && samples.at(-1)?.storageUsedBytes === undefined; round += 1) {
+      await sampler.sampleAll();
+    }
     expect(samples.at(-1)?.storageUsedBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
     expect(warnings).toEqual([]);
 
