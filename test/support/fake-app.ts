@@ -2,25 +2,29 @@ import type { AppHttpClient, AppRequest, AppResponse } from '../../functions/cor
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore } from '../../functions/core/ports.js';
 
+/** A generation as parsed from its files: a generation.json with these fields over the defaults. */
+export function generationSourceOf(generationId: string, fields: Record<string, unknown> = {}) {
+  const manifest = {
+    id: generationId,
+    projectId: 'proj-1',
+    dbType: 'none',
+    entryPoint: 'uvicorn app.main:app',
+  };
+  return parseGenerationSource(
+    generationId,
+    new Map([
+      ['generation.json', Buffer.from(JSON.stringify({ ...manifest, ...fields }))],
+      ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
+    ]),
+  );
+}
+
 /** Generations by id, each from a generation.json with the fields a test gives. */
 export function generationsOf(manifests: Record<string, Record<string, unknown>>): GenerationStore {
   return {
     async load(generationId) {
       const fields = manifests[generationId];
-      if (!fields) return undefined;
-      const manifest = {
-        id: generationId,
-        projectId: 'proj-1',
-        dbType: 'none',
-        entryPoint: 'uvicorn app.main:app',
-      };
-      return parseGenerationSource(
-        generationId,
-        new Map([
-          ['generation.json', Buffer.from(JSON.stringify({ ...manifest, ...fields }))],
-          ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
-        ]),
-      );
+      return fields ? generationSourceOf(generationId, fields) : undefined;
     },
   };
 }

@@ -5,7 +5,6 @@ import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-
 import type { AppHttpClient } from '../../functions/core/app-request.js';
 import type { Clock } from '../../functions/core/clock.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
-import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
@@ -17,6 +16,7 @@ import { PreviewService } from '../../functions/core/services/preview-service.js
 import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
+import { generationSourceOf } from './fake-app.js';
 import {
   InMemoryEventStore,
   InMemoryMetricsStore,
@@ -27,19 +27,7 @@ import {
 /** Generations made up on demand: `<anything>` exists, with no database. */
 export const anyGeneration: GenerationStore = {
   async load(generationId) {
-    const manifest = {
-      id: generationId,
-      projectId: 'proj-1',
-      dbType: 'none',
-      entryPoint: 'uvicorn app.main:app',
-    };
-    return parseGenerationSource(
-      generationId,
-      new Map([
-        ['generation.json', Buffer.from(JSON.stringify(manifest))],
-        ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
-      ]),
-    );
+    return generationSourceOf(generationId);
   },
 };
 
