@@ -1,0 +1,67 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+export interface ChartSeries {
+  readonly label: string;
+  readonly color: string;
+}
+
+/** Times in seconds, then one column of values per series (null where a series has no point). */
+export type ChartData = [number[], ...(number | null)[][]];
+
+const width = 340;
+const height = 170;
+
+/** A small time chart drawn by uPlot on a canvas; `data-points` says how many instants it shows. */
+export function Chart({
+  title,
+  unit,
+  series,
+  data,
+}: {
+  title: string;
+  unit: string;
+  series: readonly ChartSeries[];
+  data: ChartData;
+}) {
+  const container = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return undefined;
+    plot.current = new uPlot(
+      {
+        width,
+        height,
+        legend: { show: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        axes: [{}, { label: unit, size: 50 }],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            spanGaps: true,
+            points: { show: true },
+          })),
+        ],
+      },
+      data,
+      element,
+    );
+    return () => plot.current?.destroy();
+    // The chart is made once; its data changes below.
+  }, []);
+
+  useEffect(() => plot.current?.setData(data), [data]);
+
+  return (
+    <figure class="chart" data-testid={`chart-${title}`} data-points={data[0].length}>
+      <figcaption>{title}</figcaption>
+      <div ref={container} />
+    </figure>
+  );
+}
