@@ -192,6 +192,7 @@ export function App({ examples }: { examples: readonly string[] }) {
               access={access}
               onConnect={() => void connect(selected)}
               onDelete={() => void remove(selected)}
+              onStatusChange={() => void refresh()}
             />
           ) : (
             <p class="empty">Launch an example or pick one of your previews.</p>

@@ -9,8 +9,8 @@ export interface ChartSeries {
 /** Times in seconds, then one column of values per series (null where a series has no point). */
 export type ChartData = [number[], ...(number | null)[][]];
 
-const width = 340;
-const height = 170;
+const width = 240;
+const height = 150;
 
 /** A small time chart drawn by uPlot on a canvas; `data-points` says how many instants it shows. */
 export function Chart({
@@ -36,7 +36,10 @@ export function Chart({
         height,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
+        scales: {
+          // One instant alone would make a zero-width axis: a minute either side of it.
+          x: { time: true, range: (_, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        },
         axes: [{}, { label: unit, size: 50 }],
         series: [
           {},
@@ -59,7 +62,7 @@ export function Chart({
   useEffect(() => plot.current?.setData(data), [data]);
 
   return (
-    <figure class="chart" data-testid={`chart-${title}`} data-points={data[0].length}>
+    <figure class="chart" data-testid={`chart-${title.replace(/ /g, '-')}`} data-points={data[0].length}>
       <figcaption>{title}</figcaption>
       <div ref={container} />
     </figure>

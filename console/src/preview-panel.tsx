@@ -21,9 +21,12 @@ const liveSampleCapacity = 360;
 const settledStatuses = new Set(['healthy', 'degraded', 'unhealthy', 'stopped', 'failed']);
 const stoppedStatuses = new Set(['stopped', 'failed']);
 
-function useStatus(client: PreviewClient, generationId: string, refresh: number) {
+function useStatus(client: PreviewClient, generationId: string, refresh: number, onChange: () => void) {
   const [status, setStatus] = useState<PreviewStatus>();
   const [error, setError] = useState<string>();
+  const onChangeRef = useRef(onChange);
+  onChangeRef.current = onChange;
+  const lastStatus = useRef<string>();
   useEffect(() => {
     let cancelled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -34,6 +37,10 @@ function useStatus(client: PreviewClient, generationId: string, refresh: number)
         if (cancelled) return;
         setStatus(current);
         setError(undefined);
+        if (lastStatus.current !== current.status) {
+          lastStatus.current = current.status;
+          onChangeRef.current();
+        }
         // While it launches, every step of the timeline as it happens.
         if (!settledStatuses.has(current.status)) next = 1000;
       } catch (failure) {
@@ -60,7 +67,8 @@ function useStoredMetrics(client: PreviewClient, generationId: string) {
         () => undefined,
       );
     void load();
-    const timer = setInterval(() => void load(), 60_000);
+    // The proxy writes request figures every second and samples come every few: a short refresh.
+    const timer = setInterval(() => void load(), 10_000);
     return () => {
       cancelled = true;
       clearInterval(timer);
@@ -151,15 +159,18 @@ export function PreviewPanel({
   access,
   onConnect,
   onDelete,
+  onStatusChange,
 }: {
   client: PreviewClient;
   generationId: string;
   access: LiveAccess | undefined;
   onConnect: () => void;
   onDelete: () => void;
+  /** The preview's status changed (the list shows it too). */
+  onStatusChange: () => void;
 }) {
   const [statusRefresh, setStatusRefresh] = useState(0);
-  const { status, error } = useStatus(client, generationId, statusRefresh);
+  const { status, error } = useStatus(client, generationId, statusRefresh, onStatusChange);
   const stored = useStoredMetrics(client, generationId);
   const [level, setLevel] = useState<LogLevel>('DEBUG');
   const [search, setSearch] = useState('');

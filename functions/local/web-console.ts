@@ -60,6 +60,7 @@ function page(settings: ConsoleSettings): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Preview console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css">
 <script type="application/json" id="console-settings">${json}</script>
 <script type="module" src="/console/app.js"></script>
