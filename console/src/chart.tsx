@@ -37,8 +37,14 @@ export function Chart({
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: {
-          // One instant alone would make a zero-width axis: a minute either side of it.
-          x: { time: true, range: (_, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+          // uPlot spans a day after a single instant; a minute either side of it reads better.
+          x: {
+            time: true,
+            range: (self, min, max) => {
+              const times = self.data[0];
+              return times.length === 1 ? [(times[0] as number) - 60, (times[0] as number) + 60] : [min, max];
+            },
+          },
         },
         axes: [{}, { label: unit, size: 50 }],
         series: [

@@ -85,6 +85,7 @@ function useLiveStream(access: LiveAccess | undefined, filter: LogFilter, onStat
   const buffer = useRef(new LogBuffer(logCapacity, filter));
   const [version, setVersion] = useState(0);
   const [streamState, setStreamState] = useState('not connected');
+  const [ended, setEnded] = useState(false);
   const [samples, setSamples] = useState<readonly MetricMessage[]>([]);
   const onStatusRef = useRef(onStatus);
   onStatusRef.current = onStatus;
@@ -98,6 +99,7 @@ function useLiveStream(access: LiveAccess | undefined, filter: LogFilter, onStat
     if (!access) return undefined;
     buffer.current.clear();
     setSamples([]);
+    setEnded(false);
     let pending: LogLine[] = [];
     let frame: number | undefined;
     const flush = () => {
@@ -118,6 +120,8 @@ function useLiveStream(access: LiveAccess | undefined, filter: LogFilter, onStat
     });
     stream.on('metric', (sample) => setSamples((s) => [...s.slice(1 - liveSampleCapacity), sample]));
     stream.on('status', () => onStatusRef.current());
+    // A token that no longer works (a restart rotated it) ends the stream: the page may ask for a new one.
+    stream.on('end', () => setEnded(true));
     stream.on('state', (state, detail) =>
       setStreamState(detail.reason ? `${state}: ${detail.reason}` : state),
     );
@@ -127,7 +131,7 @@ function useLiveStream(access: LiveAccess | undefined, filter: LogFilter, onStat
     };
   }, [access]);
 
-  return { buffer: buffer.current, version, streamState, samples };
+  return { buffer: buffer.current, version, streamState, ended, samples };
 }
 
 function Timeline({ status }: { status: PreviewStatus }) {
@@ -188,7 +192,7 @@ export function PreviewPanel({
         </span>
         {status?.statusReason && <span class="reason">{status.statusReason}</span>}
         <span class="spacer" />
-        {!access && !stopped && (
+        {(!access || live.ended) && !stopped && (
           <button type="button" onClick={onConnect} title="Issues a new preview token for this page">
             Connect live
           </button>

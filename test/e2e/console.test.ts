@@ -52,7 +52,7 @@ beforeAll(async () => {
   // Live resource samples every second, so the charts get points within the test.
   service = await startTestService({ tier: 'free', env: { PREVIEW_RESOURCE_SAMPLE_SECONDS: '1' } });
   browser = await chromium.launch({ executablePath: chromiumPath });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page = await browser.newPage({ viewport: { width: 1400, height: 780 } });
   page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') pageProblems.push(`console error: ${message.text()}`);
