@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { AppError, errorBody } from '../core/errors.js';
 import { services } from '../handlers/services.js';
 import type { GatewayExtension } from './gateway.js';
 
@@ -104,24 +105,37 @@ export class WebConsole implements GatewayExtension {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (path !== '/' && !path.startsWith('/console/')) return false;
-    void this.answer(path, req.method === 'HEAD', res).catch((error: unknown) => {
-      console.error('console: answer failed', error);
-      if (res.headersSent) res.destroy();
-      else this.send(res, 500, 'text/plain; charset=utf-8', Buffer.from('The console could not be built.\n'));
-    });
+    const headOnly = req.method === 'HEAD';
+    void this.answer(path)
+      .then(({ status, contentType, body }) => {
+        res.writeHead(status, {
+          ...securityHeaders(services().config.publicUrl),
+          'content-type': contentType,
+          'content-length': String(body.length),
+        });
+        res.end(headOnly ? undefined : body);
+      })
+      .catch((error: unknown) => {
+        console.error('console: answer failed', error);
+        if (res.headersSent) res.destroy();
+        else sendError(res, new AppError('internal', 'The console could not be built; see the service log.'));
+      });
     return true;
   }
 
-  private async answer(path: string, headOnly: boolean, res: ServerResponse): Promise<void> {
+  private async answer(path: string): Promise<{ status: number } & Asset> {
     if (path === '/') {
-      const { generations } = services().config;
-      const html = page({ examples: await localExamples(generations.directory) });
-      this.send(res, 200, 'text/html; charset=utf-8', Buffer.from(html), headOnly);
-      return;
+      const html = page({ examples: await localExamples(services().config.generations.directory) });
+      return { status: 200, contentType: 'text/html; charset=utf-8', body: Buffer.from(html) };
     }
     const asset = (await this.bundled()).get(path);
-    if (!asset) this.send(res, 404, 'text/plain; charset=utf-8', Buffer.from('Not found.\n'), headOnly);
-    else this.send(res, 200, asset.contentType, asset.body, headOnly);
+    if (asset) return { status: 200, ...asset };
+    const missing = new AppError('not_found', `No console file ${path}.`);
+    return {
+      status: missing.status,
+      contentType: 'application/json',
+      body: Buffer.from(JSON.stringify(errorBody(missing))),
+    };
   }
 
   /** The bundle, built once; a failed build is tried again on the next request. */
@@ -132,19 +146,13 @@ export class WebConsole implements GatewayExtension {
     });
     return this.assets;
   }
+}
 
-  private send(
-    res: ServerResponse,
-    status: number,
-    contentType: string,
-    body: Buffer,
-    headOnly = false,
-  ): void {
-    res.writeHead(status, {
-      ...securityHeaders(services().config.publicUrl),
-      'content-type': contentType,
-      'content-length': String(body.length),
-    });
-    res.end(headOnly ? undefined : body);
-  }
+function sendError(res: ServerResponse, error: AppError): void {
+  const body = JSON.stringify(errorBody(error));
+  res.writeHead(error.status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
 }

@@ -81,6 +81,9 @@ describe.skipIf(skipWithoutDocker)('web console in a headless browser', () => {
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const styles = await fetch(`${service.runtime.url}/console/app.css`);
     expect(styles.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    const missing = await fetch(`${service.runtime.url}/console/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it(
