@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: gatewayPort(), dataDir: localDataDir });
   if (runtime.notice) console.warn(`Notice: ${runtime.notice}`);
   console.log(`Preview service listening on ${runtime.url}
+  console:  ${runtime.url}/ (paste a token from the command below)
   previews: ${runnerDescription(runtime.runnerKind)}
   data:     ${runtime.dynamoDb} (DynamoDB API), ${localDataDir}/ for everything local
   token:    npm run -s token -- --user <id> --tier <free|pro|enterprise>

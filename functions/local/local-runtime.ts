@@ -15,6 +15,7 @@ import { createLocalPreviewRuntime } from './preview-runtime.js';
 import { LocalLogs } from './local-logs.js';
 import { RuntimeUnavailableStarter } from './runtime-unavailable-starter.js';
 import { startSchedules } from './scheduler.js';
+import { WebConsole } from './web-console.js';
 import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.js';
 
 export interface LocalRuntime {
@@ -88,7 +89,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   let scratchDir: string | undefined;
   const logs = await LocalLogs.create({ dataDir: options.dataDir, clock: options.clock ?? systemClock });
   try {
-    gateway = await startGateway({ port: options.port, extensions: logs.extensions });
+    gateway = await startGateway({
+      port: options.port,
+      extensions: [...logs.extensions, new WebConsole()],
+    });
     process.env.PREVIEW_PUBLIC_URL = gateway.url;
     const config = loadConfig();
     await ensureTables(process.env.AWS_ENDPOINT_URL_DYNAMODB, config.tables);
