@@ -221,8 +221,9 @@ export class PreviewLauncher {
       {
         statusReason: reason,
         recoveringSince: now,
-        // The new task starts with a clean health record.
+        // The new task starts with a clean health record, and a new database to count.
         health: undefined,
+        databaseCount: undefined,
         restarts: record.restarts + 1,
         tokenHash: hashToken(newPreviewToken()),
         timeline: record.timeline,
