@@ -443,13 +443,11 @@ export class PreviewLauncher {
    */
   private async recordEndpoints(record: PreviewRecord, endpoint: Endpoint): Promise<void> {
     const endpoints = apiEndpoints(await this.openApiDocument(record, endpoint)).slice(0, maxStoredEndpoints);
-    try {
-      await this.deps.stateMachine.recordMeasurement(record, { generatedEndpoints: endpoints });
-    } catch (error) {
-      // Stopped meanwhile, or a store that failed: a healthy preview is not failed for its listing,
-      // and its next recovery reads the document again.
-      if (!(error instanceof AppError)) throw error;
-    }
+    // Stopped meanwhile, or a store that failed: a healthy preview is not failed for its listing,
+    // and its next recovery reads the document again.
+    await this.deps.stateMachine
+      .recordMeasurement(record, { generatedEndpoints: endpoints })
+      .catch(() => undefined);
   }
 
   /** The app's OpenAPI document as it serves it through `endpoint`, parsed; undefined when it serves none. */
