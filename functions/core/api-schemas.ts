@@ -62,6 +62,20 @@ export const launchResponseSchema = z.object({
 export type LaunchResponse = z.infer<typeof launchResponseSchema>;
 
 // §2 status
+/** One operation of the app's OpenAPI document: summary (or description) as `description`. */
+const apiEndpointSchema = z.object({
+  method: z.string(),
+  path: z.string(),
+  description: z.string().optional(),
+  operationId: z.string().optional(),
+});
+
+export const endpointsResponseSchema = z.object({
+  generationId: z.string(),
+  source: z.string().describe('The path the app serves its OpenAPI document at.'),
+  endpoints: z.array(apiEndpointSchema).describe("In the document's order: paths, then each path's methods."),
+});
+
 const usageSchema = z.object({
   allocated: z.string(),
   used: z.union([z.string(), z.number()]).nullable(),
@@ -115,22 +129,33 @@ export const statusResponseSchema = z.object({
     type: databaseTypeSchema,
     status: z.enum(['not_used', 'pending', 'connected', 'unreachable']),
     migrationStatus: z.enum(['not_required', 'pending', 'completed', 'failed']),
-    tables: z.number().int().nullable(),
-    records: z.number().int().nullable(),
+    tables: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "The app's tables (not alembic's version table) when last counted; null: see notCountedReason.",
+      ),
+    records: z.number().int().nullable().describe('Rows in those tables, counted exactly.'),
+    countedAt: isoTime
+      .nullable()
+      .describe('When tables and records were counted (by the resource sampler, not by this call).'),
+    notCountedReason: z
+      .string()
+      .nullable()
+      .describe(
+        'Why tables and records are null: no database, a kind not counted, a runtime that cannot count.',
+      ),
   }),
   expiresAt: isoTime.nullable(),
   timeRemaining: z.number().int().nullable(),
   canExtend: z.boolean(),
   extensionsRemaining: z.number().int(),
-  generatedEndpoints: z.array(
-    z.object({
-      method: z.string(),
-      path: z.string(),
-      description: z.string().optional(),
-      responseTime: z.string().optional(),
-      status: z.string().optional(),
-    }),
-  ),
+  generatedEndpoints: z
+    .array(apiEndpointSchema)
+    .describe(
+      "The app's OpenAPI operations as GET …/endpoints lists them (the first 200), read when it first turned healthy; empty when it serves no document.",
+    ),
   timeline: z.array(
     z.object({
       step: z.string(),

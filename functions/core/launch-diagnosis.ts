@@ -384,20 +384,3 @@ export function healthNotFoundFailure(input: {
     lastLines: shownLines(input.lastLines, input.secrets),
   };
 }
-
-const routeMethods = ['get', 'post', 'put', 'patch', 'delete'] as const;
-
-/** `METHOD /path` of each operation of an OpenAPI document, GETs first. */
-export function openApiRoutes(document: unknown): string[] {
-  const paths = (document as { paths?: unknown } | null)?.paths;
-  if (paths === null || typeof paths !== 'object') return [];
-  const routes: string[] = [];
-  for (const method of routeMethods) {
-    for (const [path, operations] of Object.entries(paths as Record<string, unknown>)) {
-      if (operations !== null && typeof operations === 'object' && method in operations) {
-        routes.push(`${method.toUpperCase()} ${path}`);
-      }
-    }
-  }
-  return routes;
-}

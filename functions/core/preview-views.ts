@@ -1,4 +1,5 @@
 import type { LaunchResponse, StatusResponse } from './api-schemas.js';
+import { databaseContents } from './database-count.js';
 import { allowanceBytes, formatBytes } from './storage-allowance.js';
 import { isServing } from './lifecycle.js';
 import type { RequestTotals, ResourceSample } from './metrics.js';
@@ -85,6 +86,8 @@ const healthByStatus: Partial<Record<PreviewRecord['status'], StatusResponse['he
 export interface Measurements {
   readonly resources: ResourceSample | undefined;
   readonly requests: RequestTotals;
+  /** The runtime, and whether it counts databases (absent: none is configured). */
+  readonly databaseCounter?: { readonly kind: string; readonly counts: boolean };
 }
 
 const mb = 1024 * 1024;
@@ -173,14 +176,13 @@ export function statusView(
       status:
         record.dbType === 'none' ? 'not_used' : databaseReady(record) && serving ? 'connected' : 'pending',
       migrationStatus: migrationStatus(record),
-      tables: null,
-      records: null,
+      ...databaseContents(record, measured.databaseCounter),
     },
     expiresAt: record.expiresAt ?? null,
     timeRemaining: remaining,
     canExtend: live && extensionsRemaining(record) > 0,
     extensionsRemaining: extensionsRemaining(record),
-    generatedEndpoints: [],
+    generatedEndpoints: [...(record.generatedEndpoints ?? [])],
     timeline: record.timeline.map((step) => ({
       ...step,
       ...(step.endedAt ? { durationMs: Date.parse(step.endedAt) - Date.parse(step.startedAt) } : {}),

@@ -1,4 +1,5 @@
 import type { DatabaseType } from './generation.js';
+import type { ApiEndpoint } from './openapi-endpoints.js';
 import type { PreviewStatus } from './lifecycle.js';
 import type { TierName } from './tiers.js';
 
@@ -58,6 +59,15 @@ export interface PreviewHealth {
   readonly consecutiveFailures: number;
 }
 
+/** What the preview's database held when the resource sampler last counted it. */
+export interface DatabaseCount {
+  /** The app's tables (alembic's version table, the migration tool's bookkeeping, is not one). */
+  readonly tables: number;
+  /** Rows in those tables, counted exactly. */
+  readonly records: number;
+  readonly countedAt: string;
+}
+
 /** The stored state of one preview: the user's current preview of one generation. */
 export interface PreviewRecord {
   readonly userId: string;
@@ -96,6 +106,12 @@ export interface PreviewRecord {
   /** The app's health endpoint and how often to check it, from generation.json. */
   readonly healthCheck: { readonly endpoint: string; readonly intervalSeconds: number };
   readonly health?: PreviewHealth;
+  /**
+   * The app's endpoints, read from its OpenAPI document when it first turned healthy: empty when it
+   * serves none; at most `maxStoredEndpoints`.
+   */
+  readonly generatedEndpoints?: readonly ApiEndpoint[];
+  readonly databaseCount?: DatabaseCount;
   /** Set while a new task replaces a failed one; cleared when it is healthy again. */
   readonly recoveringSince?: string;
   /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DatabaseInspector } from './database-count.js';
 import { AppError } from './errors.js';
 import type { GenerationSource } from './generation.js';
 import type { LaunchStarter } from './ports.js';
@@ -78,7 +79,8 @@ export interface RuntimeCapacity {
   readonly memoryMb: number;
 }
 
-export interface TaskRunner {
+/** A runtime that can count a preview's database implements `countDatabase` (a `DatabaseInspector`). */
+export interface TaskRunner extends Partial<DatabaseInspector> {
   readonly kind: TaskRunnerKind;
   /**
    * True when `run` resolves only once the task is up or has failed (Docker, processes); false

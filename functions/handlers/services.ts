@@ -200,6 +200,8 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       clock,
       notifier: live?.live,
       stopper: stateMachine,
+      databaseCounts: stateMachine,
+      databaseCountSeconds: config.databaseCountSeconds,
     });
   const monitor =
     runtime &&

@@ -8,7 +8,11 @@ beforeAll(async () => {
   if (skipWithoutDocker) return;
   service = await startTestService({
     tier: 'pro',
-    env: { PREVIEW_RESOURCE_TIER_PRO: '{"maxConcurrentPreviews": 10}', PREVIEW_RESOURCE_SAMPLE_SECONDS: '1' },
+    env: {
+      PREVIEW_RESOURCE_TIER_PRO: '{"maxConcurrentPreviews": 10}',
+      PREVIEW_RESOURCE_SAMPLE_SECONDS: '1',
+      PREVIEW_DATABASE_COUNT_SECONDS: '1',
+    },
   });
 });
 
@@ -98,6 +102,20 @@ describe.skipIf(skipWithoutDocker)(
         ]),
       );
 
+      // Counted inside the database: users (2) and todos (3 seeded, 1 created above).
+      const counted = await until(
+        20,
+        () => service.status('todo-postgres'),
+        (s) => s.database.records === 6,
+      );
+      expect(counted.database).toMatchObject({
+        tables: 2,
+        records: 6,
+        countedAt: expect.any(String),
+        notCountedReason: null,
+      });
+      expect(counted.generatedEndpoints).toEqual(endpoints.json.endpoints);
+
       const measured = await until(
         15,
         () => service.status('todo-postgres'),
@@ -147,6 +165,38 @@ describe.skipIf(skipWithoutDocker)(
         PGHOST: '127.0.0.1',
       });
       expect(JSON.stringify(config.json)).not.toMatch(/postgresql(\+asyncpg)?:\/\/[^:"]+:(?!\*\*\*@)/);
+    });
+
+    it("lists the app's OpenAPI operations in the status, as GET …/endpoints lists them", async () => {
+      const { status } = await launch('hello-api');
+      expect(status.status).toBe('healthy');
+      // Read once the preview is healthy, without holding the healthy status back.
+      const listed = await until(
+        15,
+        () => service.status('hello-api'),
+        (s) => s.generatedEndpoints.length > 0,
+      );
+      const operation = (method: string, path: string, description: string) => ({
+        method,
+        path,
+        description,
+        operationId: expect.any(String),
+      });
+      expect(listed.generatedEndpoints).toEqual([
+        operation('GET', '/health', 'Health'),
+        operation('GET', '/hello/{name}', 'Hello'),
+        operation('GET', '/greetings', 'List Greetings'),
+        operation('POST', '/greetings', 'Create Greeting'),
+        operation('GET', '/greetings/{greeting_id}', 'Get Greeting'),
+      ]);
+      const endpoints = await api('GET', '/api/generations/hello-api/endpoints');
+      expect(listed.generatedEndpoints).toEqual(endpoints.json.endpoints);
+      expect(listed.database).toMatchObject({
+        type: 'none',
+        tables: null,
+        records: null,
+        notCountedReason: 'the preview has no database',
+      });
     });
 
     it('refuses proxy paths that are URLs or climb out of the app', async () => {

@@ -180,6 +180,11 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect((await fetch(url(running, '/health'))).status).toBe(200);
     });
 
+    it('counts the tables and rows the migration and the seed made, from inside the database', async () => {
+      // alembic_version is the migration tool's; users (2 rows) and todos (3 rows) are the app's.
+      expect(await runner.countDatabase(task.previewId)).toEqual({ tables: 2, records: 5 });
+    });
+
     it('serves the seeded rows and stores new ones', async () => {
       const seeded = (await (await fetch(url(running, '/todos'))).json()) as { title: string }[];
       expect(seeded.map((t) => t.title)).toEqual([
@@ -267,6 +272,7 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(await leftovers(task.previewId)).toEqual([]);
       expect(await runner.describe(task.previewId)).toBeUndefined();
       expect(await runner.stats(task.previewId)).toBeUndefined();
+      expect(await runner.countDatabase(task.previewId)).toBeUndefined();
       await runner.stop(task.previewId);
     });
   });
@@ -278,6 +284,7 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
 
     await expect(runner.run(task)).rejects.toMatchObject({ code: 'conflict' });
     expect((await fetch(url(running, '/health'))).status).toBe(200);
+    expect(await runner.countDatabase(task.previewId)).toBeUndefined();
     await runner.stop(task.previewId);
   });
 

@@ -101,7 +101,15 @@ async function healthyPreview(userId: string, maxRestarts = 3, maxExtensions = 3
     if (!found) throw new Error('preview missing');
     return found;
   };
-  return { runtime, monitor, service, current, notifier, identity: { userId, tier: 'free' as const } };
+  return {
+    runtime,
+    monitor,
+    service,
+    stateMachine,
+    current,
+    notifier,
+    identity: { userId, tier: 'free' as const },
+  };
 }
 
 describe('health monitor and recovery against a real DynamoDB API', () => {
@@ -120,8 +128,11 @@ describe('health monitor and recovery against a real DynamoDB API', () => {
   });
 
   it('restarts after three failures in a row with a new token, and records it', async () => {
-    const { runtime, monitor, current, service, identity, notifier } = await healthyPreview('hm-recover');
-    const before = await current();
+    const { runtime, monitor, current, service, stateMachine, identity, notifier } =
+      await healthyPreview('hm-recover');
+    const databaseCount = { tables: 2, records: 5, countedAt: new Date().toISOString() };
+    const before = await stateMachine.recordMeasurement(await current(), { databaseCount });
+    expect(before.databaseCount).toEqual(databaseCount);
     runtime.healthStatus = 0;
     await monitor.check(await current());
     await monitor.check(await current());
@@ -134,6 +145,8 @@ describe('health monitor and recovery against a real DynamoDB API', () => {
     // The live stream is told, so connections opened with the old token are closed.
     expect(notifier.rotated.map((r) => r.tokenHash)).toEqual([after.tokenHash]);
     expect(after.recoveringSince).toBeUndefined();
+    // The new task has a database of its own, not yet counted.
+    expect(after.databaseCount).toBeUndefined();
     const events = (await service.listEvents(identity, 'g', { limit: 50 })).events.map((e) => e.type);
     expect(events).toEqual(expect.arrayContaining(['unhealthy', 'recovering', 'token_rotated', 'recovered']));
   });

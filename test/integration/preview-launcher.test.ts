@@ -88,10 +88,16 @@ class ScriptedRuntime implements TaskRunner {
   }
 }
 
-/** Answers every request with `status`, or fails to connect when it is 0. */
-function answering(status: () => number): AppHttpClient {
+/**
+ * Answers the health endpoint with `status`, or fails to connect when it is 0; `/openapi.json` with
+ * `document` when given (else as the health endpoint, with `{}`).
+ */
+function answering(status: () => number, document?: unknown): AppHttpClient {
   return {
-    send: async () => {
+    send: async (_endpoint, request) => {
+      if (document !== undefined && request.target === '/openapi.json') {
+        return { statusCode: 200, headers: {}, body: Buffer.from(JSON.stringify(document)), durationMs: 1 };
+      }
       const statusCode = status();
       if (statusCode === 0) throw new AppError('unavailable', 'The app could not be reached.');
       return { statusCode, headers: {}, body: Buffer.from('{}'), durationMs: 1 };
@@ -120,10 +126,43 @@ describe('preview launcher: healthy means reachable, failures diagnosed, limits 
       'pl-reach',
       'free',
       new ScriptedRuntime(),
-      answering(() => (++calls < 4 ? 0 : 200)),
+      answering(() => (++calls < 4 ? 0 : 200), { paths: {} }),
     );
     expect(record.status).toBe('healthy');
     expect(calls).toBe(4);
+  });
+
+  it("keeps the app's OpenAPI operations on the record once it is healthy, at most 200", async () => {
+    const document = {
+      openapi: '3.1.0',
+      paths: {
+        '/health': { get: { summary: 'Health' } },
+        ...Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`/items/${i}`, { get: {} }])),
+      },
+    };
+    const { record } = await launch(
+      'pl-endpoints',
+      'free',
+      new ScriptedRuntime(),
+      answering(() => 200, document),
+    );
+    expect(record.status).toBe('healthy');
+    expect(record.generatedEndpoints).toHaveLength(200);
+    expect(record.generatedEndpoints?.slice(0, 2)).toEqual([
+      { method: 'GET', path: '/health', description: 'Health' },
+      { method: 'GET', path: '/items/0' },
+    ]);
+  });
+
+  it('lists no endpoints of an app that serves no OpenAPI document', async () => {
+    const { record } = await launch(
+      'pl-no-document',
+      'free',
+      new ScriptedRuntime(),
+      answering(() => 200, 'not a document'),
+    );
+    expect(record.status).toBe('healthy');
+    expect(record.generatedEndpoints).toEqual([]);
   });
 
   it('fails an app answering inside but never from outside within one interval, naming its address', async () => {

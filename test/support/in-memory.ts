@@ -1,4 +1,5 @@
 import type { Clock } from '../../functions/core/clock.js';
+import type { DatabaseTally } from '../../functions/core/database-count.js';
 import { AppError } from '../../functions/core/errors.js';
 import { isTerminal } from '../../functions/core/lifecycle.js';
 import type { LogEntry } from '../../functions/core/log-entry.js';
@@ -327,8 +328,8 @@ export function previewRecord(
 }
 
 /**
- * The runtime as the schedules see it: which previews have resources, their resource use, and
- * stopping them. Stops and stats can be made to fail; it never runs a task.
+ * The runtime as the schedules see it: which previews have resources, their resource use, what
+ * their databases hold, and stopping them. Stops and stats can be made to fail; it never runs a task.
  */
 export class InMemoryRuntime implements TaskRunner {
   readonly kind = 'docker' as const;
@@ -338,6 +339,10 @@ export class InMemoryRuntime implements TaskRunner {
   readonly failingStops = new Set<string>();
   readonly failingStats = new Set<string>();
   readonly stopped: string[] = [];
+  /** What each preview's database holds; a preview not here has none that answers. */
+  readonly databases = new Map<string, DatabaseTally>();
+  /** The previews whose database was counted, in order. */
+  readonly counted: string[] = [];
 
   async run(): Promise<never> {
     throw new Error('this runtime runs no task');
@@ -356,5 +361,9 @@ export class InMemoryRuntime implements TaskRunner {
   async stats(previewId: string): Promise<ContainerStats | undefined> {
     if (this.failingStats.has(previewId)) throw new Error(`no stats for ${previewId}`);
     return this.usage.get(previewId);
+  }
+  async countDatabase(previewId: string): Promise<DatabaseTally | undefined> {
+    this.counted.push(previewId);
+    return this.databases.get(previewId);
   }
 }

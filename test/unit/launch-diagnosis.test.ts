@@ -4,13 +4,13 @@ import {
   healthNotFoundFailure,
   lastErrorLine,
   listenerDiagnosis,
-  openApiRoutes,
   parseSocketTable,
   pythonStartError,
   uninstallablePackages,
   unreachableFailure,
   type DiagnosisContext,
 } from '../../functions/core/launch-diagnosis.js';
+import { apiEndpoints, routesOf } from '../../functions/core/openapi-endpoints.js';
 import type { TaskFailure } from '../../functions/core/task-runner.js';
 
 const context: DiagnosisContext = {
@@ -298,7 +298,7 @@ describe('health endpoint answering 404', () => {
   };
 
   it('lists the routes of the OpenAPI document, GETs first', () => {
-    expect(openApiRoutes(document)).toEqual([
+    expect(routesOf(apiEndpoints(document))).toEqual([
       'GET /api/todos',
       'GET /api/todos/{id}',
       'GET /api/users',
@@ -306,15 +306,15 @@ describe('health endpoint answering 404', () => {
       'POST /api/todos',
       'DELETE /api/todos/{id}',
     ]);
-    expect(openApiRoutes({})).toEqual([]);
-    expect(openApiRoutes(null)).toEqual([]);
+    expect(routesOf(apiEndpoints({}))).toEqual([]);
+    expect(routesOf(apiEndpoints(null))).toEqual([]);
   });
 
   it('names five routes and the fix', () => {
     expect(
       healthNotFoundFailure({
         healthPath: '/health',
-        routes: openApiRoutes(document),
+        routes: routesOf(apiEndpoints(document)),
         lastLines: [],
         secrets: [],
       }).message,

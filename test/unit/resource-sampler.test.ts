@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { ResourceSample } from '../../functions/core/metrics.js';
 import type { PreviewRecord } from '../../functions/core/preview.js';
+import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
 import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
 import type { StorageUsage } from '../../functions/core/storage-allowance.js';
 import type { ContainerStats } from '../../functions/core/task-runner.js';
 import {
+  InMemoryEventStore,
   InMemoryMetricsStore,
   InMemoryPreviewStore,
+  InMemoryQuotaStore,
   InMemoryRuntime,
   ManualClock,
   previewRecord,
@@ -55,6 +58,14 @@ function world(options: { enforce?: boolean } = {}) {
     clock,
     notifier: observer as unknown as LiveNotifier,
     ...(options.enforce === false ? {} : { stopper: observer }),
+    databaseCounts: new PreviewStateMachine({
+      previews,
+      quotas: new InMemoryQuotaStore(),
+      events: new InMemoryEventStore(),
+      runner: runtime,
+      clock,
+    }),
+    databaseCountSeconds: 60,
   });
   /** A preview with storage allowance 1 GB whose app uses `storageUsedBytes`. */
   const serving = (
@@ -164,5 +175,96 @@ describe('ResourceSampler', () => {
 
     expect(observer.warnings).toEqual([]);
     expect(observer.stops).toEqual([]);
+  });
+
+  describe('database counts', () => {
+    const tally = { tables: 2, records: 5 };
+
+    it('counts a serving PostgreSQL database and keeps the count on its record, with its time', async () => {
+      const { previews, runtime, sampler, serving } = world();
+      serving('pg');
+      previews.put(previewRecord({ previewId: 'pg', dbType: 'postgresql', version: 3 }));
+      runtime.databases.set('pg', tally);
+
+      await sampler.sampleAll();
+
+      const stored = await previews.getById('pg');
+      expect(stored?.databaseCount).toEqual({ ...tally, countedAt: '2026-01-01T12:00:00.000Z' });
+      // Another writer's fields are its own: the health monitor's timestamp is not touched.
+      expect(stored?.updatedAt).toBe('2026-01-01T11:00:00.000Z');
+    });
+
+    it('counts again only once the counting period has passed', async () => {
+      const { clock, previews, runtime, sampler, serving } = world();
+      serving('pg');
+      previews.put(previewRecord({ previewId: 'pg', dbType: 'postgresql' }));
+      runtime.databases.set('pg', tally);
+
+      await sampler.sampleAll();
+      clock.advance(59);
+      runtime.databases.set('pg', { tables: 2, records: 6 });
+      await sampler.sampleAll();
+      expect(runtime.counted).toEqual(['pg']);
+      expect((await previews.getById('pg'))?.databaseCount?.records).toBe(5);
+
+      clock.advance(1);
+      await sampler.sampleAll();
+      expect(runtime.counted).toEqual(['pg', 'pg']);
+      expect((await previews.getById('pg'))?.databaseCount).toEqual({
+        tables: 2,
+        records: 6,
+        countedAt: '2026-01-01T12:01:00.000Z',
+      });
+    });
+
+    it('asks no runtime about databases it cannot count, nor about previews that are not serving', async () => {
+      const { previews, runtime, sampler, serving } = world();
+      for (const [previewId, dbType] of [
+        ['none', 'none'],
+        ['mongo', 'mongodb'],
+        ['lite', 'sqlite'],
+      ] as const) {
+        serving(previewId);
+        previews.put(previewRecord({ previewId, dbType }));
+      }
+      serving('starting', {}, 'launching');
+      previews.put(previewRecord({ previewId: 'starting', dbType: 'postgresql', status: 'launching' }));
+
+      await sampler.sampleAll();
+
+      expect(runtime.counted).toEqual([]);
+    });
+
+    it('keeps the last count when a count gets no answer, and samples resources all the same', async () => {
+      const { clock, metrics, previews, runtime, sampler, serving } = world();
+      serving('pg');
+      previews.put(previewRecord({ previewId: 'pg', dbType: 'postgresql' }));
+      runtime.databases.set('pg', tally);
+      await sampler.sampleAll();
+
+      clock.advance(60);
+      runtime.databases.delete('pg');
+      expect(await sampler.sampleAll()).toBe(1);
+
+      expect((await previews.getById('pg'))?.databaseCount?.countedAt).toBe('2026-01-01T12:00:00.000Z');
+      expect((await metrics.latestResources('pg'))?.at).toBe('2026-01-01T12:01:00.000Z');
+    });
+
+    it('drops a count whose preview stopped while it was being taken', async () => {
+      const { previews, runtime, sampler, serving } = world();
+      serving('pg');
+      previews.put(previewRecord({ previewId: 'pg', dbType: 'postgresql' }));
+      runtime.databases.set('pg', tally);
+      const count = runtime.countDatabase.bind(runtime);
+      runtime.countDatabase = async (previewId: string) => {
+        const stored = (await previews.getById(previewId))!;
+        previews.put({ ...stored, status: 'stopping' });
+        return count(previewId);
+      };
+
+      await sampler.sampleAll();
+
+      expect((await previews.getById('pg'))?.databaseCount).toBeUndefined();
+    });
   });
 });

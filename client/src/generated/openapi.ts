@@ -1053,20 +1053,29 @@ export interface operations {
               status: 'not_used' | 'pending' | 'connected' | 'unreachable';
               /** @enum {string} */
               migrationStatus: 'not_required' | 'pending' | 'completed' | 'failed';
+              /** @description The app's tables (not alembic's version table) when last counted; null: see notCountedReason. */
               tables: number | null;
+              /** @description Rows in those tables, counted exactly. */
               records: number | null;
+              /**
+               * Format: date-time
+               * @description When tables and records were counted (by the resource sampler, not by this call).
+               */
+              countedAt: string | null;
+              /** @description Why tables and records are null: no database, a kind not counted, a runtime that cannot count. */
+              notCountedReason: string | null;
             };
             /** Format: date-time */
             expiresAt: string | null;
             timeRemaining: number | null;
             canExtend: boolean;
             extensionsRemaining: number;
+            /** @description The app's OpenAPI operations as GET …/endpoints lists them (the first 200), read when it first turned healthy; empty when it serves no document. */
             generatedEndpoints: {
               method: string;
               path: string;
               description?: string;
-              responseTime?: string;
-              status?: string;
+              operationId?: string;
             }[];
             timeline: {
               step: string;
@@ -1507,7 +1516,20 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            generationId: string;
+            /** @description The path the app serves its OpenAPI document at. */
+            source: string;
+            /** @description In the document's order: paths, then each path's methods. */
+            endpoints: {
+              method: string;
+              path: string;
+              description?: string;
+              operationId?: string;
+            }[];
+          };
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).

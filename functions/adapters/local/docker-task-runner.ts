@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
+import { parsePostgresCount, postgresCount, type DatabaseTally } from '../../core/database-count.js';
 import { AppError } from '../../core/errors.js';
 import { parseSocketTable } from '../../core/launch-diagnosis.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
@@ -201,6 +202,22 @@ export class DockerTaskRunner implements TaskRunner {
       networkRxBytes: interfaces.reduce((total, i) => total + i.rx_bytes, 0),
       networkTxBytes: interfaces.reduce((total, i) => total + i.tx_bytes, 0),
     };
+  }
+
+  /**
+   * Counts the PostgreSQL database's tables and rows with the core's read-only query, run by psql
+   * inside the running database container. Undefined when there is none or the count fails.
+   */
+  async countDatabase(previewId: string): Promise<DatabaseTally | undefined> {
+    const [database] = await this.docker.listContainers({
+      filters: { label: [`${label.previewId}=${previewId}`, `${label.container}=database`] },
+    });
+    if (!database) return undefined;
+    const result = await execute(this.docker.getContainer(database.Id), postgresCount.command, {
+      stderr: false,
+      environment: postgresCount.environment,
+    });
+    return result?.exitCode === 0 ? parsePostgresCount(result.output) : undefined;
   }
 
   /** The task's listening sockets, read inside its network namespace (from the app container). */
@@ -434,17 +451,20 @@ async function socketsOf(container: Docker.Container): Promise<Listener[] | unde
 }
 
 /**
- * Runs a command in a running container: its exit code and output (standard error too, unless
- * told otherwise), or undefined if it could not run.
+ * Runs a command in a running container, with the container's environment plus `environment`: its
+ * exit code and output (standard error too, unless told otherwise), or undefined if it could not run.
  */
 async function execute(
   container: Docker.Container,
   command: readonly string[],
-  options: { readonly stderr?: boolean } = {},
+  options: { readonly stderr?: boolean; readonly environment?: Readonly<Record<string, string>> } = {},
 ): Promise<{ exitCode: number | null; output: string } | undefined> {
   try {
     const exec = await container.exec({
       Cmd: [...command],
+      ...(options.environment
+        ? { Env: Object.entries(options.environment).map(([name, value]) => `${name}=${value}`) }
+        : {}),
       AttachStdout: true,
       AttachStderr: options.stderr ?? true,
     });

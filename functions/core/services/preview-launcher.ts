@@ -8,12 +8,12 @@ import { parseJson } from '../json-input.js';
 import {
   diagnoseTaskFailure,
   healthNotFoundFailure,
-  openApiRoutes,
   unreachableFailure,
   type DiagnosisContext,
 } from '../launch-diagnosis.js';
 import { isServing, isTerminal, type PreviewStatus } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
+import { apiEndpoints, maxStoredEndpoints, routesOf } from '../openapi-endpoints.js';
 import { secretsOf } from '../log-redaction.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
@@ -221,8 +221,9 @@ export class PreviewLauncher {
       {
         statusReason: reason,
         recoveringSince: now,
-        // The new task starts with a clean health record.
+        // The new task starts with a clean health record, and a new database to count.
         health: undefined,
+        databaseCount: undefined,
         restarts: record.restarts + 1,
         tokenHash: hashToken(newPreviewToken()),
         timeline: record.timeline,
@@ -416,7 +417,7 @@ export class PreviewLauncher {
           Date.parse(now) - Date.parse(current.createdAt),
         );
       }
-      await this.deps.stateMachine.transition(
+      const healthy = await this.deps.stateMachine.transition(
         current,
         'healthy',
         launcher,
@@ -432,6 +433,38 @@ export class PreviewLauncher {
           : { ...runtime, recoveringSince: undefined },
         { type: current.recoveringSince ? 'recovered' : 'healthy' },
       );
+      if (healthy.generatedEndpoints === undefined) await this.recordEndpoints(healthy, endpoint);
+    }
+  }
+
+  /**
+   * Reads the app's endpoints from its OpenAPI document, once, after it turned healthy (the healthy
+   * status does not wait for it), and keeps them on the record for the status.
+   */
+  private async recordEndpoints(record: PreviewRecord, endpoint: Endpoint): Promise<void> {
+    const endpoints = apiEndpoints(await this.openApiDocument(record, endpoint)).slice(0, maxStoredEndpoints);
+    // Stopped meanwhile, or a store that failed: a healthy preview is not failed for its listing,
+    // and its next recovery reads the document again.
+    await this.deps.stateMachine
+      .recordMeasurement(record, { generatedEndpoints: endpoints })
+      .catch(() => undefined);
+  }
+
+  /** The app's OpenAPI document as it serves it through `endpoint`, parsed; undefined when it serves none. */
+  private async openApiDocument(record: PreviewRecord, endpoint: Endpoint): Promise<unknown> {
+    const source = await this.deps.generations.load(record.generationId);
+    if (!source) return undefined;
+    try {
+      const response = await this.deps.client.send(
+        endpoint,
+        { method: 'GET', target: source.generation.openapiPath, headers: { accept: 'application/json' } },
+        openApiLimits,
+      );
+      const document = parseJson(response.body.toString('utf8'));
+      return response.statusCode === 200 && document.ok ? document.value : undefined;
+    } catch {
+      // No answer: the app lists no endpoints.
+      return undefined;
     }
   }
 
@@ -482,21 +515,7 @@ export class PreviewLauncher {
   }
 
   private async healthNotFound(record: PreviewRecord, endpoint: Endpoint): Promise<PreviewFailure> {
-    const source = await this.deps.generations.load(record.generationId);
-    let routes: string[] = [];
-    if (source) {
-      try {
-        const response = await this.deps.client.send(
-          endpoint,
-          { method: 'GET', target: source.generation.openapiPath, headers: { accept: 'application/json' } },
-          openApiLimits,
-        );
-        const document = parseJson(response.body.toString('utf8'));
-        if (response.statusCode === 200 && document.ok) routes = openApiRoutes(document.value);
-      } catch {
-        // No answer: the failure says the app lists no routes.
-      }
-    }
+    const routes = routesOf(apiEndpoints(await this.openApiDocument(record, endpoint)));
     const lastLines = (await this.deps.runner.lastLines?.(record.previewId, 'app')) ?? [];
     return healthNotFoundFailure({ healthPath: record.healthCheck.endpoint, routes, lastLines, secrets: [] });
   }

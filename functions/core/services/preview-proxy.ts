@@ -17,7 +17,8 @@ import { parseJson } from '../json-input.js';
 import { isSecretName, redactSecrets } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
 import type { Generation } from '../generation.js';
-import { httpMethods, type OpenApiDocument } from '../openapi-schema.js';
+import { apiEndpoints } from '../openapi-endpoints.js';
+import type { OpenApiDocument } from '../openapi-schema.js';
 import type { GenerationStore } from '../ports.js';
 import type { RequestRecorder } from '../request-recorder.js';
 import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
@@ -138,21 +139,7 @@ export class PreviewProxy {
     const source = await this.deps.generations.load(generationId);
     if (!source) throw new AppError('not_found', `Generation ${generationId} was not found.`);
     const document = await this.openApiDocument(identity, source.generation);
-    const endpoints = Object.entries(document.paths).flatMap(([path, operations]) =>
-      Object.entries(operations)
-        .filter(([method]) => (httpMethods as readonly string[]).includes(method))
-        .map(([method, operation]) => {
-          const op = (operation ?? {}) as { summary?: unknown; description?: unknown; operationId?: unknown };
-          const description = [op.summary, op.description].find((t): t is string => typeof t === 'string');
-          return {
-            method: method.toUpperCase(),
-            path,
-            ...(description ? { description } : {}),
-            ...(typeof op.operationId === 'string' ? { operationId: op.operationId } : {}),
-          };
-        }),
-    );
-    return { generationId, source: source.generation.openapiPath, endpoints };
+    return { generationId, source: source.generation.openapiPath, endpoints: apiEndpoints(document) };
   }
 
   /** The OpenAPI document the app serves at its generation's `openapiPath`, parsed. */

@@ -240,9 +240,13 @@ export class PreviewService {
       this.deps.metrics.latestResources(record.previewId),
       this.deps.metrics.requestBuckets(record.previewId),
     ]);
+    const { runner } = this.deps;
     return statusView(record, this.deps.urls, this.deps.clock.now(), {
       resources,
       requests: totalRequests(buckets),
+      ...(runner
+        ? { databaseCounter: { kind: runner.kind, counts: runner.countDatabase !== undefined } }
+        : {}),
     });
   }
 

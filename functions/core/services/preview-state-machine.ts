@@ -1,6 +1,12 @@
 import type { Clock } from '../clock.js';
 import { hashToken, newEventId, newPreviewToken } from '../ids.js';
-import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
+import {
+  assertTransition,
+  isTerminal,
+  previewStatuses,
+  servingStatuses,
+  type PreviewStatus,
+} from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
 import type { EventStore, PreviewChanges, PreviewCondition, PreviewStore, QuotaStore } from '../ports.js';
 import type { Actor, PreviewEventType, PreviewFailure, PreviewRecord } from '../preview.js';
@@ -87,6 +93,17 @@ export class PreviewStateMachine {
       { ...changes, updatedAt: this.deps.clock.now().toISOString() },
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
     );
+  }
+
+  /**
+   * Keeps what was measured of a serving preview (its endpoints, its database's contents) while it
+   * is still serving: health changes meanwhile do not matter, and `updatedAt` is left alone.
+   */
+  async recordMeasurement(
+    record: PreviewRecord,
+    changes: Pick<PreviewChanges, 'generatedEndpoints' | 'databaseCount'>,
+  ): Promise<PreviewRecord> {
+    return this.deps.previews.modify(record, changes, { status: servingStatuses });
   }
 
   /**

@@ -1,9 +1,11 @@
 import type { Clock } from '../clock.js';
+import { isCountedDatabase } from '../database-count.js';
+import { AppError } from '../errors.js';
 import { isServing } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
 import type { ResourceSample } from '../metrics.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
-import type { PreviewRecord } from '../preview.js';
+import type { DatabaseCount, PreviewRecord } from '../preview.js';
 import { formatBytes, storageVerdict } from '../storage-allowance.js';
 import type { TaskRunner } from '../task-runner.js';
 
@@ -12,10 +14,20 @@ export interface StorageLimitStopper {
   stopForStorage(record: PreviewRecord, message: string): Promise<unknown>;
 }
 
+/** Keeps a database's count on its preview (the preview state machine). */
+export interface DatabaseCountRecorder {
+  recordMeasurement(record: PreviewRecord, changes: { databaseCount: DatabaseCount }): Promise<unknown>;
+}
+
+/** How often a preview's database is counted unless told otherwise: a count runs a process in its task. */
+const defaultDatabaseCountSeconds = 60;
+
 /**
  * Reads the resource use of every serving preview and keeps it as a sample. Where the runtime
  * measures storage, it holds each preview to its tier's allowance: a warning on the live stream past
- * 90%, a stop with reason `storage_limit` at 100%.
+ * 90%, a stop with reason `storage_limit` at 100%. Where the runtime can, it also counts each
+ * PostgreSQL database's tables and rows, at most once per `databaseCountSeconds`, and keeps the
+ * count on the preview's record for its status.
  */
 export class ResourceSampler {
   /** Previews warned since their storage last fell below the warning share (one warning per crossing). */
@@ -31,6 +43,9 @@ export class ResourceSampler {
       readonly notifier?: LiveNotifier;
       /** Absent: storage is measured and shown, never enforced. */
       readonly stopper?: StorageLimitStopper;
+      /** Absent: databases are not counted. */
+      readonly databaseCounts?: DatabaseCountRecorder;
+      readonly databaseCountSeconds?: number;
     },
   ) {}
 
@@ -39,7 +54,10 @@ export class ResourceSampler {
     const serving = (await this.deps.previews.listLive()).filter((p) => isServing(p.status));
     const sampled = await Promise.all(
       serving.map(async (preview) => {
-        const stats = await this.deps.runner.stats(preview.previewId).catch(() => undefined);
+        const [stats] = await Promise.all([
+          this.deps.runner.stats(preview.previewId).catch(() => undefined),
+          this.countDatabase(preview),
+        ]);
         if (!stats) return false;
         const sample = { at: this.deps.clock.now().toISOString(), ...stats };
         await this.deps.metrics.recordResources(preview.previewId, sample);
@@ -49,6 +67,26 @@ export class ResourceSampler {
       }),
     );
     return sampled.filter(Boolean).length;
+  }
+
+  /** Counts the preview's database when its last count is older than the counting period. */
+  private async countDatabase(preview: PreviewRecord): Promise<void> {
+    const { runner, databaseCounts, clock } = this.deps;
+    if (!runner.countDatabase || !databaseCounts || !isCountedDatabase(preview.dbType)) return;
+    const now = clock.now();
+    const periodMs = (this.deps.databaseCountSeconds ?? defaultDatabaseCountSeconds) * 1000;
+    const last = preview.databaseCount?.countedAt;
+    if (last !== undefined && now.getTime() - Date.parse(last) < periodMs) return;
+    const tally = await runner.countDatabase(preview.previewId).catch(() => undefined);
+    if (!tally) return;
+    try {
+      await databaseCounts.recordMeasurement(preview, {
+        databaseCount: { ...tally, countedAt: now.toISOString() },
+      });
+    } catch (error) {
+      // Stopped meanwhile: there is nothing to show the count on.
+      if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+    }
   }
 
   private async holdToStorageAllowance(preview: PreviewRecord, sample: ResourceSample): Promise<void> {

@@ -27,7 +27,7 @@ const contracts: Record<
     summary: 'Stop the preview and remove everything it used',
     response: api.stopResponseSchema,
   },
-  'list-endpoints': { summary: "The generated app's endpoints" },
+  'list-endpoints': { summary: "The generated app's endpoints", response: api.endpointsResponseSchema },
   'send-test-request': { summary: 'Send one test request to the app', body: api.testRequestSchema },
   'proxy-preview': { summary: 'Transparent HTTP proxy to the app' },
   'get-preview-config': {
