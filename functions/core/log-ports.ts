@@ -1,3 +1,4 @@
+import type { LiveEnding } from './live-messages.js';
 import type { LogEntry } from './log-entry.js';
 import type { ExportFile } from './log-export.js';
 import type { LogFilter, LogRange } from './log-filter.js';
@@ -109,8 +110,11 @@ export interface LiveNotifier {
   resourcesSampled(previewId: string, sample: ResourceSample): Promise<void>;
   healthChecked(previewId: string, health: PreviewHealth, previous: PreviewHealth | undefined): Promise<void>;
   expiring(previewId: string, secondsLeft: number): Promise<void>;
-  /** The preview's token changed (`record.tokenHash`): connections opened with another one end. */
-  tokenRotated(record: PreviewRecord): Promise<void>;
+  /**
+   * Ends the connections that may not stay, after a `closing` message saying why: all of them once
+   * the preview has finished, else those opened with a token other than its current one.
+   */
+  closeConnections(record: PreviewRecord, ending: LiveEnding): Promise<void>;
   /** The preview's storage is past the warning share of its allowance. */
   storageFilling(previewId: string, usage: StorageUsage): Promise<void>;
 }
