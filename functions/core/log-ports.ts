@@ -56,12 +56,16 @@ export interface LiveConnection {
   readonly subscribed: boolean;
   /** What the client asked to see again when it connected: lines after a cursor, or the last N. */
   readonly replay: { readonly after?: string; readonly buffer: number };
+  /** True once the socket is open and its status snapshot is on its way: status changes reach it from then on. */
+  readonly opened?: boolean;
   /** True once the replay was sent; live lines are then those after `liveAfter` (all, if unset). */
   readonly live: boolean;
   readonly liveAfter?: string;
 }
 
-export type ConnectionChanges = Partial<Pick<LiveConnection, 'filter' | 'subscribed' | 'live' | 'liveAfter'>>;
+export type ConnectionChanges = Partial<
+  Pick<LiveConnection, 'filter' | 'subscribed' | 'opened' | 'live' | 'liveAfter'>
+>;
 
 export interface ConnectionStore {
   put(connection: LiveConnection): Promise<void>;

@@ -119,3 +119,20 @@ describe('the WebSocket lifecycle, through the local gateway', () => {
     expect(await next.client.next('status', 0)).toMatchObject({ previewId: second.previewId });
   });
 });
+
+describe('the WebSocket contract, through the local gateway', () => {
+  it('serves the AsyncAPI document and its page without a token', async () => {
+    const document = await fetch(`${runtime.url}/api/asyncapi.json`);
+    expect(document.status).toBe(200);
+    const body = (await document.json()) as { asyncapi: string; servers: { service: { host: string } } };
+    expect(body.asyncapi).toMatch(/^3\./);
+    expect(body.servers.service.host).toBe(new URL(runtime.url).host);
+
+    const page = await fetch(`${runtime.url}/docs/websocket`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const text = await page.text();
+    expect(text).toContain('<h2>Close codes</h2>');
+    expect(text).toContain('id="message-closing"');
+  });
+});

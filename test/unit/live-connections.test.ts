@@ -320,13 +320,16 @@ describe('LiveConnections.replay', () => {
     });
   });
 
-  it('sends the status again when it changed while the replay ran (status changes reach live connections only)', async () => {
-    const { live, logs, channel, previews, preview, connected } = world();
+  it('sends status changes that happen during the replay: the connection gets them from its snapshot on', async () => {
+    const { live, logs, channel, previews, preview, connected, logLines } = world();
     const record = preview({ status: 'running' });
+    await logLines('p1', [entry(1)]);
     await connected('c1', { buffer: 10 });
     const tail = logs.tail.bind(logs);
     logs.tail = async (...args) => {
-      previews.put({ ...record, status: 'healthy' });
+      const healthy = { ...record, status: 'healthy' as const };
+      previews.put(healthy);
+      await live.statusChanged(healthy);
       return tail(...args);
     };
 
@@ -335,6 +338,7 @@ describe('LiveConnections.replay', () => {
     expect(channel.received('c1').map((m) => [m.type, m.status])).toEqual([
       ['status', 'running'],
       ['status', 'healthy'],
+      ['log', undefined],
     ]);
   });
 
@@ -467,17 +471,20 @@ describe('LiveConnections notifications', () => {
     expect(connections.ids()).toEqual([]);
   });
 
-  it('sends status changes to the live connections of the preview only', async () => {
+  it('sends status changes to the connections of the preview whose snapshot was sent only', async () => {
     const { live, channel, stored, preview } = world();
     await stored({ connectionId: 'live' });
+    await stored({ connectionId: 'snapshot-sent', live: false, opened: true });
     await stored({ connectionId: 'replaying', live: false });
     await stored({ connectionId: 'elsewhere', previewId: 'p2' });
 
     await live.statusChanged(preview({ status: 'degraded', statusReason: 'slow' }));
 
-    expect(channel.received('live')).toEqual([
-      expect.objectContaining({ type: 'status', status: 'degraded', statusReason: 'slow' }),
-    ]);
+    for (const id of ['live', 'snapshot-sent']) {
+      expect(channel.received(id)).toEqual([
+        expect.objectContaining({ type: 'status', status: 'degraded', statusReason: 'slow' }),
+      ]);
+    }
     expect(channel.messagesTo('replaying')).toEqual([]);
     expect(channel.messagesTo('elsewhere')).toEqual([]);
   });

@@ -25,7 +25,6 @@ import {
   subscribedMessage,
   type LiveEnding,
   type ServerMessage,
-  type StatusMessage,
 } from '../live-messages.js';
 import { minuteOf, type ResourceSample } from '../metrics.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
@@ -63,6 +62,8 @@ const handshakeGraceMs = 30_000;
 /** Replayed lines are read and sent this many at a time, so memory stays flat. */
 const replayChunk = 1000;
 const openPollMs = 25;
+/** Status messages go to connections whose snapshot was sent or is being sent. */
+const statusReceiver = (connection: LiveConnection) => connection.live || connection.opened === true;
 
 /**
  * The live stream of a preview over WebSocket: who may connect (the preview token), what each
@@ -202,11 +203,14 @@ export class LiveConnections implements LiveNotifier {
       await this.deps.connections.remove(connectionId);
       return 0;
     }
+    // Status changes reach the connection from here on, so none falls between the snapshot and them.
+    await this.deps.connections.update(connectionId, { opened: true });
     const record = await this.deps.previews.getById(connection.previewId);
     if (!record) return 0;
     // The snapshot first: a client knows where the preview stands before any line.
-    const snapshot = statusMessage(record, this.deps.clock.now());
-    await this.deps.delivery.send([{ connectionId, messages: [snapshot] }]);
+    await this.deps.delivery.send([
+      { connectionId, messages: [statusMessage(record, this.deps.clock.now())] },
+    ]);
     const scope = { previewId: connection.previewId, ...(record.taskId ? { taskId: record.taskId } : {}) };
     const { filter, replay } = connection;
     const recent =
@@ -245,20 +249,7 @@ export class LiveConnections implements LiveNotifier {
       });
     }
     await this.deps.connections.update(connectionId, { live: true, ...(last ? { liveAfter: last } : {}) });
-    await this.catchUpStatus(connectionId, snapshot);
     return sent;
-  }
-
-  /**
-   * Status messages reach live connections only: a change between the snapshot and going live
-   * was not sent, so a snapshot that no longer holds is sent again.
-   */
-  private async catchUpStatus(connectionId: string, snapshot: StatusMessage): Promise<void> {
-    const record = await this.deps.previews.getById(snapshot.previewId);
-    if (!record) return;
-    const now = statusMessage(record, this.deps.clock.now());
-    if (JSON.stringify({ ...now, timestamp: '' }) === JSON.stringify({ ...snapshot, timestamp: '' })) return;
-    await this.deps.delivery.send([{ connectionId, messages: [now] }]);
   }
 
   async subscribe(connectionId: string, filters: Parameters<typeof logFilter>[0]): Promise<LogFilter> {
@@ -283,7 +274,12 @@ export class LiveConnections implements LiveNotifier {
   }
 
   async statusChanged(record: PreviewRecord): Promise<void> {
-    await this.notify(record.previewId, 'status', () => [statusMessage(record, this.deps.clock.now())]);
+    await this.notify(
+      record.previewId,
+      'status',
+      () => [statusMessage(record, this.deps.clock.now())],
+      statusReceiver,
+    );
   }
 
   /** A metric message per resource sample, with the requests of the last full minute. */
@@ -306,10 +302,15 @@ export class LiveConnections implements LiveNotifier {
   }
 
   async expiring(previewId: string, secondsLeft: number): Promise<void> {
-    await this.notify(previewId, 'expiry', async () => {
-      const record = await this.deps.previews.getById(previewId);
-      return record ? [statusMessage(record, this.deps.clock.now(), secondsLeft)] : [];
-    });
+    await this.notify(
+      previewId,
+      'expiry',
+      async () => {
+        const record = await this.deps.previews.getById(previewId);
+        return record ? [statusMessage(record, this.deps.clock.now(), secondsLeft)] : [];
+      },
+      statusReceiver,
+    );
   }
 
   async storageFilling(previewId: string, usage: StorageUsage): Promise<void> {
@@ -320,9 +321,10 @@ export class LiveConnections implements LiveNotifier {
     previewId: string,
     what: string,
     messages: () => Promise<readonly ServerMessage[]> | readonly ServerMessage[],
+    accept?: (connection: LiveConnection) => boolean,
   ): Promise<void> {
     try {
-      await this.deps.delivery.broadcast(previewId, messages);
+      await this.deps.delivery.broadcast(previewId, messages, accept);
     } catch (error) {
       this.deps.onError?.(error, `${what} message for ${previewId}`);
     }
