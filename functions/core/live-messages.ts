@@ -66,7 +66,7 @@ export type ClosingCause = keyof typeof closeCodes;
 /** How a preview's connections end: the cause, what to say, and the preview replacing this one. */
 export interface LiveEnding {
   readonly cause: ClosingCause;
-  /** Added to the cause's sentence (a stop's reason). */
+  /** Added to the cause's sentence, in parentheses (a stop's reason). */
   readonly detail?: string;
   /** After a restart: the new preview. */
   readonly successorPreviewId?: string;
@@ -106,7 +106,7 @@ export function closingMessage(
   return {
     type: 'closing',
     code: closeCodes[ending.cause],
-    reason: fittedReason(ending.detail ? `${sentence}: ${ending.detail}.` : `${sentence}.`),
+    reason: fittedReason(ending.detail ? `${sentence} (${ending.detail}).` : `${sentence}.`),
     ...(follows ? { previewId: ending.successorPreviewId ?? record.previewId, wsUrl } : {}),
   };
 }

@@ -195,9 +195,9 @@ describe('PreviewLogStream', () => {
   );
 
   it.each([
-    [4001, 'The preview stopped: session expired.'],
+    [4001, 'The preview stopped (session expired).'],
     [4002, 'The preview was deleted.'],
-    [4005, 'The preview failed: build_failed.'],
+    [4005, 'The preview failed (build_failed).'],
   ])('ends on close code %i, even with a token function and an AWS close (1000)', async (code, reason) => {
     const { stream } = streamOf({ previewToken: async () => 'pvt_any' });
     const first = await socketNumber(1);

@@ -453,7 +453,7 @@ describe('LiveConnections notifications', () => {
     expect(stopped).toMatchObject({ code: 4001 });
     expect(stopped).not.toHaveProperty('wsUrl');
     expect(Buffer.byteLength(String(stopped?.reason))).toBeLessThanOrEqual(123);
-    expect(String(stopped?.reason)).toMatch(/^The preview stopped: storage_limit: é+\.\.\.$/);
+    expect(String(stopped?.reason)).toMatch(/^The preview stopped \(storage_limit: é+\.\.\.$/);
   });
 
   it('refuses a connection whose preview finished while it was being admitted', async () => {
