@@ -1,5 +1,7 @@
 import {
+  closeCodes,
   compareCursors,
+  type ClosingMessage,
   type ErrorMessage,
   type HealthMessage,
   type LiveMessage,
@@ -33,7 +35,10 @@ export interface PreviewLogStreamOptions {
   readonly url: string;
   /**
    * The preview token, or a function returning a current one: it is asked once, and again after
-   * the service said the token no longer works (rotated by a recovery or `POST …/preview/token`).
+   * the service said the token no longer works (a rotation, a recovery or a restart replaced it).
+   * The service never sends the new token over the socket: the function gets it over REST (the
+   * launch that restarted the preview, or `POST …/preview/token`, which closes the other
+   * connections of the preview with 4003, so share one token in an app rather than rotate per stream).
    */
   readonly previewToken: string | (() => string | Promise<string>);
   readonly filters?: LogFilters;
@@ -52,8 +57,6 @@ export interface PreviewLogStreamOptions {
   };
   /** How often to ping; a connection silent for two intervals is dropped and reopened. 0: never. */
   readonly heartbeatMs?: number;
-  /** End the stream when the preview stops or fails (default true). */
-  readonly endWhenPreviewEnds?: boolean;
 }
 
 interface StreamEvents {
@@ -65,6 +68,8 @@ interface StreamEvents {
   metric: (message: MetricMessage) => void;
   warning: (message: WarningMessage) => void;
   truncated: (message: TruncatedMessage) => void;
+  /** The service is about to close the connection, and says why (and where to go on). */
+  closing: (message: ClosingMessage) => void;
   /** An error message of the service (the one error shape), e.g. a rotated token. */
   error: (message: ErrorMessage) => void;
   state: (state: StreamState, detail: { attempt: number; delayMs?: number; reason?: string }) => void;
@@ -73,7 +78,8 @@ interface StreamEvents {
 
 type Listener = (...args: never[]) => void;
 
-const endedStatuses = new Set(['stopped', 'failed']);
+/** Close codes after which the stream follows the preview with a current token. */
+const followedCodes = new Set<number>([closeCodes.tokenRotated, closeCodes.previewRestarted]);
 
 /**
  * The preview's live stream over WebSocket. It reconnects with exponential backoff when the
@@ -83,6 +89,9 @@ const endedStatuses = new Set(['stopped', 'failed']);
  */
 export class PreviewLogStream {
   private socket: WebSocketLike | undefined;
+  private url: string;
+  /** The `closing` message of the current connection, if the service sent one. */
+  private closing: ClosingMessage | undefined;
   private token: string | undefined;
   private cursor: string | undefined;
   private filters: LogFilters;
@@ -107,6 +116,7 @@ export class PreviewLogStream {
       );
     }
     this.WebSocketImpl = implementation;
+    this.url = options.url;
     this.filters = options.filters ?? {};
     this.cursor = options.after;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
@@ -166,7 +176,7 @@ export class PreviewLogStream {
   private async connectUrl(): Promise<string> {
     const source = this.options.previewToken;
     this.token ??= typeof source === 'string' ? source : await source();
-    const url = new URL(this.options.url);
+    const url = new URL(this.url);
     url.searchParams.set('token', this.token);
     if (this.filters.level) url.searchParams.set('level', this.filters.level);
     if (this.filters.source?.length) url.searchParams.set('source', this.filters.source.join(','));
@@ -189,6 +199,7 @@ export class PreviewLogStream {
     if (this.isEnded()) return;
     const socket = new this.WebSocketImpl(url);
     this.socket = socket;
+    this.closing = undefined;
     socket.onopen = (() => {
       this.lastHeardAt = Date.now();
       this.setState('open');
@@ -224,9 +235,10 @@ export class PreviewLogStream {
         break;
       case 'status':
         this.emit('status', message);
-        if (this.options.endWhenPreviewEnds !== false && endedStatuses.has(message.status)) {
-          this.end(`the preview is ${message.status}`);
-        }
+        break;
+      case 'closing':
+        this.closing = message;
+        this.emit('closing', message);
         break;
       case 'health':
         this.emit('health', message);
@@ -253,17 +265,23 @@ export class PreviewLogStream {
   private closed(code: number, reason: string): void {
     this.stopHeartbeat();
     if (this.currentState === 'ended') return;
-    // The service closing with a code of its own (4000-4999: token rotated, preview gone) is final
-    // unless a new token can be asked for; 4429 (too many messages) only asks to slow down.
-    const byService = code >= 4000 && code < 5000 && code !== 4429;
+    // In AWS the socket closes with 1000 or 1001: the `closing` message has the service's code.
+    const closing = this.closing;
+    const serviceCode = closing?.code ?? code;
+    const said = `${serviceCode}${closing ? `: ${closing.reason}` : reason ? `: ${reason}` : ''}`;
+    // The service closing with a code of its own (4000-4999) is final unless it points to where
+    // the preview goes on and a new token can be asked for; 4429 (too many messages) asks to slow down.
+    const byService = serviceCode >= 4000 && serviceCode < 5000 && serviceCode !== 4429;
     if (byService) {
-      if (typeof this.options.previewToken === 'string') {
-        this.end(`closed by the service (${code}${reason ? `: ${reason}` : ''})`);
+      const follows = closing === undefined || followedCodes.has(serviceCode);
+      if (!follows || typeof this.options.previewToken === 'string') {
+        this.end(`closed by the service (${said})`);
         return;
       }
       this.token = undefined;
+      if (closing?.wsUrl) this.url = closing.wsUrl;
     }
-    this.scheduleReconnect(`connection closed (${code}${reason ? `: ${reason}` : ''})`);
+    this.scheduleReconnect(`connection closed (${said})`);
   }
 
   private scheduleReconnect(reason: string): void {

@@ -5,7 +5,22 @@
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type LogSource = 'request' | 'database' | 'startup' | 'error' | 'system' | 'build';
+/** The preview's overall health, as REST `health.status` says it. */
 export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
+/** One check's result, as REST `health.checks[].status` says it. */
+export type CheckState = 'passing' | 'warning' | 'failing';
+
+/** The preview's health with its checks, as in `GET …/preview/status`. */
+export interface HealthView {
+  readonly status: HealthState;
+  readonly checks: readonly {
+    readonly name: string;
+    readonly status: CheckState;
+    readonly lastCheck?: string;
+    readonly usage?: string;
+    readonly message?: string;
+  }[];
+}
 
 /** A log line; `cursor` is its place in the preview's log (resume after it with `after`). */
 export interface LogLine {
@@ -38,21 +53,53 @@ export interface HealthMessage {
   readonly type: 'health';
   readonly timestamp: string;
   readonly status: HealthState;
+  /** The checks whose result changed since the previous check. */
   readonly changes: readonly {
     readonly name: string;
-    readonly status: HealthState;
+    readonly status: CheckState;
     readonly message: string;
+    readonly usage?: string;
   }[];
 }
 
-/** The preview's status changed; with `expiresInSeconds`, the session is about to end. */
+/**
+ * The preview's status and health: first on every connection (the snapshot), then on every
+ * change; with `expiresInSeconds`, the session is about to end.
+ */
 export interface StatusMessage {
   readonly type: 'status';
   readonly timestamp: string;
+  readonly previewId: string;
   readonly status: string;
   readonly statusReason: string | null;
   readonly expiresAt: string | null;
   readonly expiresInSeconds?: number;
+  readonly health: HealthView;
+}
+
+/**
+ * The service's close codes (docs/api.md, "Close codes"). In AWS the socket itself closes with
+ * 1000 or 1001: the `closing` message before it carries the code.
+ */
+export const closeCodes = {
+  previewStopped: 4001,
+  previewDeleted: 4002,
+  tokenRotated: 4003,
+  previewRestarted: 4004,
+  previewFailed: 4005,
+} as const;
+
+/**
+ * The last message before the service closes the connection. After a token rotation or a restart
+ * it says where to go on (`wsUrl`, the new `previewId`); the new token is never in it: get it
+ * with `POST …/preview/token` (or from the launch that restarted the preview).
+ */
+export interface ClosingMessage {
+  readonly type: 'closing';
+  readonly code: number;
+  readonly reason: string;
+  readonly previewId?: string;
+  readonly wsUrl?: string;
 }
 
 export interface WarningMessage {
@@ -77,8 +124,18 @@ export interface ErrorMessage {
   readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
 }
 
+/** The answer to `subscribe`: the filters now active, which replaced the previous ones. */
+export interface SubscribedMessage {
+  readonly type: 'subscribed';
+  readonly filters: {
+    readonly level: LogLevel;
+    readonly source: readonly LogSource[] | null;
+    readonly search: string | null;
+  };
+}
+
 export type ReplyMessage =
-  | { readonly type: 'subscribed'; readonly filters: Readonly<Record<string, unknown>> }
+  | SubscribedMessage
   | { readonly type: 'unsubscribed' }
   | { readonly type: 'pong'; readonly timestamp: string };
 
@@ -88,6 +145,7 @@ export type LiveMessage =
   | HealthMessage
   | StatusMessage
   | WarningMessage
+  | ClosingMessage
   | TruncatedMessage
   | ErrorMessage
   | ReplyMessage;

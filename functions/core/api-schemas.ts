@@ -93,6 +93,24 @@ const limitsSchema = z.object({
     .describe('Why the applied limits differ from the requested ones; null when they do not.'),
 });
 
+/** One check's result: the same words over REST and the live stream. */
+export const checkStateSchema = z.enum(['passing', 'warning', 'failing']);
+/** The preview's overall health: `unknown` until a check has run (and while it is not serving). */
+export const healthStateSchema = z.enum(['unknown', 'healthy', 'degraded', 'unhealthy']);
+
+export const healthViewSchema = z.object({
+  status: healthStateSchema,
+  checks: z.array(
+    z.object({
+      name: z.string(),
+      status: checkStateSchema,
+      lastCheck: isoTime.optional(),
+      usage: z.string().optional(),
+      message: z.string().optional(),
+    }),
+  ),
+});
+
 export const statusResponseSchema = z.object({
   previewInstanceId: z.string(),
   status: previewStatusSchema,
@@ -100,18 +118,7 @@ export const statusResponseSchema = z.object({
   containerStatus: z.string().nullable(),
   baseUrl: z.string(),
   uptime: z.number().int().nullable(),
-  health: z.object({
-    status: z.enum(['unknown', 'healthy', 'degraded', 'unhealthy']),
-    checks: z.array(
-      z.object({
-        name: z.string(),
-        status: z.enum(['passing', 'warning', 'failing']),
-        lastCheck: isoTime.optional(),
-        usage: z.string().optional(),
-        message: z.string().optional(),
-      }),
-    ),
-  }),
+  health: healthViewSchema,
   resources: z.object({
     memory: usageSchema,
     cpu: usageSchema,

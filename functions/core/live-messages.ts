@@ -1,77 +1,127 @@
+import type { z } from 'zod';
 import type { ErrorBody } from './errors.js';
-import type { PreviewStatus } from './lifecycle.js';
+import type {
+  closingMessageSchema,
+  healthMessageSchema,
+  logMessageSchema,
+  metricMessageSchema,
+  pongMessageSchema,
+  statusMessageSchema,
+  subscribedMessageSchema,
+  truncatedMessageSchema,
+  unsubscribedMessageSchema,
+  warningMessageSchema,
+} from './live-schemas.js';
 import type { LogEntry } from './log-entry.js';
+import type { LogFilter } from './log-filter.js';
 import type { RequestBucket, ResourceSample } from './metrics.js';
 import type { PreviewHealth, PreviewRecord } from './preview.js';
+import { healthView } from './preview-views.js';
 import { formatBytes, type StorageUsage } from './storage-allowance.js';
 
-/** Server → client messages of the live stream (docs/api.md, WebSocket), plus the replies to client actions. */
+/**
+ * Server → client messages of the live stream (docs/api.md, WebSocket), plus the replies to client
+ * actions. Their shapes are the schemas of live-schemas.ts.
+ */
 
-export type LogMessage = { readonly type: 'log' } & LogEntry;
-
-export interface MetricMessage {
-  readonly type: 'metric';
-  readonly timestamp: string;
-  readonly metric: 'resource_usage';
-  readonly data: {
-    /** MB in use. */
-    readonly memory: number;
-    /** Cores in use. */
-    readonly cpu: number;
-    readonly requests_per_minute: number;
-    /** Percent of the last minute's requests that failed. */
-    readonly error_rate: number;
-  };
-}
-
-export type HealthState = PreviewHealth['status'];
-
-export interface HealthMessage {
-  readonly type: 'health';
-  readonly timestamp: string;
-  readonly status: HealthState;
-  readonly changes: readonly {
-    readonly name: string;
-    readonly status: HealthState;
-    readonly message: string;
-  }[];
-}
-
-export interface StatusMessage {
-  readonly type: 'status';
-  readonly timestamp: string;
-  readonly status: PreviewStatus;
-  readonly statusReason: string | null;
-  readonly expiresAt: string | null;
-  /** Set when the session is about to end. */
-  readonly expiresInSeconds?: number;
-}
-
+export type LogMessage = z.infer<typeof logMessageSchema>;
+export type MetricMessage = z.infer<typeof metricMessageSchema>;
+export type HealthMessage = z.infer<typeof healthMessageSchema>;
+export type StatusMessage = z.infer<typeof statusMessageSchema>;
 /** Something the user should act on before the service does (a storage warning). */
-export interface WarningMessage {
-  readonly type: 'warning';
-  readonly timestamp: string;
-  readonly warning: 'storage';
-  readonly message: string;
-  readonly data: { readonly used: string; readonly allocated: string; readonly percent: number };
-}
+export type WarningMessage = z.infer<typeof warningMessageSchema>;
+export type ClosingMessage = z.infer<typeof closingMessageSchema>;
+export type SubscribedMessage = z.infer<typeof subscribedMessageSchema>;
 
 export type ReplyMessage =
-  | { readonly type: 'subscribed'; readonly filters: Record<string, unknown> }
-  | { readonly type: 'unsubscribed' }
-  | { readonly type: 'pong'; readonly timestamp: string }
-  | {
-      /** A replay stopped at its cap: the rest is paged from GET …/preview/logs with `nextToken`. */
-      readonly type: 'truncated';
-      readonly replayed: number;
-      readonly message: string;
-      readonly after?: string;
-      readonly nextToken?: string;
-    }
+  | SubscribedMessage
+  | z.infer<typeof unsubscribedMessageSchema>
+  | z.infer<typeof pongMessageSchema>
+  | z.infer<typeof truncatedMessageSchema>
   | ({ readonly type: 'error' } & ErrorBody);
 
 export type ServerMessage =
-  LogMessage | MetricMessage | HealthMessage | StatusMessage | WarningMessage | ReplyMessage;
+  LogMessage | MetricMessage | HealthMessage | StatusMessage | WarningMessage | ClosingMessage | ReplyMessage;
+
+/**
+ * Why the service ends a connection, and the close code it says so with (4000-4999, the range
+ * left to applications). The `closing` message before the close carries the code too: API
+ * Gateway's DeleteConnection cannot set one, so in AWS the socket itself closes with 1000 or 1001.
+ */
+export const closeCodes = {
+  /** The preview stopped: its session expired, maintenance, its storage filled, an operator. */
+  preview_stopped: 4001,
+  /** The owner deleted it (DELETE …/preview). */
+  preview_deleted: 4002,
+  /** The owner rotated its token (POST …/preview/token). */
+  token_rotated: 4003,
+  /** A new task replaces it (recovery) or a new preview does (launch with `restart`). */
+  preview_restarted: 4004,
+  /** Its launch or recovery failed. */
+  preview_failed: 4005,
+} as const;
+
+export type ClosingCause = keyof typeof closeCodes;
+
+/** How a preview's connections end: the cause, what to say, and the preview replacing this one. */
+export interface LiveEnding {
+  readonly cause: ClosingCause;
+  /** Added to the cause's sentence, in parentheses (a stop's reason). */
+  readonly detail?: string;
+  /** After a restart: the new preview. */
+  readonly successorPreviewId?: string;
+}
+
+const closingSentences: Record<ClosingCause, string> = {
+  preview_stopped: 'The preview stopped',
+  preview_deleted: 'The preview was deleted',
+  token_rotated: 'The preview token was rotated; get the current one with POST …/preview/token',
+  preview_restarted: 'The preview restarted with a new token; get it with POST …/preview/token',
+  preview_failed: 'The preview failed',
+};
+
+/** A close frame's reason holds at most 123 bytes. */
+const maxReasonBytes = 123;
+
+function fittedReason(text: string): string {
+  if (Buffer.byteLength(text) <= maxReasonBytes) return text;
+  const head = Buffer.from(text)
+    .subarray(0, maxReasonBytes - 3)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return `${head}...`;
+}
+
+/**
+ * The last message a connection gets. It points to where the stream goes on (`wsUrl`, the new
+ * `previewId`) but never carries a token: old sockets are exactly who must not get the new one.
+ */
+export function closingMessage(
+  record: Pick<PreviewRecord, 'previewId'>,
+  ending: LiveEnding,
+  wsUrl: string,
+): ClosingMessage {
+  const follows = ending.cause === 'token_rotated' || ending.cause === 'preview_restarted';
+  const sentence = closingSentences[ending.cause];
+  return {
+    type: 'closing',
+    code: closeCodes[ending.cause],
+    reason: fittedReason(ending.detail ? `${sentence} (${ending.detail}).` : `${sentence}.`),
+    ...(follows ? { previewId: ending.successorPreviewId ?? record.previewId, wsUrl } : {}),
+  };
+}
+
+/** The active filters of a connection, complete, as `subscribed` echoes them. */
+export function subscribedMessage(filter: LogFilter): SubscribedMessage {
+  return {
+    type: 'subscribed',
+    filters: {
+      level: filter.level,
+      source: filter.sources ? [...filter.sources] : null,
+      search: filter.search ?? null,
+    },
+  };
+}
 
 export function logMessage(entry: LogEntry): LogMessage {
   return { type: 'log', ...entry };
@@ -107,12 +157,6 @@ export function metricMessage(sample: ResourceSample, lastMinute: RequestBucket 
   };
 }
 
-const checkStates: Record<PreviewHealth['checks'][number]['status'], HealthState> = {
-  passing: 'healthy',
-  warning: 'degraded',
-  failing: 'unhealthy',
-};
-
 /** The checks whose result differs from the previous check (all of them the first time). */
 export function healthMessage(health: PreviewHealth, previous: PreviewHealth | undefined): HealthMessage {
   const before = new Map(previous?.checks.map((c) => [c.name, c]));
@@ -122,7 +166,12 @@ export function healthMessage(health: PreviewHealth, previous: PreviewHealth | u
     status: health.status,
     changes: health.checks
       .filter((c) => before.get(c.name)?.status !== c.status || before.get(c.name)?.message !== c.message)
-      .map((c) => ({ name: c.name, status: checkStates[c.status], message: c.message ?? c.status })),
+      .map((c) => ({
+        name: c.name,
+        status: c.status,
+        message: c.message ?? c.status,
+        ...(c.usage === undefined ? {} : { usage: c.usage }),
+      })),
   };
 }
 
@@ -130,10 +179,12 @@ export function statusMessage(record: PreviewRecord, at: Date, expiresInSeconds?
   return {
     type: 'status',
     timestamp: at.toISOString(),
+    previewId: record.previewId,
     status: record.status,
     statusReason: record.statusReason ?? null,
     expiresAt: record.expiresAt ?? null,
     ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
+    health: healthView(record),
   };
 }
 

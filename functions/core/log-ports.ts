@@ -1,3 +1,4 @@
+import type { LiveEnding } from './live-messages.js';
 import type { LogEntry } from './log-entry.js';
 import type { ExportFile } from './log-export.js';
 import type { LogFilter, LogRange } from './log-filter.js';
@@ -55,12 +56,16 @@ export interface LiveConnection {
   readonly subscribed: boolean;
   /** What the client asked to see again when it connected: lines after a cursor, or the last N. */
   readonly replay: { readonly after?: string; readonly buffer: number };
+  /** True once the socket is open and its status snapshot is on its way: status changes reach it from then on. */
+  readonly opened?: boolean;
   /** True once the replay was sent; live lines are then those after `liveAfter` (all, if unset). */
   readonly live: boolean;
   readonly liveAfter?: string;
 }
 
-export type ConnectionChanges = Partial<Pick<LiveConnection, 'filter' | 'subscribed' | 'live' | 'liveAfter'>>;
+export type ConnectionChanges = Partial<
+  Pick<LiveConnection, 'filter' | 'subscribed' | 'opened' | 'live' | 'liveAfter'>
+>;
 
 export interface ConnectionStore {
   put(connection: LiveConnection): Promise<void>;
@@ -109,8 +114,11 @@ export interface LiveNotifier {
   resourcesSampled(previewId: string, sample: ResourceSample): Promise<void>;
   healthChecked(previewId: string, health: PreviewHealth, previous: PreviewHealth | undefined): Promise<void>;
   expiring(previewId: string, secondsLeft: number): Promise<void>;
-  /** The preview's token changed (`record.tokenHash`): connections opened with another one end. */
-  tokenRotated(record: PreviewRecord): Promise<void>;
+  /**
+   * Ends the connections that may not stay, after a `closing` message saying why: all of them once
+   * the preview has finished, else those opened with a token other than its current one.
+   */
+  closeConnections(record: PreviewRecord, ending: LiveEnding): Promise<void>;
   /** The preview's storage is past the warning share of its allowance. */
   storageFilling(previewId: string, usage: StorageUsage): Promise<void>;
 }

@@ -82,6 +82,15 @@ const healthByStatus: Partial<Record<PreviewRecord['status'], StatusResponse['he
   unhealthy: 'unhealthy',
 };
 
+/** The preview's health as REST and the live stream show it: its checks only while it is serving. */
+export function healthView(record: PreviewRecord): StatusResponse['health'] {
+  const checked = isServing(record.status) ? record.health : undefined;
+  return {
+    status: healthByStatus[record.status] ?? 'unknown',
+    checks: checked ? checked.checks.map((check) => ({ ...check, lastCheck: checked.checkedAt })) : [],
+  };
+}
+
 /** What has been measured of a preview: the latest resource sample and its requests so far. */
 export interface Measurements {
   readonly resources: ResourceSample | undefined;
@@ -135,13 +144,7 @@ export function statusView(
     containerStatus: serving ? 'running' : record.startedAt ? 'exited' : null,
     baseUrl: previewBaseUrl(urls, record.generationId),
     uptime: live && record.startedAt ? secondsBetween(record.startedAt, now) : null,
-    health: {
-      status: healthByStatus[record.status] ?? 'unknown',
-      checks:
-        serving && record.health
-          ? record.health.checks.map((check) => ({ ...check, lastCheck: record.health?.checkedAt }))
-          : [],
-    },
+    health: healthView(record),
     resources: {
       memory: {
         allocated: formatMemory(applied.memoryMb),

@@ -50,6 +50,7 @@ export function liveServices(
     replay: adapters.replay,
     metrics: deps.metrics,
     clock: deps.clock,
+    urls: { api: deps.config.publicUrl, websocket: deps.config.websocketUrl },
     maxConnectionsPerPreview: deps.config.limits.connectionsPerPreview,
     onError,
   });

@@ -117,6 +117,14 @@ export const restFunctions: { readonly [Name in RestRouteName]: RestFunction } =
     module: handlerModule('http/get-openapi.ts', () => import('./http/get-openapi.js')),
     access: {},
   },
+  'get-asyncapi': {
+    module: handlerModule('http/get-asyncapi.ts', () => import('./http/get-asyncapi.js')),
+    access: {},
+  },
+  'get-websocket-docs': {
+    module: handlerModule('http/get-websocket-docs.ts', () => import('./http/get-websocket-docs.js')),
+    access: {},
+  },
   'launch-preview': {
     module: handlerModule('http/launch-preview.ts', () => import('./http/launch-preview.js')),
     access: {

@@ -14,7 +14,7 @@ import { newConnectionId, webSocketEvent, type ConnectionContext } from './webso
 
 /** API Gateway's limit on a message posted to a connection through `@connections`. */
 const maxPostedMessageBytes = 128 * 1024;
-/** Close code of a connection the service ended (DeleteConnection). */
+/** Close code of a connection the service ended (DeleteConnection) without a `closing` message first. */
 export const serviceCloseCode = 4000;
 /** Close code of a connection that sent more messages a second than allowed. */
 export const rateLimitedCloseCode = 4429;
@@ -26,6 +26,18 @@ interface OpenConnection {
   lastActiveAt: number;
   /** A connection's messages reach the handlers one at a time, in order. */
   queue: Promise<void>;
+  /** The code and reason of the `closing` message last posted: DeleteConnection closes with them. */
+  closing?: { readonly code: number; readonly reason: string };
+}
+
+/** The service's `closing` message goes alone in its WebSocket message, with `type` first. */
+function closingOf(data: string): OpenConnection['closing'] {
+  if (!data.startsWith('{"type":"closing"')) return undefined;
+  const parsed = parseJson(data);
+  const message = parsed.ok ? (parsed.value as { code?: unknown; reason?: unknown }) : {};
+  return typeof message.code === 'number' && typeof message.reason === 'string'
+    ? { code: message.code, reason: message.reason }
+    : undefined;
 }
 
 const loaded = new Map<WebSocketRouteName, Promise<WebSocketHandler>>();
@@ -210,8 +222,10 @@ export class LocalWebSocketApi implements GatewayExtension {
           writeJson(res, 413, { message: 'Message too long' }, 'PayloadTooLargeException');
           return;
         }
+        const text = data.toString('utf8');
+        connection.closing = closingOf(text) ?? connection.closing;
         // Accepted once queued on the socket, as API Gateway answers before the client has it.
-        connection.socket.send(data.toString('utf8'));
+        connection.socket.send(text);
         writeJson(res, 200, undefined);
         return;
       }
@@ -223,9 +237,12 @@ export class LocalWebSocketApi implements GatewayExtension {
         });
         return;
       case 'DELETE':
-        // API Gateway closes with 1000 and no reason; here the code says the service ended it
-        // (the message sent before says why).
-        connection.socket.close(serviceCloseCode, 'closed by the service');
+        // API Gateway cannot close with a code of its own (the client sees 1000 or 1001, and the
+        // `closing` message before says why); here the close frame carries that message's code.
+        connection.socket.close(
+          connection.closing?.code ?? serviceCloseCode,
+          connection.closing?.reason ?? 'closed by the service',
+        );
         res.writeHead(204).end();
         return;
       default:

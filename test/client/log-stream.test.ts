@@ -115,7 +115,7 @@ describe('PreviewLogStream', () => {
     stream.close();
   });
 
-  it('asks its token function again once the service says the token was rotated', async () => {
+  it('asks its token function again once the service says the token was rotated (an error, a bare 4000)', async () => {
     const tokens = ['pvt_first', 'pvt_second'];
     let asked = 0;
     const { stream } = streamOf({ previewToken: async () => tokens[asked++] ?? 'pvt_none' });
@@ -148,18 +148,81 @@ describe('PreviewLogStream', () => {
     expect(FakeSocket.instances).toHaveLength(1);
   });
 
-  it('ends when the preview stops, and gives up after its attempts', async () => {
+  it.each([
+    ['the local gateway', 4003],
+    ['API Gateway', 1000],
+  ])(
+    'follows a rotation or a restart to the URL the closing message points to, with a new token (%s closes with %i)',
+    async (_where, socketCode) => {
+      const tokens = ['pvt_first', 'pvt_second', 'pvt_third'];
+      let asked = 0;
+      const { stream, received } = streamOf({ previewToken: async () => tokens[asked++] ?? 'pvt_none' });
+      const closings: number[] = [];
+      stream.on('closing', (message) => closings.push(message.code));
+      const first = await socketNumber(1);
+      first.open();
+      first.deliver(line('5-1'), {
+        type: 'closing',
+        code: 4003,
+        reason: 'The preview token was rotated.',
+        previewId: 'p1',
+        wsUrl: 'ws://127.0.0.1:3000/api/generations/g1/preview/logs',
+      });
+      first.drop(socketCode, 'closed');
+      const second = await socketNumber(2);
+      expect(second.query.get('token')).toBe('pvt_second');
+      expect(second.query.get('after')).toBe('5-1');
+      second.open();
+      second.deliver(line('6-1'), {
+        type: 'closing',
+        code: 4004,
+        reason: 'The preview restarted with a new token.',
+        previewId: 'p2',
+        wsUrl: 'ws://127.0.0.1:3000/api/generations/g1/preview/logs?generationId=g1',
+      });
+      second.drop(socketCode, 'closed');
+      const third = await socketNumber(3);
+      expect(new URL(third.url).pathname).toBe('/api/generations/g1/preview/logs');
+      expect(Object.fromEntries(third.query)).toEqual({
+        generationId: 'g1',
+        token: 'pvt_third',
+        after: '6-1',
+      });
+      expect(closings).toEqual([4003, 4004]);
+      expect(received).toEqual(['5-1', '6-1']);
+      stream.close();
+    },
+  );
+
+  it.each([
+    [4001, 'The preview stopped (session expired).'],
+    [4002, 'The preview was deleted.'],
+    [4005, 'The preview failed (build_failed).'],
+  ])('ends on close code %i, even with a token function and an AWS close (1000)', async (code, reason) => {
+    const { stream } = streamOf({ previewToken: async () => 'pvt_any' });
+    const first = await socketNumber(1);
+    first.open();
+    first.deliver({ type: 'closing', code, reason });
+    first.drop(1000, '');
+    expect(await stream.ended).toBe(`closed by the service (${code}: ${reason})`);
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it('keeps going on a status snapshot of any kind, and gives up after its attempts', async () => {
     const stopping = streamOf();
     const first = await socketNumber(1);
     first.open();
     first.deliver({
       type: 'status',
       timestamp: '2026-11-26T02:30:06.882Z',
-      status: 'stopped',
+      previewId: 'p1',
+      status: 'stopping',
       statusReason: 'deleted',
       expiresAt: null,
+      health: { status: 'unknown', checks: [] },
     });
-    expect(await stopping.stream.ended).toBe('the preview is stopped');
+    expect(stopping.stream.state).toBe('open');
+    stopping.stream.close();
 
     const giving = streamOf({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 } });
     (await socketNumber(1)).drop();

@@ -173,9 +173,11 @@ describe('the typed client against the local gateway', () => {
     const fromService: ServerMessage = {
       type: 'status',
       timestamp: '2026-11-26T02:30:06.882Z',
+      previewId: 'preview_1',
       status: 'healthy',
       statusReason: null,
       expiresAt: null,
+      health: { status: 'healthy', checks: [{ name: 'http', status: 'passing' }] },
     };
     const asClientSees: LiveMessage = fromService;
     expect(asClientSees.type).toBe('status');
@@ -239,15 +241,15 @@ describe('PreviewLogStream against the local gateway', () => {
     });
     streams.push(stream);
     const received: string[] = [];
-    const errors: string[] = [];
+    const closings: number[] = [];
     stream.on('log', (message) => received.push(message.message));
-    stream.on('error', (message) => errors.push(message.error.code));
+    stream.on('closing', (message) => closings.push(message.code));
     await new Promise<void>((resolve) => stream.on('state', (state) => state === 'open' && resolve()));
 
     runtime.logs.processLine(preview.previewInstanceId, 'app', 'before rotation');
     await until(stream, () => received.includes('before rotation'), 'the line before the rotation');
     token = (await client.rotateToken('client-rotation')).previewToken;
-    await until(stream, () => errors.includes('unauthorized'), 'the rotation notice');
+    await until(stream, () => closings.includes(4003), 'the rotation notice');
     runtime.logs.processLine(preview.previewInstanceId, 'app', 'after rotation');
     await until(stream, () => received.includes('after rotation'), 'the line after the rotation');
     expect(received.filter((m) => m.endsWith('rotation'))).toEqual(['before rotation', 'after rotation']);
@@ -263,7 +265,7 @@ describe('PreviewLogStream against the local gateway', () => {
     streams.push(stream);
     await new Promise<void>((resolve) => stream.on('state', (state) => state === 'open' && resolve()));
     await client.delete('client-ending');
-    await expect(stream.ended).resolves.toBe('the preview is stopped');
+    await expect(stream.ended).resolves.toBe('closed by the service (4002: The preview was deleted.)');
     expect(stream.state).toBe('ended');
   });
 });

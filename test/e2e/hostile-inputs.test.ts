@@ -152,6 +152,8 @@ const readOnly = new Set([
   'list-events',
   'list-previews',
   'get-openapi',
+  'get-asyncapi',
+  'get-websocket-docs',
 ]);
 
 const hostileJson = fc.oneof(

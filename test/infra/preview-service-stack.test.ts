@@ -871,7 +871,7 @@ describe('REST API', () => {
     const publicPaths = methods
       .filter(([, m]) => m.Properties?.AuthorizationType === 'NONE' && m.Properties?.HttpMethod !== 'OPTIONS')
       .map(([, m]) => resourcePath(synth.resources, m.Properties?.ResourceId));
-    expect(publicPaths).toEqual(['/api/openapi.json']);
+    expect(publicPaths.sort()).toEqual(['/api/asyncapi.json', '/api/openapi.json', '/docs/websocket']);
   });
 
   it('verifies bearer tokens with the authorizer function and caches decisions for a minute', () => {

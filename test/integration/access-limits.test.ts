@@ -9,7 +9,7 @@ import { maxReplayLines } from '../../functions/core/services/live-connections.j
 import { services } from '../../functions/handlers/services.js';
 import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
 import { mintToken } from '../../functions/local/mint-token.js';
-import { rateLimitedCloseCode, serviceCloseCode } from '../../functions/local/websocket-api.js';
+import { rateLimitedCloseCode } from '../../functions/local/websocket-api.js';
 import { LiveClient } from '../support/live-client.js';
 import { RecordingStarter } from '../support/preview-service.js';
 
@@ -223,16 +223,15 @@ describe('rotating a preview token', () => {
     expect(rotated.status).toBe(200);
     for (const { client, closed } of [first, second]) {
       // Generous bounds for a loaded machine; the time it took is printed.
-      expect(await within(closed, 5000, 'close after rotation')).toEqual({
-        code: serviceCloseCode,
-        reason: 'closed by the service',
-      });
+      const reason = 'The preview token was rotated; get the current one with POST …/preview/token.';
+      expect(await within(closed, 5000, 'close after rotation')).toEqual({ code: 4003, reason });
+      // Where to go on, but not the new token.
       expect(client.received.at(-1)).toEqual({
-        type: 'error',
-        error: {
-          code: 'unauthorized',
-          message: 'The preview token was rotated; connect again with the current one.',
-        },
+        type: 'closing',
+        code: 4003,
+        reason,
+        previewId: preview.previewId,
+        wsUrl: preview.wsUrl,
       });
     }
     console.log(`connections closed ${Math.round(performance.now() - started)} ms after the rotation`);

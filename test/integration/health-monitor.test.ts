@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppHttpClient } from '../../functions/core/app-request.js';
 import { AppError } from '../../functions/core/errors.js';
+import type { LiveEnding } from '../../functions/core/live-messages.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
 import type { PreviewRecord } from '../../functions/core/preview.js';
 import { HealthMonitor } from '../../functions/core/services/health-monitor.js';
@@ -61,7 +62,7 @@ class ScriptedRuntime implements TaskRunner {
   }
 }
 
-/** Remembers the token rotations the live stream is told of (it closes the old token's connections). */
+/** Remembers the restarts the live stream is told of (it closes the old token's connections). */
 class RecordingNotifier implements LiveNotifier {
   readonly rotated: PreviewRecord[] = [];
   async statusChanged() {}
@@ -69,8 +70,8 @@ class RecordingNotifier implements LiveNotifier {
   async healthChecked() {}
   async expiring() {}
   async storageFilling() {}
-  async tokenRotated(record: PreviewRecord) {
-    this.rotated.push(record);
+  async closeConnections(record: PreviewRecord, ending: LiveEnding) {
+    if (ending.cause === 'preview_restarted') this.rotated.push(record);
   }
 }
 

@@ -165,7 +165,7 @@ describe('the live log stream, through the local WebSocket API', () => {
     all.send({ action: 'subscribe', filters: { level: 'WARN', source: ['request'], search: 'ITEMS/4' } });
     expect(await all.next('subscribed', before)).toEqual({
       type: 'subscribed',
-      filters: { level: 'WARN', sources: ['request'], search: 'ITEMS/4' },
+      filters: { level: 'WARN', source: ['request'], search: 'ITEMS/4' },
     });
     for (const n of [40, 41, 42, 43, 50]) print(preview, request(n, n === 40 ? 200 : 500));
     print(preview, 'ITEMS/4 in a plain line, from the system');
@@ -299,7 +299,7 @@ describe('the live log stream, through the local WebSocket API', () => {
     expect(await client.next('health', 0)).toMatchObject({
       type: 'health',
       status: 'healthy',
-      changes: [{ name: 'http', status: 'healthy', message: 'passing' }],
+      changes: [{ name: 'http', status: 'passing', message: 'passing' }],
     });
     const from = client.received.length;
     await json('DELETE', '/api/generations/ws-status/preview');
@@ -308,16 +308,20 @@ describe('the live log stream, through the local WebSocket API', () => {
       {
         type: 'status',
         timestamp: expect.any(String),
+        previewId: preview.previewId,
         status: 'stopping',
         statusReason: 'stopped by user',
         expiresAt: null,
+        health: { status: 'unknown', checks: [] },
       },
       {
         type: 'status',
         timestamp: expect.any(String),
+        previewId: preview.previewId,
         status: 'stopped',
         statusReason: 'stopped by user',
         expiresAt: null,
+        health: { status: 'unknown', checks: [] },
       },
     ]);
   });

@@ -302,20 +302,26 @@ describe('a token rotation, through the API Gateway Management API', () => {
       .on(DeleteConnectionCommand, { ConnectionId: 'old-1=' })
       .resolves({});
 
-    const record = { previewId, tokenHash: 'hash-new' } as PreviewRecord;
-    await services().logs?.live.tokenRotated(record);
+    const record = {
+      previewId,
+      generationId: 'g1',
+      status: 'healthy',
+      tokenHash: 'hash-new',
+    } as PreviewRecord;
+    await services().logs?.live.closeConnections(record, { cause: 'token_rotated' });
 
     const deleted = management.commandCalls(DeleteConnectionCommand).map((call) => call.args[0].input);
     expect(deleted.sort((a, b) => String(a.ConnectionId).localeCompare(String(b.ConnectionId)))).toEqual([
       { ConnectionId: 'old-1=' },
       { ConnectionId: 'old-gone=' },
     ]);
+    // DeleteConnection takes no close code: the `closing` message before it carries it.
     const reason = {
-      type: 'error',
-      error: {
-        code: 'unauthorized',
-        message: 'The preview token was rotated; connect again with the current one.',
-      },
+      type: 'closing',
+      code: 4003,
+      reason: 'The preview token was rotated; get the current one with POST …/preview/token.',
+      previewId,
+      wsUrl: expect.stringMatching(/\/api\/generations\/g1\/preview\/logs$/),
     };
     expect(sent()).toEqual({ 'old-1=': [reason], 'old-gone=': [reason] });
     expect((await connections.byPreview(previewId)).map((c) => c.connectionId)).toEqual(['current=']);

@@ -55,6 +55,7 @@ function world(options: { maxConnectionsPerPreview?: number } = {}) {
     metrics,
     clock,
     maxConnectionsPerPreview: options.maxConnectionsPerPreview ?? 10,
+    urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
     openWaitMs: 100,
     onError: (_error, context) => errors.push(context),
   });
@@ -90,6 +91,7 @@ function world(options: { maxConnectionsPerPreview?: number } = {}) {
       ...connection,
     });
   const logLines = (previewId: string, entries: readonly LogEntry[]) => logs.record(previewId, entries);
+  const logsTo = (connectionId: string) => channel.received(connectionId).filter((m) => m.type === 'log');
   return {
     clock,
     logs,
@@ -104,6 +106,7 @@ function world(options: { maxConnectionsPerPreview?: number } = {}) {
     connected,
     stored,
     logLines,
+    logsTo,
   };
 }
 
@@ -204,7 +207,7 @@ describe('LiveConnections.connect', () => {
 
 describe('LiveConnections.replay', () => {
   it('sends the last N matching lines, then the lines written since, each once, then goes live after the last', async () => {
-    const { live, logs, connections, channel, preview, connected, logLines } = world();
+    const { live, logs, connections, logsTo, preview, connected, logLines } = world();
     preview();
     await logLines('p1', [entry(1), entry(2, 'DEBUG'), entry(3), entry(4), entry(5, 'DEBUG')]);
     await connected('c1', { buffer: 2, level: 'INFO' });
@@ -219,23 +222,23 @@ describe('LiveConnections.replay', () => {
     const sent = await live.replay('c1');
 
     expect(sent).toBe(3);
-    expect(channel.received('c1').map((m) => m.message)).toEqual(['line 3', 'line 4', 'line 6']);
+    expect(logsTo('c1').map((m) => m.message)).toEqual(['line 3', 'line 4', 'line 6']);
     expect(await connections.get('c1')).toMatchObject({ live: true, liveAfter: entry(6).cursor });
   });
 
   it("resumes after the client's cursor with nothing before it", async () => {
-    const { live, channel, preview, connected, logLines } = world();
+    const { live, logsTo, preview, connected, logLines } = world();
     preview();
     await logLines('p1', [entry(1), entry(2), entry(3)]);
     await connected('c1', { after: entry(1).cursor, buffer: 100 });
 
     await live.replay('c1');
 
-    expect(channel.received('c1').map((m) => m.message)).toEqual(['line 2', 'line 3']);
+    expect(logsTo('c1').map((m) => m.message)).toEqual(['line 2', 'line 3']);
   });
 
   it('with no buffer and no cursor, sends the lines written since the connection opened', async () => {
-    const { live, channel, preview, connected, logLines } = world();
+    const { live, logsTo, preview, connected, logLines } = world();
     preview();
     await logLines('p1', [entry(-5_000)]);
     await connected('c1');
@@ -243,7 +246,7 @@ describe('LiveConnections.replay', () => {
 
     await live.replay('c1');
 
-    expect(channel.received('c1').map((m) => m.message)).toEqual(['line 10']);
+    expect(logsTo('c1').map((m) => m.message)).toEqual(['line 10']);
   });
 
   it('stops at the replay limit and tells the client where the log goes on', async () => {
@@ -285,6 +288,60 @@ describe('LiveConnections.replay', () => {
     expect(channel.messagesTo('c1')).toEqual([]);
   });
 
+  it('sends the status snapshot first: the status and health of the preview, as REST shows them', async () => {
+    const { live, channel, preview, connected, logLines } = world();
+    preview({
+      status: 'degraded',
+      statusReason: 'slow',
+      health: {
+        status: 'degraded',
+        checks: [{ name: 'http', status: 'warning', message: 'slow' }],
+        checkedAt: '2026-01-01T11:59:50.000Z',
+        consecutiveFailures: 0,
+      },
+    });
+    await logLines('p1', [entry(1)]);
+    await connected('c1', { buffer: 10 });
+
+    await live.replay('c1');
+
+    expect(channel.received('c1').map((m) => m.type)).toEqual(['status', 'log']);
+    expect(channel.received('c1')[0]).toEqual({
+      type: 'status',
+      timestamp: '2026-01-01T12:00:00.000Z',
+      previewId: 'p1',
+      status: 'degraded',
+      statusReason: 'slow',
+      expiresAt: null,
+      health: {
+        status: 'degraded',
+        checks: [{ name: 'http', status: 'warning', message: 'slow', lastCheck: '2026-01-01T11:59:50.000Z' }],
+      },
+    });
+  });
+
+  it('sends status changes that happen during the replay: the connection gets them from its snapshot on', async () => {
+    const { live, logs, channel, previews, preview, connected, logLines } = world();
+    const record = preview({ status: 'running' });
+    await logLines('p1', [entry(1)]);
+    await connected('c1', { buffer: 10 });
+    const tail = logs.tail.bind(logs);
+    logs.tail = async (...args) => {
+      const healthy = { ...record, status: 'healthy' as const };
+      previews.put(healthy);
+      await live.statusChanged(healthy);
+      return tail(...args);
+    };
+
+    await live.replay('c1');
+
+    expect(channel.received('c1').map((m) => [m.type, m.status])).toEqual([
+      ['status', 'running'],
+      ['status', 'healthy'],
+      ['log', undefined],
+    ]);
+  });
+
   it('replays a connection only once', async () => {
     const { live, channel, preview, connected, logLines } = world();
     preview();
@@ -293,26 +350,29 @@ describe('LiveConnections.replay', () => {
 
     await live.replay('c1');
     expect(await live.replay('c1')).toBe(0);
-    expect(channel.received('c1')).toHaveLength(1);
+    expect(channel.received('c1').map((m) => m.type)).toEqual(['status', 'log']);
   });
 });
 
 describe('LiveConnections client actions', () => {
-  it('changes the filter on subscribe and confirms it; unsubscribe and ping answer too', async () => {
+  it('replaces the filter on subscribe and echoes the active one; unsubscribe and ping answer too', async () => {
     const { live, clock, connections, channel, stored } = world();
-    await stored({ connectionId: 'c1' });
+    await stored({ connectionId: 'c1', filter: { level: 'WARN', search: 'earlier' } });
 
     await live.subscribe('c1', { level: 'ERROR', source: ['database'], search: 'timeout' });
+    await live.subscribe('c1', { source: ['request'] });
     await live.unsubscribe('c1');
     clock.advance(1);
     await live.ping('c1');
 
     expect(await connections.get('c1')).toMatchObject({
-      filter: { level: 'ERROR', sources: ['database'], search: 'timeout' },
+      filter: { level: 'DEBUG', sources: ['request'] },
       subscribed: false,
     });
+    expect((await connections.get('c1'))?.filter).not.toHaveProperty('search');
     expect(channel.received('c1')).toEqual([
-      { type: 'subscribed', filters: { level: 'ERROR', sources: ['database'], search: 'timeout' } },
+      { type: 'subscribed', filters: { level: 'ERROR', source: ['database'], search: 'timeout' } },
+      { type: 'subscribed', filters: { level: 'DEBUG', source: ['request'], search: null } },
       { type: 'unsubscribed' },
       { type: 'pong', timestamp: '2026-01-01T12:00:01.000Z' },
     ]);
@@ -339,27 +399,92 @@ describe('LiveConnections notifications', () => {
     await stored({ connectionId: 'old', tokenHash: hashToken('old-token') });
     await stored({ connectionId: 'current' });
 
-    await live.tokenRotated(preview());
+    await live.closeConnections(preview(), { cause: 'token_rotated' });
 
     expect(connections.ids()).toEqual(['current']);
     expect(channel.closed).toEqual(['old']);
+    // A pointer to where to connect again, never the new token.
     expect(channel.received('old')).toEqual([
-      expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'unauthorized' }) }),
+      {
+        type: 'closing',
+        code: 4003,
+        reason: 'The preview token was rotated; get the current one with POST …/preview/token.',
+        previewId: 'p1',
+        wsUrl: 'ws://127.0.0.1:3000/api/generations/g1/preview/logs',
+      },
     ]);
-    expect(channel.closed).not.toContain('current');
   });
 
-  it('sends status changes to the live connections of the preview only', async () => {
+  it('closes every connection of a finished preview, replaying or live, with the cause and no pointer', async () => {
+    const { live, connections, channel, stored, preview } = world();
+    await stored({ connectionId: 'live' });
+    await stored({ connectionId: 'replaying', live: false });
+    await stored({ connectionId: 'elsewhere', previewId: 'p2' });
+
+    await live.closeConnections(preview({ status: 'stopped' }), { cause: 'preview_deleted' });
+
+    expect(connections.ids()).toEqual(['elsewhere']);
+    expect(channel.closed.sort()).toEqual(['live', 'replaying']);
+    for (const id of ['live', 'replaying']) {
+      expect(channel.received(id)).toEqual([
+        { type: 'closing', code: 4002, reason: 'The preview was deleted.' },
+      ]);
+    }
+  });
+
+  it('points the connections of a restarted preview to the new one; a long reason fits a close frame', async () => {
+    const { live, channel, stored, preview } = world();
+    await stored({ connectionId: 'c1' });
+    await stored({ connectionId: 'c2', previewId: 'p3' });
+
+    await live.closeConnections(preview({ status: 'stopped' }), {
+      cause: 'preview_restarted',
+      successorPreviewId: 'p2',
+    });
+    await live.closeConnections(preview({ previewId: 'p3', status: 'stopped' }), {
+      cause: 'preview_stopped',
+      detail: `storage_limit: ${'é'.repeat(200)}`,
+    });
+
+    expect(channel.received('c1')).toEqual([
+      expect.objectContaining({ code: 4004, previewId: 'p2', wsUrl: expect.stringContaining('/g1/') }),
+    ]);
+    const [stopped] = channel.received('c2');
+    expect(stopped).toMatchObject({ code: 4001 });
+    expect(stopped).not.toHaveProperty('wsUrl');
+    expect(Buffer.byteLength(String(stopped?.reason))).toBeLessThanOrEqual(123);
+    expect(String(stopped?.reason)).toMatch(/^The preview stopped \(storage_limit: é+\.\.\.$/);
+  });
+
+  it('refuses a connection whose preview finished while it was being admitted', async () => {
+    const { live, connections, previews, preview } = world();
+    const record = preview();
+    const get = previews.get.bind(previews);
+    let reads = 0;
+    // The stop lands between the token check and the admission.
+    previews.get = async (...args) => {
+      reads += 1;
+      return reads === 1 ? get(...args) : { ...record, status: 'stopped' };
+    };
+
+    await expect(live.connect('c1', { token, buffer: 0 })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(connections.ids()).toEqual([]);
+  });
+
+  it('sends status changes to the connections of the preview whose snapshot was sent only', async () => {
     const { live, channel, stored, preview } = world();
     await stored({ connectionId: 'live' });
+    await stored({ connectionId: 'snapshot-sent', live: false, opened: true });
     await stored({ connectionId: 'replaying', live: false });
     await stored({ connectionId: 'elsewhere', previewId: 'p2' });
 
     await live.statusChanged(preview({ status: 'degraded', statusReason: 'slow' }));
 
-    expect(channel.received('live')).toEqual([
-      expect.objectContaining({ type: 'status', status: 'degraded', statusReason: 'slow' }),
-    ]);
+    for (const id of ['live', 'snapshot-sent']) {
+      expect(channel.received(id)).toEqual([
+        expect.objectContaining({ type: 'status', status: 'degraded', statusReason: 'slow' }),
+      ]);
+    }
     expect(channel.messagesTo('replaying')).toEqual([]);
     expect(channel.messagesTo('elsewhere')).toEqual([]);
   });
@@ -375,7 +500,7 @@ describe('LiveConnections notifications', () => {
       expect.objectContaining({
         type: 'health',
         status: 'unhealthy',
-        changes: [expect.objectContaining({ name: 'http', status: 'unhealthy' })],
+        changes: [expect.objectContaining({ name: 'http', status: 'failing' })],
       }),
     ]);
   });
@@ -432,8 +557,8 @@ describe('LiveConnections notifications', () => {
     };
 
     await expect(live.statusChanged(preview())).resolves.toBeUndefined();
-    await expect(live.tokenRotated(preview())).resolves.toBeUndefined();
+    await expect(live.closeConnections(preview(), { cause: 'token_rotated' })).resolves.toBeUndefined();
 
-    expect(errors).toEqual(['status message for p1', 'closing connections of p1 after a token rotation']);
+    expect(errors).toEqual(['status message for p1', 'closing connections of p1 (token_rotated)']);
   });
 });

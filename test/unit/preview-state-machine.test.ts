@@ -111,7 +111,8 @@ function world(stored: PreviewRecord) {
     },
     notifier: {
       statusChanged: async (record) => void notified.push(`status:${record.status}`),
-      tokenRotated: async (record) => void notified.push(`token:${record.tokenHash}`),
+      closeConnections: async (record, ending) =>
+        void notified.push(`close:${ending.cause}:${record.status}:${record.tokenHash}`),
     },
   });
   /** The preview as stored now. */
@@ -242,8 +243,25 @@ describe('PreviewStateMachine stops and failures', () => {
       ['stopping', 'stopped by user'],
       ['stopped', 'stopped by user'],
     ]);
-    expect(w.notified).toEqual(['status:stopping', 'status:stopped']);
+    expect(w.notified).toEqual([
+      'status:stopping',
+      'status:stopped',
+      `close:preview_stopped:stopped:${w.stored().tokenHash}`,
+    ]);
     expect(w.released).toEqual(['preview_1']);
+  });
+
+  it("ends the connections with the stop's own cause: the owner's delete, a restart", async () => {
+    const deleted = world(preview('healthy'));
+    await deleted.stateMachine.stop(deleted.stored(), owner, 'stopped by user', {
+      ending: { cause: 'preview_deleted' },
+    });
+    const restarted = world(preview('healthy'));
+    await restarted.stateMachine.stop(restarted.stored(), owner, 'restart requested', {
+      ending: { cause: 'preview_restarted', successorPreviewId: 'preview_2' },
+    });
+    expect(deleted.notified.at(-1)).toMatch(/^close:preview_deleted:stopped:/);
+    expect(restarted.notified.at(-1)).toMatch(/^close:preview_restarted:stopped:/);
   });
 
   it('finishes a stop that was cut off at stopping', async () => {
@@ -303,6 +321,7 @@ describe('PreviewStateMachine stops and failures', () => {
       ['failed', 'migration_failed', { step: 'migrate', message: failed.failure?.message }],
     ]);
     expect(w.released).toEqual(['preview_1']);
+    expect(w.notified).toEqual(['status:failed', `close:preview_failed:failed:${failed.tokenHash}`]);
   });
 
   it('abandons a launch: its task stopped, the preview failed with reason timeout', async () => {
@@ -348,7 +367,7 @@ describe('PreviewStateMachine owner writes', () => {
     expect(record.tokenHash).toBe(hashToken(token));
     expect(record.tokenHash).not.toBe(hashToken('first-token'));
     expect(w.events.map((e) => e.type)).toEqual(['token_rotated']);
-    expect(w.notified).toEqual([`token:${hashToken(token)}`]);
+    expect(w.notified).toEqual([`close:token_rotated:healthy:${hashToken(token)}`]);
   });
 
   it('does not rotate the token of a finished preview', async () => {

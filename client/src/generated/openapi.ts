@@ -35,6 +35,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/asyncapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The AsyncAPI 3 document of the WebSocket live stream */
+    get: operations['get-asyncapi'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/docs/websocket': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The WebSocket live stream reference, as an HTML page */
+    get: operations['get-websocket-docs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/generations/{generationId}/preview/launch': {
     parameters: {
       query?: never;
@@ -503,6 +537,406 @@ export interface operations {
     };
   };
   'get-openapi': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
+       *
+       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'bad_request' | 'validation_failed';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: No valid bearer token (or preview token). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'unauthorized';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: Not the caller's to use (another plan's tier, a stale preview token). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'forbidden';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `not_found`: No such generation or preview for this caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'not_found';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /**
+       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
+       *
+       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *
+       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
+       *
+       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: The body or message is over its limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'payload_too_large';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'rate_limited';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal`: The service's own fault; nothing the client can change. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'internal';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `not_implemented`: This environment has no runtime for it. */
+      501: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'not_implemented';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /**
+       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
+       *
+       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
+       *
+       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
+       */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  'get-asyncapi': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
+       *
+       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'bad_request' | 'validation_failed';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: No valid bearer token (or preview token). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'unauthorized';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: Not the caller's to use (another plan's tier, a stale preview token). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'forbidden';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `not_found`: No such generation or preview for this caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'not_found';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /**
+       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
+       *
+       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *
+       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
+       *
+       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: The body or message is over its limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'payload_too_large';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'rate_limited';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal`: The service's own fault; nothing the client can change. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'internal';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `not_implemented`: This environment has no runtime for it. */
+      501: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'not_implemented';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /**
+       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
+       *
+       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
+       *
+       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
+       */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @enum {string} */
+              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  'get-websocket-docs': {
     parameters: {
       query?: never;
       header?: never;

@@ -16,16 +16,20 @@ import type {
 } from '../log-ports.js';
 import type { ConnectQuery } from '../live-schemas.js';
 import {
+  closingMessage,
   healthMessage,
   logMessage,
   metricMessage,
   statusMessage,
   storageWarningMessage,
+  subscribedMessage,
+  type LiveEnding,
   type ServerMessage,
 } from '../live-messages.js';
 import { minuteOf, type ResourceSample } from '../metrics.js';
 import type { MetricsStore, PreviewStore } from '../ports.js';
 import type { PreviewHealth, PreviewRecord } from '../preview.js';
+import { previewWsUrl, type PreviewUrls } from '../preview-views.js';
 import type { StorageUsage } from '../storage-allowance.js';
 import type { LiveDelivery } from './live-delivery.js';
 
@@ -39,6 +43,8 @@ export interface LiveConnectionsDependencies {
   readonly replay: ReplayStarter;
   readonly metrics: MetricsStore;
   readonly clock: Clock;
+  /** Where a closed connection is pointed to connect again. */
+  readonly urls: PreviewUrls;
   /** Connections one preview accepts at a time; one more answers 429. */
   readonly maxConnectionsPerPreview: number;
   /** How long a replay waits for its connection to be established. */
@@ -56,6 +62,8 @@ const handshakeGraceMs = 30_000;
 /** Replayed lines are read and sent this many at a time, so memory stays flat. */
 const replayChunk = 1000;
 const openPollMs = 25;
+/** Status messages go to connections whose snapshot was sent or is being sent. */
+const statusReceiver = (connection: LiveConnection) => connection.live || connection.opened === true;
 
 /**
  * The live stream of a preview over WebSocket: who may connect (the preview token), what each
@@ -135,6 +143,10 @@ export class LiveConnections implements LiveNotifier {
         'The preview token is not valid (a restart or a rotation replaces it).',
       );
     }
+    // A stop that closed the preview's connections before this one was written would miss it.
+    if (isTerminal(current.status)) {
+      throw new AppError('forbidden', `The preview is ${current.status}, so its token has expired.`);
+    }
   }
 
   /** The connections still open, or too young to tell (their handshake may be under way). */
@@ -152,27 +164,27 @@ export class LiveConnections implements LiveNotifier {
   }
 
   /**
-   * Ends every connection opened with a token other than the preview's current one: it is told
-   * why, then closed (API Gateway's DeleteConnection), so nothing more reaches it.
+   * Ends the connections that may not stay: all of them once the preview has finished, else those
+   * opened with a token other than its current one. Each is sent a `closing` message (the close
+   * code, why, and where to go on), then closed (API Gateway's DeleteConnection), so nothing more
+   * reaches it. Never fails what caused it.
    */
-  async tokenRotated(record: PreviewRecord): Promise<void> {
+  async closeConnections(record: PreviewRecord, ending: LiveEnding): Promise<void> {
     try {
-      const stale = (await this.deps.connections.byPreview(record.previewId)).filter(
-        (c) => c.tokenHash !== record.tokenHash,
+      const finished = isTerminal(record.status);
+      const ended = (await this.deps.connections.byPreview(record.previewId)).filter(
+        (c) => finished || c.tokenHash !== record.tokenHash,
       );
-      const revoked = new AppError(
-        'unauthorized',
-        'The preview token was rotated; connect again with the current one.',
-      );
+      const closing = [closingMessage(record, ending, previewWsUrl(this.deps.urls, record.generationId))];
       await Promise.all(
-        stale.map(async ({ connectionId }) => {
+        ended.map(async ({ connectionId }) => {
           await this.deps.connections.remove(connectionId);
-          await this.refuse(connectionId, revoked).catch(() => undefined);
+          await this.deps.delivery.send([{ connectionId, messages: closing }]);
           await this.deps.channel.close(connectionId);
         }),
       );
     } catch (error) {
-      this.deps.onError?.(error, `closing connections of ${record.previewId} after a token rotation`);
+      this.deps.onError?.(error, `closing connections of ${record.previewId} (${ending.cause})`);
     }
   }
 
@@ -191,8 +203,15 @@ export class LiveConnections implements LiveNotifier {
       await this.deps.connections.remove(connectionId);
       return 0;
     }
+    // Status changes reach the connection from here on, so none falls between the snapshot and them.
+    await this.deps.connections.update(connectionId, { opened: true });
     const record = await this.deps.previews.getById(connection.previewId);
-    const scope = { previewId: connection.previewId, ...(record?.taskId ? { taskId: record.taskId } : {}) };
+    if (!record) return 0;
+    // The snapshot first: a client knows where the preview stands before any line.
+    await this.deps.delivery.send([
+      { connectionId, messages: [statusMessage(record, this.deps.clock.now())] },
+    ]);
+    const scope = { previewId: connection.previewId, ...(record.taskId ? { taskId: record.taskId } : {}) };
     const { filter, replay } = connection;
     const recent =
       replay.after === undefined && replay.buffer > 0
@@ -236,7 +255,7 @@ export class LiveConnections implements LiveNotifier {
   async subscribe(connectionId: string, filters: Parameters<typeof logFilter>[0]): Promise<LogFilter> {
     const filter = logFilter(filters);
     await this.changeOrFail(connectionId, { filter, subscribed: true });
-    await this.reply(connectionId, { type: 'subscribed', filters: { ...filter } });
+    await this.reply(connectionId, subscribedMessage(filter));
     return filter;
   }
 
@@ -255,7 +274,12 @@ export class LiveConnections implements LiveNotifier {
   }
 
   async statusChanged(record: PreviewRecord): Promise<void> {
-    await this.notify(record.previewId, 'status', () => [statusMessage(record, this.deps.clock.now())]);
+    await this.notify(
+      record.previewId,
+      'status',
+      () => [statusMessage(record, this.deps.clock.now())],
+      statusReceiver,
+    );
   }
 
   /** A metric message per resource sample, with the requests of the last full minute. */
@@ -278,10 +302,15 @@ export class LiveConnections implements LiveNotifier {
   }
 
   async expiring(previewId: string, secondsLeft: number): Promise<void> {
-    await this.notify(previewId, 'expiry', async () => {
-      const record = await this.deps.previews.getById(previewId);
-      return record ? [statusMessage(record, this.deps.clock.now(), secondsLeft)] : [];
-    });
+    await this.notify(
+      previewId,
+      'expiry',
+      async () => {
+        const record = await this.deps.previews.getById(previewId);
+        return record ? [statusMessage(record, this.deps.clock.now(), secondsLeft)] : [];
+      },
+      statusReceiver,
+    );
   }
 
   async storageFilling(previewId: string, usage: StorageUsage): Promise<void> {
@@ -292,9 +321,10 @@ export class LiveConnections implements LiveNotifier {
     previewId: string,
     what: string,
     messages: () => Promise<readonly ServerMessage[]> | readonly ServerMessage[],
+    accept?: (connection: LiveConnection) => boolean,
   ): Promise<void> {
     try {
-      await this.deps.delivery.broadcast(previewId, messages);
+      await this.deps.delivery.broadcast(previewId, messages, accept);
     } catch (error) {
       this.deps.onError?.(error, `${what} message for ${previewId}`);
     }

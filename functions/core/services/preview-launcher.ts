@@ -237,7 +237,7 @@ export class PreviewLauncher {
       monitor,
       'a recovered preview gets a new token',
     );
-    await this.deps.stateMachine.tokenRotated(recovering);
+    await this.deps.stateMachine.endConnections(recovering, { cause: 'preview_restarted', detail: reason });
     await this.keepingAlive(recovering, async () => {
       try {
         await this.deps.runner.stop(record.previewId);

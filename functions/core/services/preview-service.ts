@@ -146,23 +146,27 @@ export class PreviewService {
         runtimeRetryAfterSeconds,
       );
     }
+    const now = this.deps.clock.now();
+    // Named before the restart's stop, so that the stopped preview's clients are told where to go on.
+    const previewId = newPreviewId(now);
     // A restart stops the live preview first, reading it again if a background writer moved it.
     const existing =
       found && !isTerminal(found.status)
         ? await this.retryingOnConflict(async () => {
             const current = await this.deps.previews.get(identity.userId, generationId);
             if (!current || isTerminal(current.status)) return current;
-            return this.deps.stateMachine.stop(current, userActor(identity), 'restart requested');
+            return this.deps.stateMachine.stop(current, userActor(identity), 'restart requested', {
+              ending: { cause: 'preview_restarted', successorPreviewId: previewId },
+            });
           })
         : found;
 
     const tier = this.deps.tiers[tierName];
-    const now = this.deps.clock.now();
     const token = newPreviewToken();
     const record: PreviewRecord = {
       userId: identity.userId,
       generationId,
-      previewId: newPreviewId(now),
+      previewId,
       projectId: generation.projectId,
       ...(generation.version === undefined ? {} : { generationVersion: generation.version }),
       tier: tierName,
@@ -257,7 +261,9 @@ export class PreviewService {
       const record = await this.ownedPreview(identity, generationId);
       const stopped = isTerminal(record.status)
         ? record
-        : await this.deps.stateMachine.stop(record, userActor(identity), 'stopped by user');
+        : await this.deps.stateMachine.stop(record, userActor(identity), 'stopped by user', {
+            ending: { cause: 'preview_deleted' },
+          });
       return {
         previewInstanceId: stopped.previewId,
         status: stopped.status,

@@ -7,6 +7,7 @@ import {
   servingStatuses,
   type PreviewStatus,
 } from '../lifecycle.js';
+import type { LiveEnding } from '../live-messages.js';
 import type { LiveNotifier } from '../log-ports.js';
 import type { EventStore, PreviewChanges, PreviewCondition, PreviewStore, QuotaStore } from '../ports.js';
 import type { Actor, PreviewEventType, PreviewFailure, PreviewRecord } from '../preview.js';
@@ -22,8 +23,19 @@ export interface PreviewStateMachineDependencies {
   readonly runner: Pick<TaskRunner, 'stop'> | undefined;
   readonly clock: Clock;
   readonly serviceMetrics?: ServiceMetrics;
-  /** Told of every status change (the live stream's `status` messages); never fails a transition. */
-  readonly notifier?: Pick<LiveNotifier, 'statusChanged' | 'tokenRotated'>;
+  /**
+   * Told of every status change (the live stream's `status` messages) and of the connections that
+   * must end (a finished preview, a replaced token); never fails a transition.
+   */
+  readonly notifier?: Pick<LiveNotifier, 'statusChanged' | 'closeConnections'>;
+}
+
+/** How a stop ends: its audit event, the condition of its first write, and what the live stream is told. */
+export interface StopOptions {
+  readonly finalEvent?: 'stopped' | 'expired';
+  readonly expected?: PreviewCondition['equals'];
+  /** `preview_stopped` unless said otherwise (the owner's delete, a restart). */
+  readonly ending?: LiveEnding;
 }
 
 interface AuditEvent {
@@ -125,7 +137,7 @@ export class PreviewStateMachine {
     // The last lines are the app's output: stored as every other way out shows them, redacted.
     const failure = redactedFailure(reported);
     countLaunchFailure(this.deps.serviceMetrics, failure.reason);
-    return this.transition(
+    const failed = await this.transition(
       record,
       'failed',
       { type: 'system', id: 'launcher' },
@@ -133,19 +145,20 @@ export class PreviewStateMachine {
       { failure, statusReason: failure.message, stoppedAt: now, timeline: record.timeline },
       { type: 'failed', reason: failure.reason, detail: { step: failure.step, message: failure.message } },
     );
+    await this.endConnections(failed, { cause: 'preview_failed', detail: failure.reason });
+    return failed;
   }
 
   /**
    * Stops a preview: `stopping` (unless it already is), its task stopped, then `stopped` with
    * `finalEvent`. A preview already `stopping` is finished from there, so a stop cut off midway
-   * can be completed. `expected` guards the first write.
+   * can be completed. `expected` guards the first write. The preview's connections end last.
    */
   async stop(
     record: PreviewRecord,
     actor: Actor,
     reason: string,
-    finalEvent: 'stopped' | 'expired' = 'stopped',
-    expected?: PreviewCondition['equals'],
+    { finalEvent = 'stopped', expected, ending }: StopOptions = {},
   ): Promise<PreviewRecord> {
     const stopping =
       record.status === 'stopping'
@@ -159,18 +172,23 @@ export class PreviewStateMachine {
             expected,
           );
     await this.deps.runner?.stop(record.previewId);
-    return this.transition(
+    const stopped = await this.transition(
       stopping,
       'stopped',
       actor,
       { stoppedAt: this.deps.clock.now().toISOString() },
       { type: finalEvent, reason },
     );
+    await this.endConnections(stopped, ending ?? { cause: 'preview_stopped', detail: reason });
+    return stopped;
   }
 
   /** The sweeper's stop of a preview whose session ended, unless it was extended meanwhile. */
   async expire(record: PreviewRecord): Promise<PreviewRecord> {
-    return this.stop(record, sweeper, 'session expired', 'expired', { expiresAt: record.expiresAt ?? null });
+    return this.stop(record, sweeper, 'session expired', {
+      finalEvent: 'expired',
+      expected: { expiresAt: record.expiresAt ?? null },
+    });
   }
 
   /** The sweeper's completion of a stop whose stopper failed or died before it finished. */
@@ -243,13 +261,16 @@ export class PreviewStateMachine {
       { status: liveStatuses },
     );
     await this.recordEvent(rotated, 'token_rotated', actor, 'requested by the owner');
-    await this.tokenRotated(rotated);
+    await this.endConnections(rotated, { cause: 'token_rotated' });
     return { record: rotated, token };
   }
 
-  /** Ends the live connections opened with the preview's previous token; never fails. */
-  async tokenRotated(record: PreviewRecord): Promise<void> {
-    await this.deps.notifier?.tokenRotated(record);
+  /**
+   * Ends the live connections that may not stay (all of a finished preview's, those opened with a
+   * replaced token), telling them why; never fails.
+   */
+  async endConnections(record: PreviewRecord, ending: LiveEnding): Promise<void> {
+    await this.deps.notifier?.closeConnections(record, ending);
   }
 
   async recordEvent(

@@ -13,6 +13,8 @@ const contracts: Record<
     response: api.listPreviewsResponseSchema,
   },
   'get-openapi': { summary: 'This document' },
+  'get-asyncapi': { summary: 'The AsyncAPI 3 document of the WebSocket live stream' },
+  'get-websocket-docs': { summary: 'The WebSocket live stream reference, as an HTML page' },
   'launch-preview': {
     summary: 'Launch a preview (asynchronous: 202, or 200 with the live preview)',
     query: api.launchQuerySchema,

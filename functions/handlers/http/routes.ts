@@ -9,7 +9,7 @@ export interface RouteDefinition {
   /** API Gateway resource path, with `{name}` and `{name+}` parameters. */
   readonly path: string;
   readonly handler: string;
-  /** False only for documents that need no identity (the OpenAPI document). */
+  /** False only for documents that need no identity (the OpenAPI and AsyncAPI documents, the WebSocket page). */
   readonly authenticated: boolean;
 }
 
@@ -18,6 +18,8 @@ const generation = '/api/generations/{generationId}';
 export const routes = [
   { method: 'GET', path: '/api/previews', handler: 'list-previews', authenticated: true },
   { method: 'GET', path: '/api/openapi.json', handler: 'get-openapi', authenticated: false },
+  { method: 'GET', path: '/api/asyncapi.json', handler: 'get-asyncapi', authenticated: false },
+  { method: 'GET', path: '/docs/websocket', handler: 'get-websocket-docs', authenticated: false },
   { method: 'POST', path: `${generation}/preview/launch`, handler: 'launch-preview', authenticated: true },
   { method: 'GET', path: `${generation}/preview/status`, handler: 'get-preview-status', authenticated: true },
   { method: 'DELETE', path: `${generation}/preview`, handler: 'delete-preview', authenticated: true },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  closingMessage,
   healthMessage,
   logMessage,
   messageLimits,
@@ -7,9 +8,14 @@ import {
   packMessages,
   statusMessage,
   storageWarningMessage,
+  subscribedMessage,
 } from '../../../functions/core/live-messages.js';
+import { serverMessageSchema } from '../../../functions/core/live-schemas.js';
+import { totalRequests } from '../../../functions/core/metrics.js';
+import { statusView } from '../../../functions/core/preview-views.js';
+import { previewRecord } from '../../support/in-memory.js';
 import type { LogEntry } from '../../../functions/core/log-entry.js';
-import type { PreviewHealth, PreviewRecord } from '../../../functions/core/preview.js';
+import type { PreviewHealth } from '../../../functions/core/preview.js';
 
 const entry = (n: number, message = `line ${n}`): LogEntry => ({
   timestamp: '2025-10-20T12:20:15.000Z',
@@ -61,7 +67,7 @@ describe('server messages', () => {
     expect(metricMessage(sample, undefined).data).toMatchObject({ requests_per_minute: 0, error_rate: 0 });
   });
 
-  it("are the seed's health shape, listing the checks that changed", () => {
+  it("are the seed's health shape, listing the checks that changed in REST's words", () => {
     const previous: PreviewHealth = {
       status: 'healthy',
       checkedAt: '2025-10-20T12:20:00Z',
@@ -84,24 +90,79 @@ describe('server messages', () => {
       type: 'health',
       timestamp: '2025-10-20T12:20:30Z',
       status: 'degraded',
-      changes: [{ name: 'database', status: 'unhealthy', message: 'Connection refused' }],
+      changes: [{ name: 'database', status: 'failing', message: 'Connection refused' }],
     });
     expect(healthMessage(previous, undefined).changes).toEqual([
-      { name: 'http', status: 'healthy', message: 'passing' },
-      { name: 'database', status: 'healthy', message: 'Connected' },
+      { name: 'http', status: 'passing', message: 'passing' },
+      { name: 'database', status: 'passing', message: 'Connected' },
     ]);
   });
 
-  it('say the status, and how long is left when the session is about to end', () => {
-    const record = { status: 'healthy', statusReason: undefined, expiresAt: '2025-10-20T14:00:00Z' };
-    expect(statusMessage(record as unknown as PreviewRecord, new Date('2025-10-20T13:55:00Z'), 300)).toEqual({
+  it('say the status and health as REST does, and how long is left when the session is about to end', () => {
+    const record = previewRecord({
+      previewId: 'p1',
+      status: 'healthy',
+      expiresAt: '2025-10-20T14:00:00Z',
+      health: {
+        status: 'healthy',
+        checkedAt: '2025-10-20T13:54:50Z',
+        consecutiveFailures: 0,
+        checks: [{ name: 'memory', status: 'passing', usage: '45%' }],
+      },
+    });
+    const at = new Date('2025-10-20T13:55:00Z');
+    expect(statusMessage(record, at, 300)).toEqual({
       type: 'status',
       timestamp: '2025-10-20T13:55:00.000Z',
+      previewId: record.previewId,
       status: 'healthy',
       statusReason: null,
       expiresAt: '2025-10-20T14:00:00Z',
       expiresInSeconds: 300,
+      health: {
+        status: 'healthy',
+        checks: [{ name: 'memory', status: 'passing', usage: '45%', lastCheck: '2025-10-20T13:54:50Z' }],
+      },
     });
+    expect(statusMessage(record, at).health).toEqual(
+      statusView(record, { api: 'http://x', websocket: undefined }, at, {
+        resources: undefined,
+        requests: totalRequests([]),
+      }).health,
+    );
+  });
+
+  it('are each valid by their schema, the one the AsyncAPI document is made of', () => {
+    const record = previewRecord({ previewId: 'p1', status: 'stopped', statusReason: 'stopped by user' });
+    const health: PreviewHealth = {
+      status: 'unhealthy',
+      checkedAt: '2025-10-20T12:20:30Z',
+      consecutiveFailures: 1,
+      checks: [{ name: 'http', status: 'failing', message: 'refused' }],
+    };
+    const messages = [
+      logMessage(entry(1)),
+      statusMessage(record, new Date()),
+      healthMessage(health, undefined),
+      metricMessage(
+        {
+          at: '2025-10-20T12:20:30Z',
+          memoryUsedBytes: 1,
+          memoryLimitBytes: 2,
+          cpuCores: 0.1,
+          networkRxBytes: 0,
+          networkTxBytes: 0,
+        },
+        undefined,
+      ),
+      storageWarningMessage('2025-10-20T12:20:30Z', { usedBytes: 1, storageGb: 1, percent: 90 }),
+      subscribedMessage({ level: 'INFO', sources: ['request'] }),
+      closingMessage(record, { cause: 'preview_restarted', successorPreviewId: 'p2' }, 'ws://x/logs'),
+    ];
+    for (const message of messages) expect(serverMessageSchema.parse(message)).toEqual(message);
+    expect(new Set(messages.map((m) => m.type))).toEqual(
+      new Set(['log', 'status', 'health', 'metric', 'warning', 'subscribed', 'closing']),
+    );
   });
 });
 
