@@ -17,8 +17,9 @@ export const comparePathSchema = z
   .object({ generationId: generationIdSchema, otherVersionId: generationIdSchema })
   .strict();
 
+/** Without `proxy`, the request is for the app's root (`…/preview/proxy`). */
 export const proxyPathSchema = z
-  .object({ generationId: generationIdSchema, proxy: z.string().min(1).max(2048) })
+  .object({ generationId: generationIdSchema, proxy: z.string().max(2048).default('') })
   .strict();
 
 // §1 launch
