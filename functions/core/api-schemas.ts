@@ -47,7 +47,14 @@ export const launchResponseSchema = z.object({
   baseUrl: z.string(),
   wsUrl: z.string(),
   previewToken: z.string().optional().describe('Returned once, by the launch that created the preview.'),
-  resourceAllocated: z.object({ memory: z.string(), cpu: z.string(), storage: z.string() }),
+  resourceAllocated: z.object({
+    memory: z.string().describe('As the spec shows it: `512MB`, `1GB`.'),
+    memoryBytes: z.number().int(),
+    cpu: z.string().describe('As the spec shows it: `0.5 cores`, `1 core`.'),
+    cpuCores: z.number(),
+    storage: z.string().describe('As the spec shows it: `1GB`.'),
+    storageBytes: z.number().int(),
+  }),
   database: z.object({
     type: databaseTypeSchema,
     ready: z.boolean(),
@@ -62,14 +69,42 @@ export const launchResponseSchema = z.object({
 });
 export type LaunchResponse = z.infer<typeof launchResponseSchema>;
 
-// §2 status
-const usageSchema = z.object({
-  allocated: z.string(),
-  used: z.union([z.string(), z.number()]).nullable(),
-  percent: z.number().nullable(),
+// §2 status. Figures the spec shows as text keep it; the number beside each names its unit.
+const usedPercent = z
+  .number()
+  .nullable()
+  .describe('Share of the allocation in use, 0-100; null until measured.');
+
+const memoryUsageSchema = z.object({
+  allocated: z.string().describe('`512MB`, `1GB`.'),
+  allocatedBytes: z.number().int(),
+  used: z.string().nullable().describe('`230MB`; null until measured.'),
+  usedBytes: z.number().int().nullable(),
+  percent: usedPercent,
 });
 
-const limitPairSchema = z.object({ memory: z.string(), cpu: z.string() });
+const cpuUsageSchema = z.object({
+  allocated: z.string().describe('`0.5 cores`, `1 core`.'),
+  allocatedCores: z.number(),
+  used: z.number().nullable().describe('Cores in use (a number, as the spec shows it); null until measured.'),
+  usedCores: z.number().nullable().describe('The same as `used`, named by its unit like the other figures.'),
+  percent: usedPercent,
+});
+
+const storageUsageSchema = z.object({
+  allocated: z.string().describe('`1GB`.'),
+  allocatedBytes: z.number().int(),
+  used: z.string().nullable().describe('`350MB`, `1.2GB`; null until measured.'),
+  usedBytes: z.number().int().nullable(),
+  percent: usedPercent,
+});
+
+const limitPairSchema = z.object({
+  memory: z.string(),
+  memoryBytes: z.number().int(),
+  cpu: z.string(),
+  cpuCores: z.number(),
+});
 /** The tier's limits and those the runtime applies; they differ where a local engine is smaller. */
 const limitsSchema = z.object({
   requested: limitPairSchema,
@@ -94,23 +129,27 @@ export const statusResponseSchema = z.object({
         name: z.string(),
         status: z.enum(['passing', 'warning', 'failing']),
         lastCheck: isoTime.optional(),
-        usage: z.string().optional(),
+        usage: z.string().optional().describe('`45%`'),
+        usagePercent: z.number().optional(),
         message: z.string().optional(),
       }),
     ),
   }),
   resources: z.object({
-    memory: usageSchema,
-    cpu: usageSchema,
-    storage: usageSchema,
+    memory: memoryUsageSchema,
+    cpu: cpuUsageSchema,
+    storage: storageUsageSchema,
     limits: limitsSchema,
   }),
   performance: z.object({
     requestCount: z.number().int(),
     errorCount: z.number().int(),
-    errorRate: z.string(),
-    avgResponseTime: z.string().nullable(),
-    p95ResponseTime: z.string().nullable(),
+    errorRate: z.string().describe('`0.24%`'),
+    errorRatePercent: z.number(),
+    avgResponseTime: z.string().nullable().describe('`125ms`; null before the first request.'),
+    avgResponseTimeMs: z.number().nullable(),
+    p95ResponseTime: z.string().nullable().describe('`450ms`; null before the first request.'),
+    p95ResponseTimeMs: z.number().nullable(),
   }),
   database: z.object({
     type: databaseTypeSchema,
@@ -129,6 +168,7 @@ export const statusResponseSchema = z.object({
       path: z.string(),
       description: z.string().optional(),
       responseTime: z.string().optional(),
+      responseTimeMs: z.number().optional(),
       status: z.string().optional(),
     }),
   ),
@@ -315,9 +355,12 @@ const fieldSummary = fieldShape.extend({ name: z.string() });
 const measuredRequests = z.object({
   requestCount: z.number().int(),
   errorCount: z.number().int(),
-  errorRate: z.string(),
-  avgResponseTime: z.string(),
-  p95ResponseTime: z.string(),
+  errorRate: z.string().describe('`0.24%`'),
+  errorRatePercent: z.number(),
+  avgResponseTime: z.string().describe('`125.5ms`'),
+  avgResponseTimeMs: z.number(),
+  p95ResponseTime: z.string().describe('`450ms`'),
+  p95ResponseTimeMs: z.number(),
 });
 const comparedVersion = z.object({
   generationId: z.string(),
@@ -366,12 +409,15 @@ export const performanceChangeSchema = z.union([
   z.object({ available: z.literal(false), reason: z.string() }),
   z.object({
     available: z.literal(true),
-    avgResponseTimeChange: z.string().nullable(),
+    avgResponseTimeChange: z.string().nullable().describe('`-15%`, `+12.5%`, `0%`.'),
+    avgResponseTimeChangePercent: z.number().nullable(),
     errorRateChange: z
       .string()
       .nullable()
       .describe('Changes are null where base measured zero and other did not.'),
+    errorRateChangePercent: z.number().nullable(),
     p95ResponseTimeChange: z.string().nullable(),
+    p95ResponseTimeChangePercent: z.number().nullable(),
     base: measuredRequests,
     other: measuredRequests,
   }),
