@@ -430,3 +430,113 @@ export const compareResponseSchema = z.object({
   comparison: apiDiffSchema.extend({ performance: performanceChangeSchema }),
 });
 export type CompareResponse = z.infer<typeof compareResponseSchema>;
+
+// GET /api/openapi.json: the document itself, described only as far as a reader relies on it.
+export const openApiDocumentSchema = z
+  .object({
+    openapi: z.string(),
+    info: z.object({ title: z.string(), version: z.string() }).loose(),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+  })
+  .loose();
+
+// GET /endpoints
+export const appEndpointsResponseSchema = z.object({
+  generationId: z.string(),
+  source: z.string().describe('Where the app serves the OpenAPI document the endpoints come from.'),
+  endpoints: z.array(
+    z.object({
+      method: z.string(),
+      path: z.string(),
+      description: z.string().optional(),
+      operationId: z.string().optional(),
+    }),
+  ),
+});
+
+// POST /preview/request
+export const testResponseSchema = z.object({
+  statusCode: z.number().int(),
+  headers: z.record(z.string(), z.string()),
+  body: z.unknown().describe('JSON bodies parsed, text as text, binary as base64.'),
+  durationMs: z.number(),
+});
+
+// GET /preview/config
+const limitPairWithReason = {
+  requested: limitPairSchema,
+  applied: limitPairSchema,
+  reason: limitsSchema.shape.reason,
+};
+
+export const configResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  tier: tierNameSchema,
+  limits: z.object({
+    memory: z.string().describe('The applied memory limit: `512MB`.'),
+    memoryMb: z.number().int(),
+    cpu: z.string().describe('The applied CPU limit: `0.5 cores`.'),
+    cpuCores: z.number(),
+    storage: z.string().describe('`1GB`.'),
+    storageBytes: z.number().int(),
+    ...limitPairWithReason,
+  }),
+  database: z.object({
+    type: databaseTypeSchema,
+    autoMigrate: z.boolean(),
+    migrationCommand: z.string().nullable(),
+    seedCommand: z.string().nullable(),
+    url: z.string().nullable(),
+    environment: z
+      .record(z.string(), z.string())
+      .describe('Every database variable the app gets; passwords as `***`.'),
+  }),
+  healthCheck: z.object({ endpoint: z.string(), intervalSeconds: z.number().int() }),
+  entryPoint: z.string(),
+  command: z.string().describe('The entry point as run.'),
+  commandChanges: z.array(z.string()).describe('What was rewritten so the server listens on 0.0.0.0:<port>.'),
+  listenEnvironment: z.record(z.string(), z.string()),
+  port: z.number().int(),
+  openapiPath: z.string(),
+  env: z.record(z.string(), z.string()).describe("The generation's environment, secrets as `***`."),
+  dockerfile: z.object({ path: z.string(), generated: z.boolean() }),
+  generatedDockerfile: z.string().nullable(),
+});
+
+// GET /preview/logs
+export const logLineSchema = z.object({
+  timestamp: isoTime,
+  level: z.enum(logLevels),
+  source: z.enum(logSources),
+  message: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  cursor: z
+    .string()
+    .describe("Where the line sits in the preview's log: resume after it with `after=<cursor>`."),
+});
+
+export const logsResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  logs: z.array(logLineSchema),
+  nextToken: z.string().optional().describe('Present when more lines match: pass it back for the next page.'),
+});
+
+export const logExportLinkSchema = z.object({
+  url: z.string().describe('Where to download the file (also in `Location`).'),
+  expiresAt: isoTime,
+  bytes: z.number().int(),
+});
+
+// POST /preview/extend
+export const extendResponseSchema = z.object({
+  status: z.literal('extended'),
+  newExpiresAt: isoTime,
+  extensionsRemaining: z.number().int(),
+  maxExtensions: z.number().int(),
+});
+
+// POST /preview/token
+export const rotatedTokenResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  previewToken: z.string().describe('Shown once; the previous token stops working.'),
+});
