@@ -484,7 +484,7 @@ export function openApiDocument(serverUrl: string) {
       version: '1.0.0',
       description:
         'Builds, runs, monitors and cleans up previews of generated backends. Every error answer has the one ' +
-        'shape `{"error": {"code", "message", "details"}}`; the live stream is described at `/docs/websocket`.',
+        'shape `{"error": {"code", "message", "details"}}`; the live stream is described on the `/docs/websocket` page of the local gateway.',
     },
     servers: [{ url: serverUrl }],
     tags: [
