@@ -242,7 +242,7 @@ export class PreviewServiceStack extends Stack {
   private connectTrigger(entry: StackFunction, fn: ServiceFunction): void {
     const { trigger } = entry;
     if (trigger.kind === 'rest') {
-      this.restApi.addRoute(trigger.route, fn);
+      for (const route of trigger.routes) this.restApi.addRoute(route, fn);
       return;
     }
     if (trigger.kind === 'websocket') {

@@ -2,7 +2,6 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
-  Cors,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -14,6 +13,11 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../functions/handlers/http/routes.js';
+import {
+  corsAllowedHeaders,
+  corsAllowedMethods,
+  corsMaxAgeSeconds,
+} from '../functions/handlers/middleware/cors-headers.js';
 import { GatewayResponses } from './gateway-responses.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
 import { convertPreflightsToText } from './preflight-content-handling.js';
@@ -39,9 +43,6 @@ export interface PreviewRestApiProps {
 
 /** The launch route, throttled to zero while draining. */
 export const launchRoutePath = '/api/generations/{generationId}/preview/launch';
-
-/** Headers browsers may send cross-origin: the bearer token, JSON bodies and the proxy's preview token. */
-export const corsAllowedHeaders = ['Authorization', 'Content-Type', 'X-Preview-Token'];
 
 /**
  * The REST API: a Lambda proxy integration per route (added with `addRoute`), the JWT authorizer in
@@ -110,9 +111,9 @@ export class PreviewRestApi extends Construct {
         ? {
             defaultCorsPreflightOptions: {
               allowOrigins: [props.allowedOrigin],
-              allowMethods: Cors.ALL_METHODS,
+              allowMethods: corsAllowedMethods,
               allowHeaders: corsAllowedHeaders,
-              maxAge: Duration.minutes(10),
+              maxAge: Duration.seconds(corsMaxAgeSeconds),
             },
           }
         : {}),

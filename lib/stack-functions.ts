@@ -12,7 +12,8 @@ import { webSocketRoutes } from '../functions/handlers/websocket/routes.js';
 
 /** How the stack invokes a function. */
 export type StackTrigger =
-  | { readonly kind: 'rest'; readonly route: RouteDefinition }
+  /** Every route of the REST API the function answers (the proxy has two: its root and the paths below). */
+  | { readonly kind: 'rest'; readonly routes: readonly RouteDefinition[] }
   /** A route of the WebSocket API (synchronous). */
   | { readonly kind: 'websocket'; readonly routeKey: string }
   | { readonly kind: 'preview-logs' }
@@ -87,13 +88,15 @@ export function stackFunctions(): StackFunction[] {
       pages: fn.pages ?? false,
     };
   });
-  const rest = routes.map((route): StackFunction => {
-    const fn = restFunctions[route.handler];
+  const restHandlers = [...new Set(routes.map((route) => route.handler))];
+  const rest = restHandlers.map((handler): StackFunction => {
+    const fn = restFunctions[handler];
+    const handled = routes.filter((route) => route.handler === handler);
     return {
-      name: route.handler,
+      name: handler,
       entry: fileURLToPath(fn.module.entry),
-      description: `${route.method} ${route.path}`,
-      trigger: { kind: 'rest', route },
+      description: handled.map((route) => `${route.method} ${route.path}`).join(', '),
+      trigger: { kind: 'rest', routes: handled },
       access: fn.access,
       timeout: seconds(fn.timeoutSeconds),
       memorySize: fn.memorySize,

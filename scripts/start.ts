@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   data:     ${runtime.dynamoDb} (DynamoDB API), ${localDataDir}/ for everything local
   token:    npm run -s token -- --user <id> --tier <free|pro|enterprise>
   try:      curl -H "Authorization: Bearer $(npm run -s token)" ${runtime.url}/api/previews
-  contract: ${runtime.url}/api/openapi.json
+  contract: ${runtime.url}/api/openapi.json (read it at ${runtime.url}/docs)
 Stop with Ctrl+C.`);
   keepServingOnUnexpectedErrors();
   const stop = () => {

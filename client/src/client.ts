@@ -4,7 +4,6 @@ import type { operations, paths } from './generated/openapi.js';
 import { PreviewLogStream, type PreviewLogStreamOptions } from './log-stream.js';
 import type {
   AppEndpoints,
-  Documented,
   ExtendResult,
   LogExport,
   LogsPage,
@@ -31,7 +30,7 @@ type Body<Operation extends keyof operations> = operations[Operation] extends {
 
 export type PreviewList = Json<'list-previews', 200>;
 export type LaunchRequest = Body<'launch-preview'>;
-export type LaunchResponse = Json<'launch-preview', 200>;
+export type LaunchResponse = Json<'launch-preview', 202>;
 export type PreviewStatus = Json<'get-preview-status', 200>;
 export type StopResponse = Json<'delete-preview', 200>;
 export type PreviewEvents = Json<'list-events', 200>;
@@ -148,14 +147,11 @@ export class PreviewClient {
     );
   }
 
-  endpoints(generationId: string): Promise<Documented<Json<'list-endpoints', 200>, AppEndpoints>> {
+  endpoints(generationId: string): Promise<AppEndpoints> {
     return answered(this.api.GET('/api/generations/{generationId}/endpoints', generationPath(generationId)));
   }
 
-  request(
-    generationId: string,
-    request: TestRequest,
-  ): Promise<Documented<Json<'send-test-request', 200>, TestResponse>> {
+  request(generationId: string, request: TestRequest): Promise<TestResponse> {
     return answered(
       this.api.POST('/api/generations/{generationId}/preview/request', {
         params: { path: { generationId } },
@@ -164,13 +160,13 @@ export class PreviewClient {
     );
   }
 
-  config(generationId: string): Promise<Documented<Json<'get-preview-config', 200>, PreviewConfig>> {
+  config(generationId: string): Promise<PreviewConfig> {
     return answered(
       this.api.GET('/api/generations/{generationId}/preview/config', generationPath(generationId)),
     );
   }
 
-  logs(generationId: string, query: LogsQuery = {}): Promise<Documented<Json<'query-logs', 200>, LogsPage>> {
+  logs(generationId: string, query: LogsQuery = {}): Promise<LogsPage> {
     return answered(
       this.api.GET('/api/generations/{generationId}/preview/logs', {
         params: { path: { generationId }, query },
@@ -207,10 +203,7 @@ export class PreviewClient {
     };
   }
 
-  extend(
-    generationId: string,
-    durationSeconds?: number,
-  ): Promise<Documented<Json<'extend-preview', 200>, ExtendResult>> {
+  extend(generationId: string, durationSeconds?: number): Promise<ExtendResult> {
     return answered(
       this.api.POST('/api/generations/{generationId}/preview/extend', {
         params: { path: { generationId } },
@@ -220,7 +213,7 @@ export class PreviewClient {
   }
 
   /** A new preview token; the previous one stops working and its live connections are closed. */
-  rotateToken(generationId: string): Promise<Documented<Json<'rotate-preview-token', 200>, RotatedToken>> {
+  rotateToken(generationId: string): Promise<RotatedToken> {
     return answered(
       this.api.POST('/api/generations/{generationId}/preview/token', generationPath(generationId)),
     );

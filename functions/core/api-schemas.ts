@@ -17,8 +17,9 @@ export const comparePathSchema = z
   .object({ generationId: generationIdSchema, otherVersionId: generationIdSchema })
   .strict();
 
+/** Without `proxy`, the request is for the app's root (`…/preview/proxy`). */
 export const proxyPathSchema = z
-  .object({ generationId: generationIdSchema, proxy: z.string().min(1).max(2048) })
+  .object({ generationId: generationIdSchema, proxy: z.string().max(2048).default('') })
   .strict();
 
 // §1 launch
@@ -46,7 +47,14 @@ export const launchResponseSchema = z.object({
   baseUrl: z.string(),
   wsUrl: z.string(),
   previewToken: z.string().optional().describe('Returned once, by the launch that created the preview.'),
-  resourceAllocated: z.object({ memory: z.string(), cpu: z.string(), storage: z.string() }),
+  resourceAllocated: z.object({
+    memory: z.string().describe('As the spec shows it: `512MB`, `1GB`.'),
+    memoryBytes: z.number().int(),
+    cpu: z.string().describe('As the spec shows it: `0.5 cores`, `1 core`.'),
+    cpuCores: z.number(),
+    storage: z.string().describe('As the spec shows it: `1GB`.'),
+    storageBytes: z.number().int(),
+  }),
   database: z.object({
     type: databaseTypeSchema,
     ready: z.boolean(),
@@ -61,7 +69,6 @@ export const launchResponseSchema = z.object({
 });
 export type LaunchResponse = z.infer<typeof launchResponseSchema>;
 
-// §2 status
 /** One operation of the app's OpenAPI document: summary (or description) as `description`. */
 const apiEndpointSchema = z.object({
   method: z.string(),
@@ -70,19 +77,42 @@ const apiEndpointSchema = z.object({
   operationId: z.string().optional(),
 });
 
-export const endpointsResponseSchema = z.object({
-  generationId: z.string(),
-  source: z.string().describe('The path the app serves its OpenAPI document at.'),
-  endpoints: z.array(apiEndpointSchema).describe("In the document's order: paths, then each path's methods."),
+// §2 status. Figures the spec shows as text keep it; the number beside each names its unit.
+const usedPercent = z
+  .number()
+  .nullable()
+  .describe('Share of the allocation in use, 0-100; null until measured.');
+
+const memoryUsageSchema = z.object({
+  allocated: z.string().describe('`512MB`, `1GB`.'),
+  allocatedBytes: z.number().int(),
+  used: z.string().nullable().describe('`230MB`; null until measured.'),
+  usedBytes: z.number().int().nullable(),
+  percent: usedPercent,
 });
 
-const usageSchema = z.object({
-  allocated: z.string(),
-  used: z.union([z.string(), z.number()]).nullable(),
-  percent: z.number().nullable(),
+const cpuUsageSchema = z.object({
+  allocated: z.string().describe('`0.5 cores`, `1 core`.'),
+  allocatedCores: z.number(),
+  used: z.number().nullable().describe('Cores in use (a number, as the spec shows it); null until measured.'),
+  usedCores: z.number().nullable().describe('The same as `used`, named by its unit like the other figures.'),
+  percent: usedPercent,
 });
 
-const limitPairSchema = z.object({ memory: z.string(), cpu: z.string() });
+const storageUsageSchema = z.object({
+  allocated: z.string().describe('`1GB`.'),
+  allocatedBytes: z.number().int(),
+  used: z.string().nullable().describe('`350MB`, `1.2GB`; null until measured.'),
+  usedBytes: z.number().int().nullable(),
+  percent: usedPercent,
+});
+
+const limitPairSchema = z.object({
+  memory: z.string(),
+  memoryBytes: z.number().int(),
+  cpu: z.string(),
+  cpuCores: z.number(),
+});
 /** The tier's limits and those the runtime applies; they differ where a local engine is smaller. */
 const limitsSchema = z.object({
   requested: limitPairSchema,
@@ -105,7 +135,8 @@ export const healthViewSchema = z.object({
       name: z.string(),
       status: checkStateSchema,
       lastCheck: isoTime.optional(),
-      usage: z.string().optional(),
+      usage: z.string().optional().describe('`45%`'),
+      usagePercent: z.number().optional(),
       message: z.string().optional(),
     }),
   ),
@@ -120,17 +151,20 @@ export const statusResponseSchema = z.object({
   uptime: z.number().int().nullable(),
   health: healthViewSchema,
   resources: z.object({
-    memory: usageSchema,
-    cpu: usageSchema,
-    storage: usageSchema,
+    memory: memoryUsageSchema,
+    cpu: cpuUsageSchema,
+    storage: storageUsageSchema,
     limits: limitsSchema,
   }),
   performance: z.object({
     requestCount: z.number().int(),
     errorCount: z.number().int(),
-    errorRate: z.string(),
-    avgResponseTime: z.string().nullable(),
-    p95ResponseTime: z.string().nullable(),
+    errorRate: z.string().describe('`0.24%`'),
+    errorRatePercent: z.number(),
+    avgResponseTime: z.string().nullable().describe('`125ms`; null before the first request.'),
+    avgResponseTimeMs: z.number().nullable(),
+    p95ResponseTime: z.string().nullable().describe('`450ms`; null before the first request.'),
+    p95ResponseTimeMs: z.number().nullable(),
   }),
   database: z.object({
     type: databaseTypeSchema,
@@ -346,9 +380,12 @@ const fieldSummary = fieldShape.extend({ name: z.string() });
 const measuredRequests = z.object({
   requestCount: z.number().int(),
   errorCount: z.number().int(),
-  errorRate: z.string(),
-  avgResponseTime: z.string(),
-  p95ResponseTime: z.string(),
+  errorRate: z.string().describe('`0.24%`'),
+  errorRatePercent: z.number(),
+  avgResponseTime: z.string().describe('`125.5ms`'),
+  avgResponseTimeMs: z.number(),
+  p95ResponseTime: z.string().describe('`450ms`'),
+  p95ResponseTimeMs: z.number(),
 });
 const comparedVersion = z.object({
   generationId: z.string(),
@@ -397,12 +434,15 @@ export const performanceChangeSchema = z.union([
   z.object({ available: z.literal(false), reason: z.string() }),
   z.object({
     available: z.literal(true),
-    avgResponseTimeChange: z.string().nullable(),
+    avgResponseTimeChange: z.string().nullable().describe('`-15%`, `+12.5%`, `0%`.'),
+    avgResponseTimeChangePercent: z.number().nullable(),
     errorRateChange: z
       .string()
       .nullable()
       .describe('Changes are null where base measured zero and other did not.'),
+    errorRateChangePercent: z.number().nullable(),
     p95ResponseTimeChange: z.string().nullable(),
+    p95ResponseTimeChangePercent: z.number().nullable(),
     base: measuredRequests,
     other: measuredRequests,
   }),
@@ -415,3 +455,115 @@ export const compareResponseSchema = z.object({
   comparison: apiDiffSchema.extend({ performance: performanceChangeSchema }),
 });
 export type CompareResponse = z.infer<typeof compareResponseSchema>;
+
+// GET /api/openapi.json: the document itself, described only as far as a reader relies on it.
+export const openApiDocumentSchema = z
+  .object({
+    openapi: z.string(),
+    info: z.object({ title: z.string(), version: z.string() }).loose(),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+  })
+  .loose();
+
+// GET /api/asyncapi.json: the WebSocket contract, described only as far as a reader relies on it.
+export const asyncApiDocumentSchema = z
+  .object({
+    asyncapi: z.string(),
+    info: z.object({ title: z.string(), version: z.string() }).loose(),
+    channels: z.record(z.string(), z.unknown()),
+  })
+  .loose();
+
+// GET /endpoints
+export const appEndpointsResponseSchema = z.object({
+  generationId: z.string(),
+  source: z.string().describe('Where the app serves the OpenAPI document the endpoints come from.'),
+  endpoints: z.array(apiEndpointSchema).describe("In the document's order: paths, then each path's methods."),
+});
+
+// POST /preview/request
+export const testResponseSchema = z.object({
+  statusCode: z.number().int(),
+  headers: z.record(z.string(), z.string()),
+  body: z.unknown().describe('JSON bodies parsed, text as text, binary as base64.'),
+  durationMs: z.number(),
+});
+
+// GET /preview/config
+const limitPairWithReason = {
+  requested: limitPairSchema,
+  applied: limitPairSchema,
+  reason: limitsSchema.shape.reason,
+};
+
+export const configResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  tier: tierNameSchema,
+  limits: z.object({
+    memory: z.string().describe('The applied memory limit: `512MB`.'),
+    memoryMb: z.number().int(),
+    cpu: z.string().describe('The applied CPU limit: `0.5 cores`.'),
+    cpuCores: z.number(),
+    storage: z.string().describe('`1GB`.'),
+    storageBytes: z.number().int(),
+    ...limitPairWithReason,
+  }),
+  database: z.object({
+    type: databaseTypeSchema,
+    autoMigrate: z.boolean(),
+    migrationCommand: z.string().nullable(),
+    seedCommand: z.string().nullable(),
+    url: z.string().nullable(),
+    environment: z
+      .record(z.string(), z.string())
+      .describe('Every database variable the app gets; passwords as `***`.'),
+  }),
+  healthCheck: z.object({ endpoint: z.string(), intervalSeconds: z.number().int() }),
+  entryPoint: z.string(),
+  command: z.string().describe('The entry point as run.'),
+  commandChanges: z.array(z.string()).describe('What was rewritten so the server listens on 0.0.0.0:<port>.'),
+  listenEnvironment: z.record(z.string(), z.string()),
+  port: z.number().int(),
+  openapiPath: z.string(),
+  env: z.record(z.string(), z.string()).describe("The generation's environment, secrets as `***`."),
+  dockerfile: z.object({ path: z.string(), generated: z.boolean() }),
+  generatedDockerfile: z.string().nullable(),
+});
+
+// GET /preview/logs
+export const logLineSchema = z.object({
+  timestamp: isoTime,
+  level: z.enum(logLevels),
+  source: z.enum(logSources),
+  message: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  cursor: z
+    .string()
+    .describe("Where the line sits in the preview's log: resume after it with `after=<cursor>`."),
+});
+
+export const logsResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  logs: z.array(logLineSchema),
+  nextToken: z.string().optional().describe('Present when more lines match: pass it back for the next page.'),
+});
+
+export const logExportLinkSchema = z.object({
+  url: z.string().describe('Where to download the file (also in `Location`).'),
+  expiresAt: isoTime,
+  bytes: z.number().int(),
+});
+
+// POST /preview/extend
+export const extendResponseSchema = z.object({
+  status: z.literal('extended'),
+  newExpiresAt: isoTime,
+  extensionsRemaining: z.number().int(),
+  maxExtensions: z.number().int(),
+});
+
+// POST /preview/token
+export const rotatedTokenResponseSchema = z.object({
+  previewInstanceId: z.string(),
+  previewToken: z.string().describe('Shown once; the previous token stops working.'),
+});

@@ -10,11 +10,17 @@ export interface MeasuredVersion {
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
+/** The change in percent, to a tenth: 12.5, -15, 0; null when the base is zero and the other is not. */
+export function relativeChangePercent(from: number, to: number): number | null {
+  if (from === 0) return to === 0 ? 0 : null;
+  const change = round1(((to - from) / from) * 100);
+  return change === 0 ? 0 : change;
+}
+
 /** `+12.5%`, `-15%`, `0%`; null when the base is zero and the other is not (no relative change). */
 export function relativeChange(from: number, to: number): string | null {
-  if (from === 0) return to === 0 ? '0%' : null;
-  const change = round1(((to - from) / from) * 100);
-  return `${change > 0 ? '+' : ''}${change === 0 ? 0 : change}%`;
+  const change = relativeChangePercent(from, to);
+  return change === null ? null : `${change > 0 ? '+' : ''}${change}%`;
 }
 
 function figures(totals: RequestTotals) {
@@ -22,6 +28,7 @@ function figures(totals: RequestTotals) {
   if (totals.requests === 0 || p95 === undefined) return undefined;
   const average = totals.durationSumMs / totals.requests;
   const errorRate = totals.errors / totals.requests;
+  const errorRatePercent = Math.round(errorRate * 10000) / 100;
   return {
     average,
     errorRate,
@@ -29,9 +36,12 @@ function figures(totals: RequestTotals) {
     view: {
       requestCount: totals.requests,
       errorCount: totals.errors,
-      errorRate: `${Math.round(errorRate * 10000) / 100}%`,
+      errorRate: `${errorRatePercent}%`,
+      errorRatePercent,
       avgResponseTime: `${round1(average)}ms`,
+      avgResponseTimeMs: round1(average),
       p95ResponseTime: `${round1(p95)}ms`,
+      p95ResponseTimeMs: round1(p95),
     },
   };
 }
@@ -55,8 +65,11 @@ export function performanceChange(base: MeasuredVersion, other: MeasuredVersion)
   return {
     available: true,
     avgResponseTimeChange: relativeChange(before.average, after.average),
+    avgResponseTimeChangePercent: relativeChangePercent(before.average, after.average),
     errorRateChange: relativeChange(before.errorRate, after.errorRate),
+    errorRateChangePercent: relativeChangePercent(before.errorRate, after.errorRate),
     p95ResponseTimeChange: relativeChange(before.p95, after.p95),
+    p95ResponseTimeChangePercent: relativeChangePercent(before.p95, after.p95),
     base: before.view,
     other: after.view,
   };

@@ -60,9 +60,10 @@ export function launchView(record: PreviewRecord, urls: PreviewUrls, previewToke
     wsUrl: previewWsUrl(urls, record.generationId),
     ...(previewToken === undefined ? {} : { previewToken }),
     resourceAllocated: {
-      memory: formatMemory(record.resources.memoryMb),
-      cpu: formatCpu(record.resources.cpu),
+      ...memoryLimit(record.resources.memoryMb),
+      ...cpuLimit(record.resources.cpu),
       storage: `${record.resources.storageGb}GB`,
+      storageBytes: allowanceBytes(record.resources.storageGb),
     },
     database: { type: record.dbType, ready: databaseReady(record), migrationStatus: migrationStatus(record) },
     expiresAt: record.expiresAt ?? null,
@@ -101,20 +102,38 @@ export interface Measurements {
 
 const mb = 1024 * 1024;
 
+/*
+ * Every figure the spec shows as text (`"512MB"`, `"125ms"`, `"0.24%"`) keeps that text, with the
+ * number beside it under a name that says its unit: `…Bytes`, `…Cores`, `…Ms`, `…Percent`.
+ */
+
+/** A memory limit as shown (`512MB`) and in bytes. */
+function memoryLimit(memoryMb: number) {
+  return { memory: formatMemory(memoryMb), memoryBytes: memoryMb * mb };
+}
+
+/** A CPU limit as shown (`0.5 cores`) and in cores. */
+function cpuLimit(cores: number) {
+  return { cpu: formatCpu(cores), cpuCores: cores };
+}
+
 function percent(part: number, whole: number): number {
   return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0;
 }
 
-function milliseconds(value: number | undefined): string | null {
-  return value === undefined ? null : `${Math.round(value)}ms`;
+/** A duration rounded to the millisecond: `{ text: "9ms", ms: 9 }`, or nulls when unmeasured. */
+function milliseconds(value: number | undefined): { text: string | null; ms: number | null } {
+  if (value === undefined) return { text: null, ms: null };
+  const ms = Math.round(value);
+  return { text: `${ms}ms`, ms };
 }
 
 /** Requested (the tier's) and applied limits, and why they differ. */
 export function limitsView(record: PreviewRecord) {
   const applied = appliedLimits(record);
   return {
-    requested: { memory: formatMemory(record.resources.memoryMb), cpu: formatCpu(record.resources.cpu) },
-    applied: { memory: formatMemory(applied.memoryMb), cpu: formatCpu(applied.cpu) },
+    requested: { ...memoryLimit(record.resources.memoryMb), ...cpuLimit(record.resources.cpu) },
+    applied: { ...memoryLimit(applied.memoryMb), ...cpuLimit(applied.cpu) },
     reason: applied.reason ?? null,
   };
 }
@@ -137,6 +156,16 @@ export function statusView(
   const sample = serving ? measured.resources : undefined;
   const { requests } = measured;
   const applied = appliedLimits(record);
+  const memoryUsedMb = sample ? Math.round(sample.memoryUsedBytes / mb) : undefined;
+  const cpuUsedCores = sample ? Math.round(sample.cpuCores * 1000) / 1000 : null;
+  const storageUsedBytes = sample?.storageUsedBytes;
+  const storageAllowance = allowanceBytes(record.resources.storageGb);
+  const errorRatePercent =
+    requests.requests > 0 ? Math.round((requests.errors / requests.requests) * 10000) / 100 : 0;
+  const average = milliseconds(
+    requests.requests > 0 ? requests.durationSumMs / requests.requests : undefined,
+  );
+  const p95 = milliseconds(quantile(requests.sketch, 0.95));
   return {
     previewInstanceId: record.previewId,
     status: record.status,
@@ -148,31 +177,37 @@ export function statusView(
     resources: {
       memory: {
         allocated: formatMemory(applied.memoryMb),
-        used: sample ? `${Math.round(sample.memoryUsedBytes / mb)}MB` : null,
+        allocatedBytes: applied.memoryMb * mb,
+        used: memoryUsedMb === undefined ? null : `${memoryUsedMb}MB`,
+        usedBytes: sample ? sample.memoryUsedBytes : null,
         percent: sample ? percent(sample.memoryUsedBytes, applied.memoryMb * mb) : null,
       },
       cpu: {
         allocated: formatCpu(applied.cpu),
-        used: sample ? Math.round(sample.cpuCores * 1000) / 1000 : null,
+        allocatedCores: applied.cpu,
+        // The spec shows CPU use as a number of cores already; `usedCores` names its unit like the others.
+        used: cpuUsedCores,
+        usedCores: cpuUsedCores,
         percent: sample ? percent(sample.cpuCores, applied.cpu) : null,
       },
       storage: {
         allocated: `${record.resources.storageGb}GB`,
-        used: sample?.storageUsedBytes === undefined ? null : formatBytes(sample.storageUsedBytes),
-        percent:
-          sample?.storageUsedBytes === undefined
-            ? null
-            : percent(sample.storageUsedBytes, allowanceBytes(record.resources.storageGb)),
+        allocatedBytes: storageAllowance,
+        used: storageUsedBytes === undefined ? null : formatBytes(storageUsedBytes),
+        usedBytes: storageUsedBytes ?? null,
+        percent: storageUsedBytes === undefined ? null : percent(storageUsedBytes, storageAllowance),
       },
       limits: limitsView(record),
     },
     performance: {
       requestCount: requests.requests,
       errorCount: requests.errors,
-      errorRate: `${requests.requests > 0 ? Math.round((requests.errors / requests.requests) * 10000) / 100 : 0}%`,
-      avgResponseTime:
-        requests.requests > 0 ? milliseconds(requests.durationSumMs / requests.requests) : null,
-      p95ResponseTime: milliseconds(quantile(requests.sketch, 0.95)),
+      errorRate: `${errorRatePercent}%`,
+      errorRatePercent,
+      avgResponseTime: average.text,
+      avgResponseTimeMs: average.ms,
+      p95ResponseTime: p95.text,
+      p95ResponseTimeMs: p95.ms,
     },
     database: {
       type: record.dbType,

@@ -47,7 +47,10 @@ export interface HealthCheckResult {
   readonly name: 'http' | 'database' | 'memory';
   readonly status: 'passing' | 'warning' | 'failing';
   readonly message?: string;
+  /** `45%`: shown as the spec has it. */
   readonly usage?: string;
+  /** The same as a number: 45. */
+  readonly usagePercent?: number;
 }
 
 /** The last health check of a serving preview. */

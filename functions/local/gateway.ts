@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { errorBody, errorHeaders, AppError, type ErrorCode } from '../core/errors.js';
 import { authorizerServices, services } from '../handlers/services.js';
 import { routes, type RestRouteName, type RouteDefinition } from '../handlers/http/routes.js';
+import { corsPreflightHeaders, corsResponseHeaders } from '../handlers/middleware/cors-headers.js';
 import { authorizerModule, restFunctions, type ProxyHandler } from '../handlers/registry.js';
 import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
@@ -49,18 +50,63 @@ function lambdaContext(functionName: string): Context {
   };
 }
 
+/** The SaaS frontend's origin, when one is configured. */
+function allowedOrigin(): string | undefined {
+  try {
+    return services().config.allowedOrigin;
+  } catch {
+    // A configuration that does not load allows no origin; the error answer goes out all the same.
+    return undefined;
+  }
+}
+
 /** API Gateway's own answers (gateway responses), in the service's error shape. */
 function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
   return appErrorResult(new AppError(code, message));
 }
 
-/** An AppError in the service's error shape, with Retry-After when it has one. */
+/**
+ * An AppError in the service's error shape, with Retry-After when it has one, readable by the
+ * allowed origin as the stack's gateway responses are.
+ */
 function appErrorResult(error: AppError): APIGatewayProxyResult {
+  const origin = allowedOrigin();
   return {
     statusCode: error.status,
-    headers: { 'content-type': 'application/json', ...errorHeaders(error) },
+    headers: {
+      'content-type': 'application/json',
+      ...errorHeaders(error),
+      ...(error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {}),
+      ...(origin ? corsResponseHeaders(origin) : {}),
+    },
     body: JSON.stringify(errorBody(error)),
   };
+}
+
+/**
+ * Every resource of the REST API: each route's path and the resources above it, down to the root.
+ * With an allowed origin, the stack gives each of them an OPTIONS method (the preflight).
+ */
+const apiResources = [
+  ...new Set(
+    routes.flatMap((route) => {
+      const parts = route.path.split('/').filter(Boolean);
+      return parts.map((_part, index) => `/${parts.slice(0, index + 1).join('/')}`).concat('/');
+    }),
+  ),
+];
+
+/**
+ * A CORS preflight answered as API Gateway's mock integration does: no authorizer, no function, the
+ * same headers whatever the request's origin (the browser compares them). Without an allowed origin
+ * the stack has no OPTIONS methods: the request goes on like any other.
+ */
+function preflight(request: IncomingRequest): APIGatewayProxyResult | undefined {
+  if (request.method !== 'OPTIONS') return undefined;
+  const origin = allowedOrigin();
+  if (!origin) return undefined;
+  if (!apiResources.some((resource) => matchResource(resource, request.url.pathname))) return undefined;
+  return { statusCode: 204, headers: corsPreflightHeaders(origin), body: '' };
 }
 
 /**
@@ -148,6 +194,8 @@ async function dispatch(
 ): Promise<APIGatewayProxyResult> {
   if (request.body.length > maxPayloadBytes)
     return gatewayError('payload_too_large', 'The request is larger than 10 MB.');
+  const preflightAnswer = preflight(request);
+  if (preflightAnswer) return preflightAnswer;
   const match = findRoute(request.method, request.url.pathname);
   if (!match) return gatewayError('not_found', `No route for ${request.method} ${request.url.pathname}.`);
   let authorizer: Record<string, string> | undefined;

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { eventFunctions, localSchedules } from '../handlers/registry.js';
 import { useServiceOverrides, type ServiceOverrides } from '../handlers/services.js';
 import { localJwtSecret } from './dev-secret.js';
+import { apiDocs } from './api-docs.js';
 import { startGateway, type LocalGateway } from './gateway.js';
 import { createLocalPreviewRuntime } from './preview-runtime.js';
 import { LocalLogs } from './local-logs.js';
@@ -91,7 +92,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     gateway = await startGateway({
       port: options.port,
-      extensions: [...logs.extensions, new WebConsole()],
+      extensions: [...logs.extensions, apiDocs, new WebConsole()],
     });
     process.env.PREVIEW_PUBLIC_URL = gateway.url;
     const config = loadConfig();

@@ -1,6 +1,13 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusResponseSchema } from '../../functions/core/api-schemas.js';
+import {
+  configResponseSchema,
+  launchResponseSchema,
+  listPreviewsResponseSchema,
+  logsResponseSchema,
+  rotatedTokenResponseSchema,
+  statusResponseSchema,
+} from '../../functions/core/api-schemas.js';
 import { routes } from '../../functions/handlers/http/routes.js';
 import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
 import { mintToken } from '../../functions/local/mint-token.js';
@@ -260,10 +267,36 @@ describe('REST API through the local gateway', () => {
     expect(logs.json).toEqual({ previewInstanceId: expect.any(String), logs: [] });
   });
 
+  it('answers exactly as the documented schemas say, no field more or less', async () => {
+    const dave = await mintToken(secret, 'dave', 'free');
+    const answers = [
+      [launchResponseSchema, await call('POST', launchPath('documented'), { token: dave, body: '{}' })],
+      [listPreviewsResponseSchema, await call('GET', '/api/previews', { token: dave })],
+      [
+        statusResponseSchema,
+        await call('GET', '/api/generations/documented/preview/status', { token: dave }),
+      ],
+      [
+        configResponseSchema,
+        await call('GET', '/api/generations/documented/preview/config', { token: dave }),
+      ],
+      [logsResponseSchema, await call('GET', '/api/generations/documented/preview/logs', { token: dave })],
+      [
+        rotatedTokenResponseSchema,
+        await call('POST', '/api/generations/documented/preview/token', { token: dave }),
+      ],
+    ] as const;
+    for (const [schema, answer] of answers) {
+      expect(answer.status).toBeLessThan(300);
+      // Parsing drops what the schema does not name: equal means nothing undocumented was sent.
+      expect(schema.parse(answer.json)).toEqual(answer.json);
+    }
+  });
+
   it('serves an OpenAPI document covering every route, without a token', async () => {
     const result = await call('GET', '/api/openapi.json');
     expect(result.status).toBe(200);
-    expect(result.json?.openapi).toBe('3.0.3');
+    expect(result.json?.openapi).toBe('3.1.0');
     for (const route of routes)
       expect(Object.keys(result.json?.paths)).toContain(route.path.replace('{proxy+}', '{proxy}'));
   });

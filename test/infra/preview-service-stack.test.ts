@@ -8,7 +8,7 @@ import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
 import { gatewayErrors } from '../../lib/gateway-responses.js';
 import type { FunctionAccess } from '../../functions/handlers/registry.js';
 import { stackFunctions } from '../../lib/stack-functions.js';
-import { corsAllowedHeaders } from '../../lib/rest-api.js';
+import { corsAllowedHeaders } from '../../functions/handlers/middleware/cors-headers.js';
 import { serviceMetrics } from '../../lib/service-metrics.js';
 import {
   actionsOf,

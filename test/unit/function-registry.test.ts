@@ -42,9 +42,9 @@ describe('function registry', () => {
       path.relative(handlersFolder, fileURLToPath(module.entry)),
     );
     expect(new Set(registered).size).toBe(registered.length);
-    // What the handlers share (route tables, wrappers, the OpenAPI document, event decoding) is no function.
+    // What the handlers share (route tables, wrappers, the OpenAPI document and its examples, event decoding) is no function.
     const shared =
-      /^(?:[^/]+\/)?(?:routes|http-route|openapi-document|asyncapi-document|asyncapi-page|websocket-route|subscription-event)\.ts$/;
+      /^(?:[^/]+\/)?(?:routes|http-route|openapi-document|openapi-examples|asyncapi-document|asyncapi-page|websocket-route|subscription-event)\.ts$/;
     const handlerFolders = ['http', 'websocket', 'logs', 'events', 'schedules', 'tasks'];
     const files = [
       'authorizer.ts',

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestTotals } from '../../functions/core/metrics.js';
-import { performanceChange, relativeChange } from '../../functions/core/performance-change.js';
+import {
+  performanceChange,
+  relativeChange,
+  relativeChangePercent,
+} from '../../functions/core/performance-change.js';
 import { bucketOf } from '../../functions/core/quantile-sketch.js';
 
 function totals(durations: number[], errors = 0): RequestTotals {
@@ -23,6 +27,13 @@ describe('relative change', () => {
     expect(relativeChange(0, 0)).toBe('0%');
     expect(relativeChange(0, 0.1)).toBeNull();
   });
+
+  it('has the same change as a number beside it', () => {
+    expect(relativeChangePercent(100, 85)).toBe(-15);
+    expect(relativeChangePercent(80, 90)).toBe(12.5);
+    expect(relativeChangePercent(0, 0)).toBe(0);
+    expect(relativeChangePercent(0, 0.1)).toBeNull();
+  });
 });
 
 describe('performance change between two versions', () => {
@@ -34,22 +45,34 @@ describe('performance change between two versions', () => {
     expect(change).toEqual({
       available: true,
       avgResponseTimeChange: '-20%',
+      avgResponseTimeChangePercent: -20,
       errorRateChange: '-50%',
+      errorRateChangePercent: -50,
       p95ResponseTimeChange: expect.stringMatching(/^-(19|20|21)(\.\d)?%$/),
+      p95ResponseTimeChangePercent: expect.any(Number),
       base: {
         requestCount: 4,
         errorCount: 2,
         errorRate: '50%',
+        errorRatePercent: 50,
         avgResponseTime: '100ms',
+        avgResponseTimeMs: 100,
         p95ResponseTime: expect.stringMatching(/^(99|100|101)(\.\d)?ms$/),
+        p95ResponseTimeMs: expect.any(Number),
       },
       other: expect.objectContaining({
         requestCount: 4,
         errorCount: 1,
         errorRate: '25%',
+        errorRatePercent: 25,
         avgResponseTime: '80ms',
+        avgResponseTimeMs: 80,
       }),
     });
+    // Each number is the figure its text shows.
+    if (!change.available) throw new Error('measured on both sides');
+    expect(`${change.p95ResponseTimeChangePercent}%`).toBe(change.p95ResponseTimeChange);
+    expect(`${change.base.p95ResponseTimeMs}ms`).toBe(change.base.p95ResponseTime);
   });
 
   it('has no error rate change when the base had no errors and the other has some', () => {

@@ -293,7 +293,622 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    PreviewList: {
+      previews: {
+        previewInstanceId: string;
+        generationId: string;
+        projectId: string;
+        /** @enum {string} */
+        status:
+          | 'requested'
+          | 'building'
+          | 'launching'
+          | 'running'
+          | 'healthy'
+          | 'degraded'
+          | 'unhealthy'
+          | 'recovering'
+          | 'stopping'
+          | 'stopped'
+          | 'failed';
+        /** @enum {string} */
+        tier: 'free' | 'pro' | 'enterprise';
+        /** Format: date-time */
+        createdAt: string;
+        expiresAt: string | null;
+      }[];
+      quota: {
+        /** @enum {string} */
+        tier: 'free' | 'pro' | 'enterprise';
+        limit: number;
+        used: number;
+        remaining: number;
+      };
+    };
+    OpenApiDocument: {
+      openapi: string;
+      info: {
+        title: string;
+        version: string;
+      } & {
+        [key: string]: unknown;
+      };
+      paths: {
+        [key: string]: {
+          [key: string]: unknown;
+        };
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    AsyncApiDocument: {
+      asyncapi: string;
+      info: {
+        title: string;
+        version: string;
+      } & {
+        [key: string]: unknown;
+      };
+      channels: {
+        [key: string]: unknown;
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    Launch: {
+      /** @enum {string} */
+      status:
+        | 'requested'
+        | 'building'
+        | 'launching'
+        | 'running'
+        | 'healthy'
+        | 'degraded'
+        | 'unhealthy'
+        | 'recovering'
+        | 'stopping'
+        | 'stopped'
+        | 'failed';
+      previewInstanceId: string;
+      baseUrl: string;
+      wsUrl: string;
+      /** @description Returned once, by the launch that created the preview. */
+      previewToken?: string;
+      resourceAllocated: {
+        /** @description As the spec shows it: `512MB`, `1GB`. */
+        memory: string;
+        memoryBytes: number;
+        /** @description As the spec shows it: `0.5 cores`, `1 core`. */
+        cpu: string;
+        cpuCores: number;
+        /** @description As the spec shows it: `1GB`. */
+        storage: string;
+        storageBytes: number;
+      };
+      database: {
+        /** @enum {string} */
+        type: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
+        ready: boolean;
+        /** @enum {string} */
+        migrationStatus: 'not_required' | 'pending' | 'completed' | 'failed';
+      };
+      /** @description Null until the preview first turns healthy: the session starts then. */
+      expiresAt: string | null;
+      /** @description Session length in seconds, counted from first healthy. */
+      sessionDuration: number;
+      canExtend: boolean;
+      extensionsRemaining: number;
+    };
+    PreviewStatus: {
+      previewInstanceId: string;
+      /** @enum {string} */
+      status:
+        | 'requested'
+        | 'building'
+        | 'launching'
+        | 'running'
+        | 'healthy'
+        | 'degraded'
+        | 'unhealthy'
+        | 'recovering'
+        | 'stopping'
+        | 'stopped'
+        | 'failed';
+      statusReason: string | null;
+      containerStatus: string | null;
+      baseUrl: string;
+      uptime: number | null;
+      health: {
+        /** @enum {string} */
+        status: 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
+        checks: {
+          name: string;
+          /** @enum {string} */
+          status: 'passing' | 'warning' | 'failing';
+          /** Format: date-time */
+          lastCheck?: string;
+          /** @description `45%` */
+          usage?: string;
+          usagePercent?: number;
+          message?: string;
+        }[];
+      };
+      resources: {
+        memory: {
+          /** @description `512MB`, `1GB`. */
+          allocated: string;
+          allocatedBytes: number;
+          /** @description `230MB`; null until measured. */
+          used: string | null;
+          usedBytes: number | null;
+          /** @description Share of the allocation in use, 0-100; null until measured. */
+          percent: number | null;
+        };
+        cpu: {
+          /** @description `0.5 cores`, `1 core`. */
+          allocated: string;
+          allocatedCores: number;
+          /** @description Cores in use (a number, as the spec shows it); null until measured. */
+          used: number | null;
+          /** @description The same as `used`, named by its unit like the other figures. */
+          usedCores: number | null;
+          /** @description Share of the allocation in use, 0-100; null until measured. */
+          percent: number | null;
+        };
+        storage: {
+          /** @description `1GB`. */
+          allocated: string;
+          allocatedBytes: number;
+          /** @description `350MB`, `1.2GB`; null until measured. */
+          used: string | null;
+          usedBytes: number | null;
+          /** @description Share of the allocation in use, 0-100; null until measured. */
+          percent: number | null;
+        };
+        limits: {
+          requested: {
+            memory: string;
+            memoryBytes: number;
+            cpu: string;
+            cpuCores: number;
+          };
+          applied: {
+            memory: string;
+            memoryBytes: number;
+            cpu: string;
+            cpuCores: number;
+          };
+          /** @description Why the applied limits differ from the requested ones; null when they do not. */
+          reason: string | null;
+        };
+      };
+      performance: {
+        requestCount: number;
+        errorCount: number;
+        /** @description `0.24%` */
+        errorRate: string;
+        errorRatePercent: number;
+        /** @description `125ms`; null before the first request. */
+        avgResponseTime: string | null;
+        avgResponseTimeMs: number | null;
+        /** @description `450ms`; null before the first request. */
+        p95ResponseTime: string | null;
+        p95ResponseTimeMs: number | null;
+      };
+      database: {
+        /** @enum {string} */
+        type: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
+        /** @enum {string} */
+        status: 'not_used' | 'pending' | 'connected' | 'unreachable';
+        /** @enum {string} */
+        migrationStatus: 'not_required' | 'pending' | 'completed' | 'failed';
+        /** @description The app's tables (not alembic's version table) when last counted; null: see notCountedReason. */
+        tables: number | null;
+        /** @description Rows in those tables, counted exactly. */
+        records: number | null;
+        /** @description When tables and records were counted (by the resource sampler, not by this call). */
+        countedAt: string | null;
+        /** @description Why tables and records are null: no database, a kind not counted, a runtime that cannot count. */
+        notCountedReason: string | null;
+      };
+      expiresAt: string | null;
+      timeRemaining: number | null;
+      canExtend: boolean;
+      extensionsRemaining: number;
+      /** @description The app's OpenAPI operations as GET …/endpoints lists them (the first 200), read when it first turned healthy; empty when it serves no document. */
+      generatedEndpoints: {
+        method: string;
+        path: string;
+        description?: string;
+        operationId?: string;
+      }[];
+      timeline: {
+        step: string;
+        /** Format: date-time */
+        startedAt: string;
+        /** Format: date-time */
+        endedAt?: string;
+        durationMs?: number;
+      }[];
+      failure: {
+        step: string;
+        reason: string;
+        message: string;
+        exitCode?: number;
+        lastLines?: string[];
+      } | null;
+    };
+    StopResult: {
+      previewInstanceId: string;
+      /** @enum {string} */
+      status:
+        | 'requested'
+        | 'building'
+        | 'launching'
+        | 'running'
+        | 'healthy'
+        | 'degraded'
+        | 'unhealthy'
+        | 'recovering'
+        | 'stopping'
+        | 'stopped'
+        | 'failed';
+      stoppedAt: string | null;
+    };
+    AppEndpoints: {
+      generationId: string;
+      /** @description Where the app serves the OpenAPI document the endpoints come from. */
+      source: string;
+      /** @description In the document's order: paths, then each path's methods. */
+      endpoints: {
+        method: string;
+        path: string;
+        description?: string;
+        operationId?: string;
+      }[];
+    };
+    TestResponse: {
+      statusCode: number;
+      headers: {
+        [key: string]: string;
+      };
+      /** @description JSON bodies parsed, text as text, binary as base64. */
+      body: unknown;
+      durationMs: number;
+    };
+    PreviewConfig: {
+      previewInstanceId: string;
+      /** @enum {string} */
+      tier: 'free' | 'pro' | 'enterprise';
+      limits: {
+        /** @description The applied memory limit: `512MB`. */
+        memory: string;
+        memoryMb: number;
+        /** @description The applied CPU limit: `0.5 cores`. */
+        cpu: string;
+        cpuCores: number;
+        /** @description `1GB`. */
+        storage: string;
+        storageBytes: number;
+        requested: {
+          memory: string;
+          memoryBytes: number;
+          cpu: string;
+          cpuCores: number;
+        };
+        applied: {
+          memory: string;
+          memoryBytes: number;
+          cpu: string;
+          cpuCores: number;
+        };
+        /** @description Why the applied limits differ from the requested ones; null when they do not. */
+        reason: string | null;
+      };
+      database: {
+        /** @enum {string} */
+        type: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
+        autoMigrate: boolean;
+        migrationCommand: string | null;
+        seedCommand: string | null;
+        url: string | null;
+        /** @description Every database variable the app gets; passwords as `***`. */
+        environment: {
+          [key: string]: string;
+        };
+      };
+      healthCheck: {
+        endpoint: string;
+        intervalSeconds: number;
+      };
+      entryPoint: string;
+      /** @description The entry point as run. */
+      command: string;
+      /** @description What was rewritten so the server listens on 0.0.0.0:<port>. */
+      commandChanges: string[];
+      listenEnvironment: {
+        [key: string]: string;
+      };
+      port: number;
+      openapiPath: string;
+      /** @description The generation's environment, secrets as `***`. */
+      env: {
+        [key: string]: string;
+      };
+      dockerfile: {
+        path: string;
+        generated: boolean;
+      };
+      generatedDockerfile: string | null;
+    };
+    LogsPage: {
+      previewInstanceId: string;
+      logs: components['schemas']['LogLine'][];
+      /** @description Present when more lines match: pass it back for the next page. */
+      nextToken?: string;
+    };
+    LogLine: {
+      /** Format: date-time */
+      timestamp: string;
+      /** @enum {string} */
+      level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+      /** @enum {string} */
+      source: 'request' | 'database' | 'startup' | 'error' | 'system' | 'build';
+      message: string;
+      metadata: {
+        [key: string]: unknown;
+      };
+      /** @description Where the line sits in the preview's log: resume after it with `after=<cursor>`. */
+      cursor: string;
+    };
+    LogExportLink: {
+      /** @description Where to download the file (also in `Location`). */
+      url: string;
+      /** Format: date-time */
+      expiresAt: string;
+      bytes: number;
+    };
+    ExtendResult: {
+      /** @constant */
+      status: 'extended';
+      /** Format: date-time */
+      newExpiresAt: string;
+      extensionsRemaining: number;
+      maxExtensions: number;
+    };
+    RotatedToken: {
+      previewInstanceId: string;
+      /** @description Shown once; the previous token stops working. */
+      previewToken: string;
+    };
+    PreviewMetrics: {
+      previewInstanceId: string;
+      /** Format: date-time */
+      start: string;
+      /** Format: date-time */
+      end: string;
+      /** @description Seconds per point; points start at multiples of it (UTC). */
+      period: number;
+      metrics: {
+        /** @description MB in use, averaged over the period. */
+        memory: {
+          /** Format: date-time */
+          timestamp: string;
+          value: number;
+        }[];
+        /** @description Cores in use, averaged over the period. */
+        cpu: {
+          /** Format: date-time */
+          timestamp: string;
+          value: number;
+        }[];
+        responseTime: {
+          /** Format: date-time */
+          timestamp: string;
+          /** @description Average ms. */
+          value: number;
+          p95: number;
+          p99: number;
+          requests: number;
+        }[];
+        /** @description 5xx, timeout, unreachable: what the status counts as errors. 4xx are in clientErrors. */
+        errors: {
+          /** Format: date-time */
+          timestamp: string;
+          count: number;
+          type: string;
+        }[];
+        clientErrors: {
+          /** Format: date-time */
+          timestamp: string;
+          count: number;
+        }[];
+      };
+    };
+    VersionComparison: {
+      base: {
+        generationId: string;
+        version: string | null;
+        previewInstanceId: string;
+        /** @description The OpenAPI document's info.version. */
+        apiVersion: string | null;
+      };
+      other: {
+        generationId: string;
+        version: string | null;
+        previewInstanceId: string;
+        /** @description The OpenAPI document's info.version. */
+        apiVersion: string | null;
+      };
+      comparison: {
+        endpoints: {
+          added: {
+            method: string;
+            path: string;
+          }[];
+          removed: {
+            method: string;
+            path: string;
+          }[];
+          modified: {
+            method: string;
+            path: string;
+            changes: ('parameters' | 'requestBody' | 'responses')[];
+            /** @description Changed models the endpoint uses, directly or nested. */
+            models: string[];
+          }[];
+        };
+        models: {
+          added: string[];
+          removed: string[];
+          modified: {
+            name: string;
+            fields: {
+              added: {
+                type: string;
+                required: boolean;
+                name: string;
+              }[];
+              removed: {
+                type: string;
+                required: boolean;
+                name: string;
+              }[];
+              changed: {
+                name: string;
+                changes: ('type' | 'required' | 'constraints')[];
+                from: {
+                  type: string;
+                  required: boolean;
+                };
+                to: {
+                  type: string;
+                  required: boolean;
+                };
+              }[];
+            };
+            /** @description Something besides its fields changed (enum values, ...). */
+            definitionChanged: boolean;
+          }[];
+        };
+        performance:
+          | {
+              /** @constant */
+              available: false;
+              reason: string;
+            }
+          | {
+              /** @constant */
+              available: true;
+              /** @description `-15%`, `+12.5%`, `0%`. */
+              avgResponseTimeChange: string | null;
+              avgResponseTimeChangePercent: number | null;
+              /** @description Changes are null where base measured zero and other did not. */
+              errorRateChange: string | null;
+              errorRateChangePercent: number | null;
+              p95ResponseTimeChange: string | null;
+              p95ResponseTimeChangePercent: number | null;
+              base: {
+                requestCount: number;
+                errorCount: number;
+                /** @description `0.24%` */
+                errorRate: string;
+                errorRatePercent: number;
+                /** @description `125.5ms` */
+                avgResponseTime: string;
+                avgResponseTimeMs: number;
+                /** @description `450ms` */
+                p95ResponseTime: string;
+                p95ResponseTimeMs: number;
+              };
+              other: {
+                requestCount: number;
+                errorCount: number;
+                /** @description `0.24%` */
+                errorRate: string;
+                errorRatePercent: number;
+                /** @description `125.5ms` */
+                avgResponseTime: string;
+                avgResponseTimeMs: number;
+                /** @description `450ms` */
+                p95ResponseTime: string;
+                p95ResponseTimeMs: number;
+              };
+            };
+      };
+    };
+    PreviewEvents: {
+      events: {
+        eventId: string;
+        /** @enum {string} */
+        type:
+          | 'launched'
+          | 'build_started'
+          | 'built'
+          | 'started'
+          | 'healthy'
+          | 'degraded'
+          | 'unhealthy'
+          | 'recovering'
+          | 'recovered'
+          | 'extended'
+          | 'stopping'
+          | 'stopped'
+          | 'failed'
+          | 'expired'
+          | 'token_rotated';
+        /** Format: date-time */
+        timestamp: string;
+        actor: {
+          /** @enum {string} */
+          type: 'user' | 'system';
+          id: string;
+        };
+        reason?: string;
+        data?: {
+          [key: string]: unknown;
+        };
+      }[];
+      nextToken?: string;
+    };
+    LaunchRequest: {
+      generationId?: string;
+      projectId?: string;
+      /** @enum {string} */
+      databaseType?: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
+      /** @enum {string} */
+      resourceTier?: 'free' | 'pro' | 'enterprise';
+      autoMigrateDatabase?: boolean;
+      restart?: boolean;
+    };
+    TestRequest: {
+      /** @enum {string} */
+      method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+      path: string;
+      query?: {
+        [key: string]: string | string[];
+      };
+      headers?: {
+        [key: string]: string;
+      };
+      body?: unknown;
+    };
+    ExtendRequest: {
+      duration?: number;
+    };
+    /** @description Facts about the error: `fields` for invalid input, else named facts of the code (`limit`, `status`, `maxExtensions`, ...). */
+    ErrorDetails: {
+      fields?: components['schemas']['FieldError'][];
+    } & {
+      [key: string]: unknown;
+    };
+    FieldError: {
+      /** @description `body.resourceTier`, `query.limit`, `path.generationId`. */
+      field: string;
+      message: string;
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -311,52 +926,37 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The previews and the quota. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            previews: {
-              previewInstanceId: string;
-              generationId: string;
-              projectId: string;
-              /** @enum {string} */
-              status:
-                | 'requested'
-                | 'building'
-                | 'launching'
-                | 'running'
-                | 'healthy'
-                | 'degraded'
-                | 'unhealthy'
-                | 'recovering'
-                | 'stopping'
-                | 'stopped'
-                | 'failed';
-              /** @enum {string} */
-              tier: 'free' | 'pro' | 'enterprise';
-              /** Format: date-time */
-              createdAt: string;
-              /** Format: date-time */
-              expiresAt: string | null;
-            }[];
-            quota: {
-              /** @enum {string} */
-              tier: 'free' | 'pro' | 'enterprise';
-              limit: number;
-              used: number;
-              remaining: number;
-            };
-          };
+          /**
+           * @example {
+           *       "previews": [
+           *         {
+           *           "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *           "generationId": "todo-api",
+           *           "projectId": "todo",
+           *           "status": "healthy",
+           *           "tier": "free",
+           *           "createdAt": "2026-10-20T11:19:00.000Z",
+           *           "expiresAt": "2026-10-20T14:30:00.000Z"
+           *         }
+           *       ],
+           *       "quota": {
+           *         "tier": "free",
+           *         "limit": 3,
+           *         "used": 1,
+           *         "remaining": 2
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['PreviewList'];
         };
       };
-      /**
-       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
-       *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
-       */
+      /** @description `bad_request`: The request cannot be read (not JSON, a malformed header or token). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -364,10 +964,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'bad_request' | 'validation_failed';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'bad_request';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -380,10 +984,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -396,50 +1004,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_found`: No such generation or preview for this caller. */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_found';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -452,10 +1024,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -470,10 +1046,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -486,50 +1066,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
-      503: {
-        headers: {
-          /** @description Seconds to wait before retrying. */
-          'Retry-After'?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -545,18 +1089,32 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The OpenAPI document. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "openapi": "3.1.0",
+           *       "info": {
+           *         "title": "Preview service",
+           *         "version": "1.0.0"
+           *       },
+           *       "paths": {
+           *         "/api/previews": {
+           *           "get": {
+           *             "operationId": "list-previews"
+           *           }
+           *         }
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['OpenApiDocument'];
+        };
       };
-      /**
-       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
-       *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
-       */
+      /** @description `bad_request`: The request cannot be read (not JSON, a malformed header or token). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -564,82 +1122,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'bad_request' | 'validation_failed';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'bad_request';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `unauthorized`: No valid bearer token (or preview token). */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unauthorized';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `forbidden`: Not the caller's to use (another plan's tier, a stale preview token). */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'forbidden';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_found`: No such generation or preview for this caller. */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_found';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -652,10 +1142,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -670,10 +1164,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -686,50 +1184,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
-      503: {
-        headers: {
-          /** @description Seconds to wait before retrying. */
-          'Retry-After'?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -745,18 +1207,30 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The AsyncAPI document. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "asyncapi": "3.1.0",
+           *       "info": {
+           *         "title": "Preview live stream",
+           *         "version": "1.0.0"
+           *       },
+           *       "channels": {
+           *         "previewLogs": {
+           *           "address": "/api/generations/{generationId}/preview/logs"
+           *         }
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['AsyncApiDocument'];
+        };
       };
-      /**
-       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
-       *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
-       */
+      /** @description `bad_request`: The request cannot be read (not JSON, a malformed header or token). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -764,82 +1238,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'bad_request' | 'validation_failed';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'bad_request';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `unauthorized`: No valid bearer token (or preview token). */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unauthorized';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `forbidden`: Not the caller's to use (another plan's tier, a stale preview token). */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'forbidden';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_found`: No such generation or preview for this caller. */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_found';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -852,10 +1258,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -870,10 +1280,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -886,50 +1300,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
-      503: {
-        headers: {
-          /** @description Seconds to wait before retrying. */
-          'Retry-After'?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -945,18 +1323,17 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The page. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /** @example <!doctype html><title>Preview live stream</title> */
+          'text/html': string;
+        };
       };
-      /**
-       * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
-       *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
-       */
+      /** @description `bad_request`: The request cannot be read (not JSON, a malformed header or token). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -964,82 +1341,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'bad_request' | 'validation_failed';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'bad_request';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `unauthorized`: No valid bearer token (or preview token). */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unauthorized';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `forbidden`: Not the caller's to use (another plan's tier, a stale preview token). */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'forbidden';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_found`: No such generation or preview for this caller. */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_found';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1052,10 +1361,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1070,10 +1383,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1086,50 +1403,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
-      503: {
-        headers: {
-          /** @description Seconds to wait before retrying. */
-          'Retry-After'?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1149,72 +1430,90 @@ export interface operations {
     };
     requestBody?: {
       content: {
-        'application/json': {
-          generationId?: string;
-          projectId?: string;
-          /** @enum {string} */
-          databaseType?: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
-          /** @enum {string} */
-          resourceTier?: 'free' | 'pro' | 'enterprise';
-          autoMigrateDatabase?: boolean;
-          restart?: boolean;
-        };
+        /**
+         * @example {
+         *       "databaseType": "postgresql",
+         *       "resourceTier": "free",
+         *       "autoMigrateDatabase": true
+         *     }
+         */
+        'application/json': components['schemas']['LaunchRequest'];
       };
     };
     responses: {
-      /** @description Success */
+      /** @description A live preview of the generation exists (or `wait` saw it healthy): returned, without a token. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @enum {string} */
-            status:
-              | 'requested'
-              | 'building'
-              | 'launching'
-              | 'running'
-              | 'healthy'
-              | 'degraded'
-              | 'unhealthy'
-              | 'recovering'
-              | 'stopping'
-              | 'stopped'
-              | 'failed';
-            previewInstanceId: string;
-            baseUrl: string;
-            wsUrl: string;
-            /** @description Returned once, by the launch that created the preview. */
-            previewToken?: string;
-            resourceAllocated: {
-              memory: string;
-              cpu: string;
-              storage: string;
-            };
-            database: {
-              /** @enum {string} */
-              type: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
-              ready: boolean;
-              /** @enum {string} */
-              migrationStatus: 'not_required' | 'pending' | 'completed' | 'failed';
-            };
-            /**
-             * Format: date-time
-             * @description Null until the preview first turns healthy: the session starts then.
-             */
-            expiresAt: string | null;
-            /** @description Session length in seconds, counted from first healthy. */
-            sessionDuration: number;
-            canExtend: boolean;
-            extensionsRemaining: number;
-          };
+          /**
+           * @example {
+           *       "status": "healthy",
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "baseUrl": "https://api.example.com/prod/api/generations/todo-api/preview/proxy",
+           *       "wsUrl": "wss://ws.example.com/prod?generationId=todo-api",
+           *       "resourceAllocated": {
+           *         "memory": "512MB",
+           *         "memoryBytes": 536870912,
+           *         "cpu": "0.5 cores",
+           *         "cpuCores": 0.5,
+           *         "storage": "1GB",
+           *         "storageBytes": 1073741824
+           *       },
+           *       "database": {
+           *         "type": "postgresql",
+           *         "ready": true,
+           *         "migrationStatus": "completed"
+           *       },
+           *       "expiresAt": "2026-10-20T14:30:00.000Z",
+           *       "sessionDuration": 7200,
+           *       "canExtend": true,
+           *       "extensionsRemaining": 3
+           *     }
+           */
+          'application/json': components['schemas']['Launch'];
+        };
+      };
+      /** @description Launched: it goes on in the background. The answer carries the preview token, once. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "requested",
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "baseUrl": "https://api.example.com/prod/api/generations/todo-api/preview/proxy",
+           *       "wsUrl": "wss://ws.example.com/prod?generationId=todo-api",
+           *       "resourceAllocated": {
+           *         "memory": "512MB",
+           *         "memoryBytes": 536870912,
+           *         "cpu": "0.5 cores",
+           *         "cpuCores": 0.5,
+           *         "storage": "1GB",
+           *         "storageBytes": 1073741824
+           *       },
+           *       "database": {
+           *         "type": "postgresql",
+           *         "ready": false,
+           *         "migrationStatus": "pending"
+           *       },
+           *       "expiresAt": null,
+           *       "sessionDuration": 7200,
+           *       "canExtend": true,
+           *       "extensionsRemaining": 3,
+           *       "previewToken": "pvt_3kq9d0c6b2f14e7a9c1d5e8f0a2b4c6d"
+           *     }
+           */
+          'application/json': components['schemas']['Launch'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1223,10 +1522,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1239,10 +1542,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1255,10 +1562,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1271,23 +1582,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
+      /** @description `quota_exceeded`: The plan's concurrent previews are all in use; stop one first. */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1295,10 +1602,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'quota_exceeded';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1311,10 +1622,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1329,10 +1644,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1345,10 +1664,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1361,10 +1684,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_implemented';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1385,10 +1712,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1406,133 +1737,137 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The status document. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            previewInstanceId: string;
-            /** @enum {string} */
-            status:
-              | 'requested'
-              | 'building'
-              | 'launching'
-              | 'running'
-              | 'healthy'
-              | 'degraded'
-              | 'unhealthy'
-              | 'recovering'
-              | 'stopping'
-              | 'stopped'
-              | 'failed';
-            statusReason: string | null;
-            containerStatus: string | null;
-            baseUrl: string;
-            uptime: number | null;
-            health: {
-              /** @enum {string} */
-              status: 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
-              checks: {
-                name: string;
-                /** @enum {string} */
-                status: 'passing' | 'warning' | 'failing';
-                /** Format: date-time */
-                lastCheck?: string;
-                usage?: string;
-                message?: string;
-              }[];
-            };
-            resources: {
-              memory: {
-                allocated: string;
-                used: (string | number) | null;
-                percent: number | null;
-              };
-              cpu: {
-                allocated: string;
-                used: (string | number) | null;
-                percent: number | null;
-              };
-              storage: {
-                allocated: string;
-                used: (string | number) | null;
-                percent: number | null;
-              };
-              limits: {
-                requested: {
-                  memory: string;
-                  cpu: string;
-                };
-                applied: {
-                  memory: string;
-                  cpu: string;
-                };
-                /** @description Why the applied limits differ from the requested ones; null when they do not. */
-                reason: string | null;
-              };
-            };
-            performance: {
-              requestCount: number;
-              errorCount: number;
-              errorRate: string;
-              avgResponseTime: string | null;
-              p95ResponseTime: string | null;
-            };
-            database: {
-              /** @enum {string} */
-              type: 'none' | 'sqlite' | 'postgresql' | 'mongodb';
-              /** @enum {string} */
-              status: 'not_used' | 'pending' | 'connected' | 'unreachable';
-              /** @enum {string} */
-              migrationStatus: 'not_required' | 'pending' | 'completed' | 'failed';
-              /** @description The app's tables (not alembic's version table) when last counted; null: see notCountedReason. */
-              tables: number | null;
-              /** @description Rows in those tables, counted exactly. */
-              records: number | null;
-              /**
-               * Format: date-time
-               * @description When tables and records were counted (by the resource sampler, not by this call).
-               */
-              countedAt: string | null;
-              /** @description Why tables and records are null: no database, a kind not counted, a runtime that cannot count. */
-              notCountedReason: string | null;
-            };
-            /** Format: date-time */
-            expiresAt: string | null;
-            timeRemaining: number | null;
-            canExtend: boolean;
-            extensionsRemaining: number;
-            /** @description The app's OpenAPI operations as GET …/endpoints lists them (the first 200), read when it first turned healthy; empty when it serves no document. */
-            generatedEndpoints: {
-              method: string;
-              path: string;
-              description?: string;
-              operationId?: string;
-            }[];
-            timeline: {
-              step: string;
-              /** Format: date-time */
-              startedAt: string;
-              /** Format: date-time */
-              endedAt?: string;
-              durationMs?: number;
-            }[];
-            failure: {
-              step: string;
-              reason: string;
-              message: string;
-              exitCode?: number;
-              lastLines?: string[];
-            } | null;
-          };
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "status": "healthy",
+           *       "statusReason": null,
+           *       "containerStatus": "running",
+           *       "baseUrl": "https://api.example.com/prod/api/generations/todo-api/preview/proxy",
+           *       "uptime": 3600,
+           *       "health": {
+           *         "status": "healthy",
+           *         "checks": [
+           *           {
+           *             "name": "http",
+           *             "status": "passing",
+           *             "lastCheck": "2026-10-20T12:20:15.000Z",
+           *             "message": "200 in 9ms"
+           *           },
+           *           {
+           *             "name": "database",
+           *             "status": "passing",
+           *             "lastCheck": "2026-10-20T12:20:15.000Z",
+           *             "message": "Connected"
+           *           },
+           *           {
+           *             "name": "memory",
+           *             "status": "passing",
+           *             "lastCheck": "2026-10-20T12:20:15.000Z",
+           *             "usage": "45%",
+           *             "usagePercent": 45
+           *           }
+           *         ]
+           *       },
+           *       "resources": {
+           *         "memory": {
+           *           "allocated": "512MB",
+           *           "allocatedBytes": 536870912,
+           *           "used": "230MB",
+           *           "usedBytes": 241172480,
+           *           "percent": 44.9
+           *         },
+           *         "cpu": {
+           *           "allocated": "0.5 cores",
+           *           "allocatedCores": 0.5,
+           *           "used": 0.35,
+           *           "usedCores": 0.35,
+           *           "percent": 70
+           *         },
+           *         "storage": {
+           *           "allocated": "1GB",
+           *           "allocatedBytes": 1073741824,
+           *           "used": "350MB",
+           *           "usedBytes": 367001600,
+           *           "percent": 34.2
+           *         },
+           *         "limits": {
+           *           "requested": {
+           *             "memory": "512MB",
+           *             "memoryBytes": 536870912,
+           *             "cpu": "0.5 cores",
+           *             "cpuCores": 0.5
+           *           },
+           *           "applied": {
+           *             "memory": "512MB",
+           *             "memoryBytes": 536870912,
+           *             "cpu": "0.5 cores",
+           *             "cpuCores": 0.5
+           *           },
+           *           "reason": null
+           *         }
+           *       },
+           *       "performance": {
+           *         "requestCount": 1250,
+           *         "errorCount": 3,
+           *         "errorRate": "0.24%",
+           *         "errorRatePercent": 0.24,
+           *         "avgResponseTime": "125ms",
+           *         "avgResponseTimeMs": 125,
+           *         "p95ResponseTime": "450ms",
+           *         "p95ResponseTimeMs": 450
+           *       },
+           *       "database": {
+           *         "type": "postgresql",
+           *         "status": "connected",
+           *         "migrationStatus": "completed",
+           *         "tables": 2,
+           *         "records": 5,
+           *         "countedAt": "2026-10-20T11:21:00.000Z",
+           *         "notCountedReason": null
+           *       },
+           *       "expiresAt": "2026-10-20T14:30:00.000Z",
+           *       "timeRemaining": 3600,
+           *       "canExtend": true,
+           *       "extensionsRemaining": 3,
+           *       "generatedEndpoints": [
+           *         {
+           *           "method": "GET",
+           *           "path": "/todos",
+           *           "description": "List todos",
+           *           "operationId": "list_todos"
+           *         },
+           *         {
+           *           "method": "POST",
+           *           "path": "/todos",
+           *           "description": "Create a todo",
+           *           "operationId": "create_todo"
+           *         }
+           *       ],
+           *       "timeline": [
+           *         {
+           *           "step": "build",
+           *           "startedAt": "2026-10-20T11:19:00.000Z",
+           *           "endedAt": "2026-10-20T11:19:40.000Z",
+           *           "durationMs": 40000
+           *         }
+           *       ],
+           *       "failure": null
+           *     }
+           */
+          'application/json': components['schemas']['PreviewStatus'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1541,10 +1876,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1557,10 +1896,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1573,10 +1916,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1589,34 +1936,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1629,10 +1956,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1647,10 +1978,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1663,37 +1998,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -1703,10 +2020,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1724,36 +2045,26 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description Stopped (idempotent). */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            previewInstanceId: string;
-            /** @enum {string} */
-            status:
-              | 'requested'
-              | 'building'
-              | 'launching'
-              | 'running'
-              | 'healthy'
-              | 'degraded'
-              | 'unhealthy'
-              | 'recovering'
-              | 'stopping'
-              | 'stopped'
-              | 'failed';
-            /** Format: date-time */
-            stoppedAt: string | null;
-          };
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "status": "stopped",
+           *       "stoppedAt": "2026-10-20T12:30:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['StopResult'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1762,10 +2073,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1778,10 +2093,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1794,10 +2113,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1810,34 +2133,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1850,10 +2153,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1868,10 +2175,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1884,37 +2195,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -1924,10 +2217,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1945,30 +2242,33 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The app's endpoints. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            generationId: string;
-            /** @description The path the app serves its OpenAPI document at. */
-            source: string;
-            /** @description In the document's order: paths, then each path's methods. */
-            endpoints: {
-              method: string;
-              path: string;
-              description?: string;
-              operationId?: string;
-            }[];
-          };
+          /**
+           * @example {
+           *       "generationId": "todo-api",
+           *       "source": "/openapi.json",
+           *       "endpoints": [
+           *         {
+           *           "method": "GET",
+           *           "path": "/todos",
+           *           "description": "List todos",
+           *           "operationId": "list_todos"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['AppEndpoints'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1977,10 +2277,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1993,10 +2297,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2009,10 +2317,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2025,23 +2337,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
+      /** @description `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it. */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2049,10 +2357,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'preview_not_running';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2065,10 +2377,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2083,10 +2399,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2099,37 +2419,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -2139,10 +2441,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2160,32 +2466,49 @@ export interface operations {
     };
     requestBody?: {
       content: {
-        'application/json': {
-          /** @enum {string} */
-          method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
-          path: string;
-          query?: {
-            [key: string]: string | string[];
-          };
-          headers?: {
-            [key: string]: string;
-          };
-          body?: unknown;
-        };
+        /**
+         * @example {
+         *       "method": "POST",
+         *       "path": "/todos",
+         *       "headers": {
+         *         "content-type": "application/json"
+         *       },
+         *       "body": {
+         *         "title": "Buy milk"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['TestRequest'];
       };
     };
     responses: {
-      /** @description Success */
+      /** @description The app's answer, as data. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "statusCode": 201,
+           *       "headers": {
+           *         "content-type": "application/json"
+           *       },
+           *       "body": {
+           *         "id": 1,
+           *         "title": "Buy milk",
+           *         "done": false
+           *       },
+           *       "durationMs": 9.4
+           *     }
+           */
+          'application/json': components['schemas']['TestResponse'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2194,10 +2517,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2210,10 +2537,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2226,10 +2557,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2242,23 +2577,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
+      /** @description `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it. */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2266,10 +2597,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'preview_not_running';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2282,10 +2617,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2300,10 +2639,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2316,37 +2659,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -2356,10 +2681,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2377,17 +2706,80 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description What the preview runs with. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "tier": "free",
+           *       "limits": {
+           *         "memory": "512MB",
+           *         "memoryMb": 512,
+           *         "cpu": "0.5 cores",
+           *         "cpuCores": 0.5,
+           *         "storage": "1GB",
+           *         "storageBytes": 1073741824,
+           *         "requested": {
+           *           "memory": "512MB",
+           *           "memoryBytes": 536870912,
+           *           "cpu": "0.5 cores",
+           *           "cpuCores": 0.5
+           *         },
+           *         "applied": {
+           *           "memory": "512MB",
+           *           "memoryBytes": 536870912,
+           *           "cpu": "0.5 cores",
+           *           "cpuCores": 0.5
+           *         },
+           *         "reason": null
+           *       },
+           *       "database": {
+           *         "type": "postgresql",
+           *         "autoMigrate": true,
+           *         "migrationCommand": "alembic upgrade head",
+           *         "seedCommand": null,
+           *         "url": "set in DATABASE_URL (password hidden)",
+           *         "environment": {
+           *           "DATABASE_URL": "postgresql://app:***@database:5432/app"
+           *         }
+           *       },
+           *       "healthCheck": {
+           *         "endpoint": "/health",
+           *         "intervalSeconds": 30
+           *       },
+           *       "entryPoint": "uvicorn app.main:app --port 8000",
+           *       "command": "uvicorn app.main:app --port 8000 --host 0.0.0.0",
+           *       "commandChanges": [
+           *         "added --host 0.0.0.0"
+           *       ],
+           *       "listenEnvironment": {
+           *         "PORT": "8000",
+           *         "HOST": "0.0.0.0"
+           *       },
+           *       "port": 8000,
+           *       "openapiPath": "/openapi.json",
+           *       "env": {
+           *         "LOG_LEVEL": "info",
+           *         "SECRET_KEY": "***"
+           *       },
+           *       "dockerfile": {
+           *         "path": "Dockerfile",
+           *         "generated": false
+           *       },
+           *       "generatedDockerfile": null
+           *     }
+           */
+          'application/json': components['schemas']['PreviewConfig'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2396,10 +2788,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2412,10 +2808,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2428,10 +2828,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2444,34 +2848,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2484,10 +2868,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2502,10 +2890,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2518,37 +2910,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -2558,10 +2932,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2587,17 +2965,40 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description One page of matching lines, oldest first. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "logs": [
+           *         {
+           *           "timestamp": "2026-10-20T12:20:15.000Z",
+           *           "level": "INFO",
+           *           "source": "request",
+           *           "message": "GET /todos completed in 45ms",
+           *           "metadata": {
+           *             "method": "GET",
+           *             "path": "/todos",
+           *             "statusCode": 200,
+           *             "duration": 45
+           *           },
+           *           "cursor": "1760962815000-0"
+           *         }
+           *       ],
+           *       "nextToken": "eyJhZnRlciI6IjE3NjA5NjI4MTUwMDAtMCJ9"
+           *     }
+           */
+          'application/json': components['schemas']['LogsPage'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2606,10 +3007,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2622,10 +3027,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2638,10 +3047,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2654,34 +3067,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2694,10 +3087,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2712,10 +3109,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2728,10 +3129,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2744,21 +3149,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_implemented';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -2768,10 +3171,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2796,17 +3203,61 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The file, in the format asked for (`Content-Disposition` names it). */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example [
+           *       {
+           *         "timestamp": "2026-10-20T12:20:15.000Z",
+           *         "level": "INFO",
+           *         "source": "request",
+           *         "message": "GET /todos completed in 45ms",
+           *         "metadata": {
+           *           "method": "GET",
+           *           "path": "/todos",
+           *           "statusCode": 200,
+           *           "duration": 45
+           *         },
+           *         "cursor": "1760962815000-0"
+           *       }
+           *     ]
+           */
+          'application/json': components['schemas']['LogLine'][];
+          /**
+           * @example timestamp,level,source,message
+           *     2026-10-20T12:20:15.000Z,INFO,request,GET /todos completed in 45ms
+           */
+          'text/csv': string;
+          /** @example (gzip of the JSON export) */
+          'application/gzip': string;
+        };
+      };
+      /** @description A file over 4 MB: a download link, valid for an hour. */
+      303: {
+        headers: {
+          /** @description The download link. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "url": "https://exports.example.com/todo-api-logs.json.gz?X-Amz-Signature=…",
+           *       "expiresAt": "2026-10-20T13:20:15.000Z",
+           *       "bytes": 5242880
+           *     }
+           */
+          'application/json': components['schemas']['LogExportLink'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2815,10 +3266,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2831,10 +3286,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2847,10 +3306,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2863,34 +3326,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2903,10 +3346,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2921,10 +3368,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2937,10 +3388,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2953,21 +3408,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_implemented';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -2977,10 +3430,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2998,23 +3455,36 @@ export interface operations {
     };
     requestBody?: {
       content: {
-        'application/json': {
-          duration?: number;
-        };
+        /**
+         * @example {
+         *       "duration": 1800
+         *     }
+         */
+        'application/json': components['schemas']['ExtendRequest'];
       };
     };
     responses: {
-      /** @description Success */
+      /** @description The new expiry. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "status": "extended",
+           *       "newExpiresAt": "2026-10-20T15:00:00.000Z",
+           *       "extensionsRemaining": 2,
+           *       "maxExtensions": 3
+           *     }
+           */
+          'application/json': components['schemas']['ExtendResult'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3023,10 +3493,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3039,10 +3513,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3055,10 +3533,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3071,18 +3553,20 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -3095,10 +3579,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'invalid_state' | 'extension_limit_reached' | 'preview_not_running';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3111,10 +3599,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3129,10 +3621,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3145,37 +3641,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -3185,10 +3663,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3206,17 +3688,25 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The new token. */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "previewToken": "pvt_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+           *     }
+           */
+          'application/json': components['schemas']['RotatedToken'];
+        };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3225,10 +3715,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3241,10 +3735,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3257,10 +3755,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3273,23 +3775,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
+      /** @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is. */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3297,10 +3795,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'invalid_state';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3313,10 +3815,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3331,10 +3837,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3347,37 +3857,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -3387,10 +3879,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3412,62 +3908,63 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description The series. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            previewInstanceId: string;
-            /** Format: date-time */
-            start: string;
-            /** Format: date-time */
-            end: string;
-            /** @description Seconds per point; points start at multiples of it (UTC). */
-            period: number;
-            metrics: {
-              /** @description MB in use, averaged over the period. */
-              memory: {
-                /** Format: date-time */
-                timestamp: string;
-                value: number;
-              }[];
-              /** @description Cores in use, averaged over the period. */
-              cpu: {
-                /** Format: date-time */
-                timestamp: string;
-                value: number;
-              }[];
-              responseTime: {
-                /** Format: date-time */
-                timestamp: string;
-                /** @description Average ms. */
-                value: number;
-                p95: number;
-                p99: number;
-                requests: number;
-              }[];
-              /** @description 5xx, timeout, unreachable: what the status counts as errors. 4xx are in clientErrors. */
-              errors: {
-                /** Format: date-time */
-                timestamp: string;
-                count: number;
-                type: string;
-              }[];
-              clientErrors: {
-                /** Format: date-time */
-                timestamp: string;
-                count: number;
-              }[];
-            };
-          };
+          /**
+           * @example {
+           *       "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *       "start": "2026-10-20T11:20:00.000Z",
+           *       "end": "2026-10-20T12:20:00.000Z",
+           *       "period": 60,
+           *       "metrics": {
+           *         "memory": [
+           *           {
+           *             "timestamp": "2026-10-20T12:19:00.000Z",
+           *             "value": 230
+           *           }
+           *         ],
+           *         "cpu": [
+           *           {
+           *             "timestamp": "2026-10-20T12:19:00.000Z",
+           *             "value": 0.35
+           *           }
+           *         ],
+           *         "responseTime": [
+           *           {
+           *             "timestamp": "2026-10-20T12:19:00.000Z",
+           *             "value": 125,
+           *             "p95": 450,
+           *             "p99": 610,
+           *             "requests": 120
+           *           }
+           *         ],
+           *         "errors": [
+           *           {
+           *             "timestamp": "2026-10-20T12:19:00.000Z",
+           *             "count": 1,
+           *             "type": "5xx"
+           *           }
+           *         ],
+           *         "clientErrors": [
+           *           {
+           *             "timestamp": "2026-10-20T12:19:00.000Z",
+           *             "count": 2
+           *           }
+           *         ]
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['PreviewMetrics'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3476,10 +3973,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3492,10 +3993,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3508,10 +4013,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3524,34 +4033,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3564,10 +4053,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3582,10 +4075,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3598,37 +4095,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -3638,10 +4117,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3660,114 +4143,108 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description What changed. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            base: {
-              generationId: string;
-              version: string | null;
-              previewInstanceId: string;
-              /** @description The OpenAPI document's info.version. */
-              apiVersion: string | null;
-            };
-            other: {
-              generationId: string;
-              version: string | null;
-              previewInstanceId: string;
-              /** @description The OpenAPI document's info.version. */
-              apiVersion: string | null;
-            };
-            comparison: {
-              endpoints: {
-                added: {
-                  method: string;
-                  path: string;
-                }[];
-                removed: {
-                  method: string;
-                  path: string;
-                }[];
-                modified: {
-                  method: string;
-                  path: string;
-                  changes: ('parameters' | 'requestBody' | 'responses')[];
-                  /** @description Changed models the endpoint uses, directly or nested. */
-                  models: string[];
-                }[];
-              };
-              models: {
-                added: string[];
-                removed: string[];
-                modified: {
-                  name: string;
-                  fields: {
-                    added: {
-                      type: string;
-                      required: boolean;
-                      name: string;
-                    }[];
-                    removed: {
-                      type: string;
-                      required: boolean;
-                      name: string;
-                    }[];
-                    changed: {
-                      name: string;
-                      changes: ('type' | 'required' | 'constraints')[];
-                      from: {
-                        type: string;
-                        required: boolean;
-                      };
-                      to: {
-                        type: string;
-                        required: boolean;
-                      };
-                    }[];
-                  };
-                  /** @description Something besides its fields changed (enum values, ...). */
-                  definitionChanged: boolean;
-                }[];
-              };
-              performance:
-                | {
-                    /** @enum {boolean} */
-                    available: false;
-                    reason: string;
-                  }
-                | {
-                    /** @enum {boolean} */
-                    available: true;
-                    avgResponseTimeChange: string | null;
-                    /** @description Changes are null where base measured zero and other did not. */
-                    errorRateChange: string | null;
-                    p95ResponseTimeChange: string | null;
-                    base: {
-                      requestCount: number;
-                      errorCount: number;
-                      errorRate: string;
-                      avgResponseTime: string;
-                      p95ResponseTime: string;
-                    };
-                    other: {
-                      requestCount: number;
-                      errorCount: number;
-                      errorRate: string;
-                      avgResponseTime: string;
-                      p95ResponseTime: string;
-                    };
-                  };
-            };
-          };
+          /**
+           * @example {
+           *       "base": {
+           *         "generationId": "todo-api",
+           *         "version": "1",
+           *         "previewInstanceId": "preview_0mx79owaxef900eab1ec7d69e",
+           *         "apiVersion": "1.0.0"
+           *       },
+           *       "other": {
+           *         "generationId": "todo-api-v2",
+           *         "version": "2",
+           *         "previewInstanceId": "preview_0mx7a1bcdef900eab1ec7d6a0",
+           *         "apiVersion": "1.1.0"
+           *       },
+           *       "comparison": {
+           *         "endpoints": {
+           *           "added": [
+           *             {
+           *               "method": "DELETE",
+           *               "path": "/todos/{id}"
+           *             }
+           *           ],
+           *           "removed": [],
+           *           "modified": [
+           *             {
+           *               "method": "POST",
+           *               "path": "/todos",
+           *               "changes": [
+           *                 "requestBody"
+           *               ],
+           *               "models": [
+           *                 "TodoIn"
+           *               ]
+           *             }
+           *           ]
+           *         },
+           *         "models": {
+           *           "added": [],
+           *           "removed": [],
+           *           "modified": [
+           *             {
+           *               "name": "TodoIn",
+           *               "fields": {
+           *                 "added": [
+           *                   {
+           *                     "name": "due",
+           *                     "type": "string",
+           *                     "required": false
+           *                   }
+           *                 ],
+           *                 "removed": [],
+           *                 "changed": []
+           *               },
+           *               "definitionChanged": false
+           *             }
+           *           ]
+           *         },
+           *         "performance": {
+           *           "available": true,
+           *           "avgResponseTimeChange": "-15%",
+           *           "avgResponseTimeChangePercent": -15,
+           *           "errorRateChange": "-50%",
+           *           "errorRateChangePercent": -50,
+           *           "p95ResponseTimeChange": "+5%",
+           *           "p95ResponseTimeChangePercent": 5,
+           *           "base": {
+           *             "requestCount": 100,
+           *             "errorCount": 2,
+           *             "errorRate": "2%",
+           *             "errorRatePercent": 2,
+           *             "avgResponseTime": "120ms",
+           *             "avgResponseTimeMs": 120,
+           *             "p95ResponseTime": "400ms",
+           *             "p95ResponseTimeMs": 400
+           *           },
+           *           "other": {
+           *             "requestCount": 100,
+           *             "errorCount": 1,
+           *             "errorRate": "1%",
+           *             "errorRatePercent": 1,
+           *             "avgResponseTime": "102ms",
+           *             "avgResponseTimeMs": 102,
+           *             "p95ResponseTime": "420ms",
+           *             "p95ResponseTimeMs": 420
+           *           }
+           *         }
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['VersionComparison'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3776,10 +4253,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3792,10 +4273,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3808,10 +4293,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3824,23 +4313,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
+      /** @description `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it. */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3848,10 +4333,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'preview_not_running';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3864,10 +4353,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3882,10 +4375,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3898,37 +4395,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -3938,10 +4417,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3962,52 +4445,35 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Success */
+      /** @description One page of events, newest first. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            events: {
-              eventId: string;
-              /** @enum {string} */
-              type:
-                | 'launched'
-                | 'build_started'
-                | 'built'
-                | 'started'
-                | 'healthy'
-                | 'degraded'
-                | 'unhealthy'
-                | 'recovering'
-                | 'recovered'
-                | 'extended'
-                | 'stopping'
-                | 'stopped'
-                | 'failed'
-                | 'expired'
-                | 'token_rotated';
-              /** Format: date-time */
-              timestamp: string;
-              actor: {
-                /** @enum {string} */
-                type: 'user' | 'system';
-                id: string;
-              };
-              reason?: string;
-              data?: {
-                [key: string]: unknown;
-              };
-            }[];
-            nextToken?: string;
-          };
+          /**
+           * @example {
+           *       "events": [
+           *         {
+           *           "eventId": "evt_01",
+           *           "type": "launched",
+           *           "timestamp": "2026-10-20T11:19:00.000Z",
+           *           "actor": {
+           *             "type": "user",
+           *             "id": "user_123"
+           *           }
+           *         }
+           *       ],
+           *       "nextToken": "eyJvZmZzZXQiOjUwfQ"
+           *     }
+           */
+          'application/json': components['schemas']['PreviewEvents'];
         };
       };
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -4016,10 +4482,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'bad_request' | 'validation_failed';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4032,10 +4502,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'unauthorized';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4048,10 +4522,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'forbidden';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4064,34 +4542,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'not_found';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
-       *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
-       *
-       *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
-       *
-       *     `preview_not_running`: The preview is not serving yet (or any more); wait for `healthy` or launch it.
-       */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
-              message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4104,10 +4562,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'payload_too_large';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4122,10 +4584,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'rate_limited';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -4138,37 +4604,19 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
               code: 'internal';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
       };
-      /** @description `not_implemented`: This environment has no runtime for it. */
-      501: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: {
-              /** @enum {string} */
-              code: 'not_implemented';
-              message: string;
-              details?: unknown;
-            };
-          };
-        };
-      };
-      /**
-       * @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.
-       *
-       *     `runtime_unavailable`: The container runtime does not answer; retry after `Retry-After` seconds.
-       *
-       *     `maintenance`: The stage is in maintenance; retry after `Retry-After` seconds.
-       */
+      /** @description `unavailable`: A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds. */
       503: {
         headers: {
           /** @description Seconds to wait before retrying. */
@@ -4178,10 +4626,14 @@ export interface operations {
         content: {
           'application/json': {
             error: {
-              /** @enum {string} */
-              code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
+              /**
+               * @description What went wrong; says whether to retry.
+               * @enum {string}
+               */
+              code: 'unavailable';
+              /** @description For people: safe to show, never a stack trace. */
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };

@@ -158,6 +158,7 @@ export class HealthMonitor {
       name: 'memory',
       status: percent >= memoryWarningPercent ? 'warning' : 'passing',
       usage: `${percent}%`,
+      usagePercent: percent,
     };
   }
 }

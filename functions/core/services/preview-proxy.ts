@@ -25,6 +25,7 @@ import { serviceMetricNames, type ServiceMetrics } from '../service-metrics.js';
 import type { Identity, PreviewRecord } from '../preview.js';
 import { bindEntryPoint, listenEnvironment } from '../app-binding.js';
 import { limitsView } from '../preview-views.js';
+import { allowanceBytes } from '../storage-allowance.js';
 import { appliedLimits } from '../resource-fit.js';
 import { databaseEnvironment } from '../task-definition.js';
 import { formatCpu, formatMemory } from '../tiers.js';
@@ -193,6 +194,7 @@ export class PreviewProxy {
         cpu: formatCpu(applied.cpu),
         cpuCores: applied.cpu,
         storage: `${record.resources.storageGb}GB`,
+        storageBytes: allowanceBytes(record.resources.storageGb),
         ...limitsView(record),
       },
       database: {

@@ -1,7 +1,8 @@
 /**
  * The REST API's route table: one entry per API Gateway resource and method. `handler` names the
  * route's function in the registry (`restFunctions` in ../registry.ts), which must have one for
- * each route: the CDK stack deploys it and the local gateway runs it. The OpenAPI document lists
+ * each route: the CDK stack deploys it and the local gateway runs it. Routes may share a function
+ * (the proxy's root and its paths below). The OpenAPI document lists
  * these routes; handlers may import this table, which carries no handler modules.
  */
 export interface RouteDefinition {
@@ -30,6 +31,8 @@ export const routes = [
     handler: 'send-test-request',
     authenticated: true,
   },
+  // The app's root (`…/proxy` and `…/proxy/`): a greedy parameter never matches an empty path.
+  { method: 'ANY', path: `${generation}/preview/proxy`, handler: 'proxy-preview', authenticated: true },
   {
     method: 'ANY',
     path: `${generation}/preview/proxy/{proxy+}`,
