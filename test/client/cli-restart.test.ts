@@ -161,8 +161,12 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
       expect(launched.stdout).toMatch(new RegExp(`^  ✓ ${step} \\d+(ms|\\.\\ds)$`, 'm'));
     }
     expect(launched.stdout).toMatch(/^healthy preview_\w+$/m);
-    expect(launched.stdout).toMatch(/^app +http:\/\/127\.0\.0\.1:\d+\/api\/generations\/hello-api\/preview\/proxy\/$/m);
-    expect(launched.stdout).toMatch(/^live stream +ws:\/\/127\.0\.0\.1:\d+\/api\/generations\/hello-api\/preview\/logs$/m);
+    expect(launched.stdout).toMatch(
+      /^app +http:\/\/127\.0\.0\.1:\d+\/api\/generations\/hello-api\/preview\/proxy\/$/m,
+    );
+    expect(launched.stdout).toMatch(
+      /^live stream +ws:\/\/127\.0\.0\.1:\d+\/api\/generations\/hello-api\/preview\/logs$/m,
+    );
     previewId = /^healthy (preview_\w+)$/m.exec(launched.stdout)?.[1] ?? '';
   }, 180_000);
 
@@ -170,7 +174,7 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
     expect(previewId).not.toBe('');
     follower = new CliProcess(['logs', 'hello-api', '--follow', '--json', '--search', marker], cliEnv());
     let n = 0;
-    for (const end = n + 3; n < end; ) await throughProxy(++n);
+    for (const end = n + 3; n < end;) await throughProxy(++n);
     await follower.until(`line ${n}`, printedUpTo(n));
 
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
@@ -178,7 +182,7 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
       if (signal === 'SIGTERM') await service.service.stop();
       else await service.service.kill();
       // The app goes on; what it prints while the service is down must arrive all the same.
-      for (const end = n + 2; n < end; ) await straightToApp(++n);
+      for (const end = n + 2; n < end;) await straightToApp(++n);
       // And after the kill, the app stops too: the restarted service recovers it, with a new token.
       if (signal === 'SIGKILL') await stopApp();
       await follower.until(`backoff after ${signal}`, backingOff(errFrom));
@@ -188,11 +192,14 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
       const reachable = await until(
         90,
         () =>
-          service.api('POST', '/api/generations/hello-api/preview/request', { method: 'GET', path: '/health' }),
+          service.api('POST', '/api/generations/hello-api/preview/request', {
+            method: 'GET',
+            path: '/health',
+          }),
         (answer) => answer.json?.statusCode === 200,
       );
       expect(reachable.json?.statusCode, JSON.stringify(reachable.json)).toBe(200);
-      for (const end = n + 3; n < end; ) await throughProxy(++n);
+      for (const end = n + 3; n < end;) await throughProxy(++n);
       await follower.until(`line ${n} after ${signal}`, printedUpTo(n));
     }
 
