@@ -170,7 +170,7 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
     previewId = /^healthy (preview_\w+)$/m.exec(launched.stdout)?.[1] ?? '';
   }, 180_000);
 
-  it('logs --follow prints every line once, in order, through a SIGTERM and a SIGKILL of the service', async () => {
+  it('logs --follow prints every line once, in order, through a SIGTERM, then a SIGKILL and a recovery', async () => {
     expect(previewId).not.toBe('');
     follower = new CliProcess(['logs', 'hello-api', '--follow', '--json', '--search', marker], cliEnv());
     let n = 0;
@@ -203,8 +203,14 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
       await follower.until(`line ${n} after ${signal}`, printedUpTo(n));
     }
 
+    // The second restart recovered the app, which rotated the token the follower had.
+    const events = await service.api('GET', '/api/generations/hello-api/preview/events');
+    expect(events.json.events.map((e: { type: string }) => e.type)).toContain('recovered');
     const lines = followed();
-    expect(lines.map((line) => line.n)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(
+      lines.map((line) => line.n),
+      follower.err.join('\n'),
+    ).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(new Set(lines.map((line) => line.cursor)).size).toBe(n);
     follower.stop();
     expect(await follower.exited).toBe(0);
