@@ -187,9 +187,9 @@ export class PreviewLogStream {
     }
     // The stream may have been closed while the token was being fetched.
     if (this.isEnded()) return;
+    let opened = false;
     const socket = new this.WebSocketImpl(url);
     this.socket = socket;
-    let opened = false;
     socket.onopen = (() => {
       opened = true;
       this.lastHeardAt = Date.now();
