@@ -197,10 +197,12 @@ export class PreviewLogStream {
     }
     // The stream may have been closed while the token was being fetched.
     if (this.isEnded()) return;
+    let opened = false;
     const socket = new this.WebSocketImpl(url);
     this.socket = socket;
     this.closing = undefined;
     socket.onopen = (() => {
+      opened = true;
       this.lastHeardAt = Date.now();
       this.setState('open');
       if (!this.subscribed) this.send({ action: 'unsubscribe' });
@@ -220,6 +222,10 @@ export class PreviewLogStream {
     socket.onclose = ((event: { code: number; reason: string }) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      // A refused handshake does not say why (browsers hide the status): the token may have been
+      // rotated while the stream was away, e.g. by a recovery when the service restarted. A token
+      // that can be asked for again is; one that cannot is tried again as it is.
+      if (!opened && typeof this.options.previewToken !== 'string') this.token = undefined;
       this.closed(event.code, event.reason);
     }) as never;
   }

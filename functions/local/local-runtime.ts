@@ -133,11 +133,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ]
         : [],
     );
+    // Logs first: what a task printed while the service was down is read before its task events
+    // can recover it (a recovery removes the old task's containers).
+    const logFollower = await previewRuntime?.watchLogs?.();
     const taskEvents = await previewRuntime?.watchTaskEvents?.(async (event) => {
       const { handler } = await eventFunctions['task-state-change'].module.load();
       await handler(event);
     });
-    const logFollower = await previewRuntime?.watchLogs?.();
     const runningGateway = gateway;
     return {
       url: gateway.url,

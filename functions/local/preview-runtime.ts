@@ -64,7 +64,7 @@ export async function createLocalPreviewRuntime(
         runner: new DockerTaskRunner(docker, { owner }),
         starter,
         notice: undefined,
-        watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver),
+        watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver, owner),
         onBuildLog,
         ...(logs ? { watchLogs: () => logs.followDocker(docker, owner) } : {}),
       };

@@ -139,6 +139,33 @@ describe('PreviewLogStream', () => {
     stream.close();
   });
 
+  it('asks its token function again after a refused handshake, and tries a fixed token as it is', async () => {
+    // A recovery while the stream was away (the service restarting) rotated the token: the
+    // handshake is refused, and a WebSocket does not say why.
+    const tokens = ['pvt_first', 'pvt_second'];
+    let asked = 0;
+    const { stream, received } = streamOf({ previewToken: async () => tokens[asked++] ?? 'pvt_none' });
+    const first = await socketNumber(1);
+    first.open();
+    first.deliver(line('5-1'));
+    first.drop(1006);
+    const refused = await socketNumber(2);
+    expect(refused.query.get('token')).toBe('pvt_first');
+    refused.drop(1006);
+    const third = await socketNumber(3);
+    expect(third.query.get('token')).toBe('pvt_second');
+    expect(third.query.get('after')).toBe('5-1');
+    third.open();
+    third.deliver(line('5-1'), line('5-2'));
+    expect(received).toEqual(['5-1', '5-2']);
+    stream.close();
+
+    const fixed = streamOf();
+    (await socketNumber(1)).drop(1006);
+    expect((await socketNumber(2)).query.get('token')).toBe('pvt_first');
+    fixed.stream.close();
+  });
+
   it('ends when the service closes a stream opened with a fixed token', async () => {
     const { stream } = streamOf();
     const first = await socketNumber(1);

@@ -39,6 +39,8 @@ export interface DockerLogFollowerOptions {
 }
 
 const managed = 'preview.managed=true';
+/** Docker states of a container whose output is complete. */
+const stoppedStates = new Set(['exited', 'dead']);
 const neverStarted = '0001-01-01T00:00:00Z';
 
 /** Docker's RFC 3339 timestamp (up to nanoseconds) as nanoseconds since the epoch. */
@@ -80,12 +82,22 @@ export class DockerLogFollower {
       filters: { type: ['container'], event: ['start'], label: labels },
       onEvent: (event) => {
         const id = event.id ?? event.Actor?.ID;
-        if (id) this.follow(id);
+        if (id) void this.follow(id);
       },
-      // Containers running now, the first time and after the engine came back.
+      // Containers running now, the first time and after the engine came back; those that stopped
+      // while no one read them (the service was down) are read to their end before `start`
+      // resolves, so the recovery that replaces their task (and removes them) comes after.
       onConnected: async () => {
-        const running = await docker.listContainers({ filters: { label: labels, status: ['running'] } });
-        for (const container of running) this.follow(container.Id);
+        const listed = await docker.listContainers({ all: true, filters: { label: labels } });
+        await Promise.all(
+          listed.map((container) =>
+            container.State === 'running'
+              ? this.follow(container.Id)
+              : stoppedStates.has(container.State)
+                ? this.follow(container.Id, { toEnd: true })
+                : undefined,
+          ),
+        );
       },
       onError: (error) => options.onError?.(error),
     });
@@ -102,17 +114,18 @@ export class DockerLogFollower {
     this.streams.clear();
   }
 
-  private follow(id: string): void {
+  /** Resolves once the container is followed, or with `toEnd` once its output has been read. */
+  private async follow(id: string, options: { toEnd?: boolean } = {}): Promise<void> {
     if (this.stopped || this.followed.has(id)) return;
     this.followed.add(id);
-    void this.attach(id).catch((error: unknown) => {
+    await this.attach(id, options.toEnd ?? false).catch((error: unknown) => {
       this.followed.delete(id);
       // A container removed before it could be read has nothing more to say.
       if ((error as { statusCode?: number }).statusCode !== 404) this.options.onError?.(error);
     });
   }
 
-  private async attach(id: string): Promise<void> {
+  private async attach(id: string, toEnd: boolean): Promise<void> {
     const container = this.docker.getContainer(id);
     const inspection = await container.inspect();
     const labels = inspection.Config.Labels;
@@ -159,12 +172,16 @@ export class DockerLogFollower {
         buffered = buffered.subarray(8 + size);
       }
     });
-    const ended = () => {
-      if (this.streams.get(id) === stream) this.streams.delete(id);
-      this.followed.delete(id);
-    };
-    stream.on('close', ended);
-    stream.on('error', ended);
+    const read = new Promise<void>((resolve) => {
+      const ended = () => {
+        if (this.streams.get(id) === stream) this.streams.delete(id);
+        this.followed.delete(id);
+        resolve();
+      };
+      stream.on('close', ended);
+      stream.on('error', ended);
+    });
+    if (toEnd) await read;
   }
 
   /** Each line starts with Docker's RFC 3339 timestamp (nanoseconds), then a space. */

@@ -31,12 +31,15 @@ function taskStateChange(previewId: string, taskId: string, action: string): Tas
 
 /**
  * Turns Docker's container events into ECS "Task State Change" events for the same handler that
- * EventBridge invokes in AWS. When the engine comes back after a restart, every preview task it
- * holds is reported once, so the service learns what happened to them meanwhile.
+ * EventBridge invokes in AWS. When the service starts and when the engine comes back after a
+ * restart, every preview task of `owner` is reported once, so the service learns what happened to
+ * them while it was not listening (an app that stopped while the service was down is recovered
+ * now, not after its health checks have failed).
  */
 export async function startDockerTaskEvents(
   docker: Docker,
   deliver: (event: TaskStateChangeEvent) => Promise<void>,
+  owner?: string,
 ): Promise<{ stop(): Promise<void> }> {
   const pending = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
@@ -63,9 +66,9 @@ export async function startDockerTaskEvents(
       if (!previewId || !event.Action || !watchedActions.has(event.Action)) return;
       schedule(previewId, labels['preview.task'] ?? 'unknown', event.Action);
     },
-    onConnected: async (reconnected) => {
-      if (!reconnected) return;
-      const containers = await docker.listContainers({ all: true, filters: { label: [managed] } });
+    onConnected: async () => {
+      const label = owner ? [managed, `preview.owner=${owner}`] : [managed];
+      const containers = await docker.listContainers({ all: true, filters: { label } });
       for (const container of containers) {
         const previewId = container.Labels['preview.id'];
         if (!previewId) continue;

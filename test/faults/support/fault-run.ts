@@ -34,7 +34,8 @@ export interface ApiAnswer {
  */
 export class FaultRun {
   readonly service: ServiceProcess;
-  private token = '';
+  /** The signed-in user's bearer token (a pro-tier JWT). */
+  token = '';
 
   private constructor(
     readonly dataDir: string,
