@@ -3,6 +3,8 @@
  * WebSocket, one JSON object per line of a WebSocket message.
  */
 
+import type { ErrorDetails } from './errors.js';
+
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type LogSource = 'request' | 'database' | 'startup' | 'error' | 'system' | 'build';
 export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
@@ -74,7 +76,7 @@ export interface TruncatedMessage {
 
 export interface ErrorMessage {
   readonly type: 'error';
-  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+  readonly error: { readonly code: string; readonly message: string; readonly details?: ErrorDetails };
 }
 
 export type ReplyMessage =

@@ -259,7 +259,16 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    ErrorDetails: {
+      fields?: {
+        field: string;
+        message: string;
+      }[];
+    } & {
+      [key: string]: unknown;
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -321,7 +330,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -333,7 +342,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -349,7 +358,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -365,7 +374,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -381,7 +390,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -389,7 +398,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -405,7 +414,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -421,7 +430,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -439,7 +448,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -455,7 +464,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -471,7 +480,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -495,7 +504,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -521,7 +530,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -533,7 +542,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -549,7 +558,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -565,7 +574,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -581,7 +590,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -589,7 +598,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -605,7 +614,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -621,7 +630,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -639,7 +648,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -655,7 +664,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -671,7 +680,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -695,7 +704,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -780,7 +789,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -792,7 +801,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -808,7 +817,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -824,7 +833,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -840,7 +849,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -848,7 +857,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -864,7 +873,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -880,7 +889,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -898,7 +907,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -914,7 +923,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -930,7 +939,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -954,7 +963,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1089,7 +1098,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1101,7 +1110,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1117,7 +1126,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1133,7 +1142,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1149,7 +1158,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1157,7 +1166,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -1173,7 +1182,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1189,7 +1198,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1207,7 +1216,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1223,7 +1232,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1239,7 +1248,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1263,7 +1272,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1310,7 +1319,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1322,7 +1331,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1338,7 +1347,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1354,7 +1363,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1370,7 +1379,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1378,7 +1387,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -1394,7 +1403,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1410,7 +1419,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1428,7 +1437,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1444,7 +1453,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1460,7 +1469,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1484,7 +1493,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1512,7 +1521,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1524,7 +1533,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1540,7 +1549,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1556,7 +1565,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1572,7 +1581,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1580,7 +1589,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -1596,7 +1605,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1612,7 +1621,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1630,7 +1639,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1646,7 +1655,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1662,7 +1671,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1686,7 +1695,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1729,7 +1738,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1741,7 +1750,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1757,7 +1766,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1773,7 +1782,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1789,7 +1798,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1797,7 +1806,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -1813,7 +1822,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1829,7 +1838,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1847,7 +1856,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1863,7 +1872,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1879,7 +1888,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1903,7 +1912,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1931,7 +1940,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -1943,7 +1952,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1959,7 +1968,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1975,7 +1984,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1991,7 +2000,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -1999,7 +2008,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -2015,7 +2024,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2031,7 +2040,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2049,7 +2058,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2065,7 +2074,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2081,7 +2090,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2105,7 +2114,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2141,7 +2150,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2153,7 +2162,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2169,7 +2178,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2185,7 +2194,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2201,7 +2210,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2209,7 +2218,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -2225,7 +2234,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2241,7 +2250,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2259,7 +2268,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2275,7 +2284,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2291,7 +2300,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2315,7 +2324,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2350,7 +2359,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2362,7 +2371,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2378,7 +2387,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2394,7 +2403,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2410,7 +2419,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2418,7 +2427,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -2434,7 +2443,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2450,7 +2459,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2468,7 +2477,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2484,7 +2493,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2500,7 +2509,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2524,7 +2533,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2558,7 +2567,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2570,7 +2579,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2586,7 +2595,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2602,7 +2611,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2618,7 +2627,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2626,7 +2635,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -2642,7 +2651,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2658,7 +2667,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2676,7 +2685,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2692,7 +2701,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2708,7 +2717,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2732,7 +2741,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2760,7 +2769,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -2772,7 +2781,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2788,7 +2797,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2804,7 +2813,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2820,7 +2829,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2828,7 +2837,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -2844,7 +2853,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2860,7 +2869,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2878,7 +2887,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2894,7 +2903,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2910,7 +2919,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -2934,7 +2943,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3011,7 +3020,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3023,7 +3032,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3039,7 +3048,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3055,7 +3064,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3071,7 +3080,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3079,7 +3088,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -3095,7 +3104,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3111,7 +3120,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3129,7 +3138,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3145,7 +3154,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3161,7 +3170,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3185,7 +3194,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3311,7 +3320,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3323,7 +3332,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3339,7 +3348,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3355,7 +3364,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3371,7 +3380,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3379,7 +3388,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -3395,7 +3404,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3411,7 +3420,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3429,7 +3438,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3445,7 +3454,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3461,7 +3470,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3485,7 +3494,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3551,7 +3560,7 @@ export interface operations {
       /**
        * @description `bad_request`: The request cannot be read (not JSON, a malformed header or token).
        *
-       *     `validation_failed`: A field is invalid; `details` lists each field and what is wrong.
+       *     `validation_failed`: A field is invalid; `details.fields` lists each field and what is wrong.
        */
       400: {
         headers: {
@@ -3563,7 +3572,7 @@ export interface operations {
               /** @enum {string} */
               code: 'bad_request' | 'validation_failed';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3579,7 +3588,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unauthorized';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3595,7 +3604,7 @@ export interface operations {
               /** @enum {string} */
               code: 'forbidden';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3611,7 +3620,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_found';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3619,7 +3628,7 @@ export interface operations {
       /**
        * @description `invalid_state`: The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.
        *
-       *     `quota_exceeded`: The plan's concurrent previews are all in use; stop one first.
+       *     `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.
        *
        *     `extension_limit_reached`: The session's extensions are used up; `details.maxExtensions` says how many the tier has.
        *
@@ -3635,7 +3644,7 @@ export interface operations {
               /** @enum {string} */
               code: 'invalid_state' | 'quota_exceeded' | 'extension_limit_reached' | 'preview_not_running';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3651,7 +3660,7 @@ export interface operations {
               /** @enum {string} */
               code: 'payload_too_large';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3669,7 +3678,7 @@ export interface operations {
               /** @enum {string} */
               code: 'rate_limited';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3685,7 +3694,7 @@ export interface operations {
               /** @enum {string} */
               code: 'internal';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3701,7 +3710,7 @@ export interface operations {
               /** @enum {string} */
               code: 'not_implemented';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };
@@ -3725,7 +3734,7 @@ export interface operations {
               /** @enum {string} */
               code: 'unavailable' | 'runtime_unavailable' | 'maintenance';
               message: string;
-              details?: unknown;
+              details?: components['schemas']['ErrorDetails'];
             };
           };
         };

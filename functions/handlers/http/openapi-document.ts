@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as api from '../../core/api-schemas.js';
-import { errorStatus, type ErrorCode } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
+import { errorStatus } from '../error-answer.js';
 import { routes } from './routes.js';
 
 /** Request and response schemas per route handler; the OpenAPI document is generated from them. */
@@ -55,13 +56,14 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
 /** What each error code tells a client; `conflict` is internal (retried, never sent) and has none. */
 const errorCodeMeanings: Record<Exclude<ErrorCode, 'conflict'>, string> = {
   bad_request: 'The request cannot be read (not JSON, a malformed header or token).',
-  validation_failed: 'A field is invalid; `details` lists each field and what is wrong.',
+  validation_failed: 'A field is invalid; `details.fields` lists each field and what is wrong.',
   unauthorized: 'No valid bearer token (or preview token).',
   forbidden: "Not the caller's to use (another plan's tier, a stale preview token).",
   not_found: 'No such generation or preview for this caller.',
   invalid_state:
     "The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.",
-  quota_exceeded: "The plan's concurrent previews are all in use; stop one first.",
+  quota_exceeded:
+    "The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.",
   extension_limit_reached:
     "The session's extensions are used up; `details.maxExtensions` says how many the tier has.",
   preview_not_running: 'The preview is not serving yet (or any more); wait for `healthy` or launch it.',
@@ -73,6 +75,22 @@ const errorCodeMeanings: Record<Exclude<ErrorCode, 'conflict'>, string> = {
     'A dependency (the database) is busy or failing, or the preview was changing; retry after `Retry-After` seconds.',
   runtime_unavailable: 'The container runtime does not answer; retry after `Retry-After` seconds.',
   maintenance: 'The stage is in maintenance; retry after `Retry-After` seconds.',
+};
+
+/** Always an object: the invalid fields under `fields`, the error's other named facts beside it. */
+const errorDetailsSchema = {
+  type: 'object',
+  properties: {
+    fields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+        required: ['field', 'message'],
+      },
+    },
+  },
+  additionalProperties: true,
 };
 
 const retryAfterHeader = {
@@ -102,7 +120,7 @@ const errorResponses = Object.fromEntries(
                     properties: {
                       code: { type: 'string', enum: codes },
                       message: { type: 'string' },
-                      details: {},
+                      details: { $ref: '#/components/schemas/ErrorDetails' },
                     },
                     required: ['code', 'message'],
                   },
@@ -168,7 +186,10 @@ export function openApiDocument(serverUrl: string) {
     openapi: '3.0.3',
     info: { title: 'Preview service', version: '1.0.0' },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      schemas: { ErrorDetails: errorDetailsSchema },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
     security: [{ bearer: [] }],
     paths,
   };
