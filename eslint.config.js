@@ -20,4 +20,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Adapters serve the core's ports: what they share with handlers is defined in core.
+    files: ['functions/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['../handlers/*', '../../handlers/*', '../../local/*'] },
+      ],
+    },
+  },
 );
