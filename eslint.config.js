@@ -16,7 +16,20 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@aws-sdk/*', 'dockerode', '../adapters/*', '../../adapters/*', '../handlers/*'] },
+        {
+          // Patterns are gitignore-style: `#` must be escaped, or the line is a comment.
+          patterns: [
+            '@aws-sdk/*',
+            'dockerode',
+            '\\#adapters/*',
+            '\\#handlers/*',
+            '\\#local/*',
+            '\\#lib/*',
+            '../adapters/*',
+            '../../adapters/*',
+            '../handlers/*',
+          ],
+        },
       ],
     },
   },
@@ -26,7 +39,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['../handlers/*', '../../handlers/*', '../../local/*'] },
+        {
+          patterns: [
+            '\\#handlers/*',
+            '\\#local/*',
+            '\\#lib/*',
+            '../handlers/*',
+            '../../handlers/*',
+            '../../local/*',
+          ],
+        },
       ],
     },
   },
