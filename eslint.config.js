@@ -16,7 +16,39 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@aws-sdk/*', 'dockerode', '../adapters/*', '../../adapters/*', '../handlers/*'] },
+        {
+          // Patterns are gitignore-style: `#` must be escaped, or the line is a comment.
+          patterns: [
+            '@aws-sdk/*',
+            'dockerode',
+            '\\#adapters/*',
+            '\\#handlers/*',
+            '\\#local/*',
+            '\\#lib/*',
+            '../adapters/*',
+            '../../adapters/*',
+            '../handlers/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Adapters serve the core's ports: what they share with handlers is defined in core.
+    files: ['functions/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '\\#handlers/*',
+            '\\#local/*',
+            '\\#lib/*',
+            '../handlers/*',
+            '../../handlers/*',
+            '../../local/*',
+          ],
+        },
       ],
     },
   },

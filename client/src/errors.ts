@@ -20,19 +20,35 @@ export const errorCodes = [
 
 export type ErrorCode = (typeof errorCodes)[number];
 
+/** An invalid part of a request: `body.resourceTier`, `query.limit`, `path`, … */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * What an error says beyond its message, always an object: the invalid fields under `fields`
+ * (`validation_failed`), other named facts beside it (`{ limit, active }` for `quota_exceeded`).
+ */
+export interface ErrorDetails {
+  readonly fields?: readonly FieldError[];
+  readonly [fact: string]: unknown;
+}
+
 /** The one error shape of the service: `{ "error": { code, message, details } }`. */
 export interface ErrorBody {
-  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: unknown };
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: ErrorDetails };
 }
 
 function isErrorBody(body: unknown): body is ErrorBody {
   if (typeof body !== 'object' || body === null || !('error' in body)) return false;
   const error = (body as { error: unknown }).error;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
   return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as { code?: unknown }).code === 'string' &&
-    typeof (error as { message?: unknown }).message === 'string'
+    typeof code === 'string' &&
+    typeof message === 'string' &&
+    (details === undefined || (typeof details === 'object' && details !== null && !Array.isArray(details)))
   );
 }
 
@@ -49,7 +65,8 @@ export class PreviewApiError<
     readonly status: number,
     readonly code: Code,
     message: string,
-    readonly details: unknown,
+    /** The error's details when it has any; for `unexpected_answer`, `{ body }`: what was answered. */
+    readonly details: ErrorDetails | undefined,
     /** Seconds to wait before retrying, from `Retry-After` (429 and 503). */
     readonly retryAfterSeconds: number | undefined,
   ) {
@@ -77,7 +94,7 @@ export class PreviewApiError<
       status,
       'unexpected_answer',
       `The service answered ${status} without an error body.`,
-      body,
+      { body },
       retryAfterSeconds,
     );
   }

@@ -3,6 +3,8 @@
  * WebSocket, one JSON object per line of a WebSocket message.
  */
 
+import type { ErrorDetails } from './errors.js';
+
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type LogSource = 'request' | 'database' | 'startup' | 'error' | 'system' | 'build';
 /** The preview's overall health, as REST `health.status` says it. */
@@ -121,7 +123,7 @@ export interface TruncatedMessage {
 
 export interface ErrorMessage {
   readonly type: 'error';
-  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+  readonly error: { readonly code: string; readonly message: string; readonly details?: ErrorDetails };
 }
 
 /** The answer to `subscribe`: the filters now active, which replaced the previous ones. */

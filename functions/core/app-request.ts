@@ -1,4 +1,4 @@
-import { AppError } from './errors.js';
+import { invalidFields } from './errors.js';
 
 /** A request to a preview's app, as the proxy forwards it. */
 export interface AppRequest {
@@ -27,8 +27,7 @@ export interface AppHttpClient {
 
 export const proxyLimits = { timeoutMs: 30_000, maxResponseBytes: 6 * 1024 * 1024 } as const;
 
-const invalidPath = (message: string) =>
-  new AppError('validation_failed', 'The request is invalid.', [{ field: 'path', message }]);
+const invalidPath = (message: string) => invalidFields([{ field: 'path', message }]);
 
 /**
  * The path to request from the app. Only a path reaches the app: no scheme, no host, nothing

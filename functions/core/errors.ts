@@ -1,31 +1,31 @@
 import type { ZodError } from 'zod';
 
-/** Machine-readable error codes; each maps to exactly one HTTP status. */
-export const errorStatus = {
-  bad_request: 400,
-  validation_failed: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
+/** Machine-readable error codes. The handlers give each one HTTP status (`handlers/error-answer.ts`). */
+export const errorCodes = [
+  'bad_request',
+  'validation_failed',
+  'unauthorized',
+  'forbidden',
+  'not_found',
   /** A concurrent write won; the caller may read again and retry. Internal: never shown to clients. */
-  conflict: 409,
+  'conflict',
   /** The preview's state does not allow this action (e.g. extending a stopped preview). */
-  invalid_state: 409,
-  quota_exceeded: 409,
-  extension_limit_reached: 409,
-  preview_not_running: 409,
-  payload_too_large: 413,
-  rate_limited: 429,
-  internal: 500,
-  not_implemented: 501,
-  unavailable: 503,
+  'invalid_state',
+  'quota_exceeded',
+  'extension_limit_reached',
+  'preview_not_running',
+  'payload_too_large',
+  'rate_limited',
+  'internal',
+  'not_implemented',
+  'unavailable',
   /** No container runtime answers (Docker down, ECS unreachable): retry later. */
-  runtime_unavailable: 503,
+  'runtime_unavailable',
   /** The stage is in maintenance: no launches or recoveries until it ends. */
-  maintenance: 503,
-} as const;
+  'maintenance',
+] as const;
 
-export type ErrorCode = keyof typeof errorStatus;
+export type ErrorCode = (typeof errorCodes)[number];
 
 export interface FieldError {
   /** Where the problem is: `body.resourceTier`, `query.limit`, `path.generationId`, or a variable name. */
@@ -33,30 +33,32 @@ export interface FieldError {
   readonly message: string;
 }
 
+/**
+ * What an error says beyond its message, always an object: the invalid fields under `fields`,
+ * other named facts beside it (`{ limit: 3, active: 3 }` for a quota).
+ */
+export interface ErrorDetails {
+  readonly fields?: readonly FieldError[];
+  readonly [fact: string]: unknown;
+}
+
 /** The one error type of the service. Its message and details are safe to show to clients. */
 export class AppError extends Error {
-  readonly status: number;
-
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: readonly FieldError[] | Record<string, unknown>,
-    /** When a retry may succeed: sent as `Retry-After` (seconds) with 429 and 503 answers. */
+    readonly details?: ErrorDetails,
+    /** When a retry may succeed, in seconds (429 and 503 answers carry it as `Retry-After`). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';
-    this.status = errorStatus[code];
   }
 }
 
+/** The error as the REST API and the live stream send it. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: AppError['details'] };
-}
-
-/** The headers an error answer carries beyond its body: `Retry-After` when the error has one. */
-export function errorHeaders(error: AppError): Record<string, string> {
-  return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  error: { code: ErrorCode; message: string; details?: ErrorDetails };
 }
 
 export function errorBody(error: AppError): ErrorBody {
@@ -67,20 +69,6 @@ export function errorBody(error: AppError): ErrorBody {
       ...(error.details === undefined ? {} : { details: error.details }),
     },
   };
-}
-
-/**
- * The error as a client sees it. A version clash that outlived its retries is a moment of
- * contention, not a refusal: it answers 503 with `Retry-After`, never 409.
- */
-export function clientFacing(error: AppError): AppError {
-  if (error.code !== 'conflict') return error;
-  return new AppError(
-    'unavailable',
-    'The preview is changing right now; try again in a moment.',
-    undefined,
-    1,
-  );
 }
 
 /** Field-level details from a zod error, prefixed by where the input came from. */
@@ -94,6 +82,11 @@ export function fieldErrors(error: ZodError, prefix: string): FieldError[] {
   });
 }
 
+/** A `validation_failed` error naming the invalid fields. */
+export function invalidFields(fields: readonly FieldError[], what = 'The request is invalid.'): AppError {
+  return new AppError('validation_failed', what, { fields });
+}
+
 export function validationError(error: ZodError, prefix: string, what = 'The request is invalid.'): AppError {
-  return new AppError('validation_failed', what, fieldErrors(error, prefix));
+  return invalidFields(fieldErrors(error, prefix), what);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, fieldErrors, type FieldError } from './errors.js';
+import { fieldErrors, invalidFields, type FieldError } from './errors.js';
 import { generateDockerfile } from './generated-dockerfile.js';
 
 export const databaseTypes = ['none', 'sqlite', 'postgresql', 'mongodb'] as const;
@@ -96,8 +96,8 @@ export function parseGenerationSource(
   generationId: string,
   files: ReadonlyMap<string, Buffer>,
 ): GenerationSource {
-  const invalid = (details: FieldError[]) =>
-    new AppError('validation_failed', `Generation ${generationId} has an invalid generation.json.`, details);
+  const invalid = (fields: FieldError[]) =>
+    invalidFields(fields, `Generation ${generationId} has an invalid generation.json.`);
   const manifest = files.get('generation.json');
   if (!manifest) throw invalid([{ field: 'generation.json', message: 'is missing' }]);
   let json: unknown;

@@ -167,7 +167,15 @@ export const truncatedMessageSchema = z
 export const errorMessageSchema = z
   .object({
     type: z.literal('error'),
-    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z
+        .object({ fields: z.array(z.object({ field: z.string(), message: z.string() })).optional() })
+        .loose()
+        .optional()
+        .describe("Invalid fields under `fields`, the error's other named facts beside it."),
+    }),
   })
   .describe("What was wrong with the client's message, in the service's error shape.");
 

@@ -1,5 +1,5 @@
 import type { MetricsResponse } from './api-schemas.js';
-import { AppError, type FieldError } from './errors.js';
+import { invalidFields, type FieldError } from './errors.js';
 import { isError, totalRequests, type RequestBucket, type ResourceSample } from './metrics.js';
 import { quantile } from './quantile-sketch.js';
 
@@ -36,7 +36,7 @@ export function metricsWindow(
       message: `the window may span at most ${metricsWindowLimits.maxSeconds / 3600} hours`,
     });
   }
-  if (problems.length > 0) throw new AppError('validation_failed', 'The request is invalid.', problems);
+  if (problems.length > 0) throw invalidFields(problems);
   return { start, end, periodSeconds: query.period };
 }
 

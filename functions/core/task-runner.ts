@@ -140,17 +140,13 @@ export function taskFailed(failure: TaskFailure): AppError {
   return new AppError(
     'unavailable',
     `The ${failure.step} step failed: ${reasonText[failure.reason]}${code}.`,
-    {
-      ...failure,
-    },
+    { ...failure },
   );
 }
 
 /** The task failure an error carries, if it is one. */
 export function taskFailureOf(error: unknown): TaskFailure | undefined {
-  if (!(error instanceof AppError) || error.details === undefined || Array.isArray(error.details)) {
-    return undefined;
-  }
+  if (!(error instanceof AppError) || error.details === undefined) return undefined;
   const details = error.details as Partial<TaskFailure>;
   return details.step !== undefined && details.reason !== undefined ? (details as TaskFailure) : undefined;
 }

@@ -8,7 +8,7 @@ import type {
   ScheduledEvent,
 } from 'aws-lambda';
 import type { TableDefinition } from '../adapters/aws/table-definitions.js';
-import type { TaskStateChangeEvent } from './events/task-state-change.js';
+import type { TaskStateChangeEvent } from '../core/task-state-change.js';
 import type { RestRouteName } from './http/routes.js';
 import type { WebSocketRouteName } from './websocket/routes.js';
 import type { WebSocketEvent, WebSocketResult } from './websocket/websocket-route.js';

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, validationError } from '../core/errors.js';
+import { AppError, invalidFields, validationError } from '../core/errors.js';
 import { maxJsonDepth, parseJson } from '../core/json-input.js';
 import type { Identity } from '../core/preview.js';
 import { tierNameSchema } from '../core/tiers.js';
@@ -52,9 +52,7 @@ export function jsonBody(event: APIGatewayProxyEvent): unknown {
 
 /** JSON nested deeper than the service reads: 400 with the part it came in. */
 export function tooDeep(field: string): AppError {
-  return new AppError('validation_failed', 'The request is invalid.', [
-    { field, message: `nests deeper than ${maxJsonDepth} levels` },
-  ]);
+  return invalidFields([{ field, message: `nests deeper than ${maxJsonDepth} levels` }]);
 }
 
 /** The caller, as the authorizer put it into the request context. */

@@ -11,9 +11,9 @@ export function decodePathPart(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new AppError('bad_request', 'The request is invalid.', [
-      { field: 'path', message: 'is not validly percent-encoded' },
-    ]);
+    throw new AppError('bad_request', 'The request is invalid.', {
+      fields: [{ field: 'path', message: 'is not validly percent-encoded' }],
+    });
   }
 }
 

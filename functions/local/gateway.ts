@@ -9,7 +9,8 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, errorHeaders, AppError, type ErrorCode } from '../core/errors.js';
+import { errorBody, AppError, type ErrorCode } from '../core/errors.js';
+import { errorHeaders, statusOf } from '../handlers/error-answer.js';
 import { authorizerServices, services } from '../handlers/services.js';
 import { routes, type RestRouteName, type RouteDefinition } from '../handlers/http/routes.js';
 import { corsPreflightHeaders, corsResponseHeaders } from '../handlers/middleware/cors-headers.js';
@@ -72,7 +73,7 @@ function gatewayError(code: ErrorCode, message: string): APIGatewayProxyResult {
 function appErrorResult(error: AppError): APIGatewayProxyResult {
   const origin = allowedOrigin();
   return {
-    statusCode: error.status,
+    statusCode: statusOf(error),
     headers: {
       'content-type': 'application/json',
       ...errorHeaders(error),

@@ -6,6 +6,7 @@ import { FileLogStore } from '../adapters/local/file-log-store.js';
 import { LocalExportStore } from '../adapters/local/local-export-store.js';
 import type { Clock } from '../core/clock.js';
 import type { LogAdapters } from '../core/log-ports.js';
+import { eventFunctions } from '../handlers/registry.js';
 import { buildLogStream, taskLogStream } from '../core/log-streams.js';
 import { cursorTime } from '../core/log-cursor.js';
 import { DockerLogFollower, type FollowedContainer } from '../adapters/local/docker-log-follower.js';
@@ -55,7 +56,7 @@ export class LocalLogs {
     this.pipeline = new LocalLogPipeline({
       logGroup: localLogGroup,
       // Loaded on first use, like a Lambda cold start.
-      deliver: async (event) => (await import('../handlers/logs/fan-out.js')).handler(event),
+      deliver: async (event) => (await eventFunctions['log-fan-out'].module.load()).handler(event),
       onError: report,
       resumeFrom: (previewId) => this.storedPosition(previewId),
     });
@@ -86,7 +87,7 @@ export class LocalLogs {
         start: async ({ connectionId, previewId }) => {
           void this.pipeline
             .enqueue(previewId, async () => {
-              const { handler } = await import('../handlers/websocket/replay.js');
+              const { handler } = await eventFunctions['log-replay'].module.load();
               await handler({ connectionId, previewId });
             })
             .catch(report);

@@ -9,7 +9,7 @@ import { ProcessImageBuilder } from '../adapters/local/process-image-builder.js'
 import { ProcessTaskRunner } from '../adapters/local/process-task-runner.js';
 import { ConfigError } from '../core/config.js';
 import type { PreviewRuntime, TaskRunnerKind } from '../core/task-runner.js';
-import type { TaskStateChangeEvent } from '../handlers/events/task-state-change.js';
+import type { TaskStateChangeEvent } from '../core/task-state-change.js';
 import { startDockerTaskEvents } from '../adapters/local/docker-task-events.js';
 import { LocalLaunchStarter } from './local-launch-starter.js';
 import type { LocalLogs } from './local-logs.js';

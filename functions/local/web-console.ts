@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError, errorBody } from '../core/errors.js';
+import { statusOf } from '../handlers/error-answer.js';
 import { services } from '../handlers/services.js';
 import type { GatewayExtension } from './gateway.js';
 
@@ -132,7 +133,7 @@ export class WebConsole implements GatewayExtension {
     if (asset) return { status: 200, ...asset };
     const missing = new AppError('not_found', `No console file ${path}.`);
     return {
-      status: missing.status,
+      status: statusOf(missing),
       contentType: 'application/json',
       body: Buffer.from(JSON.stringify(errorBody(missing))),
     };
@@ -150,7 +151,7 @@ export class WebConsole implements GatewayExtension {
 
 function sendError(res: ServerResponse, error: AppError): void {
   const body = JSON.stringify(errorBody(error));
-  res.writeHead(error.status, {
+  res.writeHead(statusOf(error), {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
   });

@@ -138,7 +138,7 @@ describe('the typed client against the local gateway', () => {
     expect(invalid).toMatchObject({
       status: 400,
       code: 'validation_failed',
-      details: [expect.objectContaining({ field: 'body.resourceTier' })],
+      details: { fields: [expect.objectContaining({ field: 'body.resourceTier' })] },
     });
 
     const stranger = new PreviewClient({ baseUrl: runtime.url, token: 'not-a-token' });

@@ -148,7 +148,7 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
     const fieldsOf = async (query: string) => {
       const { status, json } = await api('GET', `${path}?${query}`);
       expect(status).toBe(400);
-      return json.error.details.map((d: { field: string }) => d.field);
+      return json.error.details.fields.map((d: { field: string }) => d.field);
     };
     expect(await fieldsOf('period=90')).toEqual(['query.period']);
     expect(await fieldsOf('start=2025-10-20T12:00:00Z&end=2025-10-20T11:00:00Z')).toEqual(['query.end']);

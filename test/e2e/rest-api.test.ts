@@ -68,6 +68,8 @@ function expectError(result: Awaited<ReturnType<typeof call>>, status: number, c
       ...(result.json?.error?.details ? { details: expect.anything() } : {}),
     },
   });
+  // Details, when there are any, are an object: invalid fields under `fields`, other facts beside it.
+  if (result.json?.error?.details) expect(Array.isArray(result.json.error.details)).toBe(false);
   expect(JSON.stringify(result.json)).not.toMatch(/\bat .*\.(ts|js):\d+/);
 }
 
@@ -134,7 +136,7 @@ describe('REST API through the local gateway', () => {
         body: JSON.stringify({ autoMigrateDatabase: 'yes', databaseType: 'oracle', resourceTier: 7 }),
       });
       expectError(result, 400, 'validation_failed');
-      expect(result.json?.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      expect(result.json?.error.details.fields.map((d: { field: string }) => d.field).sort()).toEqual([
         'body.autoMigrateDatabase',
         'body.databaseType',
         'body.resourceTier',
@@ -147,9 +149,9 @@ describe('REST API through the local gateway', () => {
         body: JSON.stringify({ memory: 99999, cpu: 64 }),
       });
       expectError(result, 400, 'validation_failed');
-      expect(result.json?.error.details).toEqual([
-        { field: 'body', message: 'Unknown field(s): memory, cpu.' },
-      ]);
+      expect(result.json?.error.details).toEqual({
+        fields: [{ field: 'body', message: 'Unknown field(s): memory, cpu.' }],
+      });
     });
 
     it('refuses a body that is not JSON, or not an object', async () => {
@@ -189,7 +191,7 @@ describe('REST API through the local gateway', () => {
       );
       const wait = await call('POST', `${launchPath('g1')}?wait=99`, { token: alice, body: '{}' });
       expectError(wait, 400, 'validation_failed');
-      expect(wait.json?.error.details[0].field).toBe('query.wait');
+      expect(wait.json?.error.details.fields[0].field).toBe('query.wait');
       expectError(
         await call('GET', '/api/generations/g1/preview/events?limit=0', { token: alice }),
         400,

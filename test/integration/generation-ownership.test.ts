@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, errorBody } from '../../functions/core/errors.js';
+import { statusOf } from '../../functions/handlers/error-answer.js';
 import { parseGenerationSource } from '../../functions/core/generation.js';
 import type { GenerationStore } from '../../functions/core/ports.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
@@ -41,7 +42,7 @@ async function outcome(launch: Promise<unknown>): Promise<unknown> {
     return 'launched';
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    return { status: error.status, ...errorBody(error) };
+    return { status: statusOf(error), ...errorBody(error) };
   }
 }
 
@@ -79,7 +80,9 @@ describe('who may launch a generation', () => {
       );
     expect(source('user|42').generation.ownerId).toBe('user|42');
     expect(() => source('two words')).toThrow(
-      expect.objectContaining({ details: [expect.objectContaining({ field: 'generation.json.ownerId' })] }),
+      expect.objectContaining({
+        details: { fields: [expect.objectContaining({ field: 'generation.json.ownerId' })] },
+      }),
     );
   });
 });

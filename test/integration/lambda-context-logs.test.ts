@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
-import type { TaskStateChangeEvent } from '../../functions/handlers/events/task-state-change.js';
+import type { TaskStateChangeEvent } from '../../functions/core/task-state-change.js';
 import type { PreviewRuntime } from '../../functions/core/task-runner.js';
 import type { ServiceOverrides } from '../../functions/handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';

@@ -205,7 +205,7 @@ describe('the live log stream, through the local WebSocket API', () => {
     client.send({ action: 'subscribe', filters: { level: 'LOUD' } });
     expect((await client.next('error', from)).error).toMatchObject({
       code: 'validation_failed',
-      details: [{ field: 'body.filters.level', message: expect.any(String) }],
+      details: { fields: [{ field: 'body.filters.level', message: expect.any(String) }] },
     });
   });
 

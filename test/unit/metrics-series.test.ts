@@ -41,7 +41,7 @@ function fieldsOf(run: () => unknown) {
   } catch (error) {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('validation_failed');
-    return (error as AppError).details;
+    return (error as AppError).details?.fields;
   }
   throw new Error('expected a validation error');
 }

@@ -35,25 +35,27 @@ describe('token verifier', () => {
     const verifier = createTokenVerifier(jwt);
     await expect(
       verifier.verify(await mintToken('another-secret-entirely-another-secret', 'alice', 'pro')),
-    ).rejects.toMatchObject({ status: 401 });
+    ).rejects.toMatchObject({ code: 'unauthorized' });
     await expect(verifier.verify(await signed({ exp: nowSeconds() - 60 }))).rejects.toMatchObject({
-      status: 401,
+      code: 'unauthorized',
     });
     const tierless = await new SignJWT({ exp: nowSeconds() + 3600 })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('alice')
       .sign(key);
     await expect(verifier.verify(tierless)).rejects.toMatchObject({
-      status: 401,
+      code: 'unauthorized',
       message: expect.stringMatching(/tier/),
     });
-    await expect(verifier.verify('not.a.jwt')).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify('not.a.jwt')).rejects.toMatchObject({ code: 'unauthorized' });
   });
 
   it('refuses a token without exp', async () => {
     const verifier = createTokenVerifier(jwt);
-    await expect(verifier.verify(await signed({}))).rejects.toMatchObject({ status: 401 });
-    await expect(verifier.verify(await signed({ iat: nowSeconds() }))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await signed({}))).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(verifier.verify(await signed({ iat: nowSeconds() }))).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
     await expect(verifier.verify(await signed({ exp: nowSeconds() + 3600 }))).resolves.toMatchObject({
       userId: 'alice',
     });
@@ -62,7 +64,7 @@ describe('token verifier', () => {
   it('refuses a token with less than the cache TTL left, so no cached decision outlives it', async () => {
     const verifier = createTokenVerifier({ ...jwt, cacheSeconds: 60 });
     await expect(verifier.verify(await signed({ exp: nowSeconds() + 30 }))).rejects.toMatchObject({
-      status: 401,
+      code: 'unauthorized',
       message: expect.stringMatching(/expires too soon/),
     });
     await expect(verifier.verify(await signed({ exp: nowSeconds() + 90 }))).resolves.toMatchObject({
@@ -77,9 +79,9 @@ describe('token verifier', () => {
   it('with a maximum age, needs iat and refuses older tokens', async () => {
     const verifier = createTokenVerifier({ ...jwt, maxAgeSeconds: 600 });
     const exp = nowSeconds() + 3600;
-    await expect(verifier.verify(await signed({ exp }))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await signed({ exp }))).rejects.toMatchObject({ code: 'unauthorized' });
     await expect(verifier.verify(await signed({ exp, iat: nowSeconds() - 700 }))).rejects.toMatchObject({
-      status: 401,
+      code: 'unauthorized',
     });
     await expect(verifier.verify(await signed({ exp, iat: nowSeconds() - 500 }))).resolves.toMatchObject({
       userId: 'alice',
@@ -89,7 +91,9 @@ describe('token verifier', () => {
   it('follows the injected clock', async () => {
     const token = await signed({ exp: nowSeconds() + 3600 });
     const later = { now: () => new Date(Date.now() + 2 * 3600 * 1000) };
-    await expect(createTokenVerifier(jwt, later).verify(token)).rejects.toMatchObject({ status: 401 });
+    await expect(createTokenVerifier(jwt, later).verify(token)).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
   });
 
   it('checks issuer and audience when configured', async () => {
@@ -98,7 +102,9 @@ describe('token verifier', () => {
     await expect(verifier.verify(await sign('https://saas.example'))).resolves.toMatchObject({
       userId: 'alice',
     });
-    await expect(verifier.verify(await sign('https://evil.example'))).rejects.toMatchObject({ status: 401 });
+    await expect(verifier.verify(await sign('https://evil.example'))).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
   });
 
   it('verifies RS256 tokens against a JWKS endpoint', async () => {
@@ -125,7 +131,7 @@ describe('token verifier', () => {
       await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'bob', tier: 'enterprise' });
       await expect(
         verifier.verify(await mintToken(jwt.secret as string, 'bob', 'pro')),
-      ).rejects.toMatchObject({ status: 401 });
+      ).rejects.toMatchObject({ code: 'unauthorized' });
     } finally {
       server.close();
     }

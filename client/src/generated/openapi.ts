@@ -1594,7 +1594,7 @@ export interface operations {
           };
         };
       };
-      /** @description `quota_exceeded`: The plan's concurrent previews are all in use; stop one first. */
+      /** @description `quota_exceeded`: The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first. */
       409: {
         headers: {
           [name: string]: unknown;

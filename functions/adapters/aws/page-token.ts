@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors.js';
+import { invalidFields } from '../../core/errors.js';
 
 /** DynamoDB's LastEvaluatedKey as an opaque `nextToken`, and back. */
 export function encodePageToken(key: Record<string, unknown> | undefined): string | undefined {
@@ -6,9 +6,7 @@ export function encodePageToken(key: Record<string, unknown> | undefined): strin
 }
 
 const notOurs = () =>
-  new AppError('validation_failed', 'The request is invalid.', [
-    { field: 'query.nextToken', message: 'is not a token this API returned' },
-  ]);
+  invalidFields([{ field: 'query.nextToken', message: 'is not a token this API returned' }]);
 
 /**
  * The key a `nextToken` stands for. A token is the client's input: it must name exactly the

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { TaskOrigin } from '../../core/log-ports.js';
 import { secretsOf } from '../../core/log-redaction.js';
 import { DockerEventStream } from './docker-event-stream.js';
@@ -161,17 +161,14 @@ export class DockerLogFollower {
       return;
     }
     this.streams.set(id, stream);
-    let buffered = Buffer.alloc(0);
-    stream.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      // Without a TTY, Docker frames each write: 8 bytes (stream, size), then the bytes.
-      while (buffered.length >= 8) {
-        const size = buffered.readUInt32BE(4);
-        if (buffered.length < 8 + size) break;
-        this.emit(id, previewId, taskId, name, buffered.subarray(8, 8 + size).toString('utf8'));
-        buffered = buffered.subarray(8 + size);
-      }
+    // Without a TTY, Docker frames each log message; the demultiplexer writes each frame's bytes once.
+    const frames = new Writable({
+      write: (frame: Buffer, _encoding, done) => {
+        this.emit(id, previewId, taskId, name, frame.toString('utf8'));
+        done();
+      },
     });
+    this.docker.modem.demuxStream(stream, frames, frames);
     const read = new Promise<void>((resolve) => {
       const ended = () => {
         if (this.streams.get(id) === stream) this.streams.delete(id);

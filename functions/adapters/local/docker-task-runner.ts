@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -468,11 +469,8 @@ async function execute(
       AttachStdout: true,
       AttachStderr: options.stderr ?? true,
     });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    await finished(stream);
-    return { exitCode: (await exec.inspect()).ExitCode, output: demultiplex(Buffer.concat(chunks)) };
+    const output = await demultiplexed(container, await exec.start({}));
+    return { exitCode: (await exec.inspect()).ExitCode, output };
   } catch {
     // Not running (any more): the state check says why.
     return undefined;
@@ -490,7 +488,7 @@ function outOfMemory(state: Inspection['State']): boolean {
 async function lastLines(container: Docker.Container): Promise<string[]> {
   try {
     const output = await container.logs({ stdout: true, stderr: true, tail: lastLineCount, follow: false });
-    return demultiplex(output)
+    return (await demultiplexed(container, Readable.from([output])))
       .split('\n')
       .filter((line) => line.trim() !== '');
   } catch {
@@ -498,14 +496,18 @@ async function lastLines(container: Docker.Container): Promise<string[]> {
   }
 }
 
-/** Docker's log stream without a TTY: 8-byte frame headers (stream, size) before each chunk. */
-function demultiplex(output: Buffer): string {
+/** What a container's output stream without a TTY carried, standard output and error in their order. */
+async function demultiplexed(container: Docker.Container, stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= output.length;) {
-    const size = output.readUInt32BE(offset + 4);
-    chunks.push(output.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
+  const collected = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const modem: Docker['modem'] = container.modem;
+  modem.demuxStream(stream, collected, collected);
+  await finished(stream);
   return Buffer.concat(chunks).toString('utf8');
 }
 

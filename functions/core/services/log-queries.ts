@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { logsExportQuerySchema, logsQuerySchema } from '../api-schemas.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidFields } from '../errors.js';
 import { cursorToken, tokenCursor } from '../log-cursor.js';
 import type { LogEntry } from '../log-entry.js';
 import { exportChunks, exportFile, type ExportFile } from '../log-export.js';
@@ -30,18 +30,14 @@ function decodeToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined;
   const cursor = tokenCursor(token);
   if (cursor) return cursor;
-  throw new AppError('validation_failed', 'The request is invalid.', [
-    { field: 'query.nextToken', message: 'is not a token this API returned' },
-  ]);
+  throw invalidFields([{ field: 'query.nextToken', message: 'is not a token this API returned' }]);
 }
 
 function rangeOf(query: { start?: string; end?: string }, after?: string): LogRange {
   const start = query.start ? new Date(query.start) : undefined;
   const end = query.end ? new Date(query.end) : undefined;
   if (start && end && start > end) {
-    throw new AppError('validation_failed', 'The request is invalid.', [
-      { field: 'query.end', message: 'must not be before start' },
-    ]);
+    throw invalidFields([{ field: 'query.end', message: 'must not be before start' }]);
   }
   return { ...(start ? { start } : {}), ...(end ? { end } : {}), ...(after ? { after } : {}) };
 }

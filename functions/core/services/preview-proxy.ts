@@ -81,9 +81,7 @@ export class PreviewProxy {
         proxyLimits,
       );
     } catch (error) {
-      const details = error instanceof AppError ? error.details : undefined;
-      const reason =
-        details && !Array.isArray(details) ? (details as Record<string, unknown>).reason : undefined;
+      const reason = error instanceof AppError ? error.details?.reason : undefined;
       if (request.metered !== false)
         await this.deps.requests.record(record.previewId, {
           at,

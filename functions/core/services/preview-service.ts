@@ -6,7 +6,7 @@ import type {
   listPreviewsResponseSchema,
 } from '../api-schemas.js';
 import type { Clock } from '../clock.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidFields } from '../errors.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newPreviewId, newPreviewToken, previewIdCreatedAt } from '../ids.js';
 import { isTerminal } from '../lifecycle.js';
@@ -118,12 +118,12 @@ export class PreviewService {
     }
     const generation = source.generation;
     if (request.generationId !== undefined && request.generationId !== generationId) {
-      throw new AppError('validation_failed', 'The request is invalid.', [
+      throw invalidFields([
         { field: 'body.generationId', message: `must match the generation in the path (${generationId})` },
       ]);
     }
     if (request.projectId !== undefined && request.projectId !== generation.projectId) {
-      throw new AppError('validation_failed', 'The request is invalid.', [
+      throw invalidFields([
         { field: 'body.projectId', message: `must be the generation's project (${generation.projectId})` },
       ]);
     }
@@ -196,10 +196,11 @@ export class PreviewService {
       if (winner && !isTerminal(winner.status))
         return { outcome: 'existing', body: launchView(winner, this.deps.urls) };
       const limit = this.deps.tiers[identity.tier].maxConcurrentPreviews;
+      const active = (await this.deps.quotas.live(identity.userId)).length;
       throw new AppError(
         'quota_exceeded',
         `Your plan (${identity.tier}) allows ${limit} previews at once; stop one to launch another.`,
-        { limit },
+        { limit, active },
       );
     }
     // The record's conditional write lets exactly one of several simultaneous launches of a
@@ -311,7 +312,7 @@ export class PreviewService {
       const maxSeconds = tier.extensionMinutes * 60;
       const duration = durationSeconds ?? maxSeconds;
       if (duration > maxSeconds) {
-        throw new AppError('validation_failed', 'The request is invalid.', [
+        throw invalidFields([
           {
             field: 'body.duration',
             message: `must be at most ${maxSeconds} seconds on the ${record.tier} tier`,

@@ -1,5 +1,5 @@
-import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
+import type { TaskStateChangeEvent } from '../../core/task-state-change.js';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
 import { lambdaHandler } from '../lambda-handler.js';
@@ -9,8 +9,6 @@ const taskStateChange = z.object({
   'detail-type': z.literal('ECS Task State Change'),
   detail: z.object({ taskArn: z.string(), lastStatus: z.string(), startedBy: z.string().optional() }),
 });
-
-export type TaskStateChangeEvent = EventBridgeEvent<'ECS Task State Change', Record<string, unknown>>;
 
 /**
  * EventBridge → ECS task state changes of the preview cluster (locally: Docker events in the same

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as api from '../../core/api-schemas.js';
-import { errorStatus, type ErrorCode } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
+import { errorStatus } from '../error-answer.js';
 import * as examples from './openapi-examples.js';
 import { routes, type RestRouteName } from './routes.js';
 
@@ -242,7 +243,8 @@ const errorCodeMeanings: Record<ClientErrorCode, string> = {
   not_found: 'No such generation or preview for this caller.',
   invalid_state:
     "The preview's status does not allow this (extending a stopped preview); `details.status` says which it is.",
-  quota_exceeded: "The plan's concurrent previews are all in use; stop one first.",
+  quota_exceeded:
+    "The plan's concurrent previews are all in use (`details.limit`, `details.active`); stop one first.",
   extension_limit_reached:
     "The session's extensions are used up; `details.maxExtensions` says how many the tier has.",
   preview_not_running: 'The preview is not serving yet (or any more); wait for `healthy` or launch it.',
@@ -273,7 +275,7 @@ const errorExamples: Record<ClientErrorCode, { message: string; details?: Record
   invalid_state: { message: 'The preview is stopped; launch it again.', details: { status: 'stopped' } },
   quota_exceeded: {
     message: 'All 3 previews of your plan are in use; stop one first.',
-    details: { limit: 3 },
+    details: { limit: 3, active: 3 },
   },
   extension_limit_reached: {
     message: 'The session was extended 3 times already.',

@@ -1,6 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, clientFacing, errorBody, errorHeaders } from '../../core/errors.js';
+import { AppError, errorBody } from '../../core/errors.js';
+import { clientFacing, errorHeaders, statusOf } from '../error-answer.js';
 import { serviceMetricNames, type ServiceMetrics } from '../../core/service-metrics.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './json-response.js';
@@ -29,9 +30,9 @@ export function errorResponse(
           requestId: request.event.requestContext?.requestId,
         });
       }
-      if (appError.status >= 500 && appError.code !== 'maintenance')
-        countServerError(serviceMetrics, appError);
-      request.response = jsonResponse(appError.status, errorBody(appError), errorHeaders(appError));
+      const status = statusOf(appError);
+      if (status >= 500 && appError.code !== 'maintenance') countServerError(serviceMetrics, appError);
+      request.response = jsonResponse(status, errorBody(appError), errorHeaders(appError));
     },
   };
 }

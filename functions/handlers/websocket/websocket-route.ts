@@ -1,6 +1,7 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, clientFacing, errorBody, errorHeaders } from '../../core/errors.js';
+import { AppError, errorBody } from '../../core/errors.js';
+import { clientFacing, errorHeaders, statusOf } from '../error-answer.js';
 import type { LiveConnections } from '../../core/services/live-connections.js';
 import { lambdaHandler } from '../lambda-handler.js';
 import { requireLogs } from '../log-services.js';
@@ -42,7 +43,7 @@ export function connectRoute(
     } catch (error) {
       const appError = error instanceof AppError ? clientFacing(error) : internal(error, event);
       return {
-        statusCode: appError.status,
+        statusCode: statusOf(appError),
         body: JSON.stringify(errorBody(appError)),
         ...(appError.retryAfterSeconds === undefined ? {} : { headers: errorHeaders(appError) }),
       };
