@@ -6,7 +6,7 @@ import type { AppHttpClient } from '../../functions/core/app-request.js';
 import type { Clock } from '../../functions/core/clock.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
+import type { GenerationStore, LaunchStarter, PreviewStore } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
 import {
   PreviewLauncher,
@@ -88,6 +88,8 @@ export function previewServiceInMemory(
     runner?: TaskRunner;
     generations?: GenerationStore;
     notifier?: LiveNotifier;
+    /** What the services use in front of the in-memory store (a cache); the store itself otherwise. */
+    previewsSeenAs?: (store: InMemoryPreviewStore) => PreviewStore;
   } = {},
 ) {
   const stores = {
@@ -97,14 +99,15 @@ export function previewServiceInMemory(
     metrics: new InMemoryMetricsStore(),
   };
   const clock = options.clock ?? { now: () => new Date() };
+  const seen = { ...stores, previews: options.previewsSeenAs?.(stores.previews) ?? stores.previews };
   const stateMachine = new PreviewStateMachine({
-    ...stores,
+    ...seen,
     runner: options.runner,
     clock,
     ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   const service = new PreviewService({
-    ...stores,
+    ...seen,
     stateMachine,
     generations: options.generations ?? anyGeneration,
     allowUnownedGenerations: true,
