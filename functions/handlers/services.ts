@@ -8,6 +8,7 @@ import { DynamoDbPreviewStore } from '../adapters/aws/dynamodb-preview-store.js'
 import { DynamoDbQuotaStore } from '../adapters/aws/dynamodb-quota-store.js';
 import { S3GenerationStore } from '../adapters/aws/s3-generation-store.js';
 import { DirectoryGenerationStore } from '../adapters/local/directory-generation-store.js';
+import { CachedMetricsStore } from '../core/cached-metrics-store.js';
 import { CachedPreviewStore } from '../core/cached-preview-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '../core/config.js';
@@ -38,10 +39,11 @@ import { logger } from './logger.js';
 const requestMetricsFlushMs = 1000;
 
 /**
- * Where this process makes every write to the previews table, its reads of a preview come from
- * memory (cached-preview-store.ts); the TTL bounds what a write from elsewhere can leave unseen.
+ * Where this process makes every write to the previews and metrics tables, its reads of a preview
+ * and of what `status` shows come from memory (write-aware-cache.ts); the TTL bounds what a write
+ * from elsewhere can leave unseen.
  */
-const previewCache = { ttlMs: 5000, maxEntries: 10_000 } as const;
+const readCache = { ttlMs: 5000, maxEntries: 10_000 } as const;
 
 /** Everything the handlers but the authorizer use, built once per process from the validated environment. */
 export interface Services {
@@ -75,8 +77,9 @@ export interface ServiceOverrides {
   /** The log pipeline's local stand-ins; AWS services (from the environment) otherwise. */
   readonly logs?: LogAdapters;
   /**
-   * True where this process makes every write to the previews table (the local runtime), so it may
-   * answer reads of a preview from memory. Never in AWS, where the writers are other functions.
+   * True where this process makes every write to the previews and metrics tables (the local
+   * runtime), so it may answer reads of them from memory. Never in AWS, where the writers are other
+   * functions.
    */
   readonly soleWriter?: boolean;
 }
@@ -140,12 +143,11 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       ? new S3GenerationStore(s3(), config.generations.bucket, config.generations.prefix)
       : new DirectoryGenerationStore(config.generations.directory));
   const tableStore = new DynamoDbPreviewStore(client, config.tables.previews);
-  const previewStore = extra.soleWriter
-    ? new CachedPreviewStore(tableStore, clock, previewCache)
-    : tableStore;
+  const previewStore = extra.soleWriter ? new CachedPreviewStore(tableStore, clock, readCache) : tableStore;
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
   const runtime = extra.runtime ?? (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays) : undefined);
-  const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
+  const metricsTable = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
+  const metrics = extra.soleWriter ? new CachedMetricsStore(metricsTable, clock, readCache) : metricsTable;
   const logAdapters = extra.logs ?? (config.logPipeline ? awsLogAdapters(config.logPipeline) : undefined);
   const live =
     logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
@@ -159,6 +161,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     clock,
     serviceMetrics,
     notifier: live?.live,
+    appConnections: nodeAppHttpClient,
   });
   const previews = new PreviewService({
     stateMachine,

@@ -1,3 +1,4 @@
+import type { AppEndpoint } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { hashToken, newEventId, newPreviewToken } from '../ids.js';
 import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
@@ -18,6 +19,8 @@ export interface PreviewStateMachineDependencies {
   readonly serviceMetrics?: ServiceMetrics;
   /** Told of every status change (the live stream's `status` messages); never fails a transition. */
   readonly notifier?: Pick<LiveNotifier, 'statusChanged' | 'tokenRotated'>;
+  /** Closes the connections kept to an app once its preview has stopped or moved to another task. */
+  readonly appConnections?: { release(endpoint: AppEndpoint): void };
 }
 
 interface AuditEvent {
@@ -68,6 +71,9 @@ export class PreviewStateMachine {
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
     );
     if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
+    if (record.endpoint && (isTerminal(to) || !sameEndpoint(record.endpoint, next.endpoint))) {
+      this.deps.appConnections?.release(record.endpoint);
+    }
     if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
     await this.deps.notifier?.statusChanged(next);
     return next;
@@ -255,4 +261,8 @@ export class PreviewStateMachine {
       ...(detail === undefined ? {} : { detail }),
     });
   }
+}
+
+function sameEndpoint(a: AppEndpoint, b: AppEndpoint | undefined): boolean {
+  return a.host === b?.host && a.port === b.port;
 }
