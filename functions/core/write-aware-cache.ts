@@ -41,7 +41,7 @@ export class WriteAwareCache<V> {
   async read(key: string, load: () => Promise<V>): Promise<V> {
     const entry = this.entries.get(key);
     if (entry && 'loading' in entry) return entry.loading;
-    if (entry && this.now() - entry.storedAt < this.options.ttlMs) return entry.value;
+    if (entry && this.fresh(entry)) return entry.value;
     if (this.writes.has(key)) return load();
     const marker: Loading<V> = { loading: load() };
     this.entries.set(key, marker);
@@ -89,6 +89,12 @@ export class WriteAwareCache<V> {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(key, { value, storedAt: this.now() });
+  }
+
+  /** Younger than the TTL; an entry from the future (the clock was set back) is not. */
+  private fresh(entry: Entry<V>): boolean {
+    const age = this.now() - entry.storedAt;
+    return age >= 0 && age < this.options.ttlMs;
   }
 
   private now(): number {

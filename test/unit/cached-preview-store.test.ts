@@ -130,6 +130,15 @@ describe('CachedPreviewStore', () => {
     expect((await cached.get('user-1', 'g1'))?.statusReason).toBe('written elsewhere');
   });
 
+  it('reads the table again when the clock was set back past an entry', async () => {
+    const { cached, inner, clock } = world();
+    await cached.get('user-1', 'g1');
+    clock.advance(-1);
+    await cached.get('user-1', 'g1');
+
+    expect(inner.reads).toBe(2);
+  });
+
   it('never keeps what a read saw before a write that ended while it was under way', async () => {
     const { cached, inner } = world();
     let release!: () => void;
