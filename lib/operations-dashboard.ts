@@ -81,9 +81,11 @@ export class OperationsDashboard extends Construct {
           serviceMetric('recoveries', stage, 'Sum', period),
           serviceMetric('sweepFailures', stage, 'Sum', period),
         ]),
-        graph('Proxy latency (ms)', [
+        graph('Proxy latency and overhead (ms)', [
           serviceMetric('proxyLatency', stage, 'p50', period),
           serviceMetric('proxyLatency', stage, 'p95', period),
+          serviceMetric('proxyOverhead', stage, 'p50', period),
+          serviceMetric('proxyOverhead', stage, 'p95', period),
         ]),
       ],
       [

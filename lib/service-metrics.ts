@@ -59,9 +59,15 @@ export const serviceMetrics = {
       unit: 'Count',
       dimensionSets: [['service', 'stage']],
     },
-    /** Proxy and test requests: time until the app's answer was relayed. */
+    /** Proxy and test requests: time in the handler until the app's answer was shaped for relay. */
     proxyLatency: {
       name: serviceMetricNames.proxyLatency,
+      unit: 'Milliseconds',
+      dimensionSets: [['service', 'stage']],
+    },
+    /** The same less the app's own time: what the service adds to each proxied request. */
+    proxyOverhead: {
+      name: serviceMetricNames.proxyOverhead,
       unit: 'Milliseconds',
       dimensionSets: [['service', 'stage']],
     },

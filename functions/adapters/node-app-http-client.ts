@@ -1,14 +1,62 @@
 import { Agent, request as httpRequest } from 'node:http';
-import type { AppHttpClient, AppRequest, AppResponse } from '../core/app-request.js';
+import type { AppEndpoint, AppHttpClient, AppRequest, AppResponse } from '../core/app-request.js';
 import { AppError } from '../core/errors.js';
 
-/** Keep-alive connections to the apps: most of a proxied request's overhead is otherwise the handshake. */
-const agent = new Agent({ keepAlive: true, maxSockets: 64, keepAliveMsecs: 10_000 });
+/** Apps whose connections are kept at once; the least recently used app's pool closes first. */
+const maxPools = 256;
+/** Connections to one app at once; further requests wait for one to be free. */
+const maxSocketsPerApp = 64;
+/** Idle connections kept per app. */
+const maxIdleSocketsPerApp = 16;
+/**
+ * An idle connection closes before the app server's own keep-alive timeout (uvicorn's is 5 s)
+ * could close it under a request about to be sent on it.
+ */
+const idleSocketMs = 4000;
 
-/** Plain HTTP to a preview's app, with a deadline and a cap on the response size. */
-export const nodeAppHttpClient: AppHttpClient = {
-  send(endpoint, appRequest: AppRequest, limits) {
+/**
+ * Plain HTTP to previews' apps, with a deadline and a cap on the response size, over kept-alive
+ * connections: a pool per app, so most requests skip the handshake and a stopped preview's
+ * connections close with it.
+ */
+export class NodeAppHttpClient implements AppHttpClient {
+  private readonly pools = new Map<string, Agent>();
+
+  /** Closes the connections kept to an app: its preview stopped, or moved to another task. */
+  release(endpoint: AppEndpoint): void {
+    const origin = originOf(endpoint);
+    this.pools.get(origin)?.destroy();
+    this.pools.delete(origin);
+  }
+
+  private poolOf(endpoint: AppEndpoint): Agent {
+    const origin = originOf(endpoint);
+    const pool =
+      this.pools.get(origin) ??
+      new Agent({
+        keepAlive: true,
+        maxSockets: maxSocketsPerApp,
+        maxFreeSockets: maxIdleSocketsPerApp,
+        timeout: idleSocketMs,
+      });
+    // Most recently used last: the first is the one to close when there are too many.
+    this.pools.delete(origin);
+    this.pools.set(origin, pool);
+    if (this.pools.size > maxPools) {
+      const [oldest, oldestPool] = this.pools.entries().next().value as [string, Agent];
+      oldestPool.destroy();
+      this.pools.delete(oldest);
+    }
+    return pool;
+  }
+
+  send(
+    endpoint: AppEndpoint,
+    appRequest: AppRequest,
+    limits: { timeoutMs: number; maxResponseBytes: number },
+  ) {
     const started = performance.now();
+    const agent = this.poolOf(endpoint);
     return new Promise<AppResponse>((resolve, reject) => {
       const req = httpRequest(
         {
@@ -71,5 +119,11 @@ export const nodeAppHttpClient: AppHttpClient = {
       });
       req.end(appRequest.body);
     });
-  },
-};
+  }
+}
+
+function originOf(endpoint: AppEndpoint): string {
+  return `${endpoint.host}:${endpoint.port}`;
+}
+
+export const nodeAppHttpClient = new NodeAppHttpClient();

@@ -16,13 +16,21 @@ export interface AppResponse {
   readonly durationMs: number;
 }
 
+/** Where a preview's app answers, from where the service runs. */
+export interface AppEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Sends requests to a preview's app; the only way anything reaches it. */
 export interface AppHttpClient {
   send(
-    endpoint: { host: string; port: number },
+    endpoint: AppEndpoint,
     request: AppRequest,
     limits: { timeoutMs: number; maxResponseBytes: number },
   ): Promise<AppResponse>;
+  /** Closes what is kept open to an app that stopped or moved (its pooled connections). */
+  release?(endpoint: AppEndpoint): void;
 }
 
 export const proxyLimits = { timeoutMs: 30_000, maxResponseBytes: 6 * 1024 * 1024 } as const;

@@ -14,7 +14,10 @@ export const serviceMetricNames = {
   recoveries: 'Recoveries',
   /** A preview the sweeper could not handle in one sweep (it tries again in the next). */
   sweepFailures: 'SweepFailures',
+  /** A proxied or test request in the function: from the handler's start to the answer shaped. */
   proxyLatency: 'ProxyLatencyMs',
+  /** The part of `ProxyLatencyMs` that is not the app's: the service's own cost per request. */
+  proxyOverhead: 'ProxyOverheadMs',
   /** 5xx answers a previewed app gave through the proxy: the app's, not the service's. */
   appServerErrors: 'AppServerErrors',
   /** 5xx answers the service gave itself (not maintenance, not an app's answer relayed). */
@@ -37,6 +40,12 @@ export interface ServiceMetrics {
   milliseconds(name: ServiceMetricName, value: number): void;
   /** A level at this moment, e.g. how many previews are active. */
   gauge(name: ServiceMetricName, value: number): void;
+}
+
+/** A request relayed to an app: its whole time in the handler, and the part of it the app did not take. */
+export function recordProxyTimes(metrics: ServiceMetrics, totalMs: number, appMs: number): void {
+  metrics.milliseconds(serviceMetricNames.proxyLatency, totalMs);
+  metrics.milliseconds(serviceMetricNames.proxyOverhead, Math.max(0, totalMs - appMs));
 }
 
 /**

@@ -8,6 +8,8 @@ import { DynamoDbPreviewStore } from '../adapters/aws/dynamodb-preview-store.js'
 import { DynamoDbQuotaStore } from '../adapters/aws/dynamodb-quota-store.js';
 import { S3GenerationStore } from '../adapters/aws/s3-generation-store.js';
 import { DirectoryGenerationStore } from '../adapters/local/directory-generation-store.js';
+import { CachedMetricsStore } from '../core/cached-metrics-store.js';
+import { CachedPreviewStore } from '../core/cached-preview-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '../core/config.js';
 import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '../core/maintenance.js';
@@ -35,6 +37,13 @@ import { logger } from './logger.js';
 
 /** Proxied requests are counted in memory and written at most this often (one write, not one per request). */
 const requestMetricsFlushMs = 1000;
+
+/**
+ * Where this process makes every write to the previews and metrics tables, its reads of a preview
+ * and of what `status` shows come from memory (write-aware-cache.ts); the TTL bounds what a write
+ * from elsewhere can leave unseen.
+ */
+const readCache = { ttlMs: 5000, maxEntries: 10_000 } as const;
 
 /** Everything the handlers but the authorizer use, built once per process from the validated environment. */
 export interface Services {
@@ -67,6 +76,12 @@ export interface ServiceOverrides {
   readonly clock?: Clock;
   /** The log pipeline's local stand-ins; AWS services (from the environment) otherwise. */
   readonly logs?: LogAdapters;
+  /**
+   * True where this process makes every write to the previews and metrics tables (the local
+   * runtime), so it may answer reads of them from memory. Never in AWS, where the writers are other
+   * functions.
+   */
+  readonly soleWriter?: boolean;
 }
 
 /** The authorizer's whole world: it verifies tokens and counts denials, reading only the stage and the JWT settings. */
@@ -127,10 +142,12 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     (config.generations.bucket
       ? new S3GenerationStore(s3(), config.generations.bucket, config.generations.prefix)
       : new DirectoryGenerationStore(config.generations.directory));
-  const previewStore = new DynamoDbPreviewStore(client, config.tables.previews);
+  const tableStore = new DynamoDbPreviewStore(client, config.tables.previews);
+  const previewStore = extra.soleWriter ? new CachedPreviewStore(tableStore, clock, readCache) : tableStore;
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
   const runtime = extra.runtime ?? (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays) : undefined);
-  const metrics = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
+  const metricsTable = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
+  const metrics = extra.soleWriter ? new CachedMetricsStore(metricsTable, clock, readCache) : metricsTable;
   const logAdapters = extra.logs ?? (config.logPipeline ? awsLogAdapters(config.logPipeline) : undefined);
   const live =
     logAdapters && liveServices(logAdapters, { client, config, previews: previewStore, metrics, clock });
@@ -144,6 +161,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     clock,
     serviceMetrics,
     notifier: live?.live,
+    appConnections: nodeAppHttpClient,
   });
   const previews = new PreviewService({
     stateMachine,

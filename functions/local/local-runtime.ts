@@ -105,6 +105,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       : undefined;
     useServiceOverrides({
       logs: logs.start(gateway.url, config.logRetentionDays),
+      // Every handler runs in this process: every write to a preview passes its store.
+      soleWriter: true,
       ...(options.overrides ?? {
         runtime: previewRuntime,
         ...(choice?.notice ? { starter: new RuntimeUnavailableStarter(choice.notice) } : {}),

@@ -13,6 +13,7 @@ import {
 import { BenchGenerations } from './generations.js';
 import { cachedLaunches, coldLaunches, failureOf, launchUntilSettled } from './launch.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { benchResults, loadNow, printComparison, readResults, writeResults } from './results.js';
 import { duration, megabytes, Report } from './report.js';
 import { defaultLogBenchOptions, logLatency } from './logs.js';
 import { proxyOverhead, statusLatency } from './requests.js';
@@ -23,6 +24,7 @@ const examples = ['hello-api', 'todo-postgres'] as const;
 const cleanupStepMs = 120_000;
 
 const started = performance.now();
+const loadAtStart = loadNow();
 const options = parseOptions(process.argv.slice(2));
 const report = new Report();
 const resources = new BenchResources();
@@ -65,8 +67,19 @@ function finish(code: number): void {
   console.log('');
   report.print();
   for (const failure of failures) console.log(`FAILED ${failure}`);
+  keepResults();
   console.log(`\nRun time: ${duration(performance.now() - started)}`);
   process.exit(code);
+}
+
+/** Writes what was measured beside the table, after comparing it with what the last run kept. */
+function keepResults(): void {
+  if (report.percentiles.length + report.values.length === 0) return;
+  const results = benchResults(report, options, loadAtStart, failures);
+  const previous = readResults(options.resultsPath);
+  if (previous) printComparison(previous, results);
+  writeResults(options.resultsPath, results);
+  console.log(`\nResults kept in ${options.resultsPath}`);
 }
 
 async function run(options: BenchOptions): Promise<void> {

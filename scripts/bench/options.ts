@@ -9,13 +9,16 @@ export interface BenchOptions {
   readonly runs: number;
   readonly scale: number;
   readonly tier: TierName;
+  /** Where the figures are kept (and the last run's are read from, to compare). */
+  readonly resultsPath: string;
 }
 
-export const usage = `Usage: npm run bench -- [--only launch,proxy,status,logs,scale] [--runs 5] [--scale 20] [--tier free]
+export const usage = `Usage: npm run bench -- [--only launch,proxy,status,logs,scale] [--runs 5] [--scale 20] [--tier free] [--results bench-results.json]
   --only   sections to run: cached, cold, launch (= cached + cold), proxy, status, logs, scale (default: all)
   --runs   launches per generation for the cached and cold figures (1-50, default 5)
   --scale  previews launched at once by the scale run (1-100, default 20)
-  --tier   plan of the user whose previews the launch, proxy and status runs use (default free)`;
+  --tier   plan of the user whose previews the launch, proxy and status runs use (default free)
+  --results  file the figures are written to, after comparing them with the figures it holds (default bench-results.json)`;
 
 export function parseOptions(args: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -25,6 +28,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       runs: { type: 'string', default: '5' },
       scale: { type: 'string', default: '20' },
       tier: { type: 'string', default: 'free' },
+      results: { type: 'string', default: 'bench-results.json' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -38,6 +42,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     runs: integer('--runs', values.runs, 1, 50),
     scale: integer('--scale', values.scale, 1, 100),
     tier: tierOf(values.tier),
+    resultsPath: values.results,
   };
 }
 

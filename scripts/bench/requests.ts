@@ -62,8 +62,8 @@ export async function proxyOverhead(
     ...row,
     name: 'proxy overhead (proxied − direct)',
     summary: overhead,
-    target: 'p95 ≤ 5 ms',
-    met: overhead.p95 <= 5,
+    target: 'p95 ≤ 3 ms',
+    met: overhead.p95 <= 3,
   });
 }
 
@@ -87,8 +87,8 @@ export async function statusLatency(
     name: 'GET …/preview/status',
     summary,
     showP99: true,
-    target: 'p95 ≤ 20 ms',
-    met: summary.p95 <= 20,
+    target: 'p95 ≤ 10 ms',
+    met: summary.p95 <= 10,
   });
 }
 

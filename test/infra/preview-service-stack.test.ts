@@ -1090,6 +1090,29 @@ describe('operations', () => {
     expect(body).toContain('SEARCH(');
   });
 
+  it("the dashboard shows the proxy's latency and its own overhead per request, p50 and p95", () => {
+    // The body is joined from text and references (region, names): references read as text here.
+    const parts = (
+      ofType(synth.resources, 'AWS::CloudWatch::Dashboard')[0]?.[1].Properties?.DashboardBody as {
+        'Fn::Join': [string, unknown[]];
+      }
+    )['Fn::Join'][1];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'ref')).join('')) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    const widget = body.widgets.find((w) => w.properties.title === 'Proxy latency and overhead (ms)');
+    const lines = (widget?.properties.metrics ?? []).map((metric) => [
+      metric[1],
+      (metric.at(-1) as { stat?: string }).stat,
+    ]);
+    expect(lines).toEqual([
+      ['ProxyLatencyMs', 'p50'],
+      ['ProxyLatencyMs', 'p95'],
+      ['ProxyOverheadMs', 'p50'],
+      ['ProxyOverheadMs', 'p95'],
+    ]);
+  });
+
   it('the dashboard shows Lambda errors and throttles of every function and DynamoDB throttles', () => {
     const body = dashboardBody();
     for (const name of allFunctionNames()) expect(body).toContain(`\\"label\\":\\"${name}\\"`);

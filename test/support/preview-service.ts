@@ -6,7 +6,7 @@ import type { AppHttpClient } from '../../functions/core/app-request.js';
 import type { Clock } from '../../functions/core/clock.js';
 import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
 import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { GenerationStore, LaunchStarter } from '../../functions/core/ports.js';
+import type { GenerationStore, LaunchStarter, PreviewStore } from '../../functions/core/ports.js';
 import type { TaskRunner } from '../../functions/core/task-runner.js';
 import {
   PreviewLauncher,
@@ -51,6 +51,8 @@ interface PreviewServiceOptions {
   generations?: GenerationStore;
   notifier?: LiveNotifier;
   allowUnownedGenerations?: boolean;
+  /** What the services use in front of the store (a cache); the store itself otherwise. */
+  previewsSeenAs?: (store: PreviewStore) => PreviewStore;
 }
 
 type PreviewStores = Pick<PreviewServiceDependencies, 'previews' | 'quotas' | 'events' | 'metrics'>;
@@ -58,14 +60,15 @@ type PreviewStores = Pick<PreviewServiceDependencies, 'previews' | 'quotas' | 'e
 /** The state machine and the service over the given stores, the way the service builds them. */
 function previewServiceOver<Stores extends PreviewStores>(stores: Stores, options: PreviewServiceOptions) {
   const clock = options.clock ?? { now: () => new Date() };
+  const seen = { ...stores, previews: options.previewsSeenAs?.(stores.previews) ?? stores.previews };
   const stateMachine = new PreviewStateMachine({
-    ...stores,
+    ...seen,
     runner: options.runner,
     clock,
     ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   const service = new PreviewService({
-    ...stores,
+    ...seen,
     stateMachine,
     generations: options.generations ?? anyGeneration,
     allowUnownedGenerations: options.allowUnownedGenerations ?? true,

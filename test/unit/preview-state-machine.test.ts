@@ -98,6 +98,7 @@ function world(stored: PreviewRecord) {
   const stoppedTasks: string[] = [];
   const notified: string[] = [];
   const counted: string[] = [];
+  const releasedApps: string[] = [];
   const stateMachine = new PreviewStateMachine({
     previews,
     quotas,
@@ -114,16 +115,32 @@ function world(stored: PreviewRecord) {
       closeConnections: async (record, ending) =>
         void notified.push(`close:${ending.cause}:${record.status}:${record.tokenHash}`),
     },
+    appConnections: { release: (endpoint) => void releasedApps.push(`${endpoint.host}:${endpoint.port}`) },
   });
   /** The preview as stored now. */
   const current = () => previews.items.get(stored.previewId)!;
-  return { stateMachine, events, released, stoppedTasks, notified, counted, stored: current };
+  return { stateMachine, events, released, releasedApps, stoppedTasks, notified, counted, stored: current };
 }
 
 const monitor = { type: 'system' as const, id: 'health-monitor' };
 const owner = { type: 'user' as const, id: 'user-1' };
 
 describe('PreviewStateMachine.transition', () => {
+  it('closes the connections kept to the app when its preview finishes or moves, and only then', async () => {
+    const w = world(preview('healthy', { endpoint: { host: '127.0.0.1', port: 41000 } }));
+    const recovering = await w.stateMachine.transition(w.stored(), 'recovering', monitor);
+    const launching = await w.stateMachine.transition(recovering, 'launching', monitor);
+    expect(w.releasedApps).toEqual([]);
+
+    const running = await w.stateMachine.transition(launching, 'running', monitor, {
+      endpoint: { host: '127.0.0.1', port: 42000 },
+    });
+    expect(w.releasedApps).toEqual(['127.0.0.1:41000']);
+
+    await w.stateMachine.stop(running, owner, 'stopped by user');
+    expect(w.releasedApps).toEqual(['127.0.0.1:41000', '127.0.0.1:42000']);
+  });
+
   it('writes the status and the changes, records the event and tells the live stream', async () => {
     const w = world(preview('running'));
     const next = await w.stateMachine.transition(

@@ -10,18 +10,31 @@ import { serviceMetricsNamespace, type ServiceMetrics } from '../../core/service
  * turns them off (the local runtime does).
  */
 export function powertoolsServiceMetrics(stage: string): ServiceMetrics {
-  const metrics = new Metrics({ namespace: serviceMetricsNamespace, serviceName: 'preview-service' });
+  // One emitter per dimension set, made once: building one costs far more than publishing (the
+  // proxy publishes on every request). Dimension values are few (failure reasons, error codes).
+  const emitters = new Map<string, Metrics>();
+  const emitterOf = (dimensions: Readonly<Record<string, string>>) => {
+    const key = JSON.stringify(dimensions);
+    let emitter = emitters.get(key);
+    if (!emitter) {
+      emitter = new Metrics({
+        namespace: serviceMetricsNamespace,
+        serviceName: 'preview-service',
+        defaultDimensions: { stage, ...dimensions },
+      });
+      emitters.set(key, emitter);
+    }
+    return emitter;
+  };
   const publish = (
     name: string,
     unit: Unit,
     value: number,
     dimensions: Readonly<Record<string, string>> = {},
   ) => {
-    const single = metrics.singleMetric();
-    for (const [dimension, dimensionValue] of Object.entries({ stage, ...dimensions })) {
-      single.addDimension(dimension, dimensionValue);
-    }
-    single.addMetric(name, unit, value);
+    const emitter = emitterOf(dimensions);
+    emitter.addMetric(name, unit, value);
+    emitter.publishStoredMetrics();
   };
   return {
     count: (name, dimensions) => {

@@ -1,3 +1,4 @@
+import type { AppEndpoint } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { hashToken, newEventId, newPreviewToken } from '../ids.js';
 import {
@@ -28,6 +29,8 @@ export interface PreviewStateMachineDependencies {
    * must end (a finished preview, a replaced token); never fails a transition.
    */
   readonly notifier?: Pick<LiveNotifier, 'statusChanged' | 'closeConnections'>;
+  /** Closes the connections kept to an app once its preview has stopped or moved to another task. */
+  readonly appConnections?: { release(endpoint: AppEndpoint): void };
 }
 
 /** How a stop ends: its audit event, the condition of its first write, and what the live stream is told. */
@@ -86,6 +89,9 @@ export class PreviewStateMachine {
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
     );
     if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
+    if (record.endpoint && (isTerminal(to) || !sameEndpoint(record.endpoint, next.endpoint))) {
+      this.deps.appConnections?.release(record.endpoint);
+    }
     if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
     await this.deps.notifier?.statusChanged(next);
     return next;
@@ -293,4 +299,8 @@ export class PreviewStateMachine {
       ...(detail === undefined ? {} : { detail }),
     });
   }
+}
+
+function sameEndpoint(a: AppEndpoint, b: AppEndpoint | undefined): boolean {
+  return a.host === b?.host && a.port === b.port;
 }
