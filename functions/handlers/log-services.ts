@@ -21,9 +21,6 @@ export interface LogServices {
   readonly queries: LogQueries;
 }
 
-/** Connections sent to at the same time by one fan-out or broadcast. */
-const deliveryConcurrency = 32;
-
 /** The live half, built before the preview service, which tells it about status changes. */
 export function liveServices(
   adapters: LogAdapters,
@@ -36,10 +33,13 @@ export function liveServices(
   },
 ): Pick<LogServices, 'fanOut' | 'live'> {
   const connections = new DynamoDbConnectionStore(deps.client, deps.config.tables.connections);
-  const channel = new ApiGatewayConnectionChannel(apiGatewayManagement(adapters.managementEndpoint));
+  const { concurrency } = deps.config.fanOut;
+  const channel = new ApiGatewayConnectionChannel(
+    apiGatewayManagement(adapters.managementEndpoint, concurrency),
+  );
   const onError = (error: unknown, context: string) =>
     logger.warn('live stream: sending failed', { error, context });
-  const delivery = new LiveDelivery({ connections, channel, concurrency: deliveryConcurrency, onError });
+  const delivery = new LiveDelivery({ connections, channel, concurrency, onError });
   const live = new LiveConnections({
     previews: deps.previews,
     tokens: new DynamoDbPreviewTokenIndex(deps.client, deps.config.tables.previews),
