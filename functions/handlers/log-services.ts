@@ -55,7 +55,16 @@ export function liveServices(
   });
   return {
     live,
-    fanOut: new LogFanOut({ sources: adapters.sources, store: adapters.store, connections, delivery }),
+    fanOut: new LogFanOut({
+      sources: adapters.sources,
+      store: adapters.store,
+      connections,
+      delivery,
+      slicer: adapters.slicer,
+      sliceConnections: deps.config.fanOut.sliceConnections,
+      onSliceError: (error) =>
+        logger.warn('fan-out: a slice is sent here, not by a parallel fan-out', { error }),
+    }),
   };
 }
 
