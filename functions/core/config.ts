@@ -82,6 +82,11 @@ const serviceSchema = stageSchema.extend({
   PREVIEW_FAN_OUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   /** Connections one fan-out invocation sends to; more are split across parallel invocations. */
   PREVIEW_FAN_OUT_SLICE_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(200),
+  /**
+   * How long a preview's connections, once read, serve later deliveries (0: read for each one). Only
+   * where one process makes every connection write (the local runtime): its writes refresh the list.
+   */
+  PREVIEW_CONNECTION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   PREVIEW_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(100),
   PREVIEW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(600),
   PREVIEWS_TABLE: z.string().min(3).default('preview-previews'),
@@ -267,6 +272,8 @@ export interface Config {
     readonly concurrency: number;
     /** Connections one fan-out invocation sends to; beyond, slices go to parallel invocations. */
     readonly sliceConnections: number;
+    /** How long a preview's connections, once read, are reused (0: never). */
+    readonly connectionCacheMs: number;
   };
   readonly tables: {
     readonly previews: string;
@@ -455,6 +462,7 @@ export function loadConfig(env: Environment = process.env): Config {
     fanOut: {
       concurrency: e.PREVIEW_FAN_OUT_CONCURRENCY,
       sliceConnections: e.PREVIEW_FAN_OUT_SLICE_CONNECTIONS,
+      connectionCacheMs: e.PREVIEW_CONNECTION_CACHE_MS,
     },
     tables: {
       previews: e.PREVIEWS_TABLE,

@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.js';
 import type { LogAdapters } from '../core/log-ports.js';
 import type { MetricsStore, PreviewStore } from '../core/ports.js';
 import { LiveConnections } from '../core/services/live-connections.js';
+import { CachedConnectionStore } from '../core/services/cached-connection-store.js';
 import { LiveDelivery } from '../core/services/live-delivery.js';
 import { LogFanOut } from '../core/services/log-fan-out.js';
 import type { LogQueries } from '../core/services/log-queries.js';
@@ -32,7 +33,10 @@ export function liveServices(
     readonly clock: Clock;
   },
 ): Pick<LogServices, 'fanOut' | 'live'> {
-  const connections = new DynamoDbConnectionStore(deps.client, deps.config.tables.connections);
+  const stored = new DynamoDbConnectionStore(deps.client, deps.config.tables.connections);
+  const { connectionCacheMs } = deps.config.fanOut;
+  const connections =
+    connectionCacheMs > 0 ? new CachedConnectionStore(stored, connectionCacheMs, deps.clock) : stored;
   const { concurrency } = deps.config.fanOut;
   const channel = new ApiGatewayConnectionChannel(
     apiGatewayManagement(adapters.managementEndpoint, concurrency),
