@@ -100,13 +100,14 @@ interface RunResult {
 
 /**
  * Has each preview's app print `count` lines at `rate` a second, all at once, and waits until every
- * client has them all (or the deadline: what is missing then is lost).
+ * client has them all (or `graceMs` after the last is written: what is missing then is lost).
  */
 async function run(
   previews: readonly DemoPreview[],
   name: string,
   count: number,
   rate: number,
+  graceMs = 15_000,
 ): Promise<RunResult> {
   for (const preview of previews) {
     preview.run.name = `${name} `;
@@ -124,7 +125,7 @@ async function run(
     }),
   );
   const clients = previews.flatMap((p) => p.clients);
-  const deadline = Date.now() + (count / rate) * 1000 + 15_000;
+  const deadline = Date.now() + (count / rate) * 1000 + graceMs;
   while (clients.some((c) => c.delays.length < count) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -152,6 +153,9 @@ async function launchDemos(users: readonly UserApi[], resources: BenchResources)
     }),
   );
 }
+
+/** Lines a warm-up run waits for: every client's replay has run and it gets live lines once it ends. */
+const warmupGraceMs = 120_000;
 
 /** Opens `count` more clients on each preview, 50 at a time. */
 async function connect(previews: readonly DemoPreview[], count: number): Promise<void> {
@@ -211,7 +215,7 @@ export async function logLatency(
 
   await part('rate', 1, async (previews) => {
     await connect(previews, 1);
-    await run(previews, 'warmup', 200, options.lineRate);
+    await run(previews, 'warmup', 200, options.lineRate, warmupGraceMs);
     const result = await run(previews, 'rate', lines, options.lineRate);
     report.percentiles.push({
       name: `log line → WebSocket client, ${options.lineRate} lines/s${lostNote(result)}`,
@@ -224,7 +228,7 @@ export async function logLatency(
 
   await part('previews', options.previews, async (previews) => {
     await connect(previews, 1);
-    await run(previews, 'warmup', 200, options.lineRate);
+    await run(previews, 'warmup', 200, options.lineRate, warmupGraceMs);
     const result = await run(previews, 'previews', lines, options.lineRate);
     const summary = summarize(result.delays);
     report.percentiles.push({
@@ -238,7 +242,7 @@ export async function logLatency(
 
   await part('fanout', 1, async (previews) => {
     await connect(previews, options.clients);
-    await run(previews, 'fanout-warmup', 5, options.fanOutRate);
+    await run(previews, 'fanout-warmup', 5, options.fanOutRate, warmupGraceMs);
     const result = await run(previews, 'fanout', options.fanOutRate * options.seconds, options.fanOutRate);
     const summary = summarize(result.delays);
     report.percentiles.push({
@@ -252,7 +256,7 @@ export async function logLatency(
 
   await part('many', options.manyPreviews, async (previews) => {
     await connect(previews, options.manyClients);
-    await run(previews, 'warmup', 20, options.manyRate);
+    await run(previews, 'warmup', 20, options.manyRate, warmupGraceMs);
     const result = await run(previews, 'many', options.manyRate * options.seconds, options.manyRate);
     const summary = summarize(result.delays);
     report.percentiles.push({
