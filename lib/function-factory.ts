@@ -102,6 +102,7 @@ export class FunctionFactory {
     if (access.startsReplays) this.grantInvoke(fn, this.resources.logReplayFunction);
     if (access.exports) this.grantExports(fn);
     if (access.startsPreviews) this.grantInvoke(fn, this.resources.startPreviewFunction);
+    if (access.slicesFanOut) this.grantSlices(fn, spec);
     return fn;
   }
 
@@ -141,6 +142,14 @@ export class FunctionFactory {
       PREVIEW_DATABASE_IMAGE_POSTGRESQL: databaseImages.postgresql,
       PREVIEW_DATABASE_IMAGE_MONGODB: databaseImages.mongodb,
     };
+  }
+
+  /** Its own fixed name and the right to invoke it: an ARN built from the name, not a reference to itself. */
+  private grantSlices(fn: ServiceFunction, spec: FunctionSpec): void {
+    if (!spec.functionName)
+      throw new Error(`${spec.entry}: a function that slices its fan-out needs a fixed name`);
+    fn.addEnvironment({ PREVIEW_LOG_FAN_OUT_FUNCTION: spec.functionName });
+    this.grantInvoke(fn, spec.functionName);
   }
 
   private grantInvoke(fn: ServiceFunction, functionName: string): void {

@@ -161,7 +161,9 @@ export class PreviewServiceStack extends Stack {
     for (const entry of functions) {
       const fn = factory.create(functionGroup, pascalCase(entry.name), {
         ...entry,
-        ...(entry.trigger.kind === 'invoked' ? { functionName: invokedFunctionName(stage, entry.name) } : {}),
+        ...(entry.trigger.kind === 'invoked' || entry.access.slicesFanOut
+          ? { functionName: invokedFunctionName(stage, entry.name) }
+          : {}),
         reservedConcurrency: reservedConcurrency(entry, config.concurrency),
       });
       this.functions.set(entry.name, fn);

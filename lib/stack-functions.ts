@@ -42,8 +42,9 @@ export interface StackFunction {
 /**
  * The physical name of an `invoked` function. Fixed rather than generated, because the function itself
  * must be able to name it: every runtime function (start-preview too) reads `PREVIEW_START_FUNCTION`,
- * every live-stream function (log-replay too) `PREVIEW_LOG_REPLAY_FUNCTION`, and a resource cannot
- * refer to its own generated name.
+ * every live-stream function (log-replay too) `PREVIEW_LOG_REPLAY_FUNCTION`, the fan-out, which
+ * invokes itself with slices of a large audience, `PREVIEW_LOG_FAN_OUT_FUNCTION`; and a resource
+ * cannot refer to its own generated name.
  */
 export function invokedFunctionName(stage: string, name: string): string {
   return `preview-${stage}-${name}`;

@@ -78,6 +78,15 @@ const serviceSchema = stageSchema.extend({
   PREVIEW_ALLOW_UNOWNED_GENERATIONS: booleanText.default(false),
   PREVIEW_MAX_CONNECTIONS_PER_PREVIEW: z.coerce.number().int().min(1).max(10_000).default(10),
   PREVIEW_MAX_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Posts to WebSocket connections in flight at once (and sockets kept open to `@connections`). */
+  PREVIEW_FAN_OUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Connections one fan-out invocation sends to; more are split across parallel invocations. */
+  PREVIEW_FAN_OUT_SLICE_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(200),
+  /**
+   * How long a preview's connections, once read, serve later deliveries (0: read for each one). Only
+   * where one process makes every connection write (the local runtime): its writes refresh the list.
+   */
+  PREVIEW_CONNECTION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   PREVIEW_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(100),
   PREVIEW_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(600),
   PREVIEWS_TABLE: z.string().min(3).default('preview-previews'),
@@ -178,6 +187,8 @@ const logPipelineSchema = z.object({
   PREVIEW_ECS_CLUSTER: z.string(requiredForLogs).min(1, requiredForLogs),
   /** The function that replays lines to a new connection (invoked asynchronously). */
   PREVIEW_LOG_REPLAY_FUNCTION: z.string(requiredForLogs).min(1, requiredForLogs),
+  /** The fan-out function's own name, where it may invoke itself with slices of a large connection set. */
+  PREVIEW_LOG_FAN_OUT_FUNCTION: optionalText,
   /** Each preview's redaction list, kept as long as its logs. */
   PREVIEW_REDACTIONS_TABLE: z.string(requiredForLogs).min(3, requiredForLogs),
   /** Where large exports go; only the export function has it, the others never store exports. */
@@ -230,6 +241,8 @@ export interface LogPipelineConfig {
   readonly logGroup: string;
   readonly cluster: string;
   readonly replayFunction: string;
+  /** Set in the fan-out function only: it sends slices of a large connection set to copies of itself. */
+  readonly fanOutFunction: string | undefined;
   readonly redactionsTable: string;
   /** Absent everywhere but in the export function: large exports then answer 501. */
   readonly exportsBucket: string | undefined;
@@ -254,6 +267,14 @@ export interface Config {
     readonly requestsPerSecond: number;
     /** …holding at most this many requests, the burst a user may send at once. */
     readonly requestBurst: number;
+  };
+  readonly fanOut: {
+    /** Posts to WebSocket connections in flight at once. */
+    readonly concurrency: number;
+    /** Connections one fan-out invocation sends to; beyond, slices go to parallel invocations. */
+    readonly sliceConnections: number;
+    /** How long a preview's connections, once read, are reused (0: never). */
+    readonly connectionCacheMs: number;
   };
   readonly tables: {
     readonly previews: string;
@@ -388,6 +409,7 @@ function parseLogPipeline(env: Environment, problems: string[]): LogPipelineConf
       logGroup: e.PREVIEW_LOG_GROUP,
       cluster: e.PREVIEW_ECS_CLUSTER,
       replayFunction: e.PREVIEW_LOG_REPLAY_FUNCTION,
+      fanOutFunction: e.PREVIEW_LOG_FAN_OUT_FUNCTION,
       redactionsTable: e.PREVIEW_REDACTIONS_TABLE,
       exportsBucket: e.PREVIEW_EXPORTS_BUCKET,
       exportsPrefix: e.PREVIEW_EXPORTS_PREFIX,
@@ -439,6 +461,11 @@ export function loadConfig(env: Environment = process.env): Config {
       messagesPerSecond: e.PREVIEW_MAX_MESSAGES_PER_SECOND,
       requestsPerSecond: e.PREVIEW_RATE_LIMIT_PER_SECOND,
       requestBurst: e.PREVIEW_RATE_LIMIT_BURST,
+    },
+    fanOut: {
+      concurrency: e.PREVIEW_FAN_OUT_CONCURRENCY,
+      sliceConnections: e.PREVIEW_FAN_OUT_SLICE_CONNECTIONS,
+      connectionCacheMs: e.PREVIEW_CONNECTION_CACHE_MS,
     },
     tables: {
       previews: e.PREVIEWS_TABLE,

@@ -1,5 +1,5 @@
 import type { LiveEnding } from './live-messages.js';
-import type { LogEntry } from './log-entry.js';
+import type { LogEntry, RawLogEvent } from './log-entry.js';
 import type { ExportFile } from './log-export.js';
 import type { LogFilter, LogRange } from './log-filter.js';
 import type { ResourceSample } from './metrics.js';
@@ -7,6 +7,22 @@ import type { PreviewHealth, PreviewRecord } from './preview.js';
 import type { StorageUsage } from './storage-allowance.js';
 
 /** Ports of the log pipeline and the live stream (logs, status, health, metrics over WebSocket). */
+
+/** One delivery of a log subscription: lines of one log stream (CloudWatch's DATA_MESSAGE). */
+export interface LogBatch {
+  readonly logGroup: string;
+  readonly logStream: string;
+  readonly events: readonly RawLogEvent[];
+}
+
+/**
+ * Hands a part of a preview's connections to a fan-out running in parallel (an asynchronous
+ * invocation of the fan-out function in AWS), so that a large audience is served by several at once.
+ */
+export interface FanOutSlicer {
+  /** Resolves once the slice is handed over; throws when it cannot be (then it is served here). */
+  start(batch: LogBatch, connectionIds: readonly string[]): Promise<void>;
+}
 
 /** What a log store needs to find a preview's lines. */
 export type LogScope = Pick<PreviewRecord, 'previewId' | 'taskId'>;
@@ -132,4 +148,6 @@ export interface LogAdapters {
   readonly exports: ExportStore | undefined;
   /** Where the `@connections` API answers: the WebSocket API stage's URL, or the local gateway. */
   readonly managementEndpoint: string;
+  /** Where a large connection set may be split across parallel fan-outs; one fan-out serves all otherwise. */
+  readonly slicer?: FanOutSlicer;
 }

@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.js';
 import type { LogAdapters } from '../core/log-ports.js';
 import type { MetricsStore, PreviewStore } from '../core/ports.js';
 import { LiveConnections } from '../core/services/live-connections.js';
+import { CachedConnectionStore } from '../core/services/cached-connection-store.js';
 import { LiveDelivery } from '../core/services/live-delivery.js';
 import { LogFanOut } from '../core/services/log-fan-out.js';
 import type { LogQueries } from '../core/services/log-queries.js';
@@ -21,9 +22,6 @@ export interface LogServices {
   readonly queries: LogQueries;
 }
 
-/** Connections sent to at the same time by one fan-out or broadcast. */
-const deliveryConcurrency = 32;
-
 /** The live half, built before the preview service, which tells it about status changes. */
 export function liveServices(
   adapters: LogAdapters,
@@ -35,11 +33,17 @@ export function liveServices(
     readonly clock: Clock;
   },
 ): Pick<LogServices, 'fanOut' | 'live'> {
-  const connections = new DynamoDbConnectionStore(deps.client, deps.config.tables.connections);
-  const channel = new ApiGatewayConnectionChannel(apiGatewayManagement(adapters.managementEndpoint));
+  const stored = new DynamoDbConnectionStore(deps.client, deps.config.tables.connections);
+  const { connectionCacheMs } = deps.config.fanOut;
+  const connections =
+    connectionCacheMs > 0 ? new CachedConnectionStore(stored, connectionCacheMs, deps.clock) : stored;
+  const { concurrency } = deps.config.fanOut;
+  const channel = new ApiGatewayConnectionChannel(
+    apiGatewayManagement(adapters.managementEndpoint, concurrency),
+  );
   const onError = (error: unknown, context: string) =>
     logger.warn('live stream: sending failed', { error, context });
-  const delivery = new LiveDelivery({ connections, channel, concurrency: deliveryConcurrency, onError });
+  const delivery = new LiveDelivery({ connections, channel, concurrency, onError });
   const live = new LiveConnections({
     previews: deps.previews,
     tokens: new DynamoDbPreviewTokenIndex(deps.client, deps.config.tables.previews),
@@ -56,7 +60,16 @@ export function liveServices(
   });
   return {
     live,
-    fanOut: new LogFanOut({ sources: adapters.sources, store: adapters.store, connections, delivery }),
+    fanOut: new LogFanOut({
+      sources: adapters.sources,
+      store: adapters.store,
+      connections,
+      delivery,
+      slicer: adapters.slicer,
+      sliceConnections: deps.config.fanOut.sliceConnections,
+      onSliceError: (error) =>
+        logger.warn('fan-out: a slice is sent here, not by a parallel fan-out', { error }),
+    }),
   };
 }
 

@@ -87,6 +87,11 @@ export interface FunctionAccess {
   readonly startsPreviews?: boolean;
   /** Invokes the log-replay function asynchronously. */
   readonly startsReplays?: boolean;
+  /**
+   * Hands slices of a large connection set to asynchronous invocations of itself: the function gets
+   * a fixed name, which it reads from `PREVIEW_LOG_FAN_OUT_FUNCTION`, and may invoke that name.
+   */
+  readonly slicesFanOut?: boolean;
 }
 
 interface FunctionDeclaration<Module extends { readonly handler: AnyHandler }> {
@@ -292,7 +297,7 @@ export const eventFunctions = {
     description: 'Posts preview log lines to the subscribed WebSocket connections',
     trigger: { kind: 'preview-logs' },
     module: handlerModule('logs/fan-out.ts', () => import('./logs/fan-out.js')),
-    access: { websocket: true, previewLogs: true },
+    access: { websocket: true, previewLogs: true, slicesFanOut: true },
     timeoutSeconds: 60,
     memorySize: 1024,
     // Lines are live data: one quick retry, then they are only in the log group (queries, replay).

@@ -78,6 +78,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   process.env.PREVIEW_JWT_SECRET = localJwtSecret();
   // The bundled examples name no owner; the stack sets false.
   process.env.PREVIEW_ALLOW_UNOWNED_GENERATIONS ??= 'true';
+  // Every connection write is made in this process, which refreshes the list it keeps.
+  process.env.PREVIEW_CONNECTION_CACHE_MS ??= '5000';
 
   // The data folder holds the JWT secret and every preview's state: its owner's alone.
   if (options.dataDir) await privateFolder(options.dataDir);

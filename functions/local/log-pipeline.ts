@@ -62,6 +62,9 @@ interface PreviewLog {
   sequence: bigint;
 }
 
+/** Jobs run at once when several wait in a row (replays of connections opened together). */
+const jobsAtOnce = 32;
+
 /** CloudWatch's limits on one delivery. */
 const maxBatchEvents = 10_000;
 const maxBatchBytes = 1024 * 1024;
@@ -101,7 +104,10 @@ export class LocalLogPipeline {
     if (!log.running) log.timer ??= setTimeout(() => this.drain(log), this.lingerMs);
   }
 
-  /** Runs `job` after the preview's deliveries so far and before later ones (a replay, say). */
+  /**
+   * Runs `job` after the preview's deliveries so far and before later ones (a replay, say). Jobs
+   * queued one after the other, with no line between them, run together.
+   */
   enqueue(previewId: string, job: () => Promise<unknown>): Promise<void> {
     const log = this.logOf(previewId);
     return new Promise<void>((resolve, reject) => {
@@ -132,7 +138,7 @@ export class LocalLogPipeline {
     log.running ??= (async () => {
       await log.resumed;
       for (let next = log.queue.shift(); next; next = log.queue.shift()) {
-        if (next.kind === 'job') await next.run();
+        if (next.kind === 'job') await Promise.all([next, ...takeJobs(log.queue)].map((job) => job.run()));
         else
           for (const batch of byStream(next.lines.map((line) => this.numbered(log, line))))
             await this.deliver(batch);
@@ -194,6 +200,16 @@ export class LocalLogPipeline {
     this.previews.set(previewId, log);
     return log;
   }
+}
+
+/** The jobs at the head of the queue, up to `jobsAtOnce` with the one taken already. */
+function takeJobs(queue: Queued[]): Extract<Queued, { kind: 'job' }>[] {
+  const jobs: Extract<Queued, { kind: 'job' }>[] = [];
+  for (let head = queue[0]; head?.kind === 'job' && jobs.length < jobsAtOnce - 1; head = queue[0]) {
+    jobs.push(head);
+    queue.shift();
+  }
+  return jobs;
 }
 
 /** A delivery holds one stream's lines: consecutive lines of the same stream go together, in order. */

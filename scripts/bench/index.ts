@@ -15,7 +15,7 @@ import { cachedLaunches, coldLaunches, failureOf, launchUntilSettled } from './l
 import { parseOptions, type BenchOptions } from './options.js';
 import { benchResults, loadNow, printComparison, readResults, writeResults } from './results.js';
 import { duration, megabytes, Report } from './report.js';
-import { defaultLogBenchOptions, logLatency } from './logs.js';
+import { defaultLogBenchOptions, logLatency, logParts, type LogPart } from './logs.js';
 import { proxyOverhead, statusLatency } from './requests.js';
 import { BenchResources } from './resources.js';
 import { scaleRun } from './scale.js';
@@ -136,10 +136,16 @@ async function run(options: BenchOptions): Promise<void> {
       }
     });
   }
-  if (options.only.has('logs')) {
+  const parts = new Set<LogPart>(logParts.filter((part) => options.only.has(`log-${part}`)));
+  if (parts.size > 0) {
     const benchGenerations = generations;
-    await section('log line → WebSocket client, and fan-out to many clients', () =>
-      logLatency(api, benchGenerations, resources, report),
+    const url = runtime.url;
+    await section(`log line → WebSocket clients: ${[...parts].join(', ')}`, () =>
+      logLatency(url, secret, benchGenerations, resources, report, {
+        ...defaultLogBenchOptions,
+        parts,
+        manyPreviews: options.logPreviews,
+      }),
     );
   }
   if (options.only.has('scale')) {

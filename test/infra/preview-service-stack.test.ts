@@ -607,6 +607,24 @@ describe('functions', () => {
     expect(invokers).toEqual(['ws-connect']);
   });
 
+  it('log-fan-out has a fixed name, which it reads, and it alone may invoke itself (slices of a large audience)', () => {
+    expect(fnResource('log-fan-out').Properties?.FunctionName).toBe('preview-dev-log-fan-out');
+    expect(environmentOf('log-fan-out').PREVIEW_LOG_FAN_OUT_FUNCTION).toBe('preview-dev-log-fan-out');
+    const invokers = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => json(s).includes('function:preview-dev-log-fan-out')),
+    );
+    expect(invokers).toEqual(['log-fan-out']);
+    const invoke = statementsOf('log-fan-out').find((s) =>
+      json(s).includes('function:preview-dev-log-fan-out'),
+    );
+    expect(actionsOf(invoke!)).toEqual(['lambda:InvokeFunction']);
+    // An ARN built from the fixed name: a reference to the function itself would be a circular dependency.
+    expect(json(resourcesOf(invoke!))).not.toContain(fnId('log-fan-out'));
+    expect(
+      allFunctionNames().filter((name) => environmentOf(name).PREVIEW_LOG_FAN_OUT_FUNCTION !== undefined),
+    ).toEqual(['log-fan-out']);
+  });
+
   it('every asynchronously invoked function sends failures to the failed-events queue, with bounded retries', () => {
     const configs = ofType(synth.resources, 'AWS::Lambda::EventInvokeConfig');
     const asynchronous = stackFunctions().filter((entry) => entry.retries);

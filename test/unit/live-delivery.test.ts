@@ -138,6 +138,91 @@ describe('LiveDelivery', () => {
     expect(targets.every((t) => channel.received(t.connectionId).length === 1)).toBe(true);
   });
 
+  it('coalesces what is sent to a connection while a post to it is in flight into one message, in order', async () => {
+    const held: (() => void)[] = [];
+    class HeldChannel extends RecordingChannel {
+      override async send(connectionId: string, data: string): Promise<boolean> {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return super.send(connectionId, data);
+      }
+    }
+    const channel = new HeldChannel();
+    const delivery = new LiveDelivery({
+      connections: new InMemoryConnectionStore(),
+      channel,
+      concurrency: 8,
+    });
+
+    const first = delivery.send([{ connectionId: 'c1', messages: [line(1)] }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = delivery.send([{ connectionId: 'c1', messages: [line(2)] }]);
+    const third = delivery.send([{ connectionId: 'c1', messages: [line(3), line(4)] }]);
+    expect(held).toHaveLength(1);
+    held.shift()?.();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(1);
+    held.shift()?.();
+
+    expect(await first).toEqual({ sent: 1, gone: 0, failed: 0 });
+    expect(await second).toEqual({ sent: 1, gone: 0, failed: 0 });
+    expect(await third).toEqual({ sent: 1, gone: 0, failed: 0 });
+    expect(channel.messagesTo('c1')).toHaveLength(2);
+    expect(channel.messagesTo('c1')[1]?.split('\n')).toHaveLength(3);
+    expect(channel.received('c1').map((m) => m.message)).toEqual(['line 1', 'line 2', 'line 3', 'line 4']);
+  });
+
+  it('answers every waiting send as gone when the connection turns out gone, and removes it once', async () => {
+    const { connections, channel, delivery } = world();
+    await connections.put(connection('c1', 'p1'));
+    channel.gone.add('c1');
+    let removals = 0;
+    const remove = connections.remove.bind(connections);
+    connections.remove = async (id) => {
+      removals += 1;
+      await remove(id);
+    };
+
+    const results = await Promise.all([
+      delivery.send([{ connectionId: 'c1', messages: [line(1)] }]),
+      delivery.send([{ connectionId: 'c1', messages: [line(2)] }]),
+    ]);
+
+    expect(results).toEqual([
+      { sent: 0, gone: 1, failed: 0 },
+      { sent: 0, gone: 1, failed: 0 },
+    ]);
+    expect(removals).toBe(1);
+    expect(connections.ids()).toEqual([]);
+  });
+
+  it('keeps at most its concurrency of posts in flight across overlapping sends', async () => {
+    let inFlight = 0;
+    let most = 0;
+    class SlowChannel extends RecordingChannel {
+      override async send(connectionId: string, data: string): Promise<boolean> {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight -= 1;
+        return super.send(connectionId, data);
+      }
+    }
+    const channel = new SlowChannel();
+    const delivery = new LiveDelivery({
+      connections: new InMemoryConnectionStore(),
+      channel,
+      concurrency: 4,
+    });
+    const targets = (from: number) =>
+      Array.from({ length: 20 }, (_, n) => ({ connectionId: `c${from + n}`, messages: [line(n)] }));
+
+    const results = await Promise.all([delivery.send(targets(0)), delivery.send(targets(100))]);
+
+    expect(results.map((r) => r.sent)).toEqual([20, 20]);
+    expect(most).toBe(4);
+  });
+
   it('broadcasts to the live connections of the preview only, and builds no message when there is none', async () => {
     const { connections, channel, delivery } = world();
     await connections.put(connection('live', 'p1'));

@@ -111,11 +111,22 @@ export function cloudWatchLogs(): CloudWatchLogsClient {
   return logsClient;
 }
 
-/** The `@connections` API of a WebSocket API stage: `https://<api>.execute-api.<region>.amazonaws.com/<stage>`. */
-export function apiGatewayManagement(endpoint: string): ApiGatewayManagementApiClient {
+/**
+ * The `@connections` API of a WebSocket API stage: `https://<api>.execute-api.<region>.amazonaws.com/<stage>`.
+ * A fan-out posts to hundreds of connections: `maxSockets` kept-alive sockets let that many posts go
+ * at once without a handshake each, and the middleware stack is resolved once, not per post.
+ */
+export function apiGatewayManagement(endpoint: string, maxSockets: number): ApiGatewayManagementApiClient {
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = tracer.captureAWSv3Client(new ApiGatewayManagementApiClient({ endpoint }));
+    const agent = { keepAlive: true, maxSockets };
+    client = tracer.captureAWSv3Client(
+      new ApiGatewayManagementApiClient({
+        endpoint,
+        cacheMiddleware: true,
+        requestHandler: { httpAgent: agent, httpsAgent: agent },
+      }),
+    );
     managementClients.set(endpoint, client);
   }
   return client;
