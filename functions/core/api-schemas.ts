@@ -133,6 +133,12 @@ export const statusResponseSchema = z.object({
   ),
   timeline: z.array(
     z.object({
+      kind: z
+        .literal('service')
+        .optional()
+        .describe(
+          "Absent on the launch steps; `service` on the service's own steps (record writes, waits, …).",
+        ),
       step: z.string(),
       startedAt: isoTime,
       endedAt: isoTime.optional(),

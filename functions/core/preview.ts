@@ -1,3 +1,4 @@
+import type { ServiceStep } from './launch-trace.js';
 import type { DatabaseType } from './generation.js';
 import type { PreviewStatus } from './lifecycle.js';
 import type { TierName } from './tiers.js';
@@ -88,6 +89,8 @@ export interface PreviewRecord {
   /** Set when the preview first turns healthy: the session clock starts then. */
   readonly expiresAt?: string;
   readonly timeline: readonly TimelineStep[];
+  /** The service's own steps during the last launch (written once it is healthy or failed). */
+  readonly launchTrace?: readonly ServiceStep[];
   readonly failure?: PreviewFailure;
   /** The runtime's task: an ECS task ARN, or the local runner's id. */
   readonly taskId?: string;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from './errors.js';
 import type { GenerationSource } from './generation.js';
+import type { TraceRecorder } from './launch-trace.js';
 import type { LaunchStarter } from './ports.js';
 import type { ContainerName, PreviewTaskDefinition } from './task-definition.js';
 
@@ -88,9 +89,9 @@ export interface TaskRunner {
   /**
    * Starts the task's containers in dependency order and resolves once the essential ones are up
    * (healthy, where they have a health check). Rejects with a task failure (see `taskFailure`)
-   * after removing everything it started.
+   * after removing everything it started. Its steps (container starts, waits) go to `trace`.
    */
-  run(task: PreviewTaskDefinition): Promise<RunningTask>;
+  run(task: PreviewTaskDefinition, trace?: TraceRecorder): Promise<RunningTask>;
   /** Removes the preview's containers, volumes and networks. Idempotent. */
   stop(previewId: string): Promise<void>;
   describe(previewId: string): Promise<TaskDescription | undefined>;

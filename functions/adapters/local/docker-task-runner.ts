@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '../../core/errors.js';
+import { untraced, type TraceRecorder } from '../../core/launch-trace.js';
 import { parseSocketTable } from '../../core/launch-diagnosis.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
 import { isEngineUnreachable } from './docker-engine-errors.js';
@@ -75,7 +76,7 @@ export class DockerTaskRunner implements TaskRunner {
     this.owner = options.owner;
   }
 
-  async run(task: PreviewTaskDefinition): Promise<RunningTask> {
+  async run(task: PreviewTaskDefinition, trace: TraceRecorder = untraced): Promise<RunningTask> {
     const taskId = randomUUID();
     const labels = {
       [label.previewId]: task.previewId,
@@ -85,39 +86,51 @@ export class DockerTaskRunner implements TaskRunner {
     };
     // First, and refused when it exists: one task per preview, and a failed run never removes
     // what another run started.
-    await this.docker
-      .createNetwork({
-        Name: task.previewId,
-        CheckDuplicate: true,
-        Labels: labels,
-        // Published ports need a non-internal bridge; without masquerading it has no way out, and
-        // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
-        Options: {
-          'com.docker.network.bridge.enable_ip_masquerade': 'false',
-          'com.docker.network.bridge.name': previewBridgeName(task.previewId),
-        },
-      })
-      .catch((error: { statusCode?: number }) => {
-        if (error.statusCode !== 409) throw error;
-        throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
-      });
+    await trace.span('task.network', () =>
+      this.docker
+        .createNetwork({
+          Name: task.previewId,
+          CheckDuplicate: true,
+          Labels: labels,
+          // Published ports need a non-internal bridge; without masquerading it has no way out, and
+          // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
+          Options: {
+            'com.docker.network.bridge.enable_ip_masquerade': 'false',
+            'com.docker.network.bridge.name': previewBridgeName(task.previewId),
+          },
+        })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 409) throw error;
+          throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
+        }),
+    );
     try {
-      await Promise.all(
-        task.volumes.map((volume) =>
-          this.docker.createVolume({ Name: volumeName(task.previewId, volume.name), Labels: labels }),
+      await trace.span('task.volumes', () =>
+        Promise.all(
+          task.volumes.map((volume) =>
+            this.docker.createVolume({ Name: volumeName(task.previewId, volume.name), Labels: labels }),
+          ),
         ),
       );
-      const containers = await this.createContainers(task, labels);
+      const containers = await trace.span('task.create', () => this.createContainers(task, labels));
       for (const definition of task.containers) {
-        for (const dependency of definition.dependsOn) await this.reach(task, containers, dependency);
-        await containers[definition.name]!.start();
+        for (const dependency of definition.dependsOn) {
+          // Every container is started before anything that depends on it: nothing to wait for.
+          if (dependency.condition === 'START') continue;
+          await trace.span(`task.wait.${dependency.containerName}`, () =>
+            this.reach(task, containers, dependency),
+          );
+        }
+        await trace.span(`task.start.${definition.name}`, () => containers[definition.name]!.start());
       }
       for (const definition of task.containers) {
         if (definition.essential && definition.healthCheck) {
-          await this.reach(task, containers, { containerName: definition.name, condition: 'HEALTHY' });
+          await trace.span(`task.wait.${definition.name}`, () =>
+            this.reach(task, containers, { containerName: definition.name, condition: 'HEALTHY' }),
+          );
         }
       }
-      const owner = await containers[ownerOf(task).name]!.inspect();
+      const owner = await trace.span('task.inspect', () => containers[ownerOf(task).name]!.inspect());
       return { taskId, endpoint: endpointOf([owner]), appHealthy: true };
     } catch (error) {
       // The failure is the news; should the clean-up fail too, the sweeper removes what is left.
@@ -307,7 +320,6 @@ export class DockerTaskRunner implements TaskRunner {
     containers: Partial<Record<ContainerName, Docker.Container>>,
     { containerName, condition }: ContainerDependency,
   ): Promise<void> {
-    // Every container is started before anything that depends on it.
     if (condition === 'START') return;
     const container = containers[containerName]!;
     const healthCheck = task.containers.find((c) => c.name === containerName)?.healthCheck;

@@ -12,6 +12,7 @@ import {
   unreachableFailure,
   type DiagnosisContext,
 } from '../launch-diagnosis.js';
+import { LaunchTrace, untraced, type TraceRecorder } from '../launch-trace.js';
 import { isServing, isTerminal, type PreviewStatus } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
 import { secretsOf } from '../log-redaction.js';
@@ -98,24 +99,42 @@ export class PreviewLauncher {
    * Whoever claims the preview first (a conditional write) runs it; any other caller returns.
    */
   async start(previewId: string): Promise<void> {
-    const found = await this.deps.previews.getById(previewId);
+    const trace = new LaunchTrace(this.deps.clock);
+    const entered = this.deps.clock.now();
+    const found = await trace.span('record.read', () => this.deps.previews.getById(previewId));
     if (!found || !takeoverStatuses.has(found.status)) return;
-    if (found.status === 'requested' && (await this.deps.maintenance?.isOn())) {
+    const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
+    // From the launch request's record to this launcher: the asynchronous invocation's share.
+    if (!takeover) trace.add('launch.handoff', new Date(found.createdAt), entered);
+    if (
+      found.status === 'requested' &&
+      (await trace.span('maintenance.check', async () => this.deps.maintenance?.isOn()))
+    ) {
       await this.deps.stateMachine.halt(found, 'maintenance', inMaintenance);
       return;
     }
-    const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
     if (takeover && !this.launcherIsGone(found)) return;
-    const record = await this.claim(found, takeover);
+    const record = await trace.span('record.claim', () => this.claim(found, takeover));
     if (!record) return;
     await this.keepingAlive(record, async () => {
       try {
-        if (takeover) await this.deps.runner.stop(previewId);
-        await this.launchFrom(record);
+        if (takeover) await trace.span('task.stop-previous', () => this.deps.runner.stop(previewId));
+        await this.launchFrom(record, trace);
       } catch (error) {
         await this.failLaunch(previewId, error, record.launchTakeovers ?? 0);
       }
     });
+    await this.saveTrace(record, trace);
+  }
+
+  /** Keeps the launch's trace on its record, once the launch is over: never on its critical path. */
+  private async saveTrace(record: PreviewRecord, trace: LaunchTrace): Promise<void> {
+    try {
+      await this.deps.stateMachine.saveLaunchTrace(record, trace.steps());
+    } catch (error) {
+      // The preview may be gone meanwhile (a restart replaced it): the trace goes with it.
+      if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
+    }
   }
 
   /** True when a launch in progress has not been stamped for `missedHeartbeats` heartbeats. */
@@ -168,26 +187,34 @@ export class PreviewLauncher {
   }
 
   /** The launch from wherever `record` is: build unless built, then the task. */
-  private async launchFrom(record: PreviewRecord): Promise<void> {
-    const source = await this.sourceOf(record);
+  private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<void> {
+    const source = await trace.span('generation.load', () => this.sourceOf(record));
     let current = record;
     if (current.status === 'requested') {
-      current = await this.step(current, 'building', 'build', { type: 'build_started' });
+      current = await trace.span('record.building', () =>
+        this.step(current, 'building', 'build', { type: 'build_started' }),
+      );
     }
     const started = Date.now();
-    const image = await this.buildImage(source, record.previewId);
+    const image = await trace.span('image.ensure', () => this.buildImage(source, record.previewId));
     if (current.status === 'building') {
-      current = await this.step(current, 'launching', 'start', {
-        type: 'built',
-        detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
-      });
+      const built = current;
+      current = await trace.span('record.launching', () =>
+        this.step(built, 'launching', 'start', {
+          type: 'built',
+          detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
+        }),
+      );
     } else if (current.status === 'recovering') {
-      current = await this.deps.stateMachine.transition(current, 'launching', monitor, {
-        timeline: current.timeline,
-        launchHeartbeatAt: this.deps.clock.now().toISOString(),
-      });
+      const recovering = current;
+      current = await trace.span('record.launching', () =>
+        this.deps.stateMachine.transition(recovering, 'launching', monitor, {
+          timeline: recovering.timeline,
+          launchHeartbeatAt: this.deps.clock.now().toISOString(),
+        }),
+      );
     }
-    await this.runTask(current, source.generation, image.imageRef);
+    await this.runTask(current, source.generation, image.imageRef, trace);
   }
 
   /**
@@ -240,7 +267,7 @@ export class PreviewLauncher {
     await this.keepingAlive(recovering, async () => {
       try {
         await this.deps.runner.stop(record.previewId);
-        await this.launchFrom(recovering);
+        await this.launchFrom(recovering, untraced);
       } catch (error) {
         await this.failLaunch(record.previewId, error, recovering.launchTakeovers ?? 0);
       }
@@ -261,15 +288,23 @@ export class PreviewLauncher {
     );
   }
 
-  private async runTask(launching: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
+  private async runTask(
+    launching: PreviewRecord,
+    generation: Generation,
+    imageRef: string,
+    trace: TraceRecorder,
+  ): Promise<void> {
     // A local engine smaller than the tier runs the app with what it has; Fargate sizes tasks itself.
-    const limits = fitToCapacity(launching.resources, await this.deps.runner.capacity?.());
+    const capacity = await trace.span('runtime.capacity', async () => this.deps.runner.capacity?.());
+    const limits = fitToCapacity(launching.resources, capacity);
     const record =
       limits.reason === undefined && launching.appliedLimits === undefined
         ? launching
-        : await this.deps.stateMachine.update(launching, {
-            appliedLimits: limits.reason === undefined ? undefined : limits,
-          });
+        : await trace.span('record.limits', () =>
+            this.deps.stateMachine.update(launching, {
+              appliedLimits: limits.reason === undefined ? undefined : limits,
+            }),
+          );
     const effective = this.effectiveGeneration(generation, record);
     const task = buildTaskDefinition({
       previewId: record.previewId,
@@ -280,11 +315,11 @@ export class PreviewLauncher {
       ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
     });
     const running = await diagnosed(
-      () => this.deps.runner.run(task),
+      () => this.deps.runner.run(task, trace),
       () => diagnosisContext(effective, task),
     );
-    const description = await this.deps.runner.describe(record.previewId);
-    if (description) await this.observe(description, running);
+    const description = await trace.span('task.describe', () => this.deps.runner.describe(record.previewId));
+    if (description) await this.observe(description, running, trace);
   }
 
   /**
@@ -311,10 +346,14 @@ export class PreviewLauncher {
    * Applies what the runtime reports about a preview's task. Another handler may move the
    * preview at the same moment: on a conflict the current state is read again and re-applied.
    */
-  async observe(description: TaskDescription, running?: RunningTask): Promise<void> {
+  async observe(
+    description: TaskDescription,
+    running?: RunningTask,
+    trace: TraceRecorder = untraced,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.applyDescription(description, running);
+        return await this.applyDescription(description, running, trace);
       } catch (error) {
         if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxObserveAttempts)
           throw error;
@@ -322,8 +361,12 @@ export class PreviewLauncher {
     }
   }
 
-  private async applyDescription(description: TaskDescription, running?: RunningTask): Promise<void> {
-    const record = await this.deps.previews.getById(description.previewId);
+  private async applyDescription(
+    description: TaskDescription,
+    running: RunningTask | undefined,
+    trace: TraceRecorder,
+  ): Promise<void> {
+    const record = await trace.span('record.read', () => this.deps.previews.getById(description.previewId));
     // A recovery in progress owns the preview until its new task is launching.
     if (
       !record ||
@@ -392,17 +435,23 @@ export class PreviewLauncher {
 
     let current = record;
     if (current.status === 'launching') {
-      current = await this.deps.stateMachine.transition(
-        current,
-        'running',
-        launcher,
-        { ...runtime, startedAt: app.startedAt ?? now, timeline },
-        { type: 'started' },
+      const launching = current;
+      current = await trace.span('record.running', () =>
+        this.deps.stateMachine.transition(
+          launching,
+          'running',
+          launcher,
+          { ...runtime, startedAt: app.startedAt ?? now, timeline },
+          { type: 'started' },
+        ),
       );
     }
     if (app.state === 'healthy' && current.status === 'running') {
       // Healthy means reachable: through the endpoint the proxy and the health monitor use.
-      const unreachable = endpoint ? await this.awaitReachable(current, endpoint) : undefined;
+      const running = current;
+      const unreachable = endpoint
+        ? await trace.span('app.reachable', () => this.awaitReachable(running, endpoint))
+        : undefined;
       if (unreachable) {
         await this.deps.runner.stop(current.previewId);
         await this.deps.stateMachine.fail(current, unreachable);
@@ -416,21 +465,24 @@ export class PreviewLauncher {
           Date.parse(now) - Date.parse(current.createdAt),
         );
       }
-      await this.deps.stateMachine.transition(
-        current,
-        'healthy',
-        launcher,
-        firstHealthy
-          ? {
-              ...runtime,
-              healthyAt: now,
-              expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
-              timeline: mergeTimeline(current.timeline, [
-                { step: 'first_healthy', startedAt: now, endedAt: now },
-              ]),
-            }
-          : { ...runtime, recoveringSince: undefined },
-        { type: current.recoveringSince ? 'recovered' : 'healthy' },
+      const reached = current;
+      await trace.span('record.healthy', () =>
+        this.deps.stateMachine.transition(
+          reached,
+          'healthy',
+          launcher,
+          firstHealthy
+            ? {
+                ...runtime,
+                healthyAt: now,
+                expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
+                timeline: mergeTimeline(current.timeline, [
+                  { step: 'first_healthy', startedAt: now, endedAt: now },
+                ]),
+              }
+            : { ...runtime, recoveringSince: undefined },
+          { type: reached.recoveringSince ? 'recovered' : 'healthy' },
+        ),
       );
     }
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { hashToken, newEventId, newPreviewToken } from '../ids.js';
+import type { ServiceStep } from '../launch-trace.js';
 import { assertTransition, isTerminal, previewStatuses, type PreviewStatus } from '../lifecycle.js';
 import type { LiveNotifier } from '../log-ports.js';
 import type { EventStore, PreviewChanges, PreviewCondition, PreviewStore, QuotaStore } from '../ports.js';
@@ -100,6 +101,14 @@ export class PreviewStateMachine {
       { launchHeartbeatAt: this.deps.clock.now().toISOString() },
       { status: statuses },
     );
+  }
+
+  /**
+   * Keeps the service's own steps of the last launch on the record. It sets that field alone, whatever
+   * the status meanwhile: no decision rests on it, so no other writer's change can be lost.
+   */
+  async saveLaunchTrace(record: PreviewRecord, steps: readonly ServiceStep[]): Promise<void> {
+    await this.deps.previews.modify(record, { launchTrace: steps });
   }
 
   /** A launch (or recovery) step failed: the preview ends `failed`, with the redacted diagnosis. */
