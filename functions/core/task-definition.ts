@@ -19,6 +19,12 @@ export interface HealthCheck {
   readonly timeoutSeconds: number;
   readonly retries: number;
   readonly startPeriodSeconds: number;
+  /**
+   * The same check as an HTTP GET of this path on the container's first port, for a runtime that
+   * reaches that port from outside (any HTTP answer passes, as the command does): much cheaper than
+   * running the command, so it can be asked every few milliseconds while the container starts.
+   */
+  readonly httpPath?: string;
 }
 
 export interface ContainerDependency {
@@ -271,6 +277,7 @@ function appHealthCheck(generation: Generation): HealthCheck {
     timeoutSeconds: 5,
     retries: 3,
     startPeriodSeconds: 30,
+    httpPath: generation.healthCheckEndpoint,
   };
 }
 

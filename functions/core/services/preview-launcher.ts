@@ -84,6 +84,11 @@ const openApiLimits = { timeoutMs: 5_000, maxResponseBytes: 2 * 1024 * 1024 };
  * interval, at most a minute (the handler following ECS events must finish well within its time).
  */
 const maxReachWaitSeconds = 60;
+/**
+ * Between two asks of a starting app's health endpoint: the runtime has just seen it answer inside
+ * its task, so the answer from outside is a few milliseconds away (bounded by the wait above).
+ */
+const defaultReachPollMs = 25;
 
 /**
  * The asynchronous part of a launch: build (or reuse) the image, start the task, and follow the
@@ -515,7 +520,7 @@ export class PreviewLauncher {
         lastOutcome = error instanceof Error ? error.message : 'no answer';
       }
       if (performance.now() - started >= waitMs) break;
-      await sleep(this.deps.reachPollMs ?? 250);
+      await sleep(this.deps.reachPollMs ?? defaultReachPollMs);
     }
     const source = await this.deps.generations.load(record.generationId);
     const [listeners, lastLines] = await Promise.all([

@@ -68,9 +68,12 @@ export class PreviewStateMachine {
       { ...changes, status: to, updatedAt: now },
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
     );
-    if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
-    if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
-    await this.deps.notifier?.statusChanged(next);
+    // Once the write has won, its consequences are independent of each other: written side by side.
+    await Promise.all([
+      isTerminal(to) ? this.deps.quotas.release(record.userId, record.previewId) : undefined,
+      event ? this.recordEvent(next, event.type, actor, event.reason, event.detail) : undefined,
+      this.deps.notifier?.statusChanged(next),
+    ]);
     return next;
   }
 
