@@ -33,6 +33,8 @@ export interface TimelineStep {
   readonly step: 'requested' | 'build' | 'start' | 'database' | 'migrations' | 'seed' | 'first_healthy';
   readonly startedAt: string;
   readonly endedAt?: string;
+  /** Set on `migrations` and `seed` when the database started from a snapshot that holds their result. */
+  readonly restoredFromSnapshot?: boolean;
 }
 
 export interface PreviewFailure {
@@ -73,6 +75,8 @@ export interface PreviewRecord {
   readonly tokenHash: string;
   readonly dbType: DatabaseType;
   readonly autoMigrateDatabase: boolean;
+  /** The launch asked for migrations and seed to run, not a database snapshot. */
+  readonly freshDatabase?: boolean;
   /** What the tier asks for. */
   readonly resources: ResourceAllocation;
   /** Set when the runtime applies other limits than the tier's (a local engine smaller than the tier). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from './errors.js';
 import type { GenerationSource } from './generation.js';
+import type { DatabaseSnapshotStore } from './database-snapshots.js';
 import type { TraceRecorder } from './launch-trace.js';
 import type { LaunchStarter } from './ports.js';
 import type { ContainerName, PreviewTaskDefinition } from './task-definition.js';
@@ -172,4 +173,6 @@ export interface PreviewRuntime {
   readonly starter: LaunchStarter;
   /** Where image builds print to (the local log pipeline; CodeBuild logs on its own in AWS). */
   readonly onBuildLog?: (previewId: string, line: string) => void;
+  /** Where migrated and seeded databases are kept (local Docker); absent: every launch migrates. */
+  readonly databaseSnapshots?: DatabaseSnapshotStore;
 }

@@ -23,6 +23,8 @@ export const statusPollMs = 50;
 const launchTimeoutMs = 120_000;
 /** The service writes a launch's trace just after healthy: how long the bench waits for it. */
 const traceTimeoutMs = 5_000;
+/** How long the bench waits for the warm-up's database snapshot before timing launches anyway. */
+const snapshotTimeoutMs = 120_000;
 
 /** Launches one preview and polls its status every 50 ms until it is healthy or finished. */
 export async function launchUntilSettled(
@@ -55,6 +57,18 @@ export async function launchUntilSettled(
     buildMs: typeof built?.durationMs === 'number' ? built.durationMs : undefined,
     breakdown: traced && breakdownOf(traced, { sentMs, answeredMs, seenMs }),
   };
+}
+
+/** True once `GET …/preview/config` lists a database snapshot of the generation. */
+async function snapshotReady(api: UserApi, generationId: string): Promise<boolean> {
+  const deadline = performance.now() + snapshotTimeoutMs;
+  while (performance.now() < deadline) {
+    const config = await api.call('GET', `/api/generations/${generationId}/preview/config`);
+    if (config.status !== 200 || config.json?.databaseSnapshots?.enabled !== true) return false;
+    if (config.json.databaseSnapshots.snapshots.length > 0) return true;
+    await sleep(250);
+  }
+  return false;
 }
 
 /** The status once the launch's service steps are on it, or undefined if they do not come. */
@@ -108,6 +122,11 @@ export async function cachedLaunches(
     const warmup = await timedRun(api, generationId, resources, undefined, 'warm-up');
     if (warmup.status.status !== 'healthy')
       throw new Error(`${generationId} does not launch: ${failureOf(warmup.status)}`);
+    // A database migrated and seeded by the warm-up is kept as a snapshot in the background.
+    if (warmup.status.timeline.some((s) => s.step === 'migrations' && !s.restoredFromSnapshot)) {
+      const ready = await snapshotReady(api, generationId);
+      console.log(`  database snapshot of ${generationId}: ${ready ? 'ready' : 'not made (see the log)'}`);
+    }
     const timed: LaunchRun[] = [];
     for (let i = 1; i <= runs; i += 1) {
       timed.push(await timedRun(api, generationId, resources, true, `run ${i}`));

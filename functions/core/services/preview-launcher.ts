@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppHttpClient } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { snapshotKey, type DatabaseSnapshot, type DatabaseSnapshotSettings } from '../database-snapshots.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
 import { parseJson } from '../json-input.js';
@@ -19,7 +20,12 @@ import { secretsOf } from '../log-redaction.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
 import { fitToCapacity } from '../resource-fit.js';
-import { buildTaskDefinition, databasePorts, type PreviewTaskDefinition } from '../task-definition.js';
+import {
+  buildTaskDefinition,
+  databasePorts,
+  defaultDatabaseImages,
+  type PreviewTaskDefinition,
+} from '../task-definition.js';
 import {
   taskFailureOf,
   type Endpoint,
@@ -55,6 +61,14 @@ export interface PreviewLauncherDependencies {
   /** How often a launch in progress stamps its record (`launchHeartbeatAt`); 3 s unless set. */
   readonly heartbeatSeconds?: number;
   readonly onHeartbeatError?: (error: unknown) => void;
+  /** Where migrated and seeded databases are kept for later launches; absent: every launch migrates. */
+  readonly databaseSnapshots?: DatabaseSnapshotSettings;
+}
+
+/** A launch's database: from a snapshot (`restored`), or to be kept as one once healthy (`key`). */
+interface DatabasePlan {
+  readonly key: string;
+  readonly restored: DatabaseSnapshot | undefined;
 }
 
 /** A launch failure already diagnosed, on its way to the preview's record. */
@@ -95,6 +109,9 @@ const defaultReachPollMs = 25;
  * task's state to healthy — or record why not and leave nothing running.
  */
 export class PreviewLauncher {
+  /** Snapshots being made by this process, by key: one capture per key at a time. */
+  private readonly capturing = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: PreviewLauncherDependencies) {}
 
   /**
@@ -121,15 +138,76 @@ export class PreviewLauncher {
     if (takeover && !this.launcherIsGone(found)) return;
     const record = await trace.span('record.claim', () => this.claim(found, takeover));
     if (!record) return;
+    let launched: LaunchedTask | undefined;
     await this.keepingAlive(record, async () => {
       try {
         if (takeover) await trace.span('task.stop-previous', () => this.deps.runner.stop(previewId));
-        await this.launchFrom(record, trace);
+        launched = await this.launchFrom(record, trace);
       } catch (error) {
         await this.failLaunch(previewId, error, record.launchTakeovers ?? 0);
       }
     });
     await this.saveTrace(record, trace);
+    if (launched) await this.keepSnapshot(record, launched);
+  }
+
+  /**
+   * After a healthy launch that migrated and seeded its database, makes the snapshot later launches
+   * start from; then evicts by age and count. Failures are reported, never the launch's.
+   */
+  private async keepSnapshot(record: PreviewRecord, launched: LaunchedTask): Promise<void> {
+    const settings = this.deps.databaseSnapshots;
+    const plan = launched.database;
+    if (!settings || !plan || plan.restored) return;
+    const context = { key: plan.key, generationId: record.generationId };
+    let capture = this.capturing.get(plan.key);
+    if (!capture) {
+      capture = this.deps.previews
+        .getById(record.previewId)
+        .then(async (current) => {
+          if (!current?.healthyAt) return;
+          await settings.store.capture({
+            key: plan.key,
+            generationId: record.generationId,
+            task: launched.snapshotTask,
+          });
+          await settings.store.evict({
+            maxCount: settings.maxCount,
+            maxAgeSeconds: settings.maxAgeSeconds,
+            now: this.deps.clock.now(),
+          });
+        })
+        .catch((error: unknown) => settings.onError(error, context))
+        .finally(() => this.capturing.delete(plan.key));
+      this.capturing.set(plan.key, capture);
+    }
+    await capture;
+  }
+
+  /**
+   * The launch's database plan: a PostgreSQL database that migrations or seed fill is keyed by what
+   * produces its data; a snapshot of that key is used unless the launch asked for a fresh database.
+   */
+  private async databasePlan(
+    record: PreviewRecord,
+    generation: Generation,
+    appImage: string,
+  ): Promise<DatabasePlan | undefined> {
+    const settings = this.deps.databaseSnapshots;
+    const migrated = generation.requiresMigrations && generation.migrationCommand !== undefined;
+    const seeded = generation.seedDataIncluded && generation.seedCommand !== undefined;
+    if (!settings || generation.dbType !== 'postgresql' || !(migrated || seeded)) return undefined;
+    const databaseImage = this.deps.databaseImages?.postgresql ?? defaultDatabaseImages.postgresql;
+    const key = snapshotKey({
+      appImage,
+      databaseImage,
+      databaseImageId: await settings.store.imageId(databaseImage),
+      migrationCommand: migrated ? generation.migrationCommand : undefined,
+      seedCommand: seeded ? generation.seedCommand : undefined,
+      environment: generation.env,
+    });
+    const restored = record.freshDatabase ? undefined : await settings.store.find(key);
+    return { key, restored };
   }
 
   /** Keeps the launch's trace on its record, once the launch is over: never on its critical path. */
@@ -192,7 +270,7 @@ export class PreviewLauncher {
   }
 
   /** The launch from wherever `record` is: build unless built, then the task. */
-  private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<void> {
+  private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<LaunchedTask> {
     const source = await trace.span('generation.load', () => this.sourceOf(record));
     let current = record;
     if (current.status === 'requested') {
@@ -219,7 +297,7 @@ export class PreviewLauncher {
         }),
       );
     }
-    await this.runTask(current, source.generation, image.imageRef, trace);
+    return this.runTask(current, source.generation, image.imageRef, trace);
   }
 
   /**
@@ -298,7 +376,7 @@ export class PreviewLauncher {
     generation: Generation,
     imageRef: string,
     trace: TraceRecorder,
-  ): Promise<void> {
+  ): Promise<LaunchedTask> {
     // A local engine smaller than the tier runs the app with what it has; Fargate sizes tasks itself.
     const capacity = await trace.span('runtime.capacity', async () => this.deps.runner.capacity?.());
     const limits = fitToCapacity(launching.resources, capacity);
@@ -311,20 +389,29 @@ export class PreviewLauncher {
             }),
           );
     const effective = this.effectiveGeneration(generation, record);
-    const task = buildTaskDefinition({
-      previewId: record.previewId,
-      generation: effective,
-      tier: { ...this.deps.tiers[record.tier], memory: limits.memoryMb, cpu: limits.cpu },
-      appImage: imageRef,
-      databasePassword: newDatabasePassword(),
-      ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
-    });
+    const database = await trace.span('database.snapshot-lookup', () =>
+      this.databasePlan(record, effective, imageRef),
+    );
+    const taskOf = (snapshot: DatabaseSnapshot | undefined) =>
+      buildTaskDefinition({
+        previewId: record.previewId,
+        generation: effective,
+        tier: { ...this.deps.tiers[record.tier], memory: limits.memoryMb, cpu: limits.cpu },
+        appImage: imageRef,
+        databasePassword: newDatabasePassword(),
+        ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
+        ...(snapshot ? { databaseSnapshot: { image: snapshot.image, dataPath: snapshot.dataPath } } : {}),
+      });
+    const task = taskOf(database?.restored);
     const running = await diagnosed(
       () => this.deps.runner.run(task, trace),
       () => diagnosisContext(effective, task),
     );
     const description = await trace.span('task.describe', () => this.deps.runner.describe(record.previewId));
-    if (description) await this.observe(description, running, trace);
+    const restoredSteps = database?.restored ? restoredStepsOf(effective) : [];
+    if (description) await this.observe(description, running, trace, restoredSteps);
+    // The snapshot is made with a password of its own: the preview's never leaves its task.
+    return { ...(database ? { database } : {}), snapshotTask: taskOf(undefined) };
   }
 
   /**
@@ -355,10 +442,11 @@ export class PreviewLauncher {
     description: TaskDescription,
     running?: RunningTask,
     trace: TraceRecorder = untraced,
+    restoredSteps: readonly RestoredStep[] = [],
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.applyDescription(description, running, trace);
+        return await this.applyDescription(description, running, trace, restoredSteps);
       } catch (error) {
         if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxObserveAttempts)
           throw error;
@@ -370,6 +458,7 @@ export class PreviewLauncher {
     description: TaskDescription,
     running: RunningTask | undefined,
     trace: TraceRecorder,
+    restoredSteps: readonly RestoredStep[],
   ): Promise<void> {
     const record = await trace.span('record.read', () => this.deps.previews.getById(description.previewId));
     // A recovery in progress owns the preview until its new task is launching.
@@ -402,7 +491,7 @@ export class PreviewLauncher {
     // The timeline is the first launch's; a recovery's new task does not rewrite it.
     const timeline = record.healthyAt
       ? record.timeline
-      : mergeTimeline(record.timeline, containerTimeline(description, now));
+      : mergeTimeline(record.timeline, containerTimeline(description, now, restoredSteps));
 
     // The bridge's end never ends the task: an app it could not bridge is diagnosed as unreachable.
     const stoppedContainer = description.containers.find(
@@ -481,9 +570,8 @@ export class PreviewLauncher {
                 ...runtime,
                 healthyAt: now,
                 expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
-                timeline: mergeTimeline(current.timeline, [
-                  { step: 'first_healthy', startedAt: now, endedAt: now },
-                ]),
+                // The container steps as measured now: another handler may have moved it to running.
+                timeline: mergeTimeline(timeline, [{ step: 'first_healthy', startedAt: now, endedAt: now }]),
               }
             : { ...runtime, recoveringSince: undefined },
           { type: reached.recoveringSince ? 'recovered' : 'healthy' },
@@ -655,8 +743,32 @@ function diagnosisContext(
   };
 }
 
-/** Launch steps measured from the containers' own start and finish times. */
-function containerTimeline(description: TaskDescription, now: string): TimelineStep[] {
+/** What a launch started, for what follows healthy (the snapshot of its database). */
+interface LaunchedTask {
+  readonly database?: DatabasePlan;
+  /** The task as it would run without a snapshot, with a database password of its own. */
+  readonly snapshotTask: PreviewTaskDefinition;
+}
+
+type RestoredStep = 'migrations' | 'seed';
+
+/** The steps a database snapshot stands in for: those the generation runs. */
+function restoredStepsOf(generation: Generation): RestoredStep[] {
+  return [
+    ...(generation.requiresMigrations && generation.migrationCommand ? (['migrations'] as const) : []),
+    ...(generation.seedDataIncluded && generation.seedCommand ? (['seed'] as const) : []),
+  ];
+}
+
+/**
+ * Launch steps measured from the containers' own start and finish times; the steps a database
+ * snapshot stood in for take no time, when the database was ready, marked `restoredFromSnapshot`.
+ */
+function containerTimeline(
+  description: TaskDescription,
+  now: string,
+  restoredSteps: readonly RestoredStep[] = [],
+): TimelineStep[] {
   const byName = new Map(description.containers.map((c) => [c.name, c]));
   const steps: TimelineStep[] = [];
   const firstDependentStart = ['migrate', 'seed', 'app']
@@ -681,6 +793,12 @@ function containerTimeline(description: TaskDescription, now: string): TimelineS
         startedAt: container.startedAt,
         ...(container.finishedAt ? { endedAt: container.finishedAt } : {}),
       });
+    }
+  }
+  const ready = firstDependentStart ?? database?.startedAt;
+  if (ready) {
+    for (const step of restoredSteps) {
+      steps.push({ step, startedAt: ready, endedAt: ready, restoredFromSnapshot: true });
     }
   }
   const app = byName.get('app');
