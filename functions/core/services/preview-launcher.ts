@@ -271,15 +271,21 @@ export class PreviewLauncher {
 
   /** The launch from wherever `record` is: build unless built, then the task. */
   private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<LaunchedTask> {
-    const source = await trace.span('generation.load', () => this.sourceOf(record));
-    let current = record;
-    if (current.status === 'requested') {
-      current = await trace.span('record.building', () =>
-        this.step(current, 'building', 'build', { type: 'build_started' }),
-      );
-    }
     const started = Date.now();
-    const image = await trace.span('image.ensure', () => this.buildImage(source, record.previewId));
+    // The status write and the image (its lookup, or its build) do not wait for each other.
+    const [building, { source, image }] = await allSettledOrThrow(
+      record.status === 'requested'
+        ? trace.span('record.building', () =>
+            this.step(record, 'building', 'build', { type: 'build_started' }),
+          )
+        : Promise.resolve(record),
+      (async () => {
+        const loaded = await trace.span('generation.load', () => this.sourceOf(record));
+        const built = await trace.span('image.ensure', () => this.buildImage(loaded, record.previewId));
+        return { source: loaded, image: built };
+      })(),
+    );
+    let current = building;
     if (current.status === 'building') {
       const built = current;
       current = await trace.span('record.launching', () =>
@@ -709,6 +715,17 @@ function failureFrom(error: unknown): PreviewFailure {
     reason: 'internal',
     message: 'The preview could not be launched because of an internal error.',
   };
+}
+
+/**
+ * Both values once both are settled, so nothing is left running unobserved; the first failure (in
+ * argument order) otherwise.
+ */
+async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 /** Runs a step of the runtime's; a task failure it reports is diagnosed on its way to the record. */
