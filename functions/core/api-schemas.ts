@@ -31,6 +31,10 @@ export const launchRequestSchema = z
     resourceTier: tierNameSchema.optional(),
     autoMigrateDatabase: z.boolean().optional(),
     restart: z.boolean().optional(),
+    freshDatabase: z
+      .boolean()
+      .optional()
+      .describe('Run migrations and seed even where a snapshot of their result exists (PostgreSQL, local).'),
   })
   .strict();
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;
@@ -199,10 +203,22 @@ export const statusResponseSchema = z.object({
     ),
   timeline: z.array(
     z.object({
+      kind: z
+        .literal('service')
+        .optional()
+        .describe(
+          "Absent on the launch steps; `service` on the service's own steps (record writes, waits, …).",
+        ),
       step: z.string(),
       startedAt: isoTime,
       endedAt: isoTime.optional(),
       durationMs: z.number().int().optional(),
+      restoredFromSnapshot: z
+        .boolean()
+        .optional()
+        .describe(
+          'On `migrations` and `seed`: their result came from a database snapshot; they did not run.',
+        ),
     }),
   ),
   failure: z

@@ -130,6 +130,15 @@ const serviceSchema = stageSchema.extend({
   /** The SSM parameter holding the maintenance switch (AWS); it wins over PREVIEW_MAINTENANCE. */
   PREVIEW_MAINTENANCE_PARAMETER: optionalText,
   PREVIEW_MAINTENANCE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** Database snapshots (local Docker): start later launches from a migrated and seeded database. */
+  PREVIEW_DB_SNAPSHOTS: booleanText.default(true),
+  PREVIEW_DB_SNAPSHOT_MAX_COUNT: z.coerce.number().int().min(1).max(1000).default(20),
+  PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(168),
 });
 
 const required = 'is required';
@@ -293,6 +302,14 @@ export interface Config {
   readonly allowedOrigin: string | undefined;
   /** Where database sidecar images come from (an ECR pull-through cache in AWS). */
   readonly databaseImages: { readonly postgresql?: string; readonly mongodb?: string };
+  /** Snapshots of migrated and seeded databases, where the runtime keeps them (local Docker). */
+  readonly databaseSnapshots: {
+    readonly enabled: boolean;
+    /** The most kept; the oldest beyond are removed. */
+    readonly maxCount: number;
+    /** Older ones are removed. */
+    readonly maxAgeSeconds: number;
+  };
   readonly maxBodyBytes: number;
   readonly eventRetentionDays: number;
   readonly metricsRetentionDays: number;
@@ -485,6 +502,11 @@ export function loadConfig(env: Environment = process.env): Config {
     databaseImages: {
       ...(e.PREVIEW_DATABASE_IMAGE_POSTGRESQL ? { postgresql: e.PREVIEW_DATABASE_IMAGE_POSTGRESQL } : {}),
       ...(e.PREVIEW_DATABASE_IMAGE_MONGODB ? { mongodb: e.PREVIEW_DATABASE_IMAGE_MONGODB } : {}),
+    },
+    databaseSnapshots: {
+      enabled: e.PREVIEW_DB_SNAPSHOTS,
+      maxCount: e.PREVIEW_DB_SNAPSHOT_MAX_COUNT,
+      maxAgeSeconds: e.PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS * 3600,
     },
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,

@@ -221,7 +221,8 @@ export function statusView(
     canExtend: live && extensionsRemaining(record) > 0,
     extensionsRemaining: extensionsRemaining(record),
     generatedEndpoints: [...(record.generatedEndpoints ?? [])],
-    timeline: record.timeline.map((step) => ({
+    // The spec's steps first, then the service's own (`kind: "service"`), each in the order it started.
+    timeline: [...record.timeline, ...(record.launchTrace ?? [])].map((step) => ({
       ...step,
       ...(step.endedAt ? { durationMs: Date.parse(step.endedAt) - Date.parse(step.startedAt) } : {}),
     })),

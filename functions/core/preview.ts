@@ -1,3 +1,4 @@
+import type { ServiceStep } from './launch-trace.js';
 import type { DatabaseType } from './generation.js';
 import type { ApiEndpoint } from './openapi-endpoints.js';
 import type { PreviewStatus } from './lifecycle.js';
@@ -33,6 +34,8 @@ export interface TimelineStep {
   readonly step: 'requested' | 'build' | 'start' | 'database' | 'migrations' | 'seed' | 'first_healthy';
   readonly startedAt: string;
   readonly endedAt?: string;
+  /** Set on `migrations` and `seed` when the database started from a snapshot that holds their result. */
+  readonly restoredFromSnapshot?: boolean;
 }
 
 export interface PreviewFailure {
@@ -85,6 +88,8 @@ export interface PreviewRecord {
   readonly tokenHash: string;
   readonly dbType: DatabaseType;
   readonly autoMigrateDatabase: boolean;
+  /** The launch asked for migrations and seed to run, not a database snapshot. */
+  readonly freshDatabase?: boolean;
   /** What the tier asks for. */
   readonly resources: ResourceAllocation;
   /** Set when the runtime applies other limits than the tier's (a local engine smaller than the tier). */
@@ -101,6 +106,8 @@ export interface PreviewRecord {
   /** Set when the preview first turns healthy: the session clock starts then. */
   readonly expiresAt?: string;
   readonly timeline: readonly TimelineStep[];
+  /** The service's own steps during the last launch (written once it is healthy or failed). */
+  readonly launchTrace?: readonly ServiceStep[];
   readonly failure?: PreviewFailure;
   /** The runtime's task: an ECS task ARN, or the local runner's id. */
   readonly taskId?: string;

@@ -19,6 +19,12 @@ export interface HealthCheck {
   readonly timeoutSeconds: number;
   readonly retries: number;
   readonly startPeriodSeconds: number;
+  /**
+   * The same check as an HTTP GET of this path on the container's first port, for a runtime that
+   * reaches that port from outside (any HTTP answer passes, as the command does): much cheaper than
+   * running the command, so it can be asked every few milliseconds while the container starts.
+   */
+  readonly httpPath?: string;
 }
 
 export interface ContainerDependency {
@@ -84,6 +90,11 @@ export interface TaskDefinitionInput {
   readonly databasePassword: string;
   /** Overrides of the database images, e.g. a registry mirror in AWS. */
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
+  /**
+   * A PostgreSQL database migrated and seeded before: its image starts with the data in place (the
+   * task's database volume mounted where the image holds it), and no migrate or seed container runs.
+   */
+  readonly databaseSnapshot?: { readonly image: string; readonly dataPath: string };
 }
 
 export const defaultDatabaseImages = { postgresql: 'postgres:15', mongodb: 'mongo:7' } as const;
@@ -127,9 +138,10 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
   const oneShots: ContainerDefinition[] = [];
   let ready: ContainerDependency[] = database ? [{ containerName: 'database', condition: 'HEALTHY' }] : [];
 
+  const restored = database !== undefined && input.databaseSnapshot !== undefined;
   for (const [name, command] of [
-    ['migrate', generation.requiresMigrations ? generation.migrationCommand : undefined],
-    ['seed', generation.seedDataIncluded ? generation.seedCommand : undefined],
+    ['migrate', generation.requiresMigrations && !restored ? generation.migrationCommand : undefined],
+    ['seed', generation.seedDataIncluded && !restored ? generation.seedCommand : undefined],
   ] as const) {
     if (command === undefined) continue;
     oneShots.push({
@@ -271,6 +283,7 @@ function appHealthCheck(generation: Generation): HealthCheck {
     timeoutSeconds: 5,
     retries: 3,
     startPeriodSeconds: 30,
+    httpPath: generation.healthCheckEndpoint,
   };
 }
 
@@ -291,8 +304,11 @@ function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | un
   };
   const check = { intervalSeconds: 5, timeoutSeconds: 5, retries: 10, startPeriodSeconds: 30 };
   if (dbType === 'postgresql') {
+    const snapshot = input.databaseSnapshot;
+    const dataPath = snapshot?.dataPath ?? '/var/lib/postgresql/data';
     return {
       ...common,
+      ...(snapshot ? { image: snapshot.image } : {}),
       // The data lives no longer than the preview: durability only costs launch time.
       command: ['postgres', '-c', 'fsync=off'],
       environment: {
@@ -301,7 +317,7 @@ function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | un
         POSTGRES_DB: databaseName,
         POSTGRES_INITDB_ARGS: '--no-sync',
         // A subdirectory of the volume, created by postgres itself with the mode it insists on.
-        PGDATA: '/var/lib/postgresql/data/pgdata',
+        PGDATA: `${dataPath}/pgdata`,
       },
       // Over TCP: during initialisation postgres listens on its socket only, so this passes
       // only once the real server accepts the app's connections.
@@ -309,9 +325,8 @@ function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | un
         ...check,
         command: ['CMD-SHELL', `pg_isready -q -h 127.0.0.1 -U ${databaseUser} -d ${databaseName}`],
       },
-      mountPoints: [
-        { sourceVolume: databaseVolume, containerPath: '/var/lib/postgresql/data', readOnly: false },
-      ],
+      // Mounted on a snapshot's data, a new volume starts as a copy of it.
+      mountPoints: [{ sourceVolume: databaseVolume, containerPath: dataPath, readOnly: false }],
     };
   }
   return {

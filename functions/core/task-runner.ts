@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { DatabaseInspector } from './database-count.js';
 import { AppError } from './errors.js';
 import type { GenerationSource } from './generation.js';
+import type { DatabaseSnapshotStore } from './database-snapshots.js';
+import type { TraceRecorder } from './launch-trace.js';
 import type { LaunchStarter } from './ports.js';
 import type { ContainerName, PreviewTaskDefinition } from './task-definition.js';
 
@@ -90,9 +92,9 @@ export interface TaskRunner extends Partial<DatabaseInspector> {
   /**
    * Starts the task's containers in dependency order and resolves once the essential ones are up
    * (healthy, where they have a health check). Rejects with a task failure (see `taskFailure`)
-   * after removing everything it started.
+   * after removing everything it started. Its steps (container starts, waits) go to `trace`.
    */
-  run(task: PreviewTaskDefinition): Promise<RunningTask>;
+  run(task: PreviewTaskDefinition, trace?: TraceRecorder): Promise<RunningTask>;
   /** Removes the preview's containers, volumes and networks. Idempotent. */
   stop(previewId: string): Promise<void>;
   describe(previewId: string): Promise<TaskDescription | undefined>;
@@ -169,4 +171,6 @@ export interface PreviewRuntime {
   readonly starter: LaunchStarter;
   /** Where image builds print to (the local log pipeline; CodeBuild logs on its own in AWS). */
   readonly onBuildLog?: (previewId: string, line: string) => void;
+  /** Where migrated and seeded databases are kept (local Docker); absent: every launch migrates. */
+  readonly databaseSnapshots?: DatabaseSnapshotStore;
 }

@@ -13,6 +13,7 @@ import { CachedPreviewStore } from '../core/cached-preview-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '../core/config.js';
 import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '../core/maintenance.js';
+import type { DatabaseSnapshotSettings } from '../core/database-snapshots.js';
 import type { GenerationStore, LaunchStarter } from '../core/ports.js';
 import { PreviewLauncher } from '../core/services/preview-launcher.js';
 import { PreviewMetrics } from '../core/services/preview-metrics.js';
@@ -179,6 +180,16 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     serviceMetrics,
     maintenance,
   });
+  const launcherSnapshots: DatabaseSnapshotSettings | undefined =
+    runtime?.databaseSnapshots && config.databaseSnapshots.enabled
+      ? {
+          store: runtime.databaseSnapshots,
+          maxCount: config.databaseSnapshots.maxCount,
+          maxAgeSeconds: config.databaseSnapshots.maxAgeSeconds,
+          onError: (error, context) =>
+            logger.warn('a database snapshot could not be made or evicted', { ...context, error }),
+        }
+      : undefined;
   const launcher =
     runtime &&
     new PreviewLauncher({
@@ -198,6 +209,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
         logger.error('launch failed through an internal error', { previewId, step, error }),
       heartbeatSeconds: config.launchHeartbeatSeconds,
       onHeartbeatError: (error) => logger.warn('launch heartbeat could not be written', { error }),
+      ...(launcherSnapshots ? { databaseSnapshots: launcherSnapshots } : {}),
     });
   const proxy = new PreviewProxy({
     service: previews,
@@ -208,6 +220,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     ),
     clock,
     serviceMetrics,
+    ...(launcherSnapshots ? { databaseSnapshots: launcherSnapshots } : {}),
   });
   const sampler =
     runtime &&

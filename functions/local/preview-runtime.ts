@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DockerDatabaseSnapshots } from '../adapters/local/docker-database-snapshots.js';
 import { DockerImageBuilder } from '../adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '../adapters/local/docker-task-runner.js';
 import { ProcessImageBuilder } from '../adapters/local/process-image-builder.js';
@@ -62,6 +63,7 @@ export async function createLocalPreviewRuntime(
       return {
         imageBuilder: new DockerImageBuilder(docker),
         runner: new DockerTaskRunner(docker, { owner }),
+        databaseSnapshots: new DockerDatabaseSnapshots(docker),
         starter,
         notice: undefined,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver, owner),

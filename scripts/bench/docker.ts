@@ -77,6 +77,12 @@ export async function imagesOfGenerations(generationIds: ReadonlySet<string>): P
     .flatMap((image) => (image.RepoTags ?? []).filter((tag) => tag.startsWith('preview-app:')));
 }
 
+/** The tags of the engine's database snapshots (the service's `preview-db-snapshot:<key>` images). */
+export async function snapshotImages(): Promise<string[]> {
+  const images = await docker.listImages({ filters: { reference: ['preview-db-snapshot'] } });
+  return images.flatMap((image) => image.RepoTags ?? []);
+}
+
 /** Removes these tags (and the layers only they used); answers the tags that were there. */
 export async function removeImages(tags: Iterable<string>): Promise<string[]> {
   const removed: string[] = [];

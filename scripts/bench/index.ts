@@ -9,6 +9,7 @@ import {
   publishedPort,
   removeImages,
   removeLeftovers,
+  snapshotImages,
 } from './docker.js';
 import { BenchGenerations } from './generations.js';
 import { cachedLaunches, coldLaunches, failureOf, launchUntilSettled } from './launch.js';
@@ -34,6 +35,8 @@ let generations: BenchGenerations | undefined;
 let cleanup: Promise<void> | undefined;
 let stopping = false;
 let finished = false;
+/** Database snapshots that were there before the bench: any other is the bench's to remove. */
+let snapshotsBefore: ReadonlySet<string> | undefined;
 
 /** Once, whichever comes first: the end of the run, an error, or Ctrl+C. */
 function cleanUp(): Promise<void> {
@@ -89,6 +92,7 @@ async function run(options: BenchOptions): Promise<void> {
   );
   console.log('Preparing the Docker engine and base images…');
   await prepareDocker();
+  snapshotsBefore = new Set(await snapshotImages());
 
   generations = await BenchGenerations.create(examples);
   const secret = randomBytes(32).toString('base64url');
@@ -191,6 +195,12 @@ async function removeEverything(): Promise<void> {
     ]);
     const removed = await removeImages(tags);
     console.log(`  removed ${removed.length} image(s)`);
+  });
+  await step('remove database snapshots made by the bench', async () => {
+    const before = snapshotsBefore;
+    if (!before) return;
+    const removed = await removeImages((await snapshotImages()).filter((tag) => !before.has(tag)));
+    console.log(`  removed ${removed.length} snapshot(s)`);
   });
   await step('remove the temporary generations folder', async () => generations?.remove());
   await step('check nothing is left', async () => {

@@ -394,3 +394,23 @@ describe('PreviewStateMachine owner writes', () => {
     await expect(w.stateMachine.rotateToken(read, owner)).rejects.toMatchObject({ code: 'conflict' });
   });
 });
+
+describe('PreviewStateMachine.saveLaunchTrace', () => {
+  it('sets the trace alone, whatever the status meanwhile, and tells no one', async () => {
+    const w = world(preview('healthy', { healthyAt: now.toISOString() }));
+    const readBefore = preview('running');
+    const steps = [
+      {
+        kind: 'service' as const,
+        step: 'record.healthy',
+        startedAt: '2026-12-03T09:59:59.990Z',
+        endedAt: '2026-12-03T10:00:00.000Z',
+      },
+    ];
+    await w.stateMachine.saveLaunchTrace(readBefore, steps);
+    expect(w.stored()).toMatchObject({ status: 'healthy', launchTrace: steps, version: 2 });
+    expect(w.stored().updatedAt).toBe(now.toISOString());
+    expect(w.events).toEqual([]);
+    expect(w.notified).toEqual([]);
+  });
+});

@@ -302,3 +302,27 @@ describe('buildTaskDefinition', () => {
     expect(definition.previewId).toBe('preview_1');
   });
 });
+
+describe('a task whose database starts from a snapshot', () => {
+  const restored = buildTaskDefinition({
+    previewId: 'preview_1',
+    generation: generation('postgresql', withOneShots),
+    tier: defaultTiers.free,
+    appImage: 'preview-app:abc',
+    databasePassword: password,
+    databaseSnapshot: { image: 'preview-db-snapshot:k1', dataPath: '/var/lib/postgresql/snapshot' },
+  });
+
+  it('runs the snapshot image with its data on the task volume, and no migrate or seed container', () => {
+    expect(names(restored)).toEqual(['database', 'app', 'bridge']);
+    const database = container(restored, 'database');
+    expect(database.image).toBe('preview-db-snapshot:k1');
+    expect(database.environment.PGDATA).toBe('/var/lib/postgresql/snapshot/pgdata');
+    expect(database.mountPoints).toEqual([
+      { sourceVolume: 'database-data', containerPath: '/var/lib/postgresql/snapshot', readOnly: false },
+    ]);
+    expect(container(restored, 'app').dependsOn).toEqual([
+      { containerName: 'database', condition: 'HEALTHY' },
+    ]);
+  });
+});

@@ -524,12 +524,19 @@ export interface components {
         operationId?: string;
       }[];
       timeline: {
+        /**
+         * @description Absent on the launch steps; `service` on the service's own steps (record writes, waits, …).
+         * @constant
+         */
+        kind?: 'service';
         step: string;
         /** Format: date-time */
         startedAt: string;
         /** Format: date-time */
         endedAt?: string;
         durationMs?: number;
+        /** @description On `migrations` and `seed`: their result came from a database snapshot; they did not run. */
+        restoredFromSnapshot?: boolean;
       }[];
       failure: {
         step: string;
@@ -881,6 +888,8 @@ export interface components {
       resourceTier?: 'free' | 'pro' | 'enterprise';
       autoMigrateDatabase?: boolean;
       restart?: boolean;
+      /** @description Run migrations and seed even where a snapshot of their result exists (PostgreSQL, local). */
+      freshDatabase?: boolean;
     };
     TestRequest: {
       /** @enum {string} */

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { parsePostgresCount, postgresCount, type DatabaseTally } from '../../core/database-count.js';
 import { AppError } from '../../core/errors.js';
+import { untraced, type TraceRecorder } from '../../core/launch-trace.js';
 import { parseSocketTable } from '../../core/launch-diagnosis.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
 import { isEngineUnreachable } from './docker-engine-errors.js';
@@ -32,7 +34,10 @@ import {
 export interface DockerTaskRunnerOptions {
   /** The longest wait for one dependency (a healthy database, a finished migration, …). */
   readonly stepTimeoutMs?: number;
+  /** How often a starting container's HTTP health check is asked. */
   readonly pollMs?: number;
+  /** How often, at most, a health check command runs in a starting container (it costs a process). */
+  readonly execPollMs?: number;
   /**
    * Which service instance owns the previews this runner starts. Several instances can share an
    * engine (a developer's service and a test run); `list` sees only its own instance's resources.
@@ -51,6 +56,8 @@ const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed',
 const mib = 1024 * 1024;
 const lastLineCount = 20;
 const neverStarted = '0001-01-01T00:00:00Z';
+/** One ask of a starting app: a connection the engine's proxy accepts may never be answered. */
+const httpProbeTimeoutMs = 1_000;
 
 type Inspection = Docker.ContainerInspectInfo;
 
@@ -65,6 +72,7 @@ export class DockerTaskRunner implements TaskRunner {
   readonly runWaitsForTask = true;
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
+  private readonly execPollMs: number;
   private readonly owner: string | undefined;
   private engineCapacity: Promise<RuntimeCapacity> | undefined;
 
@@ -73,11 +81,12 @@ export class DockerTaskRunner implements TaskRunner {
     options: DockerTaskRunnerOptions = {},
   ) {
     this.stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
-    this.pollMs = options.pollMs ?? 100;
+    this.pollMs = options.pollMs ?? 25;
+    this.execPollMs = Math.max(this.pollMs, options.execPollMs ?? 100);
     this.owner = options.owner;
   }
 
-  async run(task: PreviewTaskDefinition): Promise<RunningTask> {
+  async run(task: PreviewTaskDefinition, trace: TraceRecorder = untraced): Promise<RunningTask> {
     const taskId = randomUUID();
     const labels = {
       [label.previewId]: task.previewId,
@@ -87,40 +96,73 @@ export class DockerTaskRunner implements TaskRunner {
     };
     // First, and refused when it exists: one task per preview, and a failed run never removes
     // what another run started.
-    await this.docker
-      .createNetwork({
-        Name: task.previewId,
-        CheckDuplicate: true,
-        Labels: labels,
-        // Published ports need a non-internal bridge; without masquerading it has no way out, and
-        // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
-        Options: {
-          'com.docker.network.bridge.enable_ip_masquerade': 'false',
-          'com.docker.network.bridge.name': previewBridgeName(task.previewId),
-        },
-      })
-      .catch((error: { statusCode?: number }) => {
-        if (error.statusCode !== 409) throw error;
-        throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
-      });
+    await trace.span('task.network', () =>
+      this.docker
+        .createNetwork({
+          Name: task.previewId,
+          CheckDuplicate: true,
+          Labels: labels,
+          // Published ports need a non-internal bridge; without masquerading it has no way out, and
+          // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
+          Options: {
+            'com.docker.network.bridge.enable_ip_masquerade': 'false',
+            'com.docker.network.bridge.name': previewBridgeName(task.previewId),
+          },
+        })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 409) throw error;
+          throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
+        }),
+    );
     try {
-      await Promise.all(
-        task.volumes.map((volume) =>
-          this.docker.createVolume({ Name: volumeName(task.previewId, volume.name), Labels: labels }),
+      await trace.span('task.volumes', () =>
+        Promise.all(
+          task.volumes.map((volume) =>
+            this.docker.createVolume({ Name: volumeName(task.previewId, volume.name), Labels: labels }),
+          ),
         ),
       );
-      const containers = await this.createContainers(task, labels);
-      for (const definition of task.containers) {
-        for (const dependency of definition.dependsOn) await this.reach(task, containers, dependency);
-        await containers[definition.name]!.start();
-      }
-      for (const definition of task.containers) {
-        if (definition.essential && definition.healthCheck) {
-          await this.reach(task, containers, { containerName: definition.name, condition: 'HEALTHY' });
+      const containers = await trace.span('task.create', () => this.createContainers(task, labels));
+      const owner = ownerOf(task);
+      const started: TaskStart = { containers, endpoint: undefined, reached: new Set() };
+      // Starts nothing waits for (the bridge) run beside the waits that follow them.
+      const sideStarts: Promise<unknown>[] = [];
+      try {
+        for (const definition of task.containers) {
+          for (const dependency of definition.dependsOn) {
+            // Every container is started before anything that depends on it: nothing to wait for.
+            if (dependency.condition === 'START') continue;
+            await trace.span(`task.wait.${dependency.containerName}`, () =>
+              this.reach(task, started, dependency),
+            );
+          }
+          const start = trace.span(`task.start.${definition.name}`, () =>
+            containers[definition.name]!.start(),
+          );
+          if (nothingWaitsFor(task, definition)) {
+            sideStarts.push(start);
+            // Handled here; awaited below, after the waits.
+            start.catch(() => undefined);
+            continue;
+          }
+          await start;
+          if (definition === owner) {
+            const inspection = await trace.span('task.inspect', () => containers[owner.name]!.inspect());
+            started.endpoint = endpointOf([inspection]);
+          }
         }
+        for (const definition of task.containers) {
+          if (definition.essential && definition.healthCheck) {
+            await trace.span(`task.wait.${definition.name}`, () =>
+              this.reach(task, started, { containerName: definition.name, condition: 'HEALTHY' }),
+            );
+          }
+        }
+      } finally {
+        await Promise.allSettled(sideStarts);
       }
-      const owner = await containers[ownerOf(task).name]!.inspect();
-      return { taskId, endpoint: endpointOf([owner]), appHealthy: true };
+      await Promise.all(sideStarts);
+      return { taskId, ...(started.endpoint ? { endpoint: started.endpoint } : {}), appHealthy: true };
     } catch (error) {
       // The failure is the news; should the clean-up fail too, the sweeper removes what is left.
       await this.stop(task.previewId).catch(() => undefined);
@@ -319,16 +361,25 @@ export class DockerTaskRunner implements TaskRunner {
     return containers;
   }
 
-  /** Waits until a container reaches a dependency condition, or fails with the container's story. */
+  /**
+   * Waits until a container reaches a dependency condition, or fails with the container's story.
+   * An exit is awaited from the engine (no polling); a health check with an HTTP form is asked
+   * through the task's published port every `pollMs`, the command form (run inside the container,
+   * far costlier) at most every `execPollMs`.
+   */
   private async reach(
     task: PreviewTaskDefinition,
-    containers: Partial<Record<ContainerName, Docker.Container>>,
+    started: TaskStart,
     { containerName, condition }: ContainerDependency,
   ): Promise<void> {
-    // Every container is started before anything that depends on it.
-    if (condition === 'START') return;
-    const container = containers[containerName]!;
-    const healthCheck = task.containers.find((c) => c.name === containerName)?.healthCheck;
+    if (condition === 'START' || started.reached.has(containerName)) return;
+    const container = started.containers[containerName]!;
+    const definition = task.containers.find((c) => c.name === containerName);
+    const healthCheck = definition?.healthCheck;
+    const probe =
+      healthCheck?.httpPath !== undefined && started.endpoint && definition?.portMappings.length
+        ? { endpoint: started.endpoint, path: healthCheck.httpPath }
+        : undefined;
     const deadline = Date.now() + this.stepTimeoutMs;
     const fail = async (reason: FailureReason, exitCode?: number) => {
       // An app that never answered inside its task: what it listens on says why (port, address).
@@ -341,25 +392,90 @@ export class DockerTaskRunner implements TaskRunner {
         ...(listeners ? { listeners } : {}),
       });
     };
+    const exited = (state: Inspection['State']) => !state.Running && state.StartedAt !== neverStarted;
+    const checkExit = async (state: Inspection['State']) => {
+      if (condition === 'COMPLETE') return;
+      if (condition === 'SUCCESS' && state.ExitCode === 0) return;
+      throw await fail(outOfMemory(state) ? 'out_of_memory' : 'exit_nonzero', state.ExitCode);
+    };
 
+    if (condition !== 'HEALTHY') {
+      // The engine answers when the container stops: no polling.
+      const stopped = await untilStopped(container, deadline);
+      const { State: state } = await container.inspect();
+      if (!stopped || !exited(state)) throw await fail('timeout');
+      await checkExit(state);
+      started.reached.add(containerName);
+      return;
+    }
+
+    let lastExec = 0;
     for (;;) {
       const { State: state } = await container.inspect();
-      if (!state.Running && state.StartedAt !== neverStarted) {
-        if (condition === 'COMPLETE') return;
-        if (condition === 'SUCCESS' && state.ExitCode === 0) return;
-        throw await fail(outOfMemory(state) ? 'out_of_memory' : 'exit_nonzero', state.ExitCode);
+      if (exited(state)) return checkExit(state);
+      if (state.Health?.Status === 'healthy') break;
+      if (state.Health?.Status === 'unhealthy') throw await fail('health_check');
+      // Docker runs its first check only one interval after the start: run the same check now,
+      // so a task becomes ready as soon as it is.
+      if (probe && (await answersHttp(probe.endpoint, probe.path))) break;
+      if (!probe && healthCheck && Date.now() - lastExec >= this.execPollMs) {
+        lastExec = Date.now();
+        if (await passes(container, healthCheck)) break;
       }
-      if (condition === 'HEALTHY') {
-        if (state.Health?.Status === 'healthy') return;
-        if (state.Health?.Status === 'unhealthy') throw await fail('health_check');
-        // Docker runs its first check only one interval after the start: run the same check
-        // now, so a task becomes ready as soon as it is.
-        if (healthCheck && (await passes(container, healthCheck))) return;
-      }
-      if (Date.now() > deadline) throw await fail(condition === 'HEALTHY' ? 'health_check' : 'timeout');
+      if (Date.now() > deadline) throw await fail('health_check');
       await sleep(this.pollMs);
     }
+    started.reached.add(containerName);
   }
+}
+
+/** A task being started: its containers, where its published port is, the conditions already met. */
+interface TaskStart {
+  readonly containers: Partial<Record<ContainerName, Docker.Container>>;
+  endpoint: Endpoint | undefined;
+  readonly reached: Set<ContainerName>;
+}
+
+/** A container no other container waits for, with nothing to wait for itself (the bridge). */
+function nothingWaitsFor(task: PreviewTaskDefinition, definition: ContainerDefinition): boolean {
+  return (
+    !definition.essential &&
+    definition.dependsOn.every((d) => d.condition === 'START') &&
+    !task.containers.some((c) => c.dependsOn.some((d) => d.containerName === definition.name))
+  );
+}
+
+/** True once the container stopped (the engine's `wait`), false when `deadline` came first. */
+async function untilStopped(container: Docker.Container, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  // A container removed meanwhile (the task is being stopped) has stopped too.
+  const stopped = container.wait().then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([stopped, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True when something answers HTTP at `path` on `endpoint`, whatever the status. */
+function answersHttp(endpoint: Endpoint, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpGet(
+      { host: endpoint.host, port: endpoint.port, path, timeout: httpProbeTimeoutMs, agent: false },
+      (response) => {
+        response.resume();
+        resolve(true);
+      },
+    );
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
 }
 
 /** The Unix socket a dockerode client talks to (DOCKER_HOST, or Docker's default). */

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppHttpClient } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { snapshotKey, type DatabaseSnapshot, type DatabaseSnapshotSettings } from '../database-snapshots.js';
 import type { Generation } from '../generation.js';
 import { hashToken, newDatabasePassword, newPreviewToken } from '../ids.js';
 import { parseJson } from '../json-input.js';
@@ -11,6 +12,7 @@ import {
   unreachableFailure,
   type DiagnosisContext,
 } from '../launch-diagnosis.js';
+import { LaunchTrace, untraced, type TraceRecorder } from '../launch-trace.js';
 import { isServing, isTerminal, type PreviewStatus } from '../lifecycle.js';
 import type { MaintenanceSwitch } from '../maintenance.js';
 import { apiEndpoints, maxStoredEndpoints, routesOf } from '../openapi-endpoints.js';
@@ -18,7 +20,12 @@ import { secretsOf } from '../log-redaction.js';
 import type { GenerationStore, PreviewStore } from '../ports.js';
 import type { Actor, PreviewFailure, PreviewRecord, TimelineStep } from '../preview.js';
 import { fitToCapacity } from '../resource-fit.js';
-import { buildTaskDefinition, databasePorts, type PreviewTaskDefinition } from '../task-definition.js';
+import {
+  buildTaskDefinition,
+  databasePorts,
+  defaultDatabaseImages,
+  type PreviewTaskDefinition,
+} from '../task-definition.js';
 import {
   taskFailureOf,
   type Endpoint,
@@ -54,6 +61,14 @@ export interface PreviewLauncherDependencies {
   /** How often a launch in progress stamps its record (`launchHeartbeatAt`); 3 s unless set. */
   readonly heartbeatSeconds?: number;
   readonly onHeartbeatError?: (error: unknown) => void;
+  /** Where migrated and seeded databases are kept for later launches; absent: every launch migrates. */
+  readonly databaseSnapshots?: DatabaseSnapshotSettings;
+}
+
+/** A launch's database: from a snapshot (`restored`), or to be kept as one once healthy (`key`). */
+interface DatabasePlan {
+  readonly key: string;
+  readonly restored: DatabaseSnapshot | undefined;
 }
 
 /** A launch failure already diagnosed, on its way to the preview's record. */
@@ -83,12 +98,20 @@ const openApiLimits = { timeoutMs: 5_000, maxResponseBytes: 2 * 1024 * 1024 };
  * interval, at most a minute (the handler following ECS events must finish well within its time).
  */
 const maxReachWaitSeconds = 60;
+/**
+ * Between two asks of a starting app's health endpoint: the runtime has just seen it answer inside
+ * its task, so the answer from outside is a few milliseconds away (bounded by the wait above).
+ */
+const defaultReachPollMs = 25;
 
 /**
  * The asynchronous part of a launch: build (or reuse) the image, start the task, and follow the
  * task's state to healthy — or record why not and leave nothing running.
  */
 export class PreviewLauncher {
+  /** Snapshots being made by this process, by key: one capture per key at a time. */
+  private readonly capturing = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: PreviewLauncherDependencies) {}
 
   /**
@@ -98,24 +121,103 @@ export class PreviewLauncher {
    * Whoever claims the preview first (a conditional write) runs it; any other caller returns.
    */
   async start(previewId: string): Promise<void> {
-    const found = await this.deps.previews.getById(previewId);
+    const trace = new LaunchTrace(this.deps.clock);
+    const entered = this.deps.clock.now();
+    const found = await trace.span('record.read', () => this.deps.previews.getById(previewId));
     if (!found || !takeoverStatuses.has(found.status)) return;
-    if (found.status === 'requested' && (await this.deps.maintenance?.isOn())) {
+    const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
+    // From the launch request's record to this launcher: the asynchronous invocation's share.
+    if (!takeover) trace.add('launch.handoff', new Date(found.createdAt), entered);
+    if (
+      found.status === 'requested' &&
+      (await trace.span('maintenance.check', async () => this.deps.maintenance?.isOn()))
+    ) {
       await this.deps.stateMachine.halt(found, 'maintenance', inMaintenance);
       return;
     }
-    const takeover = found.status !== 'requested' || found.launchHeartbeatAt !== undefined;
     if (takeover && !this.launcherIsGone(found)) return;
-    const record = await this.claim(found, takeover);
+    const record = await trace.span('record.claim', () => this.claim(found, takeover));
     if (!record) return;
+    let launched: LaunchedTask | undefined;
     await this.keepingAlive(record, async () => {
       try {
-        if (takeover) await this.deps.runner.stop(previewId);
-        await this.launchFrom(record);
+        if (takeover) await trace.span('task.stop-previous', () => this.deps.runner.stop(previewId));
+        launched = await this.launchFrom(record, trace);
       } catch (error) {
         await this.failLaunch(previewId, error, record.launchTakeovers ?? 0);
       }
     });
+    await this.saveTrace(record, trace);
+    if (launched) await this.keepSnapshot(record, launched);
+  }
+
+  /**
+   * After a healthy launch that migrated and seeded its database, makes the snapshot later launches
+   * start from; then evicts by age and count. Failures are reported, never the launch's.
+   */
+  private async keepSnapshot(record: PreviewRecord, launched: LaunchedTask): Promise<void> {
+    const settings = this.deps.databaseSnapshots;
+    const plan = launched.database;
+    if (!settings || !plan || plan.restored) return;
+    const context = { key: plan.key, generationId: record.generationId };
+    let capture = this.capturing.get(plan.key);
+    if (!capture) {
+      capture = this.deps.previews
+        .getById(record.previewId)
+        .then(async (current) => {
+          if (!current?.healthyAt) return;
+          await settings.store.capture({
+            key: plan.key,
+            generationId: record.generationId,
+            task: launched.snapshotTask,
+          });
+          await settings.store.evict({
+            maxCount: settings.maxCount,
+            maxAgeSeconds: settings.maxAgeSeconds,
+            now: this.deps.clock.now(),
+          });
+        })
+        .catch((error: unknown) => settings.onError(error, context))
+        .finally(() => this.capturing.delete(plan.key));
+      this.capturing.set(plan.key, capture);
+    }
+    await capture;
+  }
+
+  /**
+   * The launch's database plan: a PostgreSQL database that migrations or seed fill is keyed by what
+   * produces its data; a snapshot of that key is used unless the launch asked for a fresh database.
+   */
+  private async databasePlan(
+    record: PreviewRecord,
+    generation: Generation,
+    appImage: string,
+  ): Promise<DatabasePlan | undefined> {
+    const settings = this.deps.databaseSnapshots;
+    const migrated = generation.requiresMigrations && generation.migrationCommand !== undefined;
+    const seeded = generation.seedDataIncluded && generation.seedCommand !== undefined;
+    if (!settings || generation.dbType !== 'postgresql' || !(migrated || seeded)) return undefined;
+    const databaseImage = this.deps.databaseImages?.postgresql ?? defaultDatabaseImages.postgresql;
+    const key = snapshotKey({
+      appImage,
+      databaseImage,
+      databaseImageId: await settings.store.imageId(databaseImage),
+      migrationCommand: migrated ? generation.migrationCommand : undefined,
+      seedCommand: seeded ? generation.seedCommand : undefined,
+      environment: generation.env,
+    });
+    const restored = record.freshDatabase ? undefined : await settings.store.find(key);
+    return { key, restored };
+  }
+
+  /** Keeps the launch's trace on its record, once the launch is over: never on its critical path. */
+  private async saveTrace(record: PreviewRecord, trace: LaunchTrace): Promise<void> {
+    try {
+      await this.deps.stateMachine.saveLaunchTrace(record, trace.steps());
+    } catch (error) {
+      // The preview may be gone meanwhile (a restart replaced it): the trace goes with it.
+      if (!(error instanceof AppError && error.code === 'conflict')) this.deps.onHeartbeatError?.(error);
+    }
   }
 
   /** True when a launch in progress has not been stamped for `missedHeartbeats` heartbeats. */
@@ -168,26 +270,40 @@ export class PreviewLauncher {
   }
 
   /** The launch from wherever `record` is: build unless built, then the task. */
-  private async launchFrom(record: PreviewRecord): Promise<void> {
-    const source = await this.sourceOf(record);
-    let current = record;
-    if (current.status === 'requested') {
-      current = await this.step(current, 'building', 'build', { type: 'build_started' });
-    }
+  private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<LaunchedTask> {
     const started = Date.now();
-    const image = await this.buildImage(source, record.previewId);
+    // The status write and the image (its lookup, or its build) do not wait for each other.
+    const [building, { source, image }] = await allSettledOrThrow(
+      record.status === 'requested'
+        ? trace.span('record.building', () =>
+            this.step(record, 'building', 'build', { type: 'build_started' }),
+          )
+        : Promise.resolve(record),
+      (async () => {
+        const loaded = await trace.span('generation.load', () => this.sourceOf(record));
+        const built = await trace.span('image.ensure', () => this.buildImage(loaded, record.previewId));
+        return { source: loaded, image: built };
+      })(),
+    );
+    let current = building;
     if (current.status === 'building') {
-      current = await this.step(current, 'launching', 'start', {
-        type: 'built',
-        detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
-      });
+      const built = current;
+      current = await trace.span('record.launching', () =>
+        this.step(built, 'launching', 'start', {
+          type: 'built',
+          detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
+        }),
+      );
     } else if (current.status === 'recovering') {
-      current = await this.deps.stateMachine.transition(current, 'launching', monitor, {
-        timeline: current.timeline,
-        launchHeartbeatAt: this.deps.clock.now().toISOString(),
-      });
+      const recovering = current;
+      current = await trace.span('record.launching', () =>
+        this.deps.stateMachine.transition(recovering, 'launching', monitor, {
+          timeline: recovering.timeline,
+          launchHeartbeatAt: this.deps.clock.now().toISOString(),
+        }),
+      );
     }
-    await this.runTask(current, source.generation, image.imageRef);
+    return this.runTask(current, source.generation, image.imageRef, trace);
   }
 
   /**
@@ -241,7 +357,7 @@ export class PreviewLauncher {
     await this.keepingAlive(recovering, async () => {
       try {
         await this.deps.runner.stop(record.previewId);
-        await this.launchFrom(recovering);
+        await this.launchFrom(recovering, untraced);
       } catch (error) {
         await this.failLaunch(record.previewId, error, recovering.launchTakeovers ?? 0);
       }
@@ -262,30 +378,47 @@ export class PreviewLauncher {
     );
   }
 
-  private async runTask(launching: PreviewRecord, generation: Generation, imageRef: string): Promise<void> {
+  private async runTask(
+    launching: PreviewRecord,
+    generation: Generation,
+    imageRef: string,
+    trace: TraceRecorder,
+  ): Promise<LaunchedTask> {
     // A local engine smaller than the tier runs the app with what it has; Fargate sizes tasks itself.
-    const limits = fitToCapacity(launching.resources, await this.deps.runner.capacity?.());
+    const capacity = await trace.span('runtime.capacity', async () => this.deps.runner.capacity?.());
+    const limits = fitToCapacity(launching.resources, capacity);
     const record =
       limits.reason === undefined && launching.appliedLimits === undefined
         ? launching
-        : await this.deps.stateMachine.update(launching, {
-            appliedLimits: limits.reason === undefined ? undefined : limits,
-          });
+        : await trace.span('record.limits', () =>
+            this.deps.stateMachine.update(launching, {
+              appliedLimits: limits.reason === undefined ? undefined : limits,
+            }),
+          );
     const effective = this.effectiveGeneration(generation, record);
-    const task = buildTaskDefinition({
-      previewId: record.previewId,
-      generation: effective,
-      tier: { ...this.deps.tiers[record.tier], memory: limits.memoryMb, cpu: limits.cpu },
-      appImage: imageRef,
-      databasePassword: newDatabasePassword(),
-      ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
-    });
+    const database = await trace.span('database.snapshot-lookup', () =>
+      this.databasePlan(record, effective, imageRef),
+    );
+    const taskOf = (snapshot: DatabaseSnapshot | undefined) =>
+      buildTaskDefinition({
+        previewId: record.previewId,
+        generation: effective,
+        tier: { ...this.deps.tiers[record.tier], memory: limits.memoryMb, cpu: limits.cpu },
+        appImage: imageRef,
+        databasePassword: newDatabasePassword(),
+        ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
+        ...(snapshot ? { databaseSnapshot: { image: snapshot.image, dataPath: snapshot.dataPath } } : {}),
+      });
+    const task = taskOf(database?.restored);
     const running = await diagnosed(
-      () => this.deps.runner.run(task),
+      () => this.deps.runner.run(task, trace),
       () => diagnosisContext(effective, task),
     );
-    const description = await this.deps.runner.describe(record.previewId);
-    if (description) await this.observe(description, running);
+    const description = await trace.span('task.describe', () => this.deps.runner.describe(record.previewId));
+    const restoredSteps = database?.restored ? restoredStepsOf(effective) : [];
+    if (description) await this.observe(description, running, trace, restoredSteps);
+    // The snapshot is made with a password of its own: the preview's never leaves its task.
+    return { ...(database ? { database } : {}), snapshotTask: taskOf(undefined) };
   }
 
   /**
@@ -312,10 +445,15 @@ export class PreviewLauncher {
    * Applies what the runtime reports about a preview's task. Another handler may move the
    * preview at the same moment: on a conflict the current state is read again and re-applied.
    */
-  async observe(description: TaskDescription, running?: RunningTask): Promise<void> {
+  async observe(
+    description: TaskDescription,
+    running?: RunningTask,
+    trace: TraceRecorder = untraced,
+    restoredSteps: readonly RestoredStep[] = [],
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.applyDescription(description, running);
+        return await this.applyDescription(description, running, trace, restoredSteps);
       } catch (error) {
         if (!(error instanceof AppError && error.code === 'conflict') || attempt >= maxObserveAttempts)
           throw error;
@@ -323,8 +461,13 @@ export class PreviewLauncher {
     }
   }
 
-  private async applyDescription(description: TaskDescription, running?: RunningTask): Promise<void> {
-    const record = await this.deps.previews.getById(description.previewId);
+  private async applyDescription(
+    description: TaskDescription,
+    running: RunningTask | undefined,
+    trace: TraceRecorder,
+    restoredSteps: readonly RestoredStep[],
+  ): Promise<void> {
+    const record = await trace.span('record.read', () => this.deps.previews.getById(description.previewId));
     // A recovery in progress owns the preview until its new task is launching.
     if (
       !record ||
@@ -355,7 +498,7 @@ export class PreviewLauncher {
     // The timeline is the first launch's; a recovery's new task does not rewrite it.
     const timeline = record.healthyAt
       ? record.timeline
-      : mergeTimeline(record.timeline, containerTimeline(description, now));
+      : mergeTimeline(record.timeline, containerTimeline(description, now, restoredSteps));
 
     // The bridge's end never ends the task: an app it could not bridge is diagnosed as unreachable.
     const stoppedContainer = description.containers.find(
@@ -393,17 +536,23 @@ export class PreviewLauncher {
 
     let current = record;
     if (current.status === 'launching') {
-      current = await this.deps.stateMachine.transition(
-        current,
-        'running',
-        launcher,
-        { ...runtime, startedAt: app.startedAt ?? now, timeline },
-        { type: 'started' },
+      const launching = current;
+      current = await trace.span('record.running', () =>
+        this.deps.stateMachine.transition(
+          launching,
+          'running',
+          launcher,
+          { ...runtime, startedAt: app.startedAt ?? now, timeline },
+          { type: 'started' },
+        ),
       );
     }
     if (app.state === 'healthy' && current.status === 'running') {
       // Healthy means reachable: through the endpoint the proxy and the health monitor use.
-      const unreachable = endpoint ? await this.awaitReachable(current, endpoint) : undefined;
+      const running = current;
+      const unreachable = endpoint
+        ? await trace.span('app.reachable', () => this.awaitReachable(running, endpoint))
+        : undefined;
       if (unreachable) {
         await this.deps.runner.stop(current.previewId);
         await this.deps.stateMachine.fail(current, unreachable);
@@ -417,21 +566,23 @@ export class PreviewLauncher {
           Date.parse(now) - Date.parse(current.createdAt),
         );
       }
-      const healthy = await this.deps.stateMachine.transition(
-        current,
-        'healthy',
-        launcher,
-        firstHealthy
-          ? {
-              ...runtime,
-              healthyAt: now,
-              expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
-              timeline: mergeTimeline(current.timeline, [
-                { step: 'first_healthy', startedAt: now, endedAt: now },
-              ]),
-            }
-          : { ...runtime, recoveringSince: undefined },
-        { type: current.recoveringSince ? 'recovered' : 'healthy' },
+      const reached = current;
+      const healthy = await trace.span('record.healthy', () =>
+        this.deps.stateMachine.transition(
+          reached,
+          'healthy',
+          launcher,
+          firstHealthy
+            ? {
+                ...runtime,
+                healthyAt: now,
+                expiresAt: new Date(Date.parse(now) + current.sessionSeconds * 1000).toISOString(),
+                // The container steps as measured now: another handler may have moved it to running.
+                timeline: mergeTimeline(timeline, [{ step: 'first_healthy', startedAt: now, endedAt: now }]),
+              }
+            : { ...runtime, recoveringSince: undefined },
+          { type: reached.recoveringSince ? 'recovered' : 'healthy' },
+        ),
       );
       if (healthy.generatedEndpoints === undefined) await this.recordEndpoints(healthy, endpoint);
     }
@@ -496,7 +647,7 @@ export class PreviewLauncher {
         lastOutcome = error instanceof Error ? error.message : 'no answer';
       }
       if (performance.now() - started >= waitMs) break;
-      await sleep(this.deps.reachPollMs ?? 250);
+      await sleep(this.deps.reachPollMs ?? defaultReachPollMs);
     }
     const source = await this.deps.generations.load(record.generationId);
     const [listeners, lastLines] = await Promise.all([
@@ -585,6 +736,17 @@ function failureFrom(error: unknown): PreviewFailure {
   };
 }
 
+/**
+ * Both values once both are settled, so nothing is left running unobserved; the first failure (in
+ * argument order) otherwise.
+ */
+async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
+}
+
 /** Runs a step of the runtime's; a task failure it reports is diagnosed on its way to the record. */
 async function diagnosed<T>(step: () => Promise<T>, context: () => DiagnosisContext): Promise<T> {
   try {
@@ -617,8 +779,32 @@ function diagnosisContext(
   };
 }
 
-/** Launch steps measured from the containers' own start and finish times. */
-function containerTimeline(description: TaskDescription, now: string): TimelineStep[] {
+/** What a launch started, for what follows healthy (the snapshot of its database). */
+interface LaunchedTask {
+  readonly database?: DatabasePlan;
+  /** The task as it would run without a snapshot, with a database password of its own. */
+  readonly snapshotTask: PreviewTaskDefinition;
+}
+
+type RestoredStep = 'migrations' | 'seed';
+
+/** The steps a database snapshot stands in for: those the generation runs. */
+function restoredStepsOf(generation: Generation): RestoredStep[] {
+  return [
+    ...(generation.requiresMigrations && generation.migrationCommand ? (['migrations'] as const) : []),
+    ...(generation.seedDataIncluded && generation.seedCommand ? (['seed'] as const) : []),
+  ];
+}
+
+/**
+ * Launch steps measured from the containers' own start and finish times; the steps a database
+ * snapshot stood in for take no time, when the database was ready, marked `restoredFromSnapshot`.
+ */
+function containerTimeline(
+  description: TaskDescription,
+  now: string,
+  restoredSteps: readonly RestoredStep[] = [],
+): TimelineStep[] {
   const byName = new Map(description.containers.map((c) => [c.name, c]));
   const steps: TimelineStep[] = [];
   const firstDependentStart = ['migrate', 'seed', 'app']
@@ -643,6 +829,12 @@ function containerTimeline(description: TaskDescription, now: string): TimelineS
         startedAt: container.startedAt,
         ...(container.finishedAt ? { endedAt: container.finishedAt } : {}),
       });
+    }
+  }
+  const ready = firstDependentStart ?? database?.startedAt;
+  if (ready) {
+    for (const step of restoredSteps) {
+      steps.push({ step, startedAt: ready, endedAt: ready, restoredFromSnapshot: true });
     }
   }
   const app = byName.get('app');

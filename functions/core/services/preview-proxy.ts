@@ -16,6 +16,7 @@ import { tokenMatches } from '../ids.js';
 import { parseJson } from '../json-input.js';
 import { isSecretName, redactSecrets } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
+import type { DatabaseSnapshotSettings } from '../database-snapshots.js';
 import type { Generation } from '../generation.js';
 import { apiEndpoints } from '../openapi-endpoints.js';
 import type { OpenApiDocument } from '../openapi-schema.js';
@@ -59,6 +60,8 @@ export class PreviewProxy {
       readonly clock: Clock;
       /** Counts the apps' own 5xx answers, apart from the service's. */
       readonly serviceMetrics?: ServiceMetrics;
+      /** Listed by `config`: the generation's database snapshots and how long they are kept. */
+      readonly databaseSnapshots?: Pick<DatabaseSnapshotSettings, 'store' | 'maxCount' | 'maxAgeSeconds'>;
     },
   ) {}
 
@@ -217,6 +220,24 @@ export class PreviewProxy {
       env,
       dockerfile: { path: generation.dockerfile, generated: source.generatedDockerfile !== undefined },
       generatedDockerfile: source.generatedDockerfile ?? null,
+      databaseSnapshots: await this.snapshotsOf(generationId),
+    };
+  }
+
+  /** The generation's database snapshots, newest first, and the eviction settings. */
+  private async snapshotsOf(generationId: string) {
+    const settings = this.deps.databaseSnapshots;
+    if (!settings) return { enabled: false, maxCount: null, maxAgeHours: null, snapshots: [] };
+    const snapshots = await settings.store.list(generationId);
+    return {
+      enabled: true,
+      maxCount: settings.maxCount,
+      maxAgeHours: settings.maxAgeSeconds / 3600,
+      snapshots: snapshots.map((s) => ({
+        key: s.key,
+        createdAt: s.createdAt,
+        ...(s.sizeBytes === undefined ? {} : { sizeBytes: s.sizeBytes }),
+      })),
     };
   }
 

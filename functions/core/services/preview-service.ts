@@ -174,6 +174,7 @@ export class PreviewService {
       tokenHash: hashToken(token),
       dbType: request.databaseType ?? generation.dbType,
       autoMigrateDatabase: request.autoMigrateDatabase ?? true,
+      ...(request.freshDatabase ? { freshDatabase: true } : {}),
       resources: { memoryMb: tier.memory, cpu: tier.cpu, storageGb: tier.storageGb },
       sessionSeconds: tier.sessionMinutes * 60,
       extensionsUsed: 0,

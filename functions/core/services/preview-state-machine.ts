@@ -1,6 +1,7 @@
 import type { AppEndpoint } from '../app-request.js';
 import type { Clock } from '../clock.js';
 import { hashToken, newEventId, newPreviewToken } from '../ids.js';
+import type { ServiceStep } from '../launch-trace.js';
 import {
   assertTransition,
   isTerminal,
@@ -88,12 +89,15 @@ export class PreviewStateMachine {
       { ...changes, status: to, updatedAt: now },
       { status: [record.status], ...(expected ? { equals: expected } : {}) },
     );
-    if (isTerminal(to)) await this.deps.quotas.release(record.userId, record.previewId);
     if (record.endpoint && (isTerminal(to) || !sameEndpoint(record.endpoint, next.endpoint))) {
       this.deps.appConnections?.release(record.endpoint);
     }
-    if (event) await this.recordEvent(next, event.type, actor, event.reason, event.detail);
-    await this.deps.notifier?.statusChanged(next);
+    // Once the write has won, its consequences are independent of each other: written side by side.
+    await Promise.all([
+      isTerminal(to) ? this.deps.quotas.release(record.userId, record.previewId) : undefined,
+      event ? this.recordEvent(next, event.type, actor, event.reason, event.detail) : undefined,
+      this.deps.notifier?.statusChanged(next),
+    ]);
     return next;
   }
 
@@ -135,6 +139,14 @@ export class PreviewStateMachine {
       { launchHeartbeatAt: this.deps.clock.now().toISOString() },
       { status: statuses },
     );
+  }
+
+  /**
+   * Keeps the service's own steps of the last launch on the record. It sets that field alone, whatever
+   * the status meanwhile: no decision rests on it, so no other writer's change can be lost.
+   */
+  async saveLaunchTrace(record: PreviewRecord, steps: readonly ServiceStep[]): Promise<void> {
+    await this.deps.previews.modify(record, { launchTrace: steps });
   }
 
   /** A launch (or recovery) step failed: the preview ends `failed`, with the redacted diagnosis. */

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import type {
+  DatabaseSnapshot,
+  DatabaseSnapshotStore,
+  SnapshotEviction,
+} from '../../core/database-snapshots.js';
+import type { ContainerDefinition, PreviewTaskDefinition } from '../../core/task-definition.js';
+
+const defaultRepository = 'preview-db-snapshot';
+const label = {
+  snapshot: 'preview.db-snapshot',
+  key: 'preview.db-snapshot.key',
+  generation: 'preview.generation',
+  dataPath: 'preview.db-snapshot.data-path',
+} as const;
+/** Outside the image's declared data VOLUME, so the data is part of what `docker commit` keeps. */
+const dataPath = '/var/lib/postgresql/snapshot';
+const stepTimeoutMs = 120_000;
+const readyPollMs = 100;
+const mib = 1024 * 1024;
+
+/**
+ * Database snapshots as Docker images, `preview-db-snapshot:<key>`. A snapshot is made apart from
+ * the preview that asked for it: a database container of its own (data in its writable layer),
+ * the task's migrate and seed containers in its network namespace, then a clean shutdown
+ * (`docker stop` sends the image's SIGINT: a fast shutdown with a checkpoint) and `docker commit`.
+ * A restored task mounts a new volume on the data, which Docker fills with a copy of it.
+ */
+export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
+  /** Snapshots are this repository's images: another repository is another store. */
+  private readonly repository: string;
+
+  constructor(
+    private readonly docker: Docker,
+    options: { readonly repository?: string } = {},
+  ) {
+    this.repository = options.repository ?? defaultRepository;
+  }
+
+  async find(key: string): Promise<DatabaseSnapshot | undefined> {
+    try {
+      return this.snapshotOf(await this.docker.getImage(this.imageRef(key)).inspect());
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** The engine's id of `image`: a tag rebuilt from other content has another. */
+  async imageId(image: string): Promise<string> {
+    return (await this.docker.getImage(image).inspect()).Id;
+  }
+
+  async capture({
+    key,
+    generationId,
+    task,
+  }: {
+    key: string;
+    generationId: string;
+    task: PreviewTaskDefinition;
+  }): Promise<void> {
+    if (await this.find(key)) return;
+    const database = task.containers.find((c) => c.name === 'database');
+    if (!database) return;
+    const oneShots = task.containers.filter((c) => c.name === 'migrate' || c.name === 'seed');
+    const prefix = `preview-db-snapshot-${randomUUID().slice(0, 8)}`;
+    const created: Docker.Container[] = [];
+    try {
+      const db = await this.docker.createContainer({
+        name: `${prefix}-database`,
+        Image: database.image,
+        Cmd: database.command ? [...database.command] : undefined,
+        Env: environment({ ...database.environment, PGDATA: `${dataPath}/pgdata` }),
+        User: database.user,
+        Labels: { [label.snapshot]: 'builder' },
+        HostConfig: { ...limits(database), NetworkMode: 'none' },
+      });
+      created.push(db);
+      await db.start();
+      await untilReady(db, database);
+      for (const definition of oneShots) {
+        const container = await this.docker.createContainer({
+          name: `${prefix}-${definition.name}`,
+          Image: definition.image,
+          Cmd: definition.command ? [...definition.command] : undefined,
+          Env: environment(definition.environment),
+          User: definition.user,
+          Labels: { [label.snapshot]: 'builder' },
+          HostConfig: {
+            ...limits(definition),
+            NetworkMode: `container:${db.id}`,
+            ReadonlyRootfs: definition.readonlyRootFilesystem,
+            Tmpfs: { '/tmp': 'rw,size=64m' },
+          },
+        });
+        created.push(container);
+        await container.start();
+        const { StatusCode: exitCode } = (await container.wait()) as { StatusCode: number };
+        if (exitCode !== 0) throw new Error(`${definition.name} exited with code ${exitCode}`);
+      }
+      // SIGINT, the image's stop signal: a fast shutdown that checkpoints, so the copy is consistent.
+      await db.stop({ t: 30 });
+      const { State: state } = await db.inspect();
+      if (state.ExitCode !== 0) throw new Error(`the database stopped with code ${state.ExitCode}`);
+      // The image's labels go in the body (a container config); the rest is the query.
+      await db.commit({
+        _query: {
+          container: db.id,
+          repo: this.repository,
+          tag: key,
+          changes: [`ENV PGDATA=${dataPath}/pgdata`],
+        },
+        _body: {
+          Labels: {
+            [label.snapshot]: 'true',
+            [label.key]: key,
+            [label.generation]: generationId,
+            [label.dataPath]: dataPath,
+          },
+        },
+      });
+    } finally {
+      await Promise.allSettled(created.map((c) => c.remove({ force: true, v: true })));
+    }
+  }
+
+  async list(generationId?: string): Promise<DatabaseSnapshot[]> {
+    const images = await this.docker.listImages({
+      filters: {
+        reference: [this.repository],
+        label: [`${label.snapshot}=true`, ...(generationId ? [`${label.generation}=${generationId}`] : [])],
+      },
+    });
+    return images
+      .flatMap((image) => {
+        const snapshot = this.fromLabels(image.Labels ?? {}, new Date(image.Created * 1000), image.Size);
+        return snapshot ? [snapshot] : [];
+      })
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async evict({ maxCount, maxAgeSeconds, now }: SnapshotEviction): Promise<string[]> {
+    const newestFirst = await this.list();
+    const oldest = now.getTime() - maxAgeSeconds * 1000;
+    const evicted = newestFirst.filter(
+      (snapshot, index) => index >= maxCount || Date.parse(snapshot.createdAt) < oldest,
+    );
+    const removed = await Promise.all(
+      evicted.map(async (snapshot) => {
+        try {
+          await this.docker.getImage(snapshot.image).remove();
+          return snapshot.key;
+        } catch (error) {
+          // In use by a running preview (409) or gone already (404): the next eviction tries again.
+          const status = (error as { statusCode?: number }).statusCode;
+          if (status === 404 || status === 409) return undefined;
+          throw error;
+        }
+      }),
+    );
+    return removed.filter((key): key is string => key !== undefined);
+  }
+  private imageRef(key: string): string {
+    return `${this.repository}:${key}`;
+  }
+
+  private snapshotOf(image: Docker.ImageInspectInfo): DatabaseSnapshot | undefined {
+    return this.fromLabels(image.Config.Labels ?? {}, new Date(image.Created), image.Size);
+  }
+
+  private fromLabels(
+    labels: Record<string, string>,
+    created: Date,
+    sizeBytes: number,
+  ): DatabaseSnapshot | undefined {
+    const key = labels[label.key];
+    if (labels[label.snapshot] !== 'true' || !key) return undefined;
+    return {
+      key,
+      image: this.imageRef(key),
+      dataPath: labels[label.dataPath] ?? dataPath,
+      generationId: labels[label.generation] ?? '',
+      createdAt: created.toISOString(),
+      sizeBytes,
+    };
+  }
+}
+
+function environment(values: Readonly<Record<string, string>>): string[] {
+  return Object.entries(values).map(([name, value]) => `${name}=${value}`);
+}
+
+function limits(definition: ContainerDefinition): Docker.HostConfig {
+  const memory = definition.memoryMb * mib;
+  return {
+    Memory: memory,
+    MemorySwap: memory,
+    ...(definition.cpuUnits > 0 ? { NanoCpus: Math.round((definition.cpuUnits / 1024) * 1e9) } : {}),
+    PidsLimit: definition.pidsLimit,
+    Init: true,
+    SecurityOpt: ['no-new-privileges:true'],
+    CapDrop: ['ALL'],
+  };
+}
+
+/** Waits for the database's own readiness check to pass (it runs in the container). */
+async function untilReady(container: Docker.Container, database: ContainerDefinition): Promise<void> {
+  const check = database.healthCheck?.command ?? [];
+  const [form, ...args] = check;
+  const command = form === 'CMD-SHELL' ? ['/bin/sh', '-c', ...args] : args;
+  const deadline = Date.now() + stepTimeoutMs;
+  while (Date.now() < deadline) {
+    const { State: state } = await container.inspect();
+    if (!state.Running) throw new Error(`the database stopped with code ${state.ExitCode}`);
+    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    stream.resume();
+    await new Promise((resolve) => stream.on('end', resolve));
+    if ((await exec.inspect()).ExitCode === 0) return;
+    await sleep(readyPollMs);
+  }
+  throw new Error('the database did not get ready in time');
+}

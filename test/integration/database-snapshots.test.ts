@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { DockerDatabaseSnapshots } from '../../functions/adapters/local/docker-database-snapshots.js';
+import { docker, skipWithoutDocker } from '../support/docker.js';
+import { startTestService, until, type TestService } from '../support/local-service.js';
+
+const generationId = 'todo-postgres';
+let service: TestService;
+/** Snapshot images on the engine before the tests: any other is theirs, removed after them. */
+let snapshotsBefore = new Set<string>();
+const snapshotImages = async () =>
+  (await docker.listImages({ filters: { reference: ['preview-db-snapshot'] } })).map((i) => i.Id);
+
+beforeAll(async () => {
+  if (skipWithoutDocker) return;
+  snapshotsBefore = new Set(await snapshotImages());
+  service = await startTestService({ tier: 'pro', env: { PREVIEW_DB_SNAPSHOTS: 'true' } });
+});
+
+afterAll(async () => {
+  if (skipWithoutDocker) return;
+  await service?.close();
+  for (const id of await snapshotImages()) {
+    if (!snapshotsBefore.has(id)) await docker.getImage(id).remove({ force: true });
+  }
+});
+
+/** The preview's database container, found by its labels. */
+async function databaseOf(previewId: string): Promise<Docker.Container> {
+  const [found] = await docker.listContainers({
+    filters: { label: [`preview.id=${previewId}`, 'preview.container=database'] },
+  });
+  if (!found) throw new Error(`preview ${previewId} has no running database`);
+  return docker.getContainer(found.Id);
+}
+
+/** Runs psql in the database container (local socket: trusted, as in the image). */
+async function psql(container: Docker.Container, sql: string): Promise<string> {
+  const exec = await container.exec({
+    Cmd: ['psql', '-U', 'preview', '-d', 'preview', '-At', '-F', '\t', '-c', sql],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await new Promise((resolve) => stream.on('end', resolve));
+  const output = Buffer.concat(chunks);
+  // Without a TTY the output is framed: 8-byte headers before each chunk.
+  const text: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= output.length;) {
+    const size = output.readUInt32BE(offset + 4);
+    text.push(output.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  expect((await exec.inspect()).ExitCode).toBe(0);
+  return Buffer.concat(text).toString('utf8');
+}
+
+/**
+ * Every row of every table in the public schema, table by table. Columns filled by `now()` when a
+ * row is written hold the moment migrations and seed ran, which differs from one run to the next
+ * whatever the snapshot: they are compared by presence (not null), every other column by value.
+ */
+async function tableContents(container: Docker.Container): Promise<Record<string, string>> {
+  const columns = await psql(
+    container,
+    "select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position",
+  );
+  const byTable = new Map<string, string[]>();
+  for (const line of columns.trim().split('\n')) {
+    const [table, column, type] = line.split('\t') as [string, string, string];
+    const expression = type.startsWith('timestamp') ? `(${column} is not null)` : column;
+    byTable.set(table, [...(byTable.get(table) ?? []), expression]);
+  }
+  const contents: Record<string, string> = {};
+  for (const [table, expressions] of byTable) {
+    contents[table] = await psql(container, `select ${expressions.join(', ')} from ${table} order by 1`);
+  }
+  return contents;
+}
+
+async function launch(body: Record<string, unknown>) {
+  const response = await service.launch(generationId, { ...body, restart: true });
+  expect(response.settled).toMatchObject({ status: 'healthy' });
+  return response.settled as {
+    previewInstanceId: string;
+    timeline: { step: string; restoredFromSnapshot?: boolean; kind?: string }[];
+  };
+}
+
+function migrationSteps(status: Awaited<ReturnType<typeof launch>>) {
+  return status.timeline
+    .filter((s) => s.step === 'migrations' || s.step === 'seed')
+    .map((s) => ({ step: s.step, restoredFromSnapshot: s.restoredFromSnapshot ?? false }));
+}
+
+describe.skipIf(skipWithoutDocker)(
+  'database snapshots on the local Docker engine',
+  { timeout: 300_000 },
+  () => {
+    it('starts a later launch from the snapshot, with the same tables and rows, and runs migrations again when asked', async () => {
+      const fresh = await launch({ freshDatabase: true });
+      expect(migrationSteps(fresh)).toEqual([
+        { step: 'migrations', restoredFromSnapshot: false },
+        { step: 'seed', restoredFromSnapshot: false },
+      ]);
+      const freshContents = await tableContents(await databaseOf(fresh.previewInstanceId));
+      expect(Object.keys(freshContents)).toEqual(expect.arrayContaining(['users', 'todos']));
+
+      // Made in the background once the launch is healthy; the config lists it.
+      const config = await until(
+        180,
+        async () => (await service.api('GET', `/api/generations/${generationId}/preview/config`)).json,
+        (c) => c.databaseSnapshots?.snapshots?.length > 0,
+      );
+      expect(config.databaseSnapshots).toMatchObject({ enabled: true, maxCount: 20 });
+
+      const restored = await launch({});
+      expect(migrationSteps(restored)).toEqual([
+        { step: 'migrations', restoredFromSnapshot: true },
+        { step: 'seed', restoredFromSnapshot: true },
+      ]);
+      expect(await tableContents(await databaseOf(restored.previewInstanceId))).toEqual(freshContents);
+
+      const again = await launch({ freshDatabase: true });
+      expect(migrationSteps(again)).toEqual([
+        { step: 'migrations', restoredFromSnapshot: false },
+        { step: 'seed', restoredFromSnapshot: false },
+      ]);
+    });
+
+    it('evicts the oldest snapshots beyond the count, and those past the age', async () => {
+      // A repository of its own: the engine's other snapshots are not this test's to evict.
+      const repository = `preview-db-snapshot-test-${Date.now().toString(36)}`;
+      const store = new DockerDatabaseSnapshots(docker, { repository });
+      const keys = [`test-evict-${Date.now()}-a`, `test-evict-${Date.now()}-b`];
+      const made: string[] = [];
+      try {
+        for (const key of keys) {
+          // A stand-in snapshot: any image with the snapshot labels is one to the store.
+          const container = await docker.createContainer({ Image: 'postgres:15', Labels: {} });
+          try {
+            await container.commit({
+              _query: { container: container.id, repo: repository, tag: key },
+              _body: {
+                Labels: {
+                  'preview.db-snapshot': 'true',
+                  'preview.db-snapshot.key': key,
+                  'preview.generation': 'eviction-test',
+                },
+              },
+            });
+            made.push(key);
+          } finally {
+            await container.remove({ force: true });
+          }
+          // Image creation times have one-second resolution: the second is the newer.
+          await new Promise((resolve) => setTimeout(resolve, 1100));
+        }
+        expect((await store.list('eviction-test')).map((s) => s.key)).toEqual([keys[1], keys[0]]);
+
+        const now = new Date();
+        expect(await store.evict({ maxCount: 1, maxAgeSeconds: 3600, now })).toEqual([keys[0]]);
+        expect((await store.list('eviction-test')).map((s) => s.key)).toEqual([keys[1]]);
+
+        await store.evict({ maxCount: 1000, maxAgeSeconds: 1, now: new Date(now.getTime() + 3_600_000) });
+        expect(await store.list('eviction-test')).toEqual([]);
+      } finally {
+        for (const key of made) {
+          await docker
+            .getImage(`${repository}:${key}`)
+            .remove()
+            .catch(() => undefined);
+        }
+      }
+    });
+  },
+);
