@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { PreviewServiceStack, stackName } from '../lib/preview-service-stack.js';
-import { stageConfigFromContext, type StageConfig } from '../lib/stage-config.js';
+import { PreviewServiceStack, stackName } from '#lib/preview-service-stack.js';
+import { stageConfigFromContext, type StageConfig } from '#lib/stage-config.js';
 
 const app = new App();
 

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { tableDefinitions, type TableDefinition } from '../functions/adapters/aws/table-definitions.js';
+import { tableDefinitions, type TableDefinition } from '#adapters/aws/table-definitions.js';
 
 export type TableName = TableDefinition['name'];
 

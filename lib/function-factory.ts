@@ -2,12 +2,7 @@ import { ArnFormat, Fn, Stack, type Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type {
-  FunctionAccess,
-  RuntimeAccess,
-  TableAccess,
-  TableName,
-} from '../functions/handlers/registry.js';
+import type { FunctionAccess, RuntimeAccess, TableAccess, TableName } from '#handlers/registry.js';
 import type { DataTables } from './data-tables.js';
 import type { ImageBuilds } from './image-builds.js';
 import { acknowledgeWildcardResource } from './nag-acknowledgements.js';

@@ -1,6 +1,6 @@
 import { GatewayResponse, ResponseType, type IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import type { ErrorCode } from '../functions/core/errors.js';
+import type { ErrorCode } from '#core/errors.js';
 
 /**
  * An error API Gateway answers by itself (before or instead of a function), rendered in the

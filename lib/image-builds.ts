@@ -6,8 +6,8 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
-import { imageBuildspec } from '../functions/adapters/aws/codebuild-image-builder.js';
-import { defaultDatabaseImages } from '../functions/core/task-definition.js';
+import { imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
+import { defaultDatabaseImages } from '#core/task-definition.js';
 
 export interface ImageBuildsProps {
   readonly stage: string;

@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { Annotations, Duration } from 'aws-cdk-lib';
 import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { defaultAuthorizerCacheSeconds } from '../functions/core/config.js';
-import { authorizerModule } from '../functions/handlers/registry.js';
+import { defaultAuthorizerCacheSeconds } from '#core/config.js';
+import { authorizerModule } from '#handlers/registry.js';
 import { ServiceFunction, type FunctionDefaults } from './service-function.js';
 import type { JwtSettings } from './stage-config.js';
 

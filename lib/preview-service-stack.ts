@@ -5,8 +5,8 @@ import { FilterPattern, SubscriptionFilter, type RetentionDays } from 'aws-cdk-l
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { launchTimeoutSeconds } from '../functions/handlers/registry.js';
-import { tierVariables, type TierName } from '../functions/core/tiers.js';
+import { launchTimeoutSeconds } from '#handlers/registry.js';
+import { tierVariables, type TierName } from '#core/tiers.js';
 import { DataTables } from './data-tables.js';
 import { reservedConcurrency } from './function-concurrency.js';
 import { FunctionFactory } from './function-factory.js';

@@ -1,6 +1,6 @@
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { AppError, errorBody } from '../functions/core/errors.js';
+import { AppError, errorBody } from '#core/errors.js';
 
 export interface RestApiFirewallProps {
   readonly stage: string;

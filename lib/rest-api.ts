@@ -12,12 +12,12 @@ import {
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../functions/handlers/http/routes.js';
+import type { RouteDefinition } from '#handlers/http/routes.js';
 import {
   corsAllowedHeaders,
   corsAllowedMethods,
   corsMaxAgeSeconds,
-} from '../functions/handlers/middleware/cors-headers.js';
+} from '#handlers/middleware/cors-headers.js';
 import { GatewayResponses } from './gateway-responses.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
 import { convertPreflightsToText } from './preflight-content-handling.js';

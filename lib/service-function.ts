@@ -15,7 +15,7 @@ import {
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { serviceName } from '../functions/core/service-metrics.js';
+import { serviceName } from '#core/service-metrics.js';
 import { serviceMetrics } from './service-metrics.js';
 
 /** Repository root: the lock file and the bundler are resolved from here, whatever the cwd. */

@@ -1,4 +1,4 @@
-import { serviceMetricNames, serviceMetricsNamespace } from '../functions/core/service-metrics.js';
+import { serviceMetricNames, serviceMetricsNamespace } from '#core/service-metrics.js';
 
 /**
  * The contract between the functions that emit the service's metrics (Embedded Metric Format, through

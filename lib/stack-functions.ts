@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { routes, type RouteDefinition } from '../functions/handlers/http/routes.js';
+import { routes, type RouteDefinition } from '#handlers/http/routes.js';
 import {
   eventFunctions,
   restFunctions,
   webSocketFunctions,
   type EventFunction,
   type FunctionAccess,
-} from '../functions/handlers/registry.js';
-import { webSocketRoutes } from '../functions/handlers/websocket/routes.js';
+} from '#handlers/registry.js';
+import { webSocketRoutes } from '#handlers/websocket/routes.js';
 
 /** How the stack invokes a function. */
 export type StackTrigger =

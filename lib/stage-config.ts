@@ -1,4 +1,4 @@
-import { tierNames, tierSchema, type Tier, type TierName } from '../functions/core/tiers.js';
+import { tierNames, tierSchema, type Tier, type TierName } from '#core/tiers.js';
 
 /**
  * Deployment settings read from CDK context, validated up front so a typo fails the synth with a clear

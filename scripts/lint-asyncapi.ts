@@ -3,7 +3,7 @@
  * parser: any diagnostic fails, so the contract stays valid as the schemas change.
  */
 import { Parser } from '@asyncapi/parser';
-import { asyncApiDocument } from '../functions/handlers/http/asyncapi-document.js';
+import { asyncApiDocument } from '#handlers/http/asyncapi-document.js';
 
 const variants = {
   local: { api: 'http://127.0.0.1:3000', websocket: undefined },

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { openApiDocument } from '../functions/handlers/http/openapi-document.js';
+import { openApiDocument } from '#handlers/http/openapi-document.js';
 
 /**
  * `npm run lint:contracts`: writes the OpenAPI document the service serves, built from the route

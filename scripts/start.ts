@@ -1,6 +1,6 @@
-import { ConfigError } from '../functions/core/config.js';
-import { localDataDir } from '../functions/local/dev-secret.js';
-import { gatewayPort, startLocalRuntime } from '../functions/local/local-runtime.js';
+import { ConfigError } from '#core/config.js';
+import { localDataDir } from '#local/dev-secret.js';
+import { gatewayPort, startLocalRuntime } from '#local/local-runtime.js';
 
 /**
  * The last resort: a fault that escaped every guard is logged and the service keeps serving

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { tierNameSchema } from '../functions/core/tiers.js';
-import { localJwtSecret } from '../functions/local/dev-secret.js';
-import { mintToken } from '../functions/local/mint-token.js';
+import { tierNameSchema } from '#core/tiers.js';
+import { localJwtSecret } from '#local/dev-secret.js';
+import { mintToken } from '#local/mint-token.js';
 
 /** `npm run -s token -- --user <id> --tier <free|pro|enterprise>`: prints a dev JWT. */
 const { values } = parseArgs({

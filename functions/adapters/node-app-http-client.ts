@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
-import type { AppEndpoint, AppHttpClient, AppRequest, AppResponse } from '../core/app-request.js';
-import { AppError } from '../core/errors.js';
+import type { AppEndpoint, AppHttpClient, AppRequest, AppResponse } from '#core/app-request.js';
+import { AppError } from '#core/errors.js';
 
 /** Apps whose connections are kept at once; the least recently used app's pool closes first. */
 const maxPools = 256;

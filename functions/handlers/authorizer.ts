@@ -1,7 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { AppError } from '../core/errors.js';
-import { serviceMetricNames } from '../core/service-metrics.js';
-import { bearerToken } from '../core/token-verifier.js';
+import { AppError } from '#core/errors.js';
+import { serviceMetricNames } from '#core/service-metrics.js';
+import { bearerToken } from '#core/token-verifier.js';
 import { logger } from './logger.js';
 import { lambdaHandler } from './lambda-handler.js';
 import { authorizerServices } from './services.js';

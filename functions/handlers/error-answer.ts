@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, type ErrorCode } from '#core/errors.js';
 
 /** The HTTP status of each error code: REST answers and refused WebSocket handshakes. */
 export const errorStatus = {

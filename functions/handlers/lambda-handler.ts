@@ -4,8 +4,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { tracer } from '../adapters/aws/tracer.js';
-import { serviceMetricsNamespace, serviceName } from '../core/service-metrics.js';
+import { tracer } from '#adapters/aws/tracer.js';
+import { serviceMetricsNamespace, serviceName } from '#core/service-metrics.js';
 import { logger } from './logger.js';
 
 /**

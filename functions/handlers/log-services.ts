@@ -1,18 +1,18 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ApiGatewayConnectionChannel } from '../adapters/aws/api-gateway-connection-channel.js';
-import { apiGatewayManagement } from '../adapters/aws/clients.js';
-import { DynamoDbConnectionStore } from '../adapters/aws/dynamodb-connection-store.js';
-import { DynamoDbPreviewTokenIndex } from '../adapters/aws/dynamodb-preview-token-index.js';
-import type { Clock } from '../core/clock.js';
-import type { Config } from '../core/config.js';
-import { AppError } from '../core/errors.js';
-import type { LogAdapters } from '../core/log-ports.js';
-import type { MetricsStore, PreviewStore } from '../core/ports.js';
-import { LiveConnections } from '../core/services/live-connections.js';
-import { CachedConnectionStore } from '../core/services/cached-connection-store.js';
-import { LiveDelivery } from '../core/services/live-delivery.js';
-import { LogFanOut } from '../core/services/log-fan-out.js';
-import type { LogQueries } from '../core/services/log-queries.js';
+import { ApiGatewayConnectionChannel } from '#adapters/aws/api-gateway-connection-channel.js';
+import { apiGatewayManagement } from '#adapters/aws/clients.js';
+import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
+import { DynamoDbPreviewTokenIndex } from '#adapters/aws/dynamodb-preview-token-index.js';
+import type { Clock } from '#core/clock.js';
+import type { Config } from '#core/config.js';
+import { AppError } from '#core/errors.js';
+import type { LogAdapters } from '#core/log-ports.js';
+import type { MetricsStore, PreviewStore } from '#core/ports.js';
+import { LiveConnections } from '#core/services/live-connections.js';
+import { CachedConnectionStore } from '#core/services/cached-connection-store.js';
+import { LiveDelivery } from '#core/services/live-delivery.js';
+import { LogFanOut } from '#core/services/log-fan-out.js';
+import type { LogQueries } from '#core/services/log-queries.js';
 import { logger } from './logger.js';
 
 /** Logs and the live stream: the fan-out, the WebSocket connections, queries and exports. */

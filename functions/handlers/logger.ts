@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { serviceName } from '../core/service-metrics.js';
+import { serviceName } from '#core/service-metrics.js';
 
 /**
  * The one structured logger of the functions (JSON lines; CloudWatch in AWS, stdout locally). Each

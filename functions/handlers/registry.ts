@@ -7,8 +7,8 @@ import type {
   Context,
   ScheduledEvent,
 } from 'aws-lambda';
-import type { TableDefinition } from '../adapters/aws/table-definitions.js';
-import type { TaskStateChangeEvent } from '../core/task-state-change.js';
+import type { TableDefinition } from '#adapters/aws/table-definitions.js';
+import type { TaskStateChangeEvent } from '#core/task-state-change.js';
 import type { RestRouteName } from './http/routes.js';
 import type { WebSocketRouteName } from './websocket/routes.js';
 import type { WebSocketEvent, WebSocketResult } from './websocket/websocket-route.js';

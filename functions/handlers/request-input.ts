@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, invalidFields, validationError } from '../core/errors.js';
-import { maxJsonDepth, parseJson } from '../core/json-input.js';
-import type { Identity } from '../core/preview.js';
-import { tierNameSchema } from '../core/tiers.js';
+import { AppError, invalidFields, validationError } from '#core/errors.js';
+import { maxJsonDepth, parseJson } from '#core/json-input.js';
+import type { Identity } from '#core/preview.js';
+import { tierNameSchema } from '#core/tiers.js';
 
 /**
  * Query parameters as one object, from a REST event or a WebSocket `$connect`: a repeated parameter

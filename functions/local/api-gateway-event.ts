@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { AppError } from '../core/errors.js';
-import type { RouteDefinition } from '../handlers/http/routes.js';
+import { AppError } from '#core/errors.js';
+import type { RouteDefinition } from '#handlers/http/routes.js';
 
 export const localStage = 'local';
 

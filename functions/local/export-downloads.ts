@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { LocalExportStore } from '../adapters/local/local-export-store.js';
+import type { LocalExportStore } from '#adapters/local/local-export-store.js';
 import { decodePathPart } from './api-gateway-event.js';
 import type { GatewayExtension } from './gateway.js';
 

@@ -9,12 +9,12 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, AppError, type ErrorCode } from '../core/errors.js';
-import { errorHeaders, statusOf } from '../handlers/error-answer.js';
-import { authorizerServices, services } from '../handlers/services.js';
-import { routes, type RestRouteName, type RouteDefinition } from '../handlers/http/routes.js';
-import { corsPreflightHeaders, corsResponseHeaders } from '../handlers/middleware/cors-headers.js';
-import { authorizerModule, restFunctions, type ProxyHandler } from '../handlers/registry.js';
+import { errorBody, AppError, type ErrorCode } from '#core/errors.js';
+import { errorHeaders, statusOf } from '#handlers/error-answer.js';
+import { authorizerServices, services } from '#handlers/services.js';
+import { routes, type RestRouteName, type RouteDefinition } from '#handlers/http/routes.js';
+import { corsPreflightHeaders, corsResponseHeaders } from '#handlers/middleware/cors-headers.js';
+import { authorizerModule, restFunctions, type ProxyHandler } from '#handlers/registry.js';
 import { TokenBuckets } from './token-buckets.js';
 import { localStage, matchResource, proxyEvent, type IncomingRequest } from './api-gateway-event.js';
 

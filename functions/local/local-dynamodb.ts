@@ -7,7 +7,7 @@ import {
 import dynalite from 'dynalite';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tableDefinitions, type TableDefinition } from '../adapters/aws/table-definitions.js';
+import { tableDefinitions, type TableDefinition } from '#adapters/aws/table-definitions.js';
 
 /**
  * The local DynamoDB API: dynalite (pure JavaScript, starts in milliseconds, data on disk).

@@ -1,5 +1,5 @@
-import type { LaunchStarter } from '../core/ports.js';
-import { eventFunctions } from '../handlers/registry.js';
+import type { LaunchStarter } from '#core/ports.js';
+import { eventFunctions } from '#handlers/registry.js';
 
 /**
  * Starts launches the way the launch route's asynchronous Lambda invocation does in AWS: the

@@ -1,4 +1,4 @@
-import type { LogSourceResolver, TaskOrigin } from '../core/log-ports.js';
+import type { LogSourceResolver, TaskOrigin } from '#core/log-ports.js';
 
 /**
  * The local runtime's table of tasks: whoever emits a task's lines (the Docker log follower, the

@@ -1,5 +1,5 @@
 import type { CloudWatchLogsEvent, CloudWatchLogsLogEvent } from 'aws-lambda';
-import { encodeSubscriptionEvent } from '../handlers/logs/subscription-event.js';
+import { encodeSubscriptionEvent } from '#handlers/logs/subscription-event.js';
 
 export interface LogPipelineOptions {
   readonly logGroup: string;

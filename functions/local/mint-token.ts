@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { TierName } from '../core/tiers.js';
+import type { TierName } from '#core/tiers.js';
 
 /** A development JWT in the shape the SaaS issues: `sub` is the user, `tier` the plan. */
 export async function mintToken(

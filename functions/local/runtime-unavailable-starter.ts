@@ -1,5 +1,5 @@
-import { AppError } from '../core/errors.js';
-import type { LaunchStarter } from '../core/ports.js';
+import { AppError } from '#core/errors.js';
+import type { LaunchStarter } from '#core/ports.js';
 
 /** A client may retry after this long; the service needs Docker started (and a restart) first. */
 const retryAfterSeconds = 30;

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AppError, errorBody } from '../core/errors.js';
-import { statusOf } from '../handlers/error-answer.js';
-import { services } from '../handlers/services.js';
+import { AppError, errorBody } from '#core/errors.js';
+import { statusOf } from '#handlers/error-answer.js';
+import { services } from '#handlers/services.js';
 import type { GatewayExtension } from './gateway.js';
 
 /** The console's entry point; bundled with its libraries on the first request, then kept in memory. */

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketResult } from '../handlers/websocket/websocket-route.js';
-import { webSocketRoutes, type WebSocketRouteName } from '../handlers/websocket/routes.js';
-import { webSocketFunctions, type WebSocketHandler } from '../handlers/registry.js';
-import { parseJson } from '../core/json-input.js';
-import { maxClientMessageBytes } from '../core/live-schemas.js';
-import { services } from '../handlers/services.js';
+import type { WebSocketResult } from '#handlers/websocket/websocket-route.js';
+import { webSocketRoutes, type WebSocketRouteName } from '#handlers/websocket/routes.js';
+import { webSocketFunctions, type WebSocketHandler } from '#handlers/registry.js';
+import { parseJson } from '#core/json-input.js';
+import { maxClientMessageBytes } from '#core/live-schemas.js';
+import { services } from '#handlers/services.js';
 import { decodePathPart, matchResource } from './api-gateway-event.js';
 import { writeRawResponse, type GatewayExtension } from './gateway.js';
 import { TokenBuckets } from './token-buckets.js';

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { WebSocketEvent } from '../handlers/websocket/websocket-route.js';
+import type { WebSocketEvent } from '#handlers/websocket/websocket-route.js';
 import { localStage, queryParameterMaps } from './api-gateway-event.js';
 
 /** What API Gateway knows of a WebSocket connection, and puts into every event of it. */

@@ -1,4 +1,4 @@
-import { maxRedactedLineChars } from '../../functions/core/log-redaction.js';
+import { maxRedactedLineChars } from '#core/log-redaction.js';
 
 /**
  * What the redaction rules look for (names, quotes, backslashes, separators, URL and PEM markers):

@@ -1,6 +1,6 @@
-import type { LaunchResponse, StatusResponse } from '../../functions/core/api-schemas.js';
-import type { TierName } from '../../functions/core/tiers.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import type { LaunchResponse, StatusResponse } from '#core/api-schemas.js';
+import type { TierName } from '#core/tiers.js';
+import { mintToken } from '#local/mint-token.js';
 
 /** No single call to the local gateway may hang the bench. */
 const requestTimeoutMs = 30_000;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import type { LocalRuntime } from '../../functions/local/local-runtime.js';
+import type { LocalRuntime } from '#local/local-runtime.js';
 import { UserApi } from './api.js';
 import {
   imagesOfGenerations,
@@ -104,7 +104,7 @@ async function run(options: BenchOptions): Promise<void> {
   // The service logs every launch at INFO; between the figures that is noise. Its logger reads
   // the level when its module loads, hence the import after setting it.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  const { startLocalRuntime } = await import('../../functions/local/local-runtime.js');
+  const { startLocalRuntime } = await import('#local/local-runtime.js');
   runtime = await startLocalRuntime({ port: 0, dataDir: undefined });
   console.log(
     `Local runtime at ${runtime.url} (${runtime.runnerKind}), generations in ${generations.directory}`,

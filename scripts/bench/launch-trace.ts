@@ -1,4 +1,4 @@
-import type { StatusResponse } from '../../functions/core/api-schemas.js';
+import type { StatusResponse } from '#core/api-schemas.js';
 import { duration } from './report.js';
 import { median } from './stats.js';
 

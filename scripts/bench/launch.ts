@@ -1,4 +1,4 @@
-import type { StatusResponse } from '../../functions/core/api-schemas.js';
+import type { StatusResponse } from '#core/api-schemas.js';
 import { sleep, waitUntilSettled, type UserApi } from './api.js';
 import { breakdownOf, describeBreakdowns, hasServiceTrace, type LaunchBreakdown } from './launch-trace.js';
 import type { BenchGenerations } from './generations.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { TierName } from '../../functions/core/tiers.js';
+import type { TierName } from '#core/tiers.js';
 
 export const sectionNames = [
   'cached',

@@ -1,4 +1,4 @@
-import { redactionRules } from '../../functions/core/log-redaction.js';
+import { redactionRules } from '#core/log-redaction.js';
 import { fullLengthLine, redactionFragments, taskSecrets } from './adversarial-lines.js';
 import { duration, Report } from './report.js';
 import { summarize } from './stats.js';

@@ -1,4 +1,4 @@
-import type { StatusResponse } from '../../functions/core/api-schemas.js';
+import type { StatusResponse } from '#core/api-schemas.js';
 import { settledStatuses, sleep, UserApi } from './api.js';
 import { leftovers } from './docker.js';
 import { failureOf } from './launch.js';

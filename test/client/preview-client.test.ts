@@ -10,10 +10,10 @@ import {
   type PreviewLogStream,
   type WebSocketConstructor,
 } from '../../client/src/index.js';
-import type { ServerMessage } from '../../functions/core/live-messages.js';
-import { openApiDocument } from '../../functions/handlers/http/openapi-document.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import type { ServerMessage } from '#core/live-messages.js';
+import { openApiDocument } from '#handlers/http/openapi-document.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 
 const secret = 'client-test-secret-client-test-secret';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pageFetchPolicy } from '../../functions/local/api-docs.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
+import { pageFetchPolicy } from '#local/api-docs.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 
 let runtime: LocalRuntime;

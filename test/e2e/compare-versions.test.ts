@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { compareResponseSchema, metricsResponseSchema } from '../../functions/core/api-schemas.js';
+import { compareResponseSchema, metricsResponseSchema } from '#core/api-schemas.js';
 import { leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GenerationStore } from '../../functions/core/ports.js';
+import type { GenerationStore } from '#core/ports.js';
 import {
   corsAllowedHeaders,
   corsAllowedMethods,
   corsMaxAgeSeconds,
-} from '../../functions/handlers/middleware/cors-headers.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+} from '#handlers/middleware/cors-headers.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 
 const origin = 'https://app.example.com';

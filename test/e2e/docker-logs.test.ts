@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
 import { LiveClient, type Received } from '../support/live-client.js';
 

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { maxClientMessageBytes } from '../../functions/core/live-schemas.js';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import { maxClientMessageBytes } from '#core/live-schemas.js';
+import { routes } from '#handlers/http/routes.js';
+import { mintToken } from '#local/mint-token.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../functions/core/clock.js';
+import type { Clock } from '#core/clock.js';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 

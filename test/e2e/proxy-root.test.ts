@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PreviewRuntime, TaskRunner } from '../../functions/core/task-runner.js';
-import { LocalLaunchStarter } from '../../functions/local/local-launch-starter.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import type { PreviewRuntime, TaskRunner } from '#core/task-runner.js';
+import { LocalLaunchStarter } from '#local/local-launch-starter.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { until } from '../support/local-service.js';
 import { anyGeneration } from '../support/preview-service.js';
 

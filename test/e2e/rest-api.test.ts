@@ -7,10 +7,10 @@ import {
   logsResponseSchema,
   rotatedTokenResponseSchema,
   statusResponseSchema,
-} from '../../functions/core/api-schemas.js';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+} from '#core/api-schemas.js';
+import { routes } from '#handlers/http/routes.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 
 const secret = 'e2e-secret-e2e-secret-e2e-secret';

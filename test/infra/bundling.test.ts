@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, expect, it } from 'vitest';
-import { restFunctions } from '../../functions/handlers/registry.js';
-import { esmRequireBanner, projectRoot, ServiceFunction } from '../../lib/service-function.js';
+import { restFunctions } from '#handlers/registry.js';
+import { esmRequireBanner, projectRoot, ServiceFunction } from '#lib/service-function.js';
 
 const outdir = mkdtempSync(path.join(os.tmpdir(), 'preview-service-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

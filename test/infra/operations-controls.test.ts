@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maintenanceParameterName } from '../../lib/maintenance-switch.js';
-import type { ServiceFunction } from '../../lib/service-function.js';
-import { preflightContentHandling } from '../../lib/preflight-content-handling.js';
-import { defaultConcurrency } from '../../lib/stage-config.js';
+import { maintenanceParameterName } from '#lib/maintenance-switch.js';
+import type { ServiceFunction } from '#lib/service-function.js';
+import { preflightContentHandling } from '#lib/preflight-content-handling.js';
+import { defaultConcurrency } from '#lib/stage-config.js';
 import {
   actionsOf,
   cleanUp,

@@ -1,15 +1,15 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgements, nagFindings } from './checks.js';
-import { imageBuildspec } from '../../functions/adapters/aws/codebuild-image-builder.js';
-import { tableDefinitions } from '../../functions/adapters/aws/table-definitions.js';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
-import { gatewayErrors } from '../../lib/gateway-responses.js';
-import type { FunctionAccess } from '../../functions/handlers/registry.js';
-import { stackFunctions } from '../../lib/stack-functions.js';
-import { corsAllowedHeaders } from '../../functions/handlers/middleware/cors-headers.js';
-import { serviceMetrics } from '../../lib/service-metrics.js';
+import { imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
+import { tableDefinitions } from '#adapters/aws/table-definitions.js';
+import { routes } from '#handlers/http/routes.js';
+import { webSocketRoutes } from '#handlers/websocket/routes.js';
+import { gatewayErrors } from '#lib/gateway-responses.js';
+import type { FunctionAccess } from '#handlers/registry.js';
+import { stackFunctions } from '#lib/stack-functions.js';
+import { corsAllowedHeaders } from '#handlers/middleware/cors-headers.js';
+import { serviceMetrics } from '#lib/service-metrics.js';
 import {
   actionsOf,
   cleanUp,

@@ -1,6 +1,6 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchRoutePath } from '../../lib/rest-api.js';
+import { launchRoutePath } from '#lib/rest-api.js';
 import { nagFindings } from './checks.js';
 import { cleanUp, devContext, jwtContext, logicalId, ofType, synthesize } from './synth.js';
 

@@ -5,7 +5,7 @@ import {
   parseStage,
   parseTiers,
   stageConfigFromContext,
-} from '../../lib/stage-config.js';
+} from '#lib/stage-config.js';
 import { jwtContext } from './synth.js';
 
 const reader = (values: Record<string, unknown>) => (key: string) => values[key];

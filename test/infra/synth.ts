@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { PreviewServiceStack, stackName } from '../../lib/preview-service-stack.js';
-import { projectRoot } from '../../lib/service-function.js';
-import { stageConfigFromContext } from '../../lib/stage-config.js';
+import { PreviewServiceStack, stackName } from '#lib/preview-service-stack.js';
+import { projectRoot } from '#lib/service-function.js';
+import { stageConfigFromContext } from '#lib/stage-config.js';
 
 /** Helpers shared by the infrastructure tests: synthesizing the stack the way `bin/` does. */
 

@@ -1,15 +1,15 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { dynamoDocumentClient } from '../../functions/adapters/aws/clients.js';
-import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
-import { parseGenerationSource } from '../../functions/core/generation.js';
-import type { GenerationStore } from '../../functions/core/ports.js';
-import { maxReplayLines } from '../../functions/core/services/live-connections.js';
-import { services } from '../../functions/handlers/services.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
-import { rateLimitedCloseCode } from '../../functions/local/websocket-api.js';
+import { dynamoDocumentClient } from '#adapters/aws/clients.js';
+import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
+import { parseGenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
+import { maxReplayLines } from '#core/services/live-connections.js';
+import { services } from '#handlers/services.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
+import { rateLimitedCloseCode } from '#local/websocket-api.js';
 import { LiveClient } from '../support/live-client.js';
 import { RecordingStarter } from '../support/preview-service.js';
 

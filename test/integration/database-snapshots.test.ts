@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { DockerDatabaseSnapshots } from '../../functions/adapters/local/docker-database-snapshots.js';
+import { DockerDatabaseSnapshots } from '#adapters/local/docker-database-snapshots.js';
 import { docker, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 

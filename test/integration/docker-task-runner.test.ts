@@ -1,14 +1,14 @@
 import { cpus } from 'node:os';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
-import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
-import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
-import { generationSchema, parseGenerationSource } from '../../functions/core/generation.js';
-import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
-import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
-import { taskFailureOf, type RunningTask } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
+import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
+import { generationSchema, parseGenerationSource } from '#core/generation.js';
+import { newDatabasePassword, newPreviewId } from '#core/ids.js';
+import { buildTaskDefinition, type PreviewTaskDefinition } from '#core/task-definition.js';
+import { taskFailureOf, type RunningTask } from '#core/task-runner.js';
+import { defaultTiers } from '#core/tiers.js';
 import { docker, dockerMissing, leftovers, skipWithoutDocker } from '../support/docker.js';
 
 const generations = new DirectoryGenerationStore('examples/generations');

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dynamoDbMaxAttempts, documentClientOf } from '../../functions/adapters/aws/clients.js';
-import { useServiceOverrides } from '../../functions/handlers/services.js';
+import { dynamoDbMaxAttempts, documentClientOf } from '#adapters/aws/clients.js';
+import { useServiceOverrides } from '#handlers/services.js';
 import { dynamoDbClientOn, startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { startDynamoDbFaultProxy, type DynamoDbFaultProxy } from '../support/dynamodb-fault-proxy.js';
 import { anyGeneration, previewServiceOn, RecordingStarter } from '../support/preview-service.js';
@@ -29,8 +29,8 @@ beforeAll(async () => {
     ...db.environment,
   });
   useServiceOverrides({ generations: anyGeneration, starter });
-  launchHandler = (await import('../../functions/handlers/http/launch-preview.js')).handler;
-  statusHandler = (await import('../../functions/handlers/http/get-preview-status.js')).handler;
+  launchHandler = (await import('#handlers/http/launch-preview.js')).handler;
+  statusHandler = (await import('#handlers/http/get-preview-status.js')).handler;
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, errorBody } from '../../functions/core/errors.js';
-import { statusOf } from '../../functions/handlers/error-answer.js';
-import { parseGenerationSource } from '../../functions/core/generation.js';
-import type { GenerationStore } from '../../functions/core/ports.js';
+import { AppError, errorBody } from '#core/errors.js';
+import { statusOf } from '#handlers/error-answer.js';
+import { parseGenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { previewServiceOn } from '../support/preview-service.js';
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppHttpClient } from '../../functions/core/app-request.js';
-import { AppError } from '../../functions/core/errors.js';
-import type { LiveEnding } from '../../functions/core/live-messages.js';
-import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { HealthMonitor } from '../../functions/core/services/health-monitor.js';
-import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import type { AppHttpClient } from '#core/app-request.js';
+import { AppError } from '#core/errors.js';
+import type { LiveEnding } from '#core/live-messages.js';
+import type { LiveNotifier } from '#core/log-ports.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { HealthMonitor } from '#core/services/health-monitor.js';
+import type { ContainerState, TaskDescription, TaskRunner } from '#core/task-runner.js';
+import { defaultTiers } from '#core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

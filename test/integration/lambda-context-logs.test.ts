@@ -15,10 +15,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
-import type { TaskStateChangeEvent } from '../../functions/core/task-state-change.js';
-import type { PreviewRuntime } from '../../functions/core/task-runner.js';
-import type { ServiceOverrides } from '../../functions/handlers/services.js';
+import { FileLogStore } from '#adapters/local/file-log-store.js';
+import type { TaskStateChangeEvent } from '#core/task-state-change.js';
+import type { PreviewRuntime } from '#core/task-runner.js';
+import type { ServiceOverrides } from '#handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { lambdaContext } from '../support/lambda-context.js';
 
@@ -77,7 +77,7 @@ async function coldThenWarm<E>(options: {
   expectOutcome: (outcome: PromiseSettledResult<unknown>) => void;
 }) {
   vi.resetModules();
-  const { useServiceOverrides } = await import('../../functions/handlers/services.js');
+  const { useServiceOverrides } = await import('#handlers/services.js');
   useServiceOverrides(options.overrides ?? {});
   const { handler } = await options.load();
   const invocations = [lambdaContext(options.functionName), lambdaContext(options.functionName)];
@@ -185,7 +185,7 @@ describe('every function logs with its Lambda context', () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:1');
     const lines = await coldThenWarm<APIGatewayProxyEvent>({
       functionName: 'preview-service-dev-ListPreviews',
-      load: () => import('../../functions/handlers/http/list-previews.js'),
+      load: () => import('#handlers/http/list-previews.js'),
       event: awsFixture('rest-api-proxy-event'),
       expectOutcome: (outcome) =>
         expect(outcome).toMatchObject({ status: 'fulfilled', value: { statusCode: 503 } }),
@@ -223,7 +223,7 @@ describe('every function logs with its Lambda context', () => {
     const lines = await coldThenWarm({
       functionName: 'preview-service-dev-WebSocketDefault',
       overrides: { logs: localLogs() },
-      load: () => import('../../functions/handlers/websocket/default.js'),
+      load: () => import('#handlers/websocket/default.js'),
       event,
       expectOutcome: (outcome) =>
         expect(outcome).toMatchObject({ status: 'fulfilled', value: { statusCode: 200 } }),
@@ -237,7 +237,7 @@ describe('every function logs with its Lambda context', () => {
     const lines = await coldThenWarm<CloudWatchLogsEvent>({
       functionName: 'preview-service-dev-LogFanOut',
       overrides: { logs: localLogs() },
-      load: () => import('../../functions/handlers/logs/fan-out.js'),
+      load: () => import('#handlers/logs/fan-out.js'),
       event: awsFixture('cloudwatch-logs-subscription'),
       expectOutcome: (outcome) =>
         expect(outcome).toMatchObject({ status: 'fulfilled', value: { previewId: undefined, lines: 0 } }),
@@ -251,7 +251,7 @@ describe('every function logs with its Lambda context', () => {
     const lines = await coldThenWarm<CloudWatchLogsEvent>({
       functionName: 'preview-service-dev-LogFanOut',
       overrides: { logs: localLogs() },
-      load: () => import('../../functions/handlers/logs/fan-out.js'),
+      load: () => import('#handlers/logs/fan-out.js'),
       event: { awslogs: { data: Buffer.from('not gzip').toString('base64') } },
       expectOutcome: (outcome) => expect(outcome).toEqual({ status: 'fulfilled', value: undefined }),
     });
@@ -268,7 +268,7 @@ describe('every function logs with its Lambda context', () => {
   it('task events: a task that is not a preview is ignored, logged with the request id', async () => {
     const lines = await coldThenWarm<TaskStateChangeEvent>({
       functionName: 'preview-service-dev-TaskStateChange',
-      load: () => import('../../functions/handlers/events/task-state-change.js'),
+      load: () => import('#handlers/events/task-state-change.js'),
       event: awsFixture('ecs-task-state-change'),
       expectOutcome: (outcome) => expect(outcome).toEqual({ status: 'fulfilled', value: undefined }),
     });
@@ -285,7 +285,7 @@ describe('every function logs with its Lambda context', () => {
     const lines = await coldThenWarm<ScheduledEvent>({
       functionName: 'preview-service-dev-SampleResources',
       overrides: { runtime: emptyRuntime() },
-      load: () => import('../../functions/handlers/schedules/sample-resources.js'),
+      load: () => import('#handlers/schedules/sample-resources.js'),
       event: awsFixture('scheduled-event'),
       expectOutcome: (outcome) => expect(outcome).toEqual({ status: 'fulfilled', value: { sampled: 0 } }),
     });
@@ -296,7 +296,7 @@ describe('every function logs with its Lambda context', () => {
     const lines = await coldThenWarm({
       functionName: 'preview-service-dev-StartPreview',
       overrides: { runtime: emptyRuntime() },
-      load: () => import('../../functions/handlers/tasks/start-preview.js'),
+      load: () => import('#handlers/tasks/start-preview.js'),
       event: { previewId: 'preview_0mwwx0c389de91667e5704613' },
       expectOutcome: (outcome) => expect(outcome).toEqual({ status: 'fulfilled', value: undefined }),
     });
@@ -321,7 +321,7 @@ describe('every function logs with its Lambda context', () => {
     ].join('.');
     const lines = await coldThenWarm({
       functionName: 'preview-service-dev-Authorizer',
-      load: () => import('../../functions/handlers/authorizer.js'),
+      load: () => import('#handlers/authorizer.js'),
       event: {
         type: 'TOKEN' as const,
         authorizationToken: `Bearer ${rs256}`,

@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 it('records the invocation as a subsegment with the cold start, and each DynamoDB call in it; never the response', async () => {
-  const { handler } = await import('../../functions/handlers/http/list-previews.js');
+  const { handler } = await import('#handlers/http/list-previews.js');
   const event = JSON.parse(
     readFileSync(new URL('../fixtures/aws/rest-api-proxy-event.json', import.meta.url), 'utf8'),
   ) as APIGatewayProxyEvent;

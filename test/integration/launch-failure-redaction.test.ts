@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseGenerationSource } from '../../functions/core/generation.js';
-import type { GenerationStore } from '../../functions/core/ports.js';
-import type { PreviewTaskDefinition } from '../../functions/core/task-definition.js';
-import { taskFailed, type TaskRunner } from '../../functions/core/task-runner.js';
+import { parseGenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
+import type { PreviewTaskDefinition } from '#core/task-definition.js';
+import { taskFailed, type TaskRunner } from '#core/task-runner.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

@@ -1,11 +1,11 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoDocumentClient } from '../../functions/adapters/aws/clients.js';
-import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
-import { taskLogStream } from '../../functions/core/log-streams.js';
-import { services } from '../../functions/handlers/services.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import { dynamoDocumentClient } from '#adapters/aws/clients.js';
+import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
+import { taskLogStream } from '#core/log-streams.js';
+import { services } from '#handlers/services.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 import { LiveClient, type Received } from '../support/live-client.js';
 import { anyGeneration, RecordingStarter } from '../support/preview-service.js';
 

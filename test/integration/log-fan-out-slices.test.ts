@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
-import { LambdaFanOutSlicer } from '../../functions/adapters/aws/lambda-fan-out-slicer.js';
-import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
-import type { LiveConnection } from '../../functions/core/log-ports.js';
-import type { FanOutEvent } from '../../functions/handlers/logs/fan-out.js';
-import { useServiceOverrides } from '../../functions/handlers/services.js';
+import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
+import { LambdaFanOutSlicer } from '#adapters/aws/lambda-fan-out-slicer.js';
+import { FileLogStore } from '#adapters/local/file-log-store.js';
+import type { LiveConnection } from '#core/log-ports.js';
+import type { FanOutEvent } from '#handlers/logs/fan-out.js';
+import { useServiceOverrides } from '#handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 
 const previewId = 'preview_0mwwx0c389de91667e5704613';
@@ -95,7 +95,7 @@ beforeAll(async () => {
       slicer: new LambdaFanOutSlicer(new LambdaClient({}), fanOutFunction),
     },
   });
-  fanOut = (await import('../../functions/handlers/logs/fan-out.js')).handler;
+  fanOut = (await import('#handlers/logs/fan-out.js')).handler;
 });
 
 afterAll(async () => {

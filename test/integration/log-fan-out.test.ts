@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbConnectionStore } from '../../functions/adapters/aws/dynamodb-connection-store.js';
-import { FileLogStore } from '../../functions/adapters/local/file-log-store.js';
-import type { LiveConnection } from '../../functions/core/log-ports.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { logger } from '../../functions/handlers/logger.js';
-import { useServiceOverrides } from '../../functions/handlers/services.js';
+import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
+import { FileLogStore } from '#adapters/local/file-log-store.js';
+import type { LiveConnection } from '#core/log-ports.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { logger } from '#handlers/logger.js';
+import { useServiceOverrides } from '#handlers/services.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 
 const previewId = 'preview_0mwwx0c389de91667e5704613';
@@ -86,7 +86,7 @@ beforeAll(async () => {
       managementEndpoint: endpoint,
     },
   });
-  fanOut = (await import('../../functions/handlers/logs/fan-out.js')).handler;
+  fanOut = (await import('#handlers/logs/fan-out.js')).handler;
 });
 
 afterAll(async () => {
@@ -290,7 +290,7 @@ describe('the log fan-out handler', () => {
 
 describe('a token rotation, through the API Gateway Management API', () => {
   it("tells the old token's connections why, then deletes them; the current token's stay", async () => {
-    const { services } = await import('../../functions/handlers/services.js');
+    const { services } = await import('#handlers/services.js');
     await connections.put(connection('old-1=', { tokenHash: 'hash-old' }));
     await connections.put(connection('old-gone=', { tokenHash: 'hash-old' }));
     await connections.put(connection('current=', { tokenHash: 'hash-new' }));

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
-import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
-import { MaintenanceStop } from '../../functions/core/services/maintenance-stop.js';
-import type { ContainerState, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
+import { AppError } from '#core/errors.js';
+import type { MaintenanceSwitch } from '#core/maintenance.js';
+import { MaintenanceStop } from '#core/services/maintenance-stop.js';
+import type { ContainerState, TaskDescription, TaskRunner } from '#core/task-runner.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

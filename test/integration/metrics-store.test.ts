@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketsOf } from '../../functions/core/metrics.js';
-import type { ResourceSample } from '../../functions/core/metrics.js';
-import { PreviewMetrics } from '../../functions/core/services/preview-metrics.js';
+import { bucketsOf } from '#core/metrics.js';
+import type { ResourceSample } from '#core/metrics.js';
+import { PreviewMetrics } from '#core/services/preview-metrics.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { previewServiceOn } from '../support/preview-service.js';
 

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeAppHttpClient } from '../../functions/adapters/node-app-http-client.js';
-import { proxyLimits } from '../../functions/core/app-request.js';
+import { NodeAppHttpClient } from '#adapters/node-app-http-client.js';
+import { proxyLimits } from '#core/app-request.js';
 
 /** Two apps on loopback, counting the connections each accepted. */
 let servers: Server[] = [];

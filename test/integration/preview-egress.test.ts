@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
-import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
-import { DockerTaskRunner, previewBridgeName } from '../../functions/adapters/local/docker-task-runner.js';
-import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
-import { buildTaskDefinition } from '../../functions/core/task-definition.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
+import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
+import { DockerTaskRunner, previewBridgeName } from '#adapters/local/docker-task-runner.js';
+import { newDatabasePassword, newPreviewId } from '#core/ids.js';
+import { buildTaskDefinition } from '#core/task-definition.js';
+import { defaultTiers } from '#core/tiers.js';
 import { docker, dockerMissing, leftovers, skipWithoutDocker } from '../support/docker.js';
 
 const runner = new DockerTaskRunner(docker);

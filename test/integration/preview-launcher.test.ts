@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppHttpClient } from '../../functions/core/app-request.js';
-import { AppError } from '../../functions/core/errors.js';
-import { parseGenerationSource } from '../../functions/core/generation.js';
-import type { GenerationStore } from '../../functions/core/ports.js';
-import type { PreviewTaskDefinition } from '../../functions/core/task-definition.js';
-import type {
-  Listener,
-  RuntimeCapacity,
-  TaskDescription,
-  TaskRunner,
-} from '../../functions/core/task-runner.js';
-import { type TierName } from '../../functions/core/tiers.js';
+import type { AppHttpClient } from '#core/app-request.js';
+import { AppError } from '#core/errors.js';
+import { parseGenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
+import type { PreviewTaskDefinition } from '#core/task-definition.js';
+import type { Listener, RuntimeCapacity, TaskDescription, TaskRunner } from '#core/task-runner.js';
+import { type TierName } from '#core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

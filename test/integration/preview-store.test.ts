@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
+import { AppError } from '#core/errors.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { previewServiceOn } from '../support/preview-service.js';
 

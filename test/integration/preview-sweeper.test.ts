@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import type { ServiceMetricName, ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewSweeper } from '../../functions/core/services/preview-sweeper.js';
-import type { TaskRunner } from '../../functions/core/task-runner.js';
+import type { PreviewRecord } from '#core/preview.js';
+import type { ServiceMetricName, ServiceMetrics } from '#core/service-metrics.js';
+import { PreviewSweeper } from '#core/services/preview-sweeper.js';
+import type { TaskRunner } from '#core/task-runner.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

@@ -4,15 +4,15 @@ import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
-import { ProcessImageBuilder } from '../../functions/adapters/local/process-image-builder.js';
-import { listenOn, ProcessTaskRunner } from '../../functions/adapters/local/process-task-runner.js';
-import { unprivilegedUser } from '../../functions/local/preview-runtime.js';
-import { generationSchema, type GenerationSource } from '../../functions/core/generation.js';
-import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
-import { buildTaskDefinition, type PreviewTaskDefinition } from '../../functions/core/task-definition.js';
-import { taskFailureOf, type RunningTask } from '../../functions/core/task-runner.js';
-import { defaultTiers, type Tier } from '../../functions/core/tiers.js';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
+import { ProcessImageBuilder } from '#adapters/local/process-image-builder.js';
+import { listenOn, ProcessTaskRunner } from '#adapters/local/process-task-runner.js';
+import { unprivilegedUser } from '#local/preview-runtime.js';
+import { generationSchema, type GenerationSource } from '#core/generation.js';
+import { newDatabasePassword, newPreviewId } from '#core/ids.js';
+import { buildTaskDefinition, type PreviewTaskDefinition } from '#core/task-definition.js';
+import { taskFailureOf, type RunningTask } from '#core/task-runner.js';
+import { defaultTiers, type Tier } from '#core/tiers.js';
 
 /** The runner's children use Debian's interpreter, so Debian's FastAPI and uvicorn must be there. */
 const pythonMissing =

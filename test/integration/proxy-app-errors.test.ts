@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppHttpClient } from '../../functions/core/app-request.js';
-import type { ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewProxy } from '../../functions/core/services/preview-proxy.js';
-import type { TaskRunner } from '../../functions/core/task-runner.js';
+import type { AppHttpClient } from '#core/app-request.js';
+import type { ServiceMetrics } from '#core/service-metrics.js';
+import { PreviewProxy } from '#core/services/preview-proxy.js';
+import type { TaskRunner } from '#core/task-runner.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { anyGeneration, launcherOn, previewServiceOn } from '../support/preview-service.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
+import { DynamoDbPreviewStore } from '#adapters/aws/dynamodb-preview-store.js';
 import { previewRecord } from '../support/in-memory.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { lambdaContext } from '../support/lambda-context.js';
@@ -72,9 +72,9 @@ async function emitted(run: () => Promise<unknown>): Promise<Record<string, unkn
 describe('the proxy function', () => {
   it('publishes its latency and its overhead over the app as EMF, per request', async () => {
     vi.resetModules();
-    const { useServiceOverrides } = await import('../../functions/handlers/services.js');
+    const { useServiceOverrides } = await import('#handlers/services.js');
     useServiceOverrides({});
-    const { handler } = await import('../../functions/handlers/http/proxy-preview.js');
+    const { handler } = await import('#handlers/http/proxy-preview.js');
     const event: APIGatewayProxyEvent = {
       ...restEvent,
       resource: '/api/generations/{generationId}/preview/proxy/{proxy+}',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
-import { isTerminal } from '../../functions/core/lifecycle.js';
+import { AppError } from '#core/errors.js';
+import { isTerminal } from '#core/lifecycle.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { previewServiceOn, RecordingStarter } from '../support/preview-service.js';
 

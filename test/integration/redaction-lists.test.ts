@@ -1,8 +1,8 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbRedactionLists } from '../../functions/adapters/aws/dynamodb-redaction-lists.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../functions/local/local-dynamodb.js';
+import { DynamoDbRedactionLists } from '#adapters/aws/dynamodb-redaction-lists.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '#local/local-dynamodb.js';
 
 const tableName = 'preview-redactions';
 let server: LocalDynamoDb;

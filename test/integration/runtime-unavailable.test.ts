@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noRuntimeNotice } from '../../functions/adapters/local/docker-available.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
-import { RuntimeUnavailableStarter } from '../../functions/local/runtime-unavailable-starter.js';
+import { noRuntimeNotice } from '#adapters/local/docker-available.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
+import { RuntimeUnavailableStarter } from '#local/runtime-unavailable-starter.js';
 import { anyGeneration } from '../support/preview-service.js';
 
 const secret = 'no-runtime-secret-no-runtime-secret-no';

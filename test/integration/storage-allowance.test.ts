@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
-import { DockerImageBuilder } from '../../functions/adapters/local/docker-image-builder.js';
-import { DockerTaskRunner } from '../../functions/adapters/local/docker-task-runner.js';
-import { loadConfig } from '../../functions/core/config.js';
-import { newDatabasePassword, newPreviewId } from '../../functions/core/ids.js';
-import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { ResourceSample } from '../../functions/core/metrics.js';
-import type { MetricsStore, PreviewStore } from '../../functions/core/ports.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
-import { buildTaskDefinition } from '../../functions/core/task-definition.js';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
+import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
+import { loadConfig } from '#core/config.js';
+import { newDatabasePassword, newPreviewId } from '#core/ids.js';
+import type { LiveNotifier } from '#core/log-ports.js';
+import type { ResourceSample } from '#core/metrics.js';
+import type { MetricsStore, PreviewStore } from '#core/ports.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { ResourceSampler } from '#core/services/resource-sampler.js';
+import { buildTaskDefinition } from '#core/task-definition.js';
 import { docker, dockerMissing, leftovers, skipWithoutDocker } from '../support/docker.js';
 
 /**

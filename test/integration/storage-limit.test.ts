@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
-import type { ContainerStats, TaskDescription, TaskRunner } from '../../functions/core/task-runner.js';
+import { ResourceSampler } from '#core/services/resource-sampler.js';
+import type { ContainerStats, TaskDescription, TaskRunner } from '#core/task-runner.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
 

@@ -1,13 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { createDynamoDbClient, documentClientOf } from '../../functions/adapters/aws/clients.js';
-import { tableDefinitions, type TableDefinition } from '../../functions/adapters/aws/table-definitions.js';
-import {
-  ensureTables,
-  startLocalDynamoDb,
-  type LocalDynamoDb,
-} from '../../functions/local/local-dynamodb.js';
+import { createDynamoDbClient, documentClientOf } from '#adapters/aws/clients.js';
+import { tableDefinitions, type TableDefinition } from '#adapters/aws/table-definitions.js';
+import { ensureTables, startLocalDynamoDb, type LocalDynamoDb } from '#local/local-dynamodb.js';
 
 export interface TestDynamoDb {
   readonly endpoint: string;

@@ -1,6 +1,6 @@
-import type { AppHttpClient, AppRequest, AppResponse } from '../../functions/core/app-request.js';
-import { parseGenerationSource } from '../../functions/core/generation.js';
-import type { GenerationStore } from '../../functions/core/ports.js';
+import type { AppHttpClient, AppRequest, AppResponse } from '#core/app-request.js';
+import { parseGenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
 
 /** A generation as parsed from its files: a generation.json with these fields over the defaults. */
 export function generationSourceOf(generationId: string, fields: Record<string, unknown> = {}) {

@@ -1,9 +1,9 @@
-import type { Clock } from '../../functions/core/clock.js';
-import type { DatabaseTally } from '../../functions/core/database-count.js';
-import { AppError } from '../../functions/core/errors.js';
-import { isTerminal } from '../../functions/core/lifecycle.js';
-import type { LogEntry } from '../../functions/core/log-entry.js';
-import { inRange, matchesFilter, type LogFilter, type LogRange } from '../../functions/core/log-filter.js';
+import type { Clock } from '#core/clock.js';
+import type { DatabaseTally } from '#core/database-count.js';
+import { AppError } from '#core/errors.js';
+import { isTerminal } from '#core/lifecycle.js';
+import type { LogEntry } from '#core/log-entry.js';
+import { inRange, matchesFilter, type LogFilter, type LogRange } from '#core/log-filter.js';
 import type {
   ConnectionChannel,
   ConnectionChanges,
@@ -12,9 +12,9 @@ import type {
   LogScope,
   LogStore,
   PreviewTokenIndex,
-} from '../../functions/core/log-ports.js';
-import type { RequestBucket, ResourceSample } from '../../functions/core/metrics.js';
-import { mergeBuckets } from '../../functions/core/quantile-sketch.js';
+} from '#core/log-ports.js';
+import type { RequestBucket, ResourceSample } from '#core/metrics.js';
+import { mergeBuckets } from '#core/quantile-sketch.js';
 import type {
   EventStore,
   MetricsStore,
@@ -24,9 +24,9 @@ import type {
   PreviewKey,
   PreviewStore,
   QuotaStore,
-} from '../../functions/core/ports.js';
-import type { PreviewEvent, PreviewRecord } from '../../functions/core/preview.js';
-import type { ContainerStats, TaskRunner } from '../../functions/core/task-runner.js';
+} from '#core/ports.js';
+import type { PreviewEvent, PreviewRecord } from '#core/preview.js';
+import type { ContainerStats, TaskRunner } from '#core/task-runner.js';
 
 /**
  * In-memory stand-ins for the core's ports, for unit tests of the core services. They keep the

@@ -1,7 +1,7 @@
-import type { Clock } from '../../functions/core/clock.js';
-import type { TierName } from '../../functions/core/tiers.js';
-import { startLocalRuntime, type LocalRuntime } from '../../functions/local/local-runtime.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import type { Clock } from '#core/clock.js';
+import type { TierName } from '#core/tiers.js';
+import { startLocalRuntime, type LocalRuntime } from '#local/local-runtime.js';
+import { mintToken } from '#local/mint-token.js';
 
 export interface ApiResponse {
   readonly status: number;

@@ -1,23 +1,17 @@
-import { DynamoDbEventStore } from '../../functions/adapters/aws/dynamodb-event-store.js';
-import { DynamoDbMetricsStore } from '../../functions/adapters/aws/dynamodb-metrics-store.js';
-import { DynamoDbPreviewStore } from '../../functions/adapters/aws/dynamodb-preview-store.js';
-import { DynamoDbQuotaStore } from '../../functions/adapters/aws/dynamodb-quota-store.js';
-import type { AppHttpClient } from '../../functions/core/app-request.js';
-import type { Clock } from '../../functions/core/clock.js';
-import type { MaintenanceSwitch } from '../../functions/core/maintenance.js';
-import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { GenerationStore, LaunchStarter, PreviewStore } from '../../functions/core/ports.js';
-import type { TaskRunner } from '../../functions/core/task-runner.js';
-import {
-  PreviewLauncher,
-  type PreviewLauncherDependencies,
-} from '../../functions/core/services/preview-launcher.js';
-import {
-  PreviewService,
-  type PreviewServiceDependencies,
-} from '../../functions/core/services/preview-service.js';
-import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
-import { defaultTiers, type Tiers } from '../../functions/core/tiers.js';
+import { DynamoDbEventStore } from '#adapters/aws/dynamodb-event-store.js';
+import { DynamoDbMetricsStore } from '#adapters/aws/dynamodb-metrics-store.js';
+import { DynamoDbPreviewStore } from '#adapters/aws/dynamodb-preview-store.js';
+import { DynamoDbQuotaStore } from '#adapters/aws/dynamodb-quota-store.js';
+import type { AppHttpClient } from '#core/app-request.js';
+import type { Clock } from '#core/clock.js';
+import type { MaintenanceSwitch } from '#core/maintenance.js';
+import type { LiveNotifier } from '#core/log-ports.js';
+import type { GenerationStore, LaunchStarter, PreviewStore } from '#core/ports.js';
+import type { TaskRunner } from '#core/task-runner.js';
+import { PreviewLauncher, type PreviewLauncherDependencies } from '#core/services/preview-launcher.js';
+import { PreviewService, type PreviewServiceDependencies } from '#core/services/preview-service.js';
+import { PreviewStateMachine } from '#core/services/preview-state-machine.js';
+import { defaultTiers, type Tiers } from '#core/tiers.js';
 import type { TestDynamoDb } from './dynamodb.js';
 import { generationSourceOf } from './fake-app.js';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { routes } from '../../functions/handlers/http/routes.js';
-import { matchResource, proxyEvent } from '../../functions/local/api-gateway-event.js';
+import { routes } from '#handlers/http/routes.js';
+import { matchResource, proxyEvent } from '#local/api-gateway-event.js';
 
 describe('local gateway events', () => {
   it('matches resource paths like API Gateway', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bindEntryPoint, listenEnvironment } from '../../functions/core/app-binding.js';
+import { bindEntryPoint, listenEnvironment } from '#core/app-binding.js';
 
 describe('bindEntryPoint', () => {
   it('leaves entry points that already listen where expected, or that the environment binds', () => {

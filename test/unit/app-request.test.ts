@@ -4,7 +4,7 @@ import {
   forwardedRequestHeaders,
   forwardedResponseHeaders,
   queryString,
-} from '../../functions/core/app-request.js';
+} from '#core/app-request.js';
 
 describe('what the proxy sends to an app', () => {
   it('keeps plain paths, with or without the leading slash', () => {

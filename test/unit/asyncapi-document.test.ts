@@ -1,14 +1,14 @@
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
-import { closeCodes } from '../../functions/core/live-messages.js';
-import { serverMessageSchemas } from '../../functions/core/live-schemas.js';
+import { closeCodes } from '#core/live-messages.js';
+import { serverMessageSchemas } from '#core/live-schemas.js';
 import {
   asyncApiDocument,
   closeCodeMeanings,
   serverMessageExamples,
-} from '../../functions/handlers/http/asyncapi-document.js';
-import { asyncApiPage } from '../../functions/handlers/http/asyncapi-page.js';
-import { webSocketRoutes } from '../../functions/handlers/websocket/routes.js';
+} from '#handlers/http/asyncapi-document.js';
+import { asyncApiPage } from '#handlers/http/asyncapi-page.js';
+import { webSocketRoutes } from '#handlers/websocket/routes.js';
 
 const local = { api: 'http://127.0.0.1:3000', websocket: undefined };
 const aws = { api: 'https://api.example.com/prod', websocket: 'wss://ws.example.com/prod' };

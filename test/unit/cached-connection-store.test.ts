@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveConnection } from '../../functions/core/log-ports.js';
-import { CachedConnectionStore } from '../../functions/core/services/cached-connection-store.js';
+import type { LiveConnection } from '#core/log-ports.js';
+import { CachedConnectionStore } from '#core/services/cached-connection-store.js';
 import { InMemoryConnectionStore, ManualClock } from '../support/in-memory.js';
 
 const connection = (connectionId: string, live = true): LiveConnection => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CachedMetricsStore } from '../../functions/core/cached-metrics-store.js';
-import { bucketsOf, type RequestBucket, type ResourceSample } from '../../functions/core/metrics.js';
+import { CachedMetricsStore } from '#core/cached-metrics-store.js';
+import { bucketsOf, type RequestBucket, type ResourceSample } from '#core/metrics.js';
 import { InMemoryMetricsStore, ManualClock } from '../support/in-memory.js';
 
 /** The in-memory store, counting the reads that reach it. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CachedPreviewStore } from '../../functions/core/cached-preview-store.js';
-import { AppError } from '../../functions/core/errors.js';
-import { hashToken } from '../../functions/core/ids.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { PreviewProxy } from '../../functions/core/services/preview-proxy.js';
+import { CachedPreviewStore } from '#core/cached-preview-store.js';
+import { AppError } from '#core/errors.js';
+import { hashToken } from '#core/ids.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { PreviewProxy } from '#core/services/preview-proxy.js';
 import { FakeApp } from '../support/fake-app.js';
 import { InMemoryPreviewStore, ManualClock, previewRecord } from '../support/in-memory.js';
 import { previewServiceInMemory } from '../support/preview-service.js';

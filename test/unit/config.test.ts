@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadAuthorizerConfig,
-  loadConfig,
-  loadEcsSettings,
-} from '../../functions/core/config.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import { ConfigError, loadAuthorizerConfig, loadConfig, loadEcsSettings } from '#core/config.js';
+import { defaultTiers } from '#core/tiers.js';
 import { ecsEnvironment } from './aws/aws-fixtures.js';
 
 function problemsOf(env: Record<string, string>): string[] {

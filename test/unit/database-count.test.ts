@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { databaseContents, parsePostgresCount } from '../../functions/core/database-count.js';
+import { databaseContents, parsePostgresCount } from '#core/database-count.js';
 import { previewRecord } from '../support/in-memory.js';
 
 describe('parsePostgresCount', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotKey, type SnapshotInputs } from '../../functions/core/database-snapshots.js';
+import { snapshotKey, type SnapshotInputs } from '#core/database-snapshots.js';
 
 const inputs: SnapshotInputs = {
   appImage: 'preview-app:abc',

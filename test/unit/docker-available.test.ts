@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseRunnerKind, dockerEngineAnswers } from '../../functions/adapters/local/docker-available.js';
+import { chooseRunnerKind, dockerEngineAnswers } from '#adapters/local/docker-available.js';
 
 describe('chooseRunnerKind', () => {
   it('takes an explicit choice, whether or not Docker answers', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cpuUnits, fargateTaskSize, isValidFargateSize } from '../../functions/core/fargate.js';
+import { cpuUnits, fargateTaskSize, isValidFargateSize } from '#core/fargate.js';
 
 const validSizes: { cpu: number; memory: number }[] = [];
 for (let cpu = 256; cpu <= 16384; cpu *= 2) {

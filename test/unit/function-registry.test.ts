@@ -9,7 +9,7 @@ import {
   restFunctions,
   webSocketFunctions,
   type HandlerModule,
-} from '../../functions/handlers/registry.js';
+} from '#handlers/registry.js';
 
 const handlersFolder = fileURLToPath(new URL('../../functions/handlers/', import.meta.url));
 

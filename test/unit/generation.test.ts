@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DirectoryGenerationStore } from '../../functions/adapters/local/directory-generation-store.js';
-import { AppError } from '../../functions/core/errors.js';
-import { generateDockerfile } from '../../functions/core/generated-dockerfile.js';
-import { generationSchema, parseGenerationSource } from '../../functions/core/generation.js';
-import { sourceHash } from '../../functions/core/task-runner.js';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
+import { AppError } from '#core/errors.js';
+import { generateDockerfile } from '#core/generated-dockerfile.js';
+import { generationSchema, parseGenerationSource } from '#core/generation.js';
+import { sourceHash } from '#core/task-runner.js';
 
 const minimal = { id: 'g1', projectId: 'p1', dbType: 'none', entryPoint: 'uvicorn app.main:app' };
 

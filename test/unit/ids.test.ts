@@ -6,7 +6,7 @@ import {
   newPreviewToken,
   previewIdCreatedAt,
   tokenMatches,
-} from '../../functions/core/ids.js';
+} from '#core/ids.js';
 
 describe('preview tokens', () => {
   it('carry 256 random bits and are never equal', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonDepth, maxJsonDepth, parseJson } from '../../functions/core/json-input.js';
+import { jsonDepth, maxJsonDepth, parseJson } from '#core/json-input.js';
 
 describe('JSON from outside', () => {
   it('measures nesting, skipping brackets inside strings', () => {

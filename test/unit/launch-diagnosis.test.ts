@@ -9,9 +9,9 @@ import {
   uninstallablePackages,
   unreachableFailure,
   type DiagnosisContext,
-} from '../../functions/core/launch-diagnosis.js';
-import { apiEndpoints, routesOf } from '../../functions/core/openapi-endpoints.js';
-import type { TaskFailure } from '../../functions/core/task-runner.js';
+} from '#core/launch-diagnosis.js';
+import { apiEndpoints, routesOf } from '#core/openapi-endpoints.js';
+import type { TaskFailure } from '#core/task-runner.js';
 
 const context: DiagnosisContext = {
   port: 8000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../functions/core/clock.js';
-import { LaunchTrace } from '../../functions/core/launch-trace.js';
+import type { Clock } from '#core/clock.js';
+import { LaunchTrace } from '#core/launch-trace.js';
 
 /** A clock that moves only when told. */
 function steppingClock(start: string): Clock & { advance(ms: number): void } {

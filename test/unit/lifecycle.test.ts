@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
+import { AppError } from '#core/errors.js';
 import {
   assertTransition,
   canTransition,
   isTerminal,
   previewStatuses,
   type PreviewStatus,
-} from '../../functions/core/lifecycle.js';
+} from '#core/lifecycle.js';
 
 /** The lifecycle of DESIGN.md, written out independently of the implementation's table. */
 const allowed: Record<PreviewStatus, PreviewStatus[]> = {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { hashToken } from '../../functions/core/ids.js';
-import { logCursor, tokenCursor } from '../../functions/core/log-cursor.js';
-import type { LogEntry, LogLevel } from '../../functions/core/log-entry.js';
-import type { LiveConnection } from '../../functions/core/log-ports.js';
-import { bucketsOf } from '../../functions/core/metrics.js';
-import type { PreviewHealth, PreviewRecord } from '../../functions/core/preview.js';
-import { LiveConnections, maxReplayLines } from '../../functions/core/services/live-connections.js';
-import { LiveDelivery } from '../../functions/core/services/live-delivery.js';
+import { hashToken } from '#core/ids.js';
+import { logCursor, tokenCursor } from '#core/log-cursor.js';
+import type { LogEntry, LogLevel } from '#core/log-entry.js';
+import type { LiveConnection } from '#core/log-ports.js';
+import { bucketsOf } from '#core/metrics.js';
+import type { PreviewHealth, PreviewRecord } from '#core/preview.js';
+import { LiveConnections, maxReplayLines } from '#core/services/live-connections.js';
+import { LiveDelivery } from '#core/services/live-delivery.js';
 import {
   InMemoryConnectionStore,
   InMemoryLogStore,

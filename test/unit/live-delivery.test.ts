@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../functions/core/log-entry.js';
-import type { LiveConnection } from '../../functions/core/log-ports.js';
-import { logMessage, messageLimits, type ServerMessage } from '../../functions/core/live-messages.js';
-import { LiveDelivery } from '../../functions/core/services/live-delivery.js';
+import type { LogEntry } from '#core/log-entry.js';
+import type { LiveConnection } from '#core/log-ports.js';
+import { logMessage, messageLimits, type ServerMessage } from '#core/live-messages.js';
+import { LiveDelivery } from '#core/services/live-delivery.js';
 import { InMemoryConnectionStore, RecordingChannel } from '../support/in-memory.js';
 
 function line(n: number, message = `line ${n}`): ServerMessage {

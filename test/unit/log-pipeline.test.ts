@@ -1,7 +1,7 @@
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { LocalLogPipeline } from '../../functions/local/log-pipeline.js';
+import { LocalLogPipeline } from '#local/log-pipeline.js';
 
 const decoded = (event: CloudWatchLogsEvent) =>
   JSON.parse(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/core/config.js';
-import { maintenanceRefusal, parseMaintenanceSetting } from '../../functions/core/maintenance.js';
+import { loadConfig } from '#core/config.js';
+import { maintenanceRefusal, parseMaintenanceSetting } from '#core/maintenance.js';
 
 describe('maintenance settings', () => {
   it('are on or off, in any case, with spaces ignored; anything else is no setting', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
-import type { RequestBucket, ResourceSample } from '../../functions/core/metrics.js';
-import { metricsWindow, requestSeries, resourceSeries } from '../../functions/core/metrics-series.js';
-import { bucketOf, quantile } from '../../functions/core/quantile-sketch.js';
+import { AppError } from '#core/errors.js';
+import type { RequestBucket, ResourceSample } from '#core/metrics.js';
+import { metricsWindow, requestSeries, resourceSeries } from '#core/metrics-series.js';
+import { bucketOf, quantile } from '#core/quantile-sketch.js';
 
 const now = new Date('2025-10-20T12:30:20Z');
 

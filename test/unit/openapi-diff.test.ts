@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diffOpenApi } from '../../functions/core/openapi-diff.js';
-import { typeLabel, type OpenApiDocument } from '../../functions/core/openapi-schema.js';
+import { diffOpenApi } from '#core/openapi-diff.js';
+import { typeLabel, type OpenApiDocument } from '#core/openapi-schema.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });

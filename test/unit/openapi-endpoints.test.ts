@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiEndpoints, routesOf } from '../../functions/core/openapi-endpoints.js';
+import { apiEndpoints, routesOf } from '#core/openapi-endpoints.js';
 
 describe('apiEndpoints', () => {
   it("lists operations in the document's order: its paths, then each path's methods", () => {

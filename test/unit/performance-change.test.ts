@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestTotals } from '../../functions/core/metrics.js';
-import {
-  performanceChange,
-  relativeChange,
-  relativeChangePercent,
-} from '../../functions/core/performance-change.js';
-import { bucketOf } from '../../functions/core/quantile-sketch.js';
+import type { RequestTotals } from '#core/metrics.js';
+import { performanceChange, relativeChange, relativeChangePercent } from '#core/performance-change.js';
+import { bucketOf } from '#core/quantile-sketch.js';
 
 function totals(durations: number[], errors = 0): RequestTotals {
   const sketch: Record<number, number> = {};

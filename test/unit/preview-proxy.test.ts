@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AppResponse } from '../../functions/core/app-request.js';
-import { AppError } from '../../functions/core/errors.js';
-import { hashToken } from '../../functions/core/ids.js';
-import type { RequestSample } from '../../functions/core/metrics.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import type { ServiceMetricName, ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewProxy } from '../../functions/core/services/preview-proxy.js';
+import type { AppResponse } from '#core/app-request.js';
+import { AppError } from '#core/errors.js';
+import { hashToken } from '#core/ids.js';
+import type { RequestSample } from '#core/metrics.js';
+import type { PreviewRecord } from '#core/preview.js';
+import type { ServiceMetricName, ServiceMetrics } from '#core/service-metrics.js';
+import { PreviewProxy } from '#core/services/preview-proxy.js';
 import { FakeApp, generationsOf, json } from '../support/fake-app.js';
 import { ManualClock, previewRecord } from '../support/in-memory.js';
 import { previewServiceInMemory } from '../support/preview-service.js';

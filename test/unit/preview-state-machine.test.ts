@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../functions/core/errors.js';
-import { hashToken } from '../../functions/core/ids.js';
+import { AppError } from '#core/errors.js';
+import { hashToken } from '#core/ids.js';
 import type {
   EventStore,
   PreviewChanges,
@@ -8,10 +8,10 @@ import type {
   PreviewKey,
   PreviewStore,
   QuotaStore,
-} from '../../functions/core/ports.js';
-import type { PreviewEvent, PreviewRecord } from '../../functions/core/preview.js';
-import type { PreviewStatus } from '../../functions/core/lifecycle.js';
-import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
+} from '#core/ports.js';
+import type { PreviewEvent, PreviewRecord } from '#core/preview.js';
+import type { PreviewStatus } from '#core/lifecycle.js';
+import { PreviewStateMachine } from '#core/services/preview-state-machine.js';
 
 const conflict = () => new AppError('conflict', 'The preview changed meanwhile; read it again and retry.');
 

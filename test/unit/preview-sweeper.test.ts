@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import type { ServiceMetricName, ServiceMetrics } from '../../functions/core/service-metrics.js';
-import { PreviewSweeper } from '../../functions/core/services/preview-sweeper.js';
-import { defaultTiers } from '../../functions/core/tiers.js';
+import type { PreviewRecord } from '#core/preview.js';
+import type { ServiceMetricName, ServiceMetrics } from '#core/service-metrics.js';
+import { PreviewSweeper } from '#core/services/preview-sweeper.js';
+import { defaultTiers } from '#core/tiers.js';
 import { InMemoryRuntime, ManualClock, previewRecord } from '../support/in-memory.js';
 import { launcherOn, previewServiceInMemory, RecordingStarter } from '../support/preview-service.js';
 

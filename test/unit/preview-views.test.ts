@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { statusResponseSchema } from '../../functions/core/api-schemas.js';
-import { bucketOf } from '../../functions/core/quantile-sketch.js';
-import { launchView, statusView } from '../../functions/core/preview-views.js';
+import { statusResponseSchema } from '#core/api-schemas.js';
+import { bucketOf } from '#core/quantile-sketch.js';
+import { launchView, statusView } from '#core/preview-views.js';
 import { previewRecord } from '../support/in-memory.js';
 
 const urls = { api: 'http://127.0.0.1:3000', websocket: undefined };

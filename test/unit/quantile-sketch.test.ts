@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketOf, mergeBuckets, quantile, relativeAccuracy } from '../../functions/core/quantile-sketch.js';
+import { bucketOf, mergeBuckets, quantile, relativeAccuracy } from '#core/quantile-sketch.js';
 
 function sketchOf(values: readonly number[]): Record<number, number> {
   const buckets: Record<number, number> = {};

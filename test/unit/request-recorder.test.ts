@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RequestBucket } from '../../functions/core/metrics.js';
-import { RequestRecorder } from '../../functions/core/request-recorder.js';
+import type { RequestBucket } from '#core/metrics.js';
+import { RequestRecorder } from '#core/request-recorder.js';
 
 afterEach(() => {
   vi.useRealTimers();

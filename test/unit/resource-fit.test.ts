@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appliedLimits, fitToCapacity } from '../../functions/core/resource-fit.js';
+import { appliedLimits, fitToCapacity } from '#core/resource-fit.js';
 
 describe('fitToCapacity', () => {
   it('clamps CPUs and memory to an engine smaller than the tier, and says why', () => {

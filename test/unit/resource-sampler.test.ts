@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { ResourceSample } from '../../functions/core/metrics.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { PreviewStateMachine } from '../../functions/core/services/preview-state-machine.js';
-import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
-import type { StorageUsage } from '../../functions/core/storage-allowance.js';
-import type { ContainerStats } from '../../functions/core/task-runner.js';
+import type { LiveNotifier } from '#core/log-ports.js';
+import type { ResourceSample } from '#core/metrics.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { PreviewStateMachine } from '#core/services/preview-state-machine.js';
+import { ResourceSampler } from '#core/services/resource-sampler.js';
+import type { StorageUsage } from '#core/storage-allowance.js';
+import type { ContainerStats } from '#core/task-runner.js';
 import {
   InMemoryEventStore,
   InMemoryMetricsStore,

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  countLaunchFailure,
-  launchFailureCause,
-  type ServiceMetrics,
-} from '../../functions/core/service-metrics.js';
+import { countLaunchFailure, launchFailureCause, type ServiceMetrics } from '#core/service-metrics.js';
 
 describe('launch failures by cause', () => {
   it("are the app's when its build, code, port, database steps, health endpoint or memory failed", () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveNotifier } from '../../functions/core/log-ports.js';
-import type { ResourceSample } from '../../functions/core/metrics.js';
-import type { MetricsStore, PreviewStore } from '../../functions/core/ports.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { ResourceSampler } from '../../functions/core/services/resource-sampler.js';
-import { formatBytes, storageVerdict } from '../../functions/core/storage-allowance.js';
-import type { ContainerStats, TaskRunner } from '../../functions/core/task-runner.js';
+import type { LiveNotifier } from '#core/log-ports.js';
+import type { ResourceSample } from '#core/metrics.js';
+import type { MetricsStore, PreviewStore } from '#core/ports.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { ResourceSampler } from '#core/services/resource-sampler.js';
+import { formatBytes, storageVerdict } from '#core/storage-allowance.js';
+import type { ContainerStats, TaskRunner } from '#core/task-runner.js';
 
 const gb = 1024 ** 3;
 

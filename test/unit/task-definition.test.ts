@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { isValidFargateSize } from '../../functions/core/fargate.js';
-import { generationSchema, type DatabaseType } from '../../functions/core/generation.js';
+import { isValidFargateSize } from '#core/fargate.js';
+import { generationSchema, type DatabaseType } from '#core/generation.js';
 import {
   buildTaskDefinition,
   type ContainerDefinition,
   type PreviewTaskDefinition,
-} from '../../functions/core/task-definition.js';
-import { defaultTiers, type Tier } from '../../functions/core/tiers.js';
+} from '#core/task-definition.js';
+import { defaultTiers, type Tier } from '#core/tiers.js';
 
 const password = 'pa55-word_x';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cachedUntil } from '../../functions/local/gateway.js';
-import { TokenBuckets } from '../../functions/local/token-buckets.js';
+import { cachedUntil } from '#local/gateway.js';
+import { TokenBuckets } from '#local/token-buckets.js';
 
 describe('token buckets', () => {
   it('lets a burst through, then one request per refill, and says when to retry', () => {

@@ -2,9 +2,9 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type JwtConfig } from '../../functions/core/config.js';
-import { bearerToken, createTokenVerifier } from '../../functions/core/token-verifier.js';
-import { mintToken } from '../../functions/local/mint-token.js';
+import { ConfigError, type JwtConfig } from '#core/config.js';
+import { bearerToken, createTokenVerifier } from '#core/token-verifier.js';
+import { mintToken } from '#local/mint-token.js';
 
 const jwt: JwtConfig = {
   secret: 'a-test-secret-that-is-long-enough',

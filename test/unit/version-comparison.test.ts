@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, type RequestSample } from '../../functions/core/metrics.js';
-import type { PreviewRecord } from '../../functions/core/preview.js';
-import { PreviewProxy } from '../../functions/core/services/preview-proxy.js';
-import { VersionComparison } from '../../functions/core/services/version-comparison.js';
+import { bucketsOf, type RequestSample } from '#core/metrics.js';
+import type { PreviewRecord } from '#core/preview.js';
+import { PreviewProxy } from '#core/services/preview-proxy.js';
+import { VersionComparison } from '#core/services/version-comparison.js';
 import { FakeApp, generationsOf, json } from '../support/fake-app.js';
 import { ManualClock, previewRecord } from '../support/in-memory.js';
 import { previewServiceInMemory } from '../support/preview-service.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { webSocketEvent } from '../../functions/local/websocket-event.js';
+import { webSocketEvent } from '#local/websocket-event.js';
 
 const connection = {
   connectionId: 'L0SM9cOFvHcCIhw=',

@@ -5,7 +5,7 @@ import {
   PostToConnectionCommand,
   type ApiGatewayManagementApiClient,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { ConnectionChannel } from '../../core/log-ports.js';
+import type { ConnectionChannel } from '#core/log-ports.js';
 
 const isGone = (error: unknown) =>
   error instanceof GoneException || (error instanceof Error && error.name === 'GoneException');

@@ -3,12 +3,12 @@ import {
   DescribeLogStreamsCommand,
   paginateFilterLogEvents,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { compareCursors, cursorTime } from '../../core/log-cursor.js';
-import { logEntry, type LogEntry } from '../../core/log-entry.js';
-import { inRange, matchesFilter, type LogFilter, type LogRange } from '../../core/log-filter.js';
-import type { LogScope, LogStore } from '../../core/log-ports.js';
-import { buildLogStream, parseLogStream, taskLogStream } from '../../core/log-streams.js';
-import type { ContainerName } from '../../core/task-definition.js';
+import { compareCursors, cursorTime } from '#core/log-cursor.js';
+import { logEntry, type LogEntry } from '#core/log-entry.js';
+import { inRange, matchesFilter, type LogFilter, type LogRange } from '#core/log-filter.js';
+import type { LogScope, LogStore } from '#core/log-ports.js';
+import { buildLogStream, parseLogStream, taskLogStream } from '#core/log-streams.js';
+import type { ContainerName } from '#core/task-definition.js';
 import type { EcsLogSources } from './ecs-log-sources.js';
 
 const containerNames: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];

@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand, ImageNotFoundException, type ECRClient } from '@aws-sdk/client-ecr';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { AppError } from '../../core/errors.js';
-import type { GenerationSource } from '../../core/generation.js';
-import { sourceHash, taskFailed, type BuiltImage, type ImageBuilder } from '../../core/task-runner.js';
-import type { EcsSettings } from '../../core/config.js';
+import { AppError } from '#core/errors.js';
+import type { GenerationSource } from '#core/generation.js';
+import { sourceHash, taskFailed, type BuiltImage, type ImageBuilder } from '#core/task-runner.js';
+import type { EcsSettings } from '#core/config.js';
 import { zipArchive } from './zip-archive.js';
 
 export type ImageBuildSettings = Pick<

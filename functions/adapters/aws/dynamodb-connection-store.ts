@@ -6,8 +6,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { epochSeconds } from '../../core/clock.js';
-import type { ConnectionChanges, ConnectionStore, LiveConnection } from '../../core/log-ports.js';
+import { epochSeconds } from '#core/clock.js';
+import type { ConnectionChanges, ConnectionStore, LiveConnection } from '#core/log-ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 /** API Gateway closes a WebSocket after 2 hours; an item left by a lost `$disconnect` goes an hour later. */

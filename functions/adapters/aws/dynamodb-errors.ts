@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { AppError } from '../../core/errors.js';
+import { AppError } from '#core/errors.js';
 
 export function isConditionFailure(error: unknown): boolean {
   return (

@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { epochSeconds } from '../../core/clock.js';
-import type { EventStore, Page } from '../../core/ports.js';
-import type { PreviewEvent } from '../../core/preview.js';
+import { epochSeconds } from '#core/clock.js';
+import type { EventStore, Page } from '#core/ports.js';
+import type { PreviewEvent } from '#core/preview.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** The audit trail: events by preview, oldest first, kept for the retention period. */

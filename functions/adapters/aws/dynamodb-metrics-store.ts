@@ -5,9 +5,9 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { epochSeconds } from '../../core/clock.js';
-import { minuteOf, type RequestBucket, type ResourceSample } from '../../core/metrics.js';
-import type { MetricsStore } from '../../core/ports.js';
+import { epochSeconds } from '#core/clock.js';
+import { minuteOf, type RequestBucket, type ResourceSample } from '#core/metrics.js';
+import type { MetricsStore } from '#core/ports.js';
 
 const requestPrefix = 'req#';
 const resourcePrefix = 'res#';

@@ -7,9 +7,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AppError } from '../../core/errors.js';
-import type { PreviewChanges, PreviewCondition, PreviewKey, PreviewStore } from '../../core/ports.js';
-import type { PreviewRecord } from '../../core/preview.js';
+import { AppError } from '#core/errors.js';
+import type { PreviewChanges, PreviewCondition, PreviewKey, PreviewStore } from '#core/ports.js';
+import type { PreviewRecord } from '#core/preview.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 const changedMeanwhile = () =>

@@ -1,6 +1,6 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PreviewTokenIndex } from '../../core/log-ports.js';
-import type { PreviewRecord } from '../../core/preview.js';
+import type { PreviewTokenIndex } from '#core/log-ports.js';
+import type { PreviewRecord } from '#core/preview.js';
 
 /** The previews table's `byTokenHash` index: a preview token alone finds its preview. */
 export class DynamoDbPreviewTokenIndex implements PreviewTokenIndex {

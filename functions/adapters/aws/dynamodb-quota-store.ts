@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { QuotaStore } from '../../core/ports.js';
+import type { QuotaStore } from '#core/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RedactionLists } from '../../core/log-ports.js';
+import type { RedactionLists } from '#core/log-ports.js';
 
 /**
  * Redaction lists in their own DynamoDB table (encrypted with the stack's secrets key): one item per

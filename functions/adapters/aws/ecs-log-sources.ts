@@ -1,6 +1,6 @@
 import { DescribeTasksCommand, ListTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import type { LogScope, LogSourceResolver, RedactionLists, TaskOrigin } from '../../core/log-ports.js';
-import { taskIdOf } from '../../core/log-streams.js';
+import type { LogScope, LogSourceResolver, RedactionLists, TaskOrigin } from '#core/log-ports.js';
+import { taskIdOf } from '#core/log-streams.js';
 import { startedBy } from './ecs-task-runner.js';
 
 /**

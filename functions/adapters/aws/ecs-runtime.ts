@@ -1,6 +1,6 @@
-import type { Config } from '../../core/config.js';
-import type { PreviewRuntime } from '../../core/task-runner.js';
-import { systemClock } from '../../core/clock.js';
+import type { Config } from '#core/config.js';
+import type { PreviewRuntime } from '#core/task-runner.js';
+import { systemClock } from '#core/clock.js';
 import { codeBuild, dynamoDocumentClient, ecr, ecs, lambda, s3, ssm } from './clients.js';
 import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';
 import { CodeBuildImageBuilder } from './codebuild-image-builder.js';

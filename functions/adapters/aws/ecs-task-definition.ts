@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { taskLogStreamPrefix } from '../../core/log-streams.js';
+import { taskLogStreamPrefix } from '#core/log-streams.js';
 import type {
   ContainerDefinition as EcsContainerDefinition,
   RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import { AppError } from '../../core/errors.js';
-import { isSecretName } from '../../core/log-redaction.js';
-import type { ContainerDefinition, PreviewTaskDefinition } from '../../core/task-definition.js';
-import type { EcsSettings } from '../../core/config.js';
+import { AppError } from '#core/errors.js';
+import { isSecretName } from '#core/log-redaction.js';
+import type { ContainerDefinition, PreviewTaskDefinition } from '#core/task-definition.js';
+import type { EcsSettings } from '#core/config.js';
 
 export type TaskDefinitionSettings = Pick<
   EcsSettings,

@@ -20,11 +20,11 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { Clock } from '../../core/clock.js';
-import { AppError } from '../../core/errors.js';
-import type { RedactionLists } from '../../core/log-ports.js';
-import { secretsOf } from '../../core/log-redaction.js';
-import type { ContainerName, PreviewTaskDefinition } from '../../core/task-definition.js';
+import type { Clock } from '#core/clock.js';
+import { AppError } from '#core/errors.js';
+import type { RedactionLists } from '#core/log-ports.js';
+import { secretsOf } from '#core/log-redaction.js';
+import type { ContainerName, PreviewTaskDefinition } from '#core/task-definition.js';
 import type {
   ContainerDescription,
   ContainerState,
@@ -33,8 +33,8 @@ import type {
   RunningTask,
   TaskDescription,
   TaskRunner,
-} from '../../core/task-runner.js';
-import type { EcsSettings } from '../../core/config.js';
+} from '#core/task-runner.js';
+import type { EcsSettings } from '#core/config.js';
 import {
   ecsTask,
   previewSecretsPath,

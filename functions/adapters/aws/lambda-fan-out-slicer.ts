@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { gzipSync } from 'node:zlib';
-import type { FanOutSlicer, LogBatch } from '../../core/log-ports.js';
+import type { FanOutSlicer, LogBatch } from '#core/log-ports.js';
 
 /** Lambda's limit on an asynchronous invocation's payload. */
 const maxEventPayloadBytes = 256 * 1024;

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { LaunchStarter } from '../../core/ports.js';
+import type { LaunchStarter } from '#core/ports.js';
 
 /** Starts a launch by invoking the start-preview function asynchronously (`Event`): the route answers at once. */
 export class LambdaLaunchStarter implements LaunchStarter {

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { LiveConnection, ReplayStarter } from '../../core/log-ports.js';
+import type { LiveConnection, ReplayStarter } from '#core/log-ports.js';
 
 /** Starts a replay as an asynchronous invocation of the replay function, after `$connect` answered. */
 export class LambdaReplayStarter implements ReplayStarter {

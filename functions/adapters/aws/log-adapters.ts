@@ -1,6 +1,6 @@
-import { systemClock } from '../../core/clock.js';
-import type { LogPipelineConfig } from '../../core/config.js';
-import type { LogAdapters } from '../../core/log-ports.js';
+import { systemClock } from '#core/clock.js';
+import type { LogPipelineConfig } from '#core/config.js';
+import type { LogAdapters } from '#core/log-ports.js';
 import { cloudWatchLogs, dynamoDocumentClient, ecs, lambda, s3 } from './clients.js';
 import { DynamoDbRedactionLists } from './dynamodb-redaction-lists.js';
 import { CloudWatchLogStore } from './cloudwatch-log-store.js';

@@ -1,4 +1,4 @@
-import { invalidFields } from '../../core/errors.js';
+import { invalidFields } from '#core/errors.js';
 
 /** DynamoDB's LastEvaluatedKey as an opaque `nextToken`, and back. */
 export function encodePageToken(key: Record<string, unknown> | undefined): string | undefined {

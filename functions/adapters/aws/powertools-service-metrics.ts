@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
-import { serviceMetricsNamespace, type ServiceMetrics } from '../../core/service-metrics.js';
+import { serviceMetricsNamespace, type ServiceMetrics } from '#core/service-metrics.js';
 
 /**
  * Service metrics as CloudWatch Embedded Metric Format lines in the function's log: each is

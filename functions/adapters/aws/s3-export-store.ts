@@ -3,9 +3,9 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { addSeconds, type Clock } from '../../core/clock.js';
-import type { ExportFile } from '../../core/log-export.js';
-import type { ExportStore } from '../../core/log-ports.js';
+import { addSeconds, type Clock } from '#core/clock.js';
+import type { ExportFile } from '#core/log-export.js';
+import type { ExportStore } from '#core/log-ports.js';
 
 const validForSeconds = 3600;
 /** The smallest part S3 accepts, two in flight: an export of any size holds about 15 MB. */

@@ -1,7 +1,7 @@
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { AppError } from '../../core/errors.js';
-import { generationLimits, parseGenerationSource, type GenerationSource } from '../../core/generation.js';
-import type { GenerationStore } from '../../core/ports.js';
+import { AppError } from '#core/errors.js';
+import { generationLimits, parseGenerationSource, type GenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
 
 /** Generations in S3 with the same layout as the local folder: `<prefix><generationId>/<file>`. */
 export class S3GenerationStore implements GenerationStore {

@@ -1,6 +1,6 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { Clock } from '../../core/clock.js';
-import { cachedMaintenanceSwitch, type MaintenanceSwitch } from '../../core/maintenance.js';
+import type { Clock } from '#core/clock.js';
+import { cachedMaintenanceSwitch, type MaintenanceSwitch } from '#core/maintenance.js';
 
 export interface SsmMaintenanceSwitchOptions {
   /** The parameter the stack creates (`/preview/<stage>/maintenance`). */

@@ -1,6 +1,6 @@
 import './xray-context-mode.js';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { serviceName } from '../../core/service-metrics.js';
+import { serviceName } from '#core/service-metrics.js';
 
 /**
  * The functions' X-Ray tracer: each invocation is a segment (see handlers/lambda-handler.ts) and

@@ -1,8 +1,8 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { AppError } from '../../core/errors.js';
-import { generationLimits, parseGenerationSource, type GenerationSource } from '../../core/generation.js';
-import type { GenerationStore } from '../../core/ports.js';
+import { AppError } from '#core/errors.js';
+import { generationLimits, parseGenerationSource, type GenerationSource } from '#core/generation.js';
+import type { GenerationStore } from '#core/ports.js';
 
 /** Generations as folders `<dir>/<generationId>/` on the local disk. */
 export class DirectoryGenerationStore implements GenerationStore {

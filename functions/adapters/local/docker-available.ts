@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import type { TaskRunnerKind } from '../../core/task-runner.js';
+import type { TaskRunnerKind } from '#core/task-runner.js';
 
 export const defaultDockerSocket = '/var/run/docker.sock';
 

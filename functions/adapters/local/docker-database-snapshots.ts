@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import type {
-  DatabaseSnapshot,
-  DatabaseSnapshotStore,
-  SnapshotEviction,
-} from '../../core/database-snapshots.js';
-import type { ContainerDefinition, PreviewTaskDefinition } from '../../core/task-definition.js';
+import type { DatabaseSnapshot, DatabaseSnapshotStore, SnapshotEviction } from '#core/database-snapshots.js';
+import type { ContainerDefinition, PreviewTaskDefinition } from '#core/task-definition.js';
 
 const defaultRepository = 'preview-db-snapshot';
 const label = {

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import type { GenerationSource } from '../../core/generation.js';
-import { sourceHash, taskFailed, type BuiltImage, type ImageBuilder } from '../../core/task-runner.js';
+import type { GenerationSource } from '#core/generation.js';
+import { sourceHash, taskFailed, type BuiltImage, type ImageBuilder } from '#core/task-runner.js';
 
 const repository = 'preview-app';
 const keptLines = 20;

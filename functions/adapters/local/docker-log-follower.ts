@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { Writable, type Readable } from 'node:stream';
-import type { TaskOrigin } from '../../core/log-ports.js';
-import { secretsOf } from '../../core/log-redaction.js';
+import type { TaskOrigin } from '#core/log-ports.js';
+import { secretsOf } from '#core/log-redaction.js';
 import { DockerEventStream } from './docker-event-stream.js';
 
 /** One line a preview container printed, as Docker stamped it. */

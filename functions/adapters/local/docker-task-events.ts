@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
-import type { TaskStateChangeEvent } from '../../core/task-state-change.js';
+import type { TaskStateChangeEvent } from '#core/task-state-change.js';
 import { DockerEventStream } from './docker-event-stream.js';
 
 /** Docker container events that change a preview task's state, as ECS reports them. */

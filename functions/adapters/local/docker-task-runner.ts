@@ -4,10 +4,10 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { parsePostgresCount, postgresCount, type DatabaseTally } from '../../core/database-count.js';
-import { AppError } from '../../core/errors.js';
-import { untraced, type TraceRecorder } from '../../core/launch-trace.js';
-import { parseSocketTable } from '../../core/launch-diagnosis.js';
+import { parsePostgresCount, postgresCount, type DatabaseTally } from '#core/database-count.js';
+import { AppError } from '#core/errors.js';
+import { untraced, type TraceRecorder } from '#core/launch-trace.js';
+import { parseSocketTable } from '#core/launch-diagnosis.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
 import { isEngineUnreachable } from './docker-engine-errors.js';
 import type {
@@ -16,7 +16,7 @@ import type {
   ContainerName,
   HealthCheck,
   PreviewTaskDefinition,
-} from '../../core/task-definition.js';
+} from '#core/task-definition.js';
 import {
   taskFailed,
   type ContainerDescription,
@@ -29,7 +29,7 @@ import {
   type RuntimeCapacity,
   type TaskDescription,
   type TaskRunner,
-} from '../../core/task-runner.js';
+} from '#core/task-runner.js';
 
 export interface DockerTaskRunnerOptions {
   /** The longest wait for one dependency (a healthy database, a finished migration, …). */

@@ -1,9 +1,9 @@
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareCursors } from '../../core/log-cursor.js';
-import type { LogEntry } from '../../core/log-entry.js';
-import { inRange, matchesFilter, type LogFilter, type LogRange } from '../../core/log-filter.js';
-import type { LogScope, LogStore } from '../../core/log-ports.js';
+import { compareCursors } from '#core/log-cursor.js';
+import type { LogEntry } from '#core/log-entry.js';
+import { inRange, matchesFilter, type LogFilter, type LogRange } from '#core/log-filter.js';
+import type { LogScope, LogStore } from '#core/log-ports.js';
 
 const chunkBytes = 64 * 1024;
 /** Files kept open for appending; past this many, the one opened first is closed. */

@@ -4,9 +4,9 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Clock } from '../../core/clock.js';
-import type { ExportFile } from '../../core/log-export.js';
-import type { ExportStore } from '../../core/log-ports.js';
+import type { Clock } from '#core/clock.js';
+import type { ExportFile } from '#core/log-export.js';
+import type { ExportStore } from '#core/log-ports.js';
 
 const validForMs = 3600_000;
 

@@ -1,8 +1,8 @@
 import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { AppError } from '../../core/errors.js';
-import type { GenerationSource } from '../../core/generation.js';
-import { sourceHash, type BuiltImage, type ImageBuilder } from '../../core/task-runner.js';
+import { AppError } from '#core/errors.js';
+import type { GenerationSource } from '#core/generation.js';
+import { sourceHash, type BuiltImage, type ImageBuilder } from '#core/task-runner.js';
 
 /**
  * The "image" of process mode: the generation's files in a folder `<directory>/<content hash>/`,

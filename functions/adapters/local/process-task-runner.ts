@@ -4,16 +4,16 @@ import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listenEnvironment } from '../../core/app-binding.js';
+import { listenEnvironment } from '#core/app-binding.js';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../../core/errors.js';
+import { AppError } from '#core/errors.js';
 import type {
   ContainerDefinition,
   ContainerName,
   HealthCheck,
   PreviewTaskDefinition,
-} from '../../core/task-definition.js';
+} from '#core/task-definition.js';
 import {
   taskFailed,
   type ContainerDescription,
@@ -23,7 +23,7 @@ import {
   type RunningTask,
   type TaskDescription,
   type TaskRunner,
-} from '../../core/task-runner.js';
+} from '#core/task-runner.js';
 
 export interface ProcessTaskRunnerOptions {
   /**

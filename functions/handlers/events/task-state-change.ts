@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TaskStateChangeEvent } from '../../core/task-state-change.js';
+import type { TaskStateChangeEvent } from '#core/task-state-change.js';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
 import { lambdaHandler } from '../lambda-handler.js';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { closeCodes, type ClosingCause } from '../../core/live-messages.js';
+import { closeCodes, type ClosingCause } from '#core/live-messages.js';
 import {
   connectQuerySchema,
   pingMessageSchema,
   serverMessageSchemas,
   subscribeMessageSchema,
   unsubscribeMessageSchema,
-} from '../../core/live-schemas.js';
-import { previewWsUrl, type PreviewUrls } from '../../core/preview-views.js';
+} from '#core/live-schemas.js';
+import { previewWsUrl, type PreviewUrls } from '#core/preview-views.js';
 
 /**
  * The live stream's contract as an AsyncAPI 3 document, generated from the zod schemas of

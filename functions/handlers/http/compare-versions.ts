@@ -1,4 +1,4 @@
-import { comparePathSchema } from '../../core/api-schemas.js';
+import { comparePathSchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute({ path: comparePathSchema }, async ({ identity, services, path }) => ({

@@ -1,4 +1,4 @@
-import { generationPathSchema, logsExportQuerySchema } from '../../core/api-schemas.js';
+import { generationPathSchema, logsExportQuerySchema } from '#core/api-schemas.js';
 import { requireLogs } from '../log-services.js';
 import { httpRoute, type RouteResult } from './http-route.js';
 

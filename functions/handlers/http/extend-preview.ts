@@ -1,4 +1,4 @@
-import { extendRequestSchema, generationPathSchema } from '../../core/api-schemas.js';
+import { extendRequestSchema, generationPathSchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute(

@@ -1,4 +1,4 @@
-import { generationPathSchema, metricsQuerySchema } from '../../core/api-schemas.js';
+import { generationPathSchema, metricsQuerySchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute(

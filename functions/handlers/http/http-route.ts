@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
-import { emptyQuerySchema } from '../../core/api-schemas.js';
-import type { Identity } from '../../core/preview.js';
+import { emptyQuerySchema } from '#core/api-schemas.js';
+import type { Identity } from '#core/preview.js';
 import { bodySizeLimit } from '../middleware/body-size-limit.js';
 import { corsHeaders } from '../middleware/cors-headers.js';
 import { errorResponse } from '../middleware/error-response.js';

@@ -1,4 +1,4 @@
-import { generationPathSchema } from '../../core/api-schemas.js';
+import { generationPathSchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute({ path: generationPathSchema }, async ({ path, identity, services }) => ({

@@ -1,4 +1,4 @@
-import { generationPathSchema, pageQuerySchema } from '../../core/api-schemas.js';
+import { generationPathSchema, pageQuerySchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import * as api from '../../core/api-schemas.js';
-import type { ErrorCode } from '../../core/errors.js';
+import * as api from '#core/api-schemas.js';
+import type { ErrorCode } from '#core/errors.js';
 import { errorStatus } from '../error-answer.js';
 import * as examples from './openapi-examples.js';
 import { routes, type RestRouteName } from './routes.js';

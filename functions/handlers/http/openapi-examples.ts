@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type * as api from '../../core/api-schemas.js';
+import type * as api from '#core/api-schemas.js';
 
 /**
  * One example per request and answer of the OpenAPI document. Each is typed by the schema it

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { proxyPathSchema } from '../../core/api-schemas.js';
-import { proxiedAnswerHeaders } from '../../core/app-request.js';
-import { recordProxyTimes } from '../../core/service-metrics.js';
+import { proxyPathSchema } from '#core/api-schemas.js';
+import { proxiedAnswerHeaders } from '#core/app-request.js';
+import { recordProxyTimes } from '#core/service-metrics.js';
 import { httpRoute } from './http-route.js';
 
 /** Any query string goes to the app as it is, so none is validated here. */

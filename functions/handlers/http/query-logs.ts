@@ -1,4 +1,4 @@
-import { generationPathSchema, logsQuerySchema } from '../../core/api-schemas.js';
+import { generationPathSchema, logsQuerySchema } from '#core/api-schemas.js';
 import { requireLogs } from '../log-services.js';
 import { httpRoute } from './http-route.js';
 

@@ -1,4 +1,4 @@
-import { generationPathSchema } from '../../core/api-schemas.js';
+import { generationPathSchema } from '#core/api-schemas.js';
 import { httpRoute } from './http-route.js';
 
 /** A new preview token for the owner, e.g. after a recovery rotated the old one. */

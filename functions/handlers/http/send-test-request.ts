@@ -1,6 +1,6 @@
-import { generationPathSchema, testRequestSchema } from '../../core/api-schemas.js';
-import { proxiedAnswerHeaders } from '../../core/app-request.js';
-import { recordProxyTimes } from '../../core/service-metrics.js';
+import { generationPathSchema, testRequestSchema } from '#core/api-schemas.js';
+import { proxiedAnswerHeaders } from '#core/app-request.js';
+import { recordProxyTimes } from '#core/service-metrics.js';
 import { httpRoute } from './http-route.js';
 
 export const handler = httpRoute(

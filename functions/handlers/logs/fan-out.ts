@@ -1,8 +1,8 @@
 import { CloudWatchLogsSchema } from '@aws-lambda-powertools/parser/schemas/cloudwatch';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { z } from 'zod';
-import type { FanOutResult } from '../../core/services/log-fan-out.js';
-import { serviceMetricNames } from '../../core/service-metrics.js';
+import type { FanOutResult } from '#core/services/log-fan-out.js';
+import { serviceMetricNames } from '#core/service-metrics.js';
 import { lambdaHandler } from '../lambda-handler.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';

@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { AppError } from '../../core/errors.js';
+import { AppError } from '#core/errors.js';
 
 /** Refuses bodies over `maxBytes` before anything parses them. */
 export function bodySizeLimit(maxBytes: () => number): MiddlewareObj<APIGatewayProxyEvent> {

@@ -1,8 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { AppError, errorBody } from '../../core/errors.js';
+import { AppError, errorBody } from '#core/errors.js';
 import { clientFacing, errorHeaders, statusOf } from '../error-answer.js';
-import { serviceMetricNames, type ServiceMetrics } from '../../core/service-metrics.js';
+import { serviceMetricNames, type ServiceMetrics } from '#core/service-metrics.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './json-response.js';
 

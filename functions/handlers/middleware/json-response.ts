@@ -1,4 +1,4 @@
-import { isTextContent } from '../../core/app-request.js';
+import { isTextContent } from '#core/app-request.js';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
 export function jsonResponse(

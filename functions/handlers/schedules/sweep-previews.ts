@@ -1,6 +1,6 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { MaintenanceStopResult } from '../../core/services/maintenance-stop.js';
-import type { SweepResult } from '../../core/services/preview-sweeper.js';
+import type { MaintenanceStopResult } from '#core/services/maintenance-stop.js';
+import type { SweepResult } from '#core/services/preview-sweeper.js';
 import { logger } from '../logger.js';
 import { services } from '../services.js';
 import { lambdaHandler } from '../lambda-handler.js';

@@ -1,4 +1,4 @@
-import { connectQuerySchema } from '../../core/live-schemas.js';
+import { connectQuerySchema } from '#core/live-schemas.js';
 import { parsePart, queryParameters } from '../request-input.js';
 import { connectRoute } from './websocket-route.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../../core/errors.js';
+import { AppError } from '#core/errors.js';
 import { webSocketRoutes } from './routes.js';
 import { messageRoute } from './websocket-route.js';
 

@@ -1,4 +1,4 @@
-import { pingMessageSchema } from '../../core/live-schemas.js';
+import { pingMessageSchema } from '#core/live-schemas.js';
 import { messageRoute } from './websocket-route.js';
 
 /** `{"action": "ping"}`: answered with `{"type": "pong"}`. */

@@ -1,4 +1,4 @@
-import { subscribeMessageSchema } from '../../core/live-schemas.js';
+import { subscribeMessageSchema } from '#core/live-schemas.js';
 import { messageRoute } from './websocket-route.js';
 
 /** `{"action": "subscribe", "filters": {level, source, search}}`: replaces the connection's filters. */

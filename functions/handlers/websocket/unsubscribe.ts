@@ -1,4 +1,4 @@
-import { unsubscribeMessageSchema } from '../../core/live-schemas.js';
+import { unsubscribeMessageSchema } from '#core/live-schemas.js';
 import { messageRoute } from './websocket-route.js';
 
 /** `{"action": "unsubscribe"}`: no more log lines; status, health and metrics keep coming. */

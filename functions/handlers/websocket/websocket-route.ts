@@ -1,14 +1,14 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, errorBody } from '../../core/errors.js';
+import { AppError, errorBody } from '#core/errors.js';
 import { clientFacing, errorHeaders, statusOf } from '../error-answer.js';
-import type { LiveConnections } from '../../core/services/live-connections.js';
+import type { LiveConnections } from '#core/services/live-connections.js';
 import { lambdaHandler } from '../lambda-handler.js';
 import { requireLogs } from '../log-services.js';
 import { logger } from '../logger.js';
 import { parsePart, tooDeep } from '../request-input.js';
-import { parseJson } from '../../core/json-input.js';
-import { maxClientMessageBytes } from '../../core/live-schemas.js';
+import { parseJson } from '#core/json-input.js';
+import { maxClientMessageBytes } from '#core/live-schemas.js';
 import { services } from '../services.js';
 
 /** A WebSocket route's event (payload 2.0); `$connect` carries the URL's query parameters. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { TestContext } from 'vitest';
-import { mintToken } from '../../../functions/local/mint-token.js';
+import { mintToken } from '#local/mint-token.js';
 import { docker } from '../../support/docker.js';
 import { freePort, ServiceProcess } from './service-process.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { loadEcsSettings } from '../../../functions/core/config.js';
-import { generationSchema, type Generation } from '../../../functions/core/generation.js';
+import { loadEcsSettings } from '#core/config.js';
+import { generationSchema, type Generation } from '#core/generation.js';
 
 /** What the stack hands the functions; the values are made up but well-formed. */
 export const ecsEnvironment = {

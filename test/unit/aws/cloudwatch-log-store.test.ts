@@ -6,11 +6,11 @@ import {
 import { DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CloudWatchLogStore, searchPattern } from '../../../functions/adapters/aws/cloudwatch-log-store.js';
-import { EcsLogSources } from '../../../functions/adapters/aws/ecs-log-sources.js';
-import type { LogEntry } from '../../../functions/core/log-entry.js';
-import type { RedactionLists } from '../../../functions/core/log-ports.js';
-import { logFilter } from '../../../functions/core/log-filter.js';
+import { CloudWatchLogStore, searchPattern } from '#adapters/aws/cloudwatch-log-store.js';
+import { EcsLogSources } from '#adapters/aws/ecs-log-sources.js';
+import type { LogEntry } from '#core/log-entry.js';
+import type { RedactionLists } from '#core/log-ports.js';
+import { logFilter } from '#core/log-filter.js';
 
 const previewId = 'preview_0mjv1k2a83f9c2e1d4b5a6f70';
 const taskArn = 'arn:aws:ecs:eu-west-1:123456789012:task/previews/5b6c2f0e7a3d4e1f9a8b7c6d5e4f3a2b';

@@ -8,12 +8,9 @@ import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-s
 import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  CodeBuildImageBuilder,
-  imageBuildspec,
-} from '../../../functions/adapters/aws/codebuild-image-builder.js';
-import { parseGenerationSource } from '../../../functions/core/generation.js';
-import { sourceHash, taskFailureOf } from '../../../functions/core/task-runner.js';
+import { CodeBuildImageBuilder, imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
+import { parseGenerationSource } from '#core/generation.js';
+import { sourceHash, taskFailureOf } from '#core/task-runner.js';
 import { awsFixture, settings } from './aws-fixtures.js';
 import { unzip } from '../../support/unzip.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadEcsSettings } from '../../../functions/core/config.js';
+import { ConfigError, loadEcsSettings } from '#core/config.js';
 import { ecsEnvironment } from './aws-fixtures.js';
 
 function problemsOf(env: Record<string, string | undefined>): readonly string[] {

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ecsTask,
-  ephemeralStorageGiB,
-  maxSecretBytes,
-} from '../../../functions/adapters/aws/ecs-task-definition.js';
-import { AppError } from '../../../functions/core/errors.js';
-import { isValidFargateSize } from '../../../functions/core/fargate.js';
-import type { Generation } from '../../../functions/core/generation.js';
-import { loopbackBridgeScript } from '../../../functions/core/loopback-bridge.js';
-import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
-import { defaultTiers } from '../../../functions/core/tiers.js';
+import { ecsTask, ephemeralStorageGiB, maxSecretBytes } from '#adapters/aws/ecs-task-definition.js';
+import { AppError } from '#core/errors.js';
+import { isValidFargateSize } from '#core/fargate.js';
+import type { Generation } from '#core/generation.js';
+import { loopbackBridgeScript } from '#core/loopback-bridge.js';
+import { buildTaskDefinition } from '#core/task-definition.js';
+import { defaultTiers } from '#core/tiers.js';
 import { exampleGeneration, settings } from './aws-fixtures.js';
 
 const appImage = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:3f5d';

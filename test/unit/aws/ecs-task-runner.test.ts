@@ -18,12 +18,12 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ecsTask } from '../../../functions/adapters/aws/ecs-task-definition.js';
-import { EcsTaskRunner, startedBy } from '../../../functions/adapters/aws/ecs-task-runner.js';
-import { AppError } from '../../../functions/core/errors.js';
-import type { RedactionLists } from '../../../functions/core/log-ports.js';
-import { buildTaskDefinition } from '../../../functions/core/task-definition.js';
-import { defaultTiers } from '../../../functions/core/tiers.js';
+import { ecsTask } from '#adapters/aws/ecs-task-definition.js';
+import { EcsTaskRunner, startedBy } from '#adapters/aws/ecs-task-runner.js';
+import { AppError } from '#core/errors.js';
+import type { RedactionLists } from '#core/log-ports.js';
+import { buildTaskDefinition } from '#core/task-definition.js';
+import { defaultTiers } from '#core/tiers.js';
 import { awsFixture, exampleGeneration, settings } from './aws-fixtures.js';
 
 const previewId = 'preview_0mjv1k2a83f9c2e1d4b5a6f70';

@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { LambdaLaunchStarter } from '../../../functions/adapters/aws/lambda-launch-starter.js';
+import { LambdaLaunchStarter } from '#adapters/aws/lambda-launch-starter.js';
 
 describe('LambdaLaunchStarter', () => {
   it('invokes the start-preview function asynchronously with the preview id', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePageToken, encodePageToken } from '../../../functions/adapters/aws/page-token.js';
+import { decodePageToken, encodePageToken } from '#adapters/aws/page-token.js';
 
 const keys = ['previewId', 'eventId'] as const;
 const token = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');

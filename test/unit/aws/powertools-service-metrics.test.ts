@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { powertoolsServiceMetrics } from '../../../functions/adapters/aws/powertools-service-metrics.js';
+import { powertoolsServiceMetrics } from '#adapters/aws/powertools-service-metrics.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { S3ExportStore } from '../../../functions/adapters/aws/s3-export-store.js';
-import { exportFile, type ExportFormat } from '../../../functions/core/log-export.js';
+import { S3ExportStore } from '#adapters/aws/s3-export-store.js';
+import { exportFile, type ExportFormat } from '#core/log-export.js';
 
 const now = new Date('2030-01-02T03:04:05Z');
 const previewId = 'preview_0mwwx1ng4c34951cc68ff4c71';

@@ -1,7 +1,7 @@
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ssmMaintenanceSwitch } from '../../../functions/adapters/aws/ssm-maintenance-switch.js';
+import { ssmMaintenanceSwitch } from '#adapters/aws/ssm-maintenance-switch.js';
 
 const ssm = mockClient(SSMClient);
 afterEach(() => ssm.reset());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { zipArchive } from '../../../functions/adapters/aws/zip-archive.js';
+import { zipArchive } from '#adapters/aws/zip-archive.js';
 import { unzip, unzipEntries } from '../../support/unzip.js';
 
 describe('zipArchive', () => {

@@ -1,9 +1,9 @@
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler } from '../../../functions/handlers/authorizer.js';
-import { logger } from '../../../functions/handlers/logger.js';
-import { authorizerServices, services, useServiceOverrides } from '../../../functions/handlers/services.js';
+import { handler } from '#handlers/authorizer.js';
+import { logger } from '#handlers/logger.js';
+import { authorizerServices, services, useServiceOverrides } from '#handlers/services.js';
 
 const secret = 'authorizer-test-secret-of-enough-length';
 const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/GET/api/previews';

@@ -1,11 +1,11 @@
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../../functions/core/errors.js';
-import { logger } from '../../../functions/handlers/logger.js';
-import { bodySizeLimit } from '../../../functions/handlers/middleware/body-size-limit.js';
-import { corsHeaders } from '../../../functions/handlers/middleware/cors-headers.js';
-import { errorResponse } from '../../../functions/handlers/middleware/error-response.js';
+import { AppError } from '#core/errors.js';
+import { logger } from '#handlers/logger.js';
+import { bodySizeLimit } from '#handlers/middleware/body-size-limit.js';
+import { corsHeaders } from '#handlers/middleware/cors-headers.js';
+import { errorResponse } from '#handlers/middleware/error-response.js';
 
 function request(
   event: Partial<APIGatewayProxyEvent>,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import * as api from '../../../functions/core/api-schemas.js';
-import { openApiDocument } from '../../../functions/handlers/http/openapi-document.js';
-import * as examples from '../../../functions/handlers/http/openapi-examples.js';
-import { routes } from '../../../functions/handlers/http/routes.js';
+import * as api from '#core/api-schemas.js';
+import { openApiDocument } from '#handlers/http/openapi-document.js';
+import * as examples from '#handlers/http/openapi-examples.js';
+import { routes } from '#handlers/http/routes.js';
 
 const document = openApiDocument('http://127.0.0.1:3000');
 

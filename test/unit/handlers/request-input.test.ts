@@ -1,13 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  callerIdentity,
-  jsonBody,
-  parsePart,
-  queryParameters,
-} from '../../../functions/handlers/request-input.js';
-import { messageBody, type WebSocketEvent } from '../../../functions/handlers/websocket/websocket-route.js';
+import { callerIdentity, jsonBody, parsePart, queryParameters } from '#handlers/request-input.js';
+import { messageBody, type WebSocketEvent } from '#handlers/websocket/websocket-route.js';
 
 const event = (e: Partial<APIGatewayProxyEvent>) => e as APIGatewayProxyEvent;
 

@@ -9,13 +9,13 @@ import {
   statusMessage,
   storageWarningMessage,
   subscribedMessage,
-} from '../../../functions/core/live-messages.js';
-import { serverMessageSchema } from '../../../functions/core/live-schemas.js';
-import { totalRequests } from '../../../functions/core/metrics.js';
-import { statusView } from '../../../functions/core/preview-views.js';
+} from '#core/live-messages.js';
+import { serverMessageSchema } from '#core/live-schemas.js';
+import { totalRequests } from '#core/metrics.js';
+import { statusView } from '#core/preview-views.js';
 import { previewRecord } from '../../support/in-memory.js';
-import type { LogEntry } from '../../../functions/core/log-entry.js';
-import type { PreviewHealth } from '../../../functions/core/preview.js';
+import type { LogEntry } from '#core/log-entry.js';
+import type { PreviewHealth } from '#core/preview.js';
 
 const entry = (n: number, message = `line ${n}`): LogEntry => ({
   timestamp: '2025-10-20T12:20:15.000Z',

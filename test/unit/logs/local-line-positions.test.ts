@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareCursors, logCursor } from '../../../functions/core/log-cursor.js';
-import { dockerStampNs } from '../../../functions/adapters/local/docker-log-follower.js';
-import { lineEventId, parseLineEventId } from '../../../functions/local/log-pipeline.js';
+import { compareCursors, logCursor } from '#core/log-cursor.js';
+import { dockerStampNs } from '#adapters/local/docker-log-follower.js';
+import { lineEventId, parseLineEventId } from '#local/log-pipeline.js';
 
 describe("the local log's event ids", () => {
   it('grow with the line number whatever the origin, and give both back', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LocalLogSources } from '../../../functions/local/local-log-sources.js';
+import { LocalLogSources } from '#local/local-log-sources.js';
 
 describe('LocalLogSources', () => {
   it('keeps every secret the containers of a task registered, whichever registered last', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logEntry, type LineOrigin } from '../../../functions/core/log-entry.js';
+import { logEntry, type LineOrigin } from '#core/log-entry.js';
 
 const at = Date.parse('2025-10-20T12:20:15.000Z');
 const app: LineOrigin = { container: 'app', secrets: [] };

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../../functions/core/log-entry.js';
-import { exportChunks, exportFile, type ExportFormat } from '../../../functions/core/log-export.js';
+import type { LogEntry } from '#core/log-entry.js';
+import { exportChunks, exportFile, type ExportFormat } from '#core/log-export.js';
 
 const entries: LogEntry[] = [
   {

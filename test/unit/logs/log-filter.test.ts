@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareCursors, cursorTime, isLogCursor, logCursor } from '../../../functions/core/log-cursor.js';
-import type { LogEntry } from '../../../functions/core/log-entry.js';
-import { inRange, logFilter, matchesFilter } from '../../../functions/core/log-filter.js';
+import { compareCursors, cursorTime, isLogCursor, logCursor } from '#core/log-cursor.js';
+import type { LogEntry } from '#core/log-entry.js';
+import { inRange, logFilter, matchesFilter } from '#core/log-filter.js';
 
 const line = (changes: Partial<LogEntry> = {}): LogEntry => ({
   timestamp: '2025-10-20T12:00:00.000Z',

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { logEntry } from '../../../functions/core/log-entry.js';
-import { redactedFailure } from '../../../functions/core/preview-views.js';
+import { logEntry } from '#core/log-entry.js';
+import { redactedFailure } from '#core/preview-views.js';
 import {
   isSecretName,
   maxRedactedLineChars,
   redactSecrets,
   redactValues,
   secretsOf,
-} from '../../../functions/core/log-redaction.js';
+} from '#core/log-redaction.js';
 import { fullLengthLine, redactionFragments, taskSecrets } from '../../../scripts/bench/adversarial-lines.js';
 
 describe('secret redaction', () => {
