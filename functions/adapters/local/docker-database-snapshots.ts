@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { DatabaseSnapshot, DatabaseSnapshotStore, SnapshotEviction } from '#core/database-snapshots.js';
 import type { ContainerDefinition, PreviewTaskDefinition } from '#core/task-definition.js';
+import { containerLimits } from './docker-task-runner.js';
 
 const defaultRepository = 'preview-db-snapshot';
 const label = {
@@ -15,7 +16,6 @@ const label = {
 const dataPath = '/var/lib/postgresql/snapshot';
 const stepTimeoutMs = 120_000;
 const readyPollMs = 100;
-const mib = 1024 * 1024;
 
 /**
  * Database snapshots as Docker images, `preview-db-snapshot:<key>`. A snapshot is made apart from
@@ -72,7 +72,7 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
         Env: environment({ ...database.environment, PGDATA: `${dataPath}/pgdata` }),
         User: database.user,
         Labels: { [label.snapshot]: 'builder' },
-        HostConfig: { ...limits(database), NetworkMode: 'none' },
+        HostConfig: { ...containerLimits(database), NetworkMode: 'none' },
       });
       created.push(db);
       await db.start();
@@ -86,7 +86,7 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
           User: definition.user,
           Labels: { [label.snapshot]: 'builder' },
           HostConfig: {
-            ...limits(definition),
+            ...containerLimits(definition),
             NetworkMode: `container:${db.id}`,
             ReadonlyRootfs: definition.readonlyRootFilesystem,
             Tmpfs: { '/tmp': 'rw,size=64m' },
@@ -187,19 +187,6 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
 
 function environment(values: Readonly<Record<string, string>>): string[] {
   return Object.entries(values).map(([name, value]) => `${name}=${value}`);
-}
-
-function limits(definition: ContainerDefinition): Docker.HostConfig {
-  const memory = definition.memoryMb * mib;
-  return {
-    Memory: memory,
-    MemorySwap: memory,
-    ...(definition.cpuUnits > 0 ? { NanoCpus: Math.round((definition.cpuUnits / 1024) * 1e9) } : {}),
-    PidsLimit: definition.pidsLimit,
-    Init: true,
-    SecurityOpt: ['no-new-privileges:true'],
-    CapDrop: ['ALL'],
-  };
 }
 
 /** Waits for the database's own readiness check to pass (it runs in the container). */

@@ -521,7 +521,8 @@ function containerSpec(
   };
 }
 
-function hostConfig(previewId: string, definition: ContainerDefinition): Docker.HostConfig {
+/** A container's hard limits and confinement, the same for every container the service runs. */
+export function containerLimits(definition: ContainerDefinition): Docker.HostConfig {
   const memory = definition.memoryMb * mib;
   return {
     Memory: memory,
@@ -532,6 +533,12 @@ function hostConfig(previewId: string, definition: ContainerDefinition): Docker.
     Init: true,
     SecurityOpt: ['no-new-privileges:true'],
     CapDrop: ['ALL'],
+  };
+}
+
+function hostConfig(previewId: string, definition: ContainerDefinition): Docker.HostConfig {
+  return {
+    ...containerLimits(definition),
     ReadonlyRootfs: definition.readonlyRootFilesystem,
     Mounts: definition.mountPoints.map((m) => ({
       Type: 'volume' as const,
