@@ -20,6 +20,11 @@ const logCapacity = 10_000;
 const liveSampleCapacity = 360;
 const settledStatuses = new Set(['healthy', 'degraded', 'unhealthy', 'stopped', 'failed']);
 const stoppedStatuses = new Set(['stopped', 'failed']);
+/** The memory and CPU charts: the stored per-minute samples beside the live ones. */
+const minuteAndLive = [
+  { label: 'per minute', color: '#2563eb' },
+  { label: 'live', color: '#16a34a' },
+];
 
 function useStatus(client: PreviewClient, generationId: string, refresh: number, onChange: () => void) {
   const [status, setStatus] = useState<PreviewStatus>();
@@ -204,24 +209,8 @@ export function PreviewPanel({
       {error && <p class="error">{error}</p>}
       {status && <Timeline status={status} />}
       <div class="charts">
-        <Chart
-          title="memory"
-          unit="MB"
-          series={[
-            { label: 'per minute', color: '#2563eb' },
-            { label: 'live', color: '#16a34a' },
-          ]}
-          data={charts.memory}
-        />
-        <Chart
-          title="cpu"
-          unit="cores"
-          series={[
-            { label: 'per minute', color: '#2563eb' },
-            { label: 'live', color: '#16a34a' },
-          ]}
-          data={charts.cpu}
-        />
+        <Chart title="memory" unit="MB" series={minuteAndLive} data={charts.memory} />
+        <Chart title="cpu" unit="cores" series={minuteAndLive} data={charts.cpu} />
         <Chart
           title="response time"
           unit="ms"
