@@ -543,6 +543,18 @@ export const configResponseSchema = z.object({
   openapiPath: z.string(),
   env: z.record(z.string(), z.string()).describe("The generation's environment, secrets as `***`."),
   dockerfile: z.object({ path: z.string(), generated: z.boolean() }),
+  databaseSnapshots: z
+    .object({
+      enabled: z.boolean(),
+      maxCount: z.number().int().nullable(),
+      maxAgeHours: z.number().nullable(),
+      snapshots: z.array(
+        z.object({ key: z.string(), createdAt: isoTime, sizeBytes: z.number().int().optional() }),
+      ),
+    })
+    .describe(
+      "The generation's database snapshots (its state after migrations and seed), newest first, and how they are evicted.",
+    ),
   generatedDockerfile: z.string().nullable(),
 });
 

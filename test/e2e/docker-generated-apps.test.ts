@@ -73,8 +73,13 @@ describe.skipIf(skipWithoutDocker)(
       expect(healthy.status).toBe('healthy');
       const cpus = Math.min(4, info.NCPU);
       expect(healthy.resources.limits).toEqual({
-        requested: { memory: '2GB', cpu: '4 cores' },
-        applied: { memory: '2GB', cpu: `${cpus} ${cpus === 1 ? 'core' : 'cores'}` },
+        requested: { memory: '2GB', memoryBytes: 2 * 1024 ** 3, cpu: '4 cores', cpuCores: 4 },
+        applied: {
+          memory: '2GB',
+          memoryBytes: 2 * 1024 ** 3,
+          cpu: `${cpus} ${cpus === 1 ? 'core' : 'cores'}`,
+          cpuCores: cpus,
+        },
         reason: info.NCPU < 4 ? expect.stringContaining(`has ${info.NCPU} cores`) : null,
       });
       expect(healthy.resources.cpu.allocated).toBe(`${cpus} ${cpus === 1 ? 'core' : 'cores'}`);

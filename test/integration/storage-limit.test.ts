@@ -56,7 +56,13 @@ describe('the storage allowance through the preview service', () => {
     runtime.storageUsedBytes = 0.25 * gb;
     await sampler.sampleAll();
     const status = await service.status(identity, 'storage-gen');
-    expect(status.resources.storage).toEqual({ allocated: '1GB', used: '256MB', percent: 25 });
+    expect(status.resources.storage).toEqual({
+      allocated: '1GB',
+      allocatedBytes: 1024 ** 3,
+      used: '256MB',
+      usedBytes: 256 * 1024 ** 2,
+      percent: 25,
+    });
 
     runtime.storageUsedBytes = gb;
     await sampler.sampleAll();

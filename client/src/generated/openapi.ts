@@ -647,6 +647,18 @@ export interface components {
         path: string;
         generated: boolean;
       };
+      /** @description The generation's database snapshots (its state after migrations and seed), newest first, and how they are evicted. */
+      databaseSnapshots: {
+        enabled: boolean;
+        maxCount: number | null;
+        maxAgeHours: number | null;
+        snapshots: {
+          key: string;
+          /** Format: date-time */
+          createdAt: string;
+          sizeBytes?: number;
+        }[];
+      };
       generatedDockerfile: string | null;
     };
     LogsPage: {
@@ -2778,6 +2790,18 @@ export interface operations {
            *       "dockerfile": {
            *         "path": "Dockerfile",
            *         "generated": false
+           *       },
+           *       "databaseSnapshots": {
+           *         "enabled": true,
+           *         "maxCount": 20,
+           *         "maxAgeHours": 168,
+           *         "snapshots": [
+           *           {
+           *             "key": "5f0c1e…",
+           *             "createdAt": "2026-10-20T11:21:00.000Z",
+           *             "sizeBytes": 48234496
+           *           }
+           *         ]
            *       },
            *       "generatedDockerfile": null
            *     }

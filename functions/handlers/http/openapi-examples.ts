@@ -215,6 +215,12 @@ export const configExample: z.output<typeof api.configResponseSchema> = {
   openapiPath: '/openapi.json',
   env: { LOG_LEVEL: 'info', SECRET_KEY: '***' },
   dockerfile: { path: 'Dockerfile', generated: false },
+  databaseSnapshots: {
+    enabled: true,
+    maxCount: 20,
+    maxAgeHours: 168,
+    snapshots: [{ key: '5f0c1e…', createdAt: '2026-10-20T11:21:00.000Z', sizeBytes: 48_234_496 }],
+  },
   generatedDockerfile: null,
 };
 
