@@ -47,8 +47,10 @@ describe.skipIf(skipWithoutDocker)('a launch survives the crash of its launcher'
       expect(launch.status, JSON.stringify(launch.json)).toBe(202);
       const previewId: string = launch.json.previewInstanceId;
 
+      // Polled as fast as status answers, for as long as a launch may take (not a count of polls:
+      // a faster service would run them out before the step).
       let seen = false;
-      for (let i = 0; i < 1200 && !seen; i++) {
+      for (const deadline = Date.now() + 180_000; !seen && Date.now() < deadline;) {
         const [status, containers] = await Promise.all([
           run.status(generationId),
           previewContainers(previewId),
