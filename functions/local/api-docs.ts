@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { GatewayExtension } from './gateway.js';
@@ -7,6 +6,25 @@ import type { GatewayExtension } from './gateway.js';
 /** Redoc's standalone bundle, served from node_modules: the page loads nothing from elsewhere. */
 const viewerPath = '/docs/assets/redoc.standalone.js';
 const viewerFile = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+/**
+ * The one address on another host the viewer loads by itself: its maker's logo under the sidebar.
+ * Served without it, the image fails at once and the viewer hides it, without a request.
+ */
+const viewerLogo = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+let viewer: Promise<Buffer> | undefined;
+
+/** The bundle as served, read once. */
+function viewerBundle(): Promise<Buffer> {
+  viewer ??= readFile(viewerFile, 'utf8').then(
+    (text) => Buffer.from(text.replaceAll(viewerLogo, '')),
+    (error: unknown) => {
+      // Read again on the next request.
+      viewer = undefined;
+      throw error;
+    },
+  );
+  return viewer;
+}
 
 const page = `<!doctype html>
 <html lang="en">
@@ -14,6 +32,7 @@ const page = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Preview service API</title>
+    <link rel="icon" href="data:," />
     <style>
       body { margin: 0; font-family: system-ui, sans-serif; }
       nav { padding: 0.75rem 1.25rem; border-bottom: 1px solid #ddd; }
@@ -38,29 +57,20 @@ function sendPage(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': String(Buffer.byteLength(page)),
-    // The viewer shows its maker's logo from a CDN: the page fetches nothing from anywhere but here.
+    // Should the viewer try another host anyway, the browser refuses: the page fetches from here only.
     'content-security-policy': pageFetchPolicy,
   });
   res.end(req.method === 'HEAD' ? undefined : page);
 }
 
 async function sendViewer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { size } = await stat(viewerFile);
+  const bundle = await viewerBundle();
   res.writeHead(200, {
     'content-type': 'text/javascript; charset=utf-8',
-    'content-length': String(size),
+    'content-length': String(bundle.length),
     'cache-control': 'public, max-age=3600',
   });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  createReadStream(viewerFile)
-    .on('error', (error) => {
-      console.warn('api docs: reading the viewer failed', error.message);
-      res.destroy();
-    })
-    .pipe(res);
+  res.end(req.method === 'HEAD' ? undefined : bundle);
 }
 
 /**

@@ -1,12 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { leftovers, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
-/** Debian's Chromium, installed by scripts/test-prerequisites.sh. */
-const chromiumPath = '/usr/bin/chromium';
 const outputDir = 'test-output';
 const generationId = 'hello-api';
 /** Launches build an image: minutes on a busy machine, not seconds. */
@@ -51,7 +50,7 @@ beforeAll(async () => {
   if (skipWithoutDocker) return;
   // Live resource samples every second, so the charts get points within the test.
   service = await startTestService({ tier: 'free', env: { PREVIEW_RESOURCE_SAMPLE_SECONDS: '1' } });
-  browser = await chromium.launch({ executablePath: chromiumPath });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 780 } });
   page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
