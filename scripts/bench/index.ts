@@ -101,6 +101,10 @@ async function run(options: BenchOptions): Promise<void> {
   process.env.PREVIEW_GENERATIONS_DIR = generations.directory;
   // The fan-out figure is one preview's stream to hundreds of clients, beyond the default limit.
   process.env.PREVIEW_MAX_CONNECTIONS_PER_PREVIEW = String(defaultLogBenchOptions.clients + 10);
+  // The proxy and status runs call as fast as the service answers, far above one user's request
+  // rate (100 a second): they measure latency, not the limiter, which has its own tests.
+  process.env.PREVIEW_RATE_LIMIT_PER_SECOND = '100000';
+  process.env.PREVIEW_RATE_LIMIT_BURST = '1000000';
   // The service logs every launch at INFO; between the figures that is noise. Its logger reads
   // the level when its module loads, hence the import after setting it.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
