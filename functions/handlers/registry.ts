@@ -111,6 +111,14 @@ export type WebSocketFunction = FunctionDeclaration<{ readonly handler: WebSocke
 const ownPreview = { previews: 'read' } as const;
 /** What a status change writes: the preview, the owner's quota (released when it ends) and the audit trail. */
 const changesStatus = { previews: 'readwrite', quotas: 'readwrite', events: 'readwrite' } as const;
+/** What checking a preview and recovering it takes: a new task (maybe a new image), its metrics, its live stream. */
+const recoversPreviews: FunctionAccess = {
+  tables: { ...changesStatus, metrics: 'readwrite' },
+  generations: true,
+  runtime: 'run',
+  reachesTasks: true,
+  websocket: true,
+};
 
 /** The REST routes' functions, by route name (`http/routes.ts`): one per route, and none without one. */
 export const restFunctions: { readonly [Name in RestRouteName]: RestFunction } = {
@@ -309,13 +317,7 @@ export const eventFunctions = {
     trigger: { kind: 'task-state' },
     module: handlerModule('events/task-state-change.ts', () => import('./events/task-state-change.js')),
     // Refreshing the preview may recover it (a new task, maybe a new image).
-    access: {
-      tables: { ...changesStatus, metrics: 'readwrite' },
-      generations: true,
-      runtime: 'run',
-      reachesTasks: true,
-      websocket: true,
-    },
+    access: recoversPreviews,
     timeoutSeconds: 5 * 60,
     retries: { attempts: 2, maxEventAgeMinutes: 60 },
     pages: true,
@@ -324,13 +326,7 @@ export const eventFunctions = {
     description: 'Health-checks serving previews and recovers unhealthy ones',
     trigger: { kind: 'schedule', everyMinutes: 1 },
     module: handlerModule('schedules/check-health.ts', () => import('./schedules/check-health.js')),
-    access: {
-      tables: { ...changesStatus, metrics: 'readwrite' },
-      generations: true,
-      runtime: 'run',
-      reachesTasks: true,
-      websocket: true,
-    },
+    access: recoversPreviews,
     timeoutSeconds: 5 * 60,
     // The next run a minute later does the same work with fresher data. Runs go one at a time: a run
     // due while the previous one lasts waits for it (its timeout), and only then, if still waiting,
