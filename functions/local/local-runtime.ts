@@ -162,6 +162,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await runningGateway.close();
         await schedules.stop();
         await taskEvents?.stop();
+        // Snapshot builds are cut off first: a launch's job ends with the build it started.
+        await previewRuntime?.close?.();
         await previewRuntime?.starter.drain();
         if (dynamo) {
           await dynamo.close();

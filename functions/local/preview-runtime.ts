@@ -25,6 +25,8 @@ export interface LocalPreviewRuntime extends PreviewRuntime {
   readonly watchLogs?: () => Promise<{ stop(): Promise<void> }>;
   /** Said once at start when the choice of runner deserves it (no Docker engine). */
   readonly notice: string | undefined;
+  /** Ends the runtime's own background work (snapshot builds), leaving nothing behind. */
+  readonly close?: () => Promise<void>;
 }
 
 /**
@@ -60,10 +62,13 @@ export async function createLocalPreviewRuntime(
       // DOCKER_HOST, when set, names the engine.
       const docker = new Docker();
       const owner = await runtimeOwner(workDir);
+      const databaseSnapshots = new DockerDatabaseSnapshots(docker, { owner });
+      await databaseSnapshots.removeAbandonedBuilds();
       return {
         imageBuilder: new DockerImageBuilder(docker),
         runner: new DockerTaskRunner(docker, { owner }),
-        databaseSnapshots: new DockerDatabaseSnapshots(docker),
+        databaseSnapshots,
+        close: () => databaseSnapshots.close(),
         starter,
         notice: undefined,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver, owner),

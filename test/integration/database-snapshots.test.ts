@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { DockerDatabaseSnapshots } from '#adapters/local/docker-database-snapshots.js';
+import { generationSchema } from '#core/generation.js';
+import { buildTaskDefinition } from '#core/task-definition.js';
+import { defaultTiers } from '#core/tiers.js';
 import { docker, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
 
@@ -173,6 +176,67 @@ describe.skipIf(skipWithoutDocker)(
             .remove()
             .catch(() => undefined);
         }
+      }
+    });
+
+    it('cuts off a build when the store closes, leaving none of its containers', async () => {
+      const owner = `snapshot-test-${Date.now().toString(36)}`;
+      const store = new DockerDatabaseSnapshots(docker, { owner });
+      // A seed that never ends: the build is still waiting on it when the store closes.
+      const task = buildTaskDefinition({
+        previewId: `${owner}-preview`,
+        generation: generationSchema.parse({
+          id: 'snapshot-cut-off',
+          projectId: 'p1',
+          dbType: 'postgresql',
+          entryPoint: 'sleep 300',
+          seedDataIncluded: true,
+          seedCommand: 'sleep 300',
+        }),
+        tier: defaultTiers.pro,
+        appImage: 'postgres:15',
+        databasePassword: 'cut-off-test',
+      });
+      const builderContainers = async () =>
+        docker.listContainers({ all: true, filters: { label: [`preview.owner=${owner}`] } });
+      const capture = store.capture({ key: `${owner}-key`, generationId: 'snapshot-cut-off', task });
+      const outcome = capture.then(
+        () => 'finished',
+        (error: Error) => error.message,
+      );
+      const names = await until(
+        120,
+        async () => (await builderContainers()).map((c) => c.Names.join()),
+        (found) => found.some((name) => name.endsWith('-seed')),
+      );
+      expect(names.some((name) => name.endsWith('-seed'))).toBe(true);
+
+      await store.close();
+      expect(await outcome).toBe('the service is stopping');
+      expect(await builderContainers()).toEqual([]);
+      expect(await store.find(`${owner}-key`)).toBeUndefined();
+    });
+
+    it("removes the containers of its owner's builds that a killed service left, and no one else's", async () => {
+      const owner = `snapshot-test-${Date.now().toString(36)}`;
+      const builder = (buildOwner: string) =>
+        docker.createContainer({
+          Image: 'postgres:15',
+          Labels: { 'preview.db-snapshot': 'builder', 'preview.owner': buildOwner },
+        });
+      const left = await builder(owner);
+      const anothers = await builder(`${owner}-another`);
+      try {
+        await new DockerDatabaseSnapshots(docker, { owner }).removeAbandonedBuilds();
+        const remaining = await docker.listContainers({
+          all: true,
+          filters: { label: ['preview.db-snapshot=builder'] },
+        });
+        expect(remaining.map((c) => c.Id)).not.toContain(left.id);
+        // Another instance's recent build may still be running.
+        expect(remaining.map((c) => c.Id)).toContain(anothers.id);
+      } finally {
+        await Promise.allSettled([left, anothers].map((c) => c.remove({ force: true, v: true })));
       }
     });
   },
