@@ -126,7 +126,7 @@ describe.skipIf(skipWithoutDocker)('the Docker engine restarts', () => {
       expect((await run.api('DELETE', `/api/generations/${id}/preview`)).status).toBeLessThan(300);
     }
     const left = await until(
-      30,
+      120,
       () => engine.docker.listContainers({ all: true, filters: { label: ['preview.managed=true'] } }),
       (containers) => containers.length === 0,
     );

@@ -89,12 +89,12 @@ describe.skipIf(skipWithoutDocker)('the service restarts mid-stream', () => {
     expect((await run.api('DELETE', `/api/generations/${generationId}/preview`)).status).toBeLessThan(300);
     expect(
       await until(
-        30,
+        120,
         () => leftovers(previewId),
         (left) => left.length === 0,
       ),
     ).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 });
 
 /** Cursors `<ms>-<id>`, compared as the service does: time first, then the id. */
