@@ -79,7 +79,7 @@ describe.skipIf(skipWithoutDocker)('the preview CLI against a local service on D
 
   it('prints the logs as JSON lines with their cursors, and follows new ones', async () => {
     const asked = await until(
-      10,
+      30,
       () =>
         service.api('POST', '/api/generations/hello-api/preview/request', {
           method: 'GET',

@@ -73,7 +73,7 @@ describe.skipIf(skipWithoutDocker)('comparing two versions running on the local 
 
     // Request counts are written at most a second after the requests.
     const { status, json } = await until(
-      5,
+      30,
       () => compare(base, other),
       (r) => r.json.comparison?.performance?.other?.requestCount === 3,
     );

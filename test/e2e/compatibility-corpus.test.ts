@@ -201,7 +201,7 @@ async function launchAndCheck(testCase: CompatibilityCase): Promise<Outcome> {
   if (status.status !== 'failed') await service.api('DELETE', `${base}/preview`);
   // A failed launch has removed its containers, volumes and network itself; a deleted one too.
   const left = await until(
-    30,
+    90,
     () => leftovers(previewId),
     (found) => found.length === 0,
   );

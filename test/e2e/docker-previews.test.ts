@@ -104,7 +104,7 @@ describe.skipIf(skipWithoutDocker)(
 
       // Counted inside the database: users (2) and todos (3 seeded, 1 created above).
       const counted = await until(
-        20,
+        60,
         () => service.status('todo-postgres'),
         (s) => s.database.records === 6,
       );
@@ -117,7 +117,7 @@ describe.skipIf(skipWithoutDocker)(
       expect(counted.generatedEndpoints).toEqual(endpoints.json.endpoints);
 
       const measured = await until(
-        15,
+        60,
         () => service.status('todo-postgres'),
         // Resources are sampled every second and request counts written at most a second late.
         (s) => s.resources.memory.used !== null && s.performance.requestCount === 4,
@@ -132,7 +132,7 @@ describe.skipIf(skipWithoutDocker)(
 
       // CPU is what the app spent while it worked: requests keep it busy until a sample shows it.
       const busy = await until(
-        30,
+        60,
         async () => {
           await Promise.all(
             Array.from({ length: 20 }, () =>
@@ -172,7 +172,7 @@ describe.skipIf(skipWithoutDocker)(
       expect(status.status).toBe('healthy');
       // Read once the preview is healthy, without holding the healthy status back.
       const listed = await until(
-        15,
+        60,
         () => service.status('hello-api'),
         (s) => s.generatedEndpoints.length > 0,
       );

@@ -206,7 +206,7 @@ beforeAll(async () => {
   knownSecrets = [process.env.PREVIEW_JWT_SECRET as string, previewToken, ...Object.values(planted)];
   // The planted lines are stored before the suite reads them back.
   const stored = await until(
-    20,
+    60,
     () => service.api('GET', `/api/generations/${generationId}/preview/logs?source=build&limit=100`),
     (answer) => (answer.json?.logs?.length ?? 0) >= lines.length,
   );
