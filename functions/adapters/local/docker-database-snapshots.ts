@@ -107,6 +107,9 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
     const run = (async () => {
       try {
         await this.build({ key, generationId, task, database, created, signal: abort.signal });
+      } catch (error) {
+        // A step that failed because its containers were removed under it failed for that reason.
+        throw abort.signal.aborted ? abort.signal.reason : error;
       } finally {
         clearTimeout(timer);
         await removeCreated();
