@@ -148,6 +148,11 @@ export interface LogAdapters {
   readonly exports: ExportStore | undefined;
   /** Where the `@connections` API answers: the WebSocket API stage's URL, or the local gateway. */
   readonly managementEndpoint: string;
+  /**
+   * The `@connections` API reached directly where it is served in this process (the local stand-in);
+   * otherwise the management endpoint is called through API Gateway's client.
+   */
+  readonly channel?: ConnectionChannel;
   /** Where a large connection set may be split across parallel fan-outs; one fan-out serves all otherwise. */
   readonly slicer?: FanOutSlicer;
 }

@@ -38,9 +38,9 @@ export function liveServices(
   const connections =
     connectionCacheMs > 0 ? new CachedConnectionStore(stored, connectionCacheMs, deps.clock) : stored;
   const { concurrency } = deps.config.fanOut;
-  const channel = new ApiGatewayConnectionChannel(
-    apiGatewayManagement(adapters.managementEndpoint, concurrency),
-  );
+  const channel =
+    adapters.channel ??
+    new ApiGatewayConnectionChannel(apiGatewayManagement(adapters.managementEndpoint, concurrency));
   const onError = (error: unknown, context: string) =>
     logger.warn('live stream: sending failed', { error, context });
   const delivery = new LiveDelivery({ connections, channel, concurrency, onError });

@@ -82,6 +82,7 @@ export class LocalLogs {
       sources: this.sources,
       exports: this.exports,
       managementEndpoint: gatewayUrl,
+      channel: this.webSocketApi.channel,
       replay: {
         // After `$connect` has answered, in the preview's delivery order.
         start: async ({ connectionId, previewId }) => {

@@ -5,6 +5,7 @@ import type { WebSocketResult } from '#handlers/websocket/websocket-route.js';
 import { webSocketRoutes, type WebSocketRouteName } from '#handlers/websocket/routes.js';
 import { webSocketFunctions, type WebSocketHandler } from '#handlers/registry.js';
 import { parseJson } from '#core/json-input.js';
+import type { ConnectionChannel } from '#core/log-ports.js';
 import { maxClientMessageBytes } from '#core/live-schemas.js';
 import { services } from '#handlers/services.js';
 import { decodePathPart, matchResource } from './api-gateway-event.js';
@@ -19,6 +20,15 @@ export const serviceCloseCode = 4000;
 /** Close code of a connection that sent more messages a second than allowed. */
 export const rateLimitedCloseCode = 4429;
 const logsPath = '/api/generations/{generationId}/preview/logs';
+
+/** What PostToConnection answers (413) to a message over API Gateway's limit. */
+class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeException';
+
+  constructor(connectionId: string) {
+    super(`Message too long for connection ${connectionId}.`);
+  }
+}
 
 interface OpenConnection {
   readonly socket: WebSocket;
@@ -87,6 +97,24 @@ export class LocalWebSocketApi implements GatewayExtension {
     maxPayload: maxClientMessageBytes,
   });
   private readonly open = new Map<string, OpenConnection>();
+  /**
+   * `@connections` for the handlers in this process: the same answers as over HTTP, without an
+   * SDK request and an HTTP round trip per post (which cost more than the post itself).
+   */
+  readonly channel: ConnectionChannel = {
+    send: async (connectionId, data) => {
+      const connection = this.openConnection(connectionId);
+      if (!connection) return false;
+      if (Buffer.byteLength(data) > maxPostedMessageBytes) throw new PayloadTooLargeError(connectionId);
+      this.post(connection, data);
+      return true;
+    },
+    isOpen: async (connectionId) => this.openConnection(connectionId) !== undefined,
+    close: async (connectionId) => {
+      const connection = this.openConnection(connectionId);
+      if (connection) this.delete(connection);
+    },
+  };
   private messageRate: { buckets: TokenBuckets; perSecond: number } | undefined;
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -210,8 +238,8 @@ export class LocalWebSocketApi implements GatewayExtension {
   private async manage(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const connection = this.open.get(connectionId);
-    if (!connection || connection.socket.readyState !== WebSocket.OPEN) {
+    const connection = this.openConnection(connectionId);
+    if (!connection) {
       writeJson(res, 410, { message: `Connection ${connectionId} is gone.` }, 'GoneException');
       return;
     }
@@ -222,10 +250,7 @@ export class LocalWebSocketApi implements GatewayExtension {
           writeJson(res, 413, { message: 'Message too long' }, 'PayloadTooLargeException');
           return;
         }
-        const text = data.toString('utf8');
-        connection.closing = closingOf(text) ?? connection.closing;
-        // Accepted once queued on the socket, as API Gateway answers before the client has it.
-        connection.socket.send(text);
+        this.post(connection, data.toString('utf8'));
         writeJson(res, 200, undefined);
         return;
       }
@@ -237,16 +262,31 @@ export class LocalWebSocketApi implements GatewayExtension {
         });
         return;
       case 'DELETE':
-        // API Gateway cannot close with a code of its own (the client sees 1000 or 1001, and the
-        // `closing` message before says why); here the close frame carries that message's code.
-        connection.socket.close(
-          connection.closing?.code ?? serviceCloseCode,
-          connection.closing?.reason ?? 'closed by the service',
-        );
+        this.delete(connection);
         res.writeHead(204).end();
         return;
       default:
         writeJson(res, 405, { message: `${req.method} is not supported on @connections.` });
     }
+  }
+
+  private openConnection(connectionId: string): OpenConnection | undefined {
+    const connection = this.open.get(connectionId);
+    return connection?.socket.readyState === WebSocket.OPEN ? connection : undefined;
+  }
+
+  private post(connection: OpenConnection, text: string): void {
+    connection.closing = closingOf(text) ?? connection.closing;
+    // Accepted once queued on the socket, as API Gateway answers before the client has it.
+    connection.socket.send(text);
+  }
+
+  private delete(connection: OpenConnection): void {
+    // API Gateway cannot close with a code of its own (the client sees 1000 or 1001, and the
+    // `closing` message before says why); here the close frame carries that message's code.
+    connection.socket.close(
+      connection.closing?.code ?? serviceCloseCode,
+      connection.closing?.reason ?? 'closed by the service',
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoDocumentClient } from '#adapters/aws/clients.js';
+import { ApiGatewayConnectionChannel } from '#adapters/aws/api-gateway-connection-channel.js';
+import { apiGatewayManagement, dynamoDocumentClient } from '#adapters/aws/clients.js';
 import { DynamoDbConnectionStore } from '#adapters/aws/dynamodb-connection-store.js';
 import { taskLogStream } from '#core/log-streams.js';
 import { services } from '#handlers/services.js';
@@ -265,6 +266,35 @@ describe('the live log stream, through the local WebSocket API', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await store.byPreview(preview.previewId)).toEqual([]);
+  });
+
+  it("answers @connections alike over HTTP (API Gateway's client) and in process", async () => {
+    const preview = await launch('ws-connections');
+    const store = new DynamoDbConnectionStore(dynamoDocumentClient(), services().config.tables.connections);
+    const channels = [
+      new ApiGatewayConnectionChannel(apiGatewayManagement(runtime.url, 4)),
+      runtime.logs.webSocketApi.channel,
+    ];
+    for (const [i, channel] of channels.entries()) {
+      const client = await connect(preview);
+      await untilLive(preview);
+      const [{ connectionId } = { connectionId: '' }] = await store.byPreview(preview.previewId);
+      expect(await channel.isOpen(connectionId)).toBe(true);
+      expect(await channel.send(connectionId, JSON.stringify({ type: 'pong', n: i }))).toBe(true);
+      await client.until((received) => received.some((m) => m.type === 'pong' && m.n === i));
+      await expect(channel.send(connectionId, 'x'.repeat(128 * 1024 + 1))).rejects.toMatchObject({
+        name: 'PayloadTooLargeException',
+      });
+      const closed = new Promise<number>((resolve) => client.socket.once('close', resolve));
+      await channel.close(connectionId);
+      expect(await closed).toBe(4000);
+      expect(await channel.isOpen(connectionId)).toBe(false);
+      expect(await channel.send(connectionId, '{"type":"pong"}')).toBe(false);
+      await channel.close(connectionId);
+      for (let n = 0; n < 50 && (await store.byPreview(preview.previewId)).length > 0; n += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
   });
 
   it('pushes status changes, metric samples and health checks to the connections', async () => {
