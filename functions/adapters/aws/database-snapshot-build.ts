@@ -89,13 +89,14 @@ export function snapshotBuildPlan(
  * checkpoint). No variable of the build's containers goes into the image. Output is printed with
  * the secret values replaced.
  */
-export const snapshotBuildScript = String.raw`import json, os, subprocess, sys, tempfile, time, urllib.parse
+export const snapshotBuildScript = String.raw`import json, os, subprocess, sys, tempfile, time, urllib.parse, uuid
 
 plan_path, *tags = sys.argv[1:]
 with open(plan_path) as f:
     plan = json.load(f)
 database, steps, data_path = plan["database"], plan["steps"], plan["dataPath"]
-name = "snapshot-database"
+prefix = "snapshot-" + uuid.uuid4().hex[:8] + "-"
+name = prefix + "database"
 
 
 def values(container):
@@ -131,7 +132,7 @@ def docker(*args, check=True):
 
 
 def run_args(container, extra):
-    args = ["run", "--name", "snapshot-" + container["name"], *extra]
+    args = ["run", "--name", prefix + container["name"], *extra]
     if container.get("user"):
         args += ["--user", container["user"]]
     for key, value in sorted(values(container).items()):
@@ -139,44 +140,56 @@ def run_args(container, extra):
     return [*args, container["image"], *container["command"]]
 
 
-docker(*run_args(database, ["-d", "--network", "none"]))
-ready = database["readyCommand"]
-check = ["sh", "-c", ready[1]] if ready[0] == "CMD-SHELL" else ready[1:]
-deadline = time.monotonic() + 120
-while docker("exec", name, *check, check=False).returncode != 0:
-    running = docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip()
-    if running != "true" or time.monotonic() > deadline:
+def remove_containers():
+    names = [prefix + c["name"] for c in [database, *steps]]
+    subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True)
+
+
+def build():
+    docker(*run_args(database, ["-d", "--network", "none"]))
+    ready = database["readyCommand"]
+    check = ["sh", "-c", ready[1]] if ready[0] == "CMD-SHELL" else ready[1:]
+    deadline = time.monotonic() + 120
+    while docker("exec", name, *check, check=False).returncode != 0:
+        running = docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip()
+        if running != "true" or time.monotonic() > deadline:
+            logs = docker("logs", name, check=False)
+            fail("the database did not get ready", logs.stdout + logs.stderr)
+        time.sleep(0.5)
+    print("database: ready", flush=True)
+
+    for step in steps:
+        extra = ["--network", "container:" + name, "--read-only", "--tmpfs", "/tmp:rw,size=64m"]
+        result = docker(*run_args(step, extra), check=False)
+        print(redact(result.stdout + result.stderr)[-8000:], flush=True)
+        if result.returncode != 0:
+            fail("%s exited with code %d" % (step["name"], result.returncode))
+        print("%s: done" % step["name"], flush=True)
+
+    docker("stop", "-t", "30", name)
+    code = docker("inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip()
+    if code != "0":
         logs = docker("logs", name, check=False)
-        fail("the database did not get ready", logs.stdout + logs.stderr)
-    time.sleep(0.5)
-print("database: ready", flush=True)
+        fail("the database stopped with code " + code, logs.stdout + logs.stderr)
 
-for step in steps:
-    extra = ["--network", "container:" + name, "--read-only", "--tmpfs", "/tmp:rw,size=64m"]
-    result = docker(*run_args(step, extra), check=False)
-    print(redact(result.stdout + result.stderr)[-8000:], flush=True)
-    if result.returncode != 0:
-        fail("%s exited with code %d" % (step["name"], result.returncode))
-    print("%s: done" % step["name"], flush=True)
+    context = tempfile.mkdtemp()
+    docker("cp", name + ":" + data_path, os.path.join(context, "data"))
+    with open(os.path.join(context, "Dockerfile"), "w") as f:
+        f.write(
+            "FROM %s\nCOPY --chown=%s data %s\nENV PGDATA=%s/pgdata\nVOLUME [\"%s\"]\n"
+            % (database["image"], database.get("user") or "postgres:postgres", data_path, data_path, data_path)
+        )
+    command = ["build"]
+    for tag in tags:
+        command += ["-t", tag]
+    docker(*command, context)
+    print("snapshot image: built", flush=True)
 
-docker("stop", "-t", "30", name)
-code = docker("inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip()
-if code != "0":
-    logs = docker("logs", name, check=False)
-    fail("the database stopped with code " + code, logs.stdout + logs.stderr)
 
-context = tempfile.mkdtemp()
-docker("cp", name + ":" + data_path, os.path.join(context, "data"))
-with open(os.path.join(context, "Dockerfile"), "w") as f:
-    f.write(
-        "FROM %s\nCOPY --chown=%s data %s\nENV PGDATA=%s/pgdata\nVOLUME [\"%s\"]\n"
-        % (database["image"], database.get("user") or "postgres:postgres", data_path, data_path, data_path)
-    )
-build = ["build"]
-for tag in tags:
-    build += ["-t", tag]
-docker(*build, context)
-print("snapshot image: built", flush=True)
+try:
+    build()
+finally:
+    remove_containers()
 `;
 
 /** The build's source files: the plan and the script that runs it. */
