@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgements, nagFindings } from './checks.js';
 import { imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
+import { snapshotBuildspec } from '#adapters/aws/database-snapshot-build.js';
 import { tableDefinitions } from '#adapters/aws/table-definitions.js';
 import { routes } from '#handlers/http/routes.js';
 import { webSocketRoutes } from '#handlers/websocket/routes.js';
@@ -186,6 +187,98 @@ describe('data', () => {
     expect(resourcesOf(push!)).toEqual([arnOf(synth.stack.images.repository)]);
     const read = statements.find((s) => actionsOf(s).includes('s3:GetObject'));
     expect(json(read?.Resource)).toContain('/build-sources/*');
+  });
+});
+
+describe('database snapshots', () => {
+  const snapshotProject = () => {
+    const found = ofType(synth.resources, 'AWS::CodeBuild::Project').find(
+      ([, project]) =>
+        json(JSON.parse((project.Properties?.Source as { BuildSpec: string }).BuildSpec)) ===
+        json(snapshotBuildspec),
+    );
+    if (!found) throw new Error('no project builds database snapshots');
+    return found;
+  };
+  const snapshotRole = () => {
+    const properties = snapshotProject()[1].Properties ?? {};
+    return (properties.ServiceRole as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+  };
+
+  it('a CodeBuild project of their own builds them privileged with the snapshot buildspec, outside the VPC', () => {
+    const project = snapshotProject()[1].Properties ?? {};
+    expect(project.Environment).toMatchObject({ PrivilegedMode: true, Type: 'LINUX_CONTAINER' });
+    expect(project.Source).toMatchObject({ Type: 'NO_SOURCE' });
+    expect(project.VpcConfig).toBeUndefined();
+    // Queued plus building fits within what start-preview has left after the launch it follows.
+    expect(project).toMatchObject({ QueuedTimeoutInMinutes: 3, TimeoutInMinutes: 8 });
+  });
+
+  it("the project's role reads snapshot plans and parameters only, pulls the cache and pushes to the preview repository", () => {
+    const statements = roleStatements(synth.resources, snapshotRole());
+    const find = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
+    expect(find('ecr:PutImage').map(resourcesOf)).toEqual([[arnOf(synth.stack.images.repository)]]);
+    expect(json(find('s3:GetObject').map((s) => s.Resource))).toContain('/build-sources/db-snapshot-*');
+    expect(json(find('s3:GetObject'))).not.toContain('/build-sources/*');
+    const parameters = find('ssm:GetParameters');
+    expect(parameters).toHaveLength(1);
+    expect(json(parameters[0]?.Resource)).toContain(':parameter/preview-service/dev/secrets/db-snapshot-*');
+    expect(json(statements)).not.toMatch(/ssm:(PutParameter|DeleteParameters)/);
+    const cache = find('ecr:BatchImportUpstreamImage');
+    expect(json(cache.map((s) => s.Resource))).toContain(
+      `:repository/${synth.stack.images.publicImagePrefix}/*`,
+    );
+    expect(json(find('kms:Decrypt').map((s) => s.Resource))).toContain(
+      logicalId(synth.stack, synth.stack.secrets.key),
+    );
+    // Nothing beyond the registry login and the project's own logs and reports is granted on '*'.
+    const anyResource = statements.filter((s) => json(s.Resource) === '"*"');
+    expect(anyResource.flatMap(actionsOf)).toEqual(['ecr:GetAuthorizationToken']);
+  });
+
+  it('start-preview alone starts snapshot builds and deletes snapshot images', () => {
+    const project = arnOf(synth.stack.databaseSnapshots.project);
+    const starters = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => json(s.Resource).includes(json(project))),
+    );
+    expect(starters).toEqual(['start-preview']);
+    const start = statementsOf('start-preview').find((s) => json(s.Resource).includes(json(project)));
+    expect(actionsOf(start!).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild']);
+    // One statement with the image project's grant of the same actions.
+    expect(resourcesOf(start!)).toEqual([project, arnOf(synth.stack.images.project)]);
+    const deleters = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => actionsOf(s).includes('ecr:BatchDeleteImage')),
+    );
+    expect(deleters).toEqual(['start-preview']);
+    const remove = statementsOf('start-preview').find((s) => actionsOf(s).includes('ecr:BatchDeleteImage'));
+    expect(resourcesOf(remove!)).toEqual([arnOf(synth.stack.images.repository)]);
+  });
+
+  it('launching functions find snapshots and database image digests; the config route lists snapshots', () => {
+    const repository = arnOf(synth.stack.images.repository);
+    for (const name of allFunctionNames()) {
+      const describe = statementsOf(name).filter((s) => actionsOf(s).includes('ecr:DescribeImages'));
+      const access = accessOf(name);
+      if (access.runtime === 'run') {
+        expect(describe.flatMap(resourcesOf), name).toEqual([
+          repository,
+          synth.stack.resolve(synth.stack.databaseSnapshots.cacheRepositoryArns),
+        ]);
+        expect(environmentOf(name), name).toMatchObject({
+          PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: expect.anything(),
+          PREVIEW_DB_SNAPSHOT_PROJECT: ref(synth.stack.databaseSnapshots.project),
+        });
+      } else if (access.listsDatabaseSnapshots) {
+        expect(describe.flatMap(resourcesOf), name).toEqual([repository]);
+        expect(environmentOf(name).PREVIEW_DB_SNAPSHOT_REPOSITORY_URI, name).toBeDefined();
+        expect(environmentOf(name).PREVIEW_DB_SNAPSHOT_PROJECT, name).toBeUndefined();
+      } else {
+        expect(describe, name).toEqual([]);
+      }
+    }
+    expect(allFunctionNames().filter((name) => accessOf(name).listsDatabaseSnapshots)).toEqual([
+      'get-preview-config',
+    ]);
   });
 });
 
@@ -1260,7 +1353,8 @@ describe('inventory', () => {
       'AWS::WAFv2::WebACLAssociation': 1,
       'AWS::ECS::Cluster': 1,
       'AWS::ECR::Repository': 1,
-      'AWS::CodeBuild::Project': 1,
+      // Preview images, and database snapshots.
+      'AWS::CodeBuild::Project': 2,
       'AWS::SQS::Queue': 1,
       'AWS::SNS::Topic': 1,
       'AWS::Events::Rule': 3,
