@@ -346,6 +346,8 @@ describe('network', () => {
         'PullPreviewImages',
         'FillPullThroughCache',
         'RegistryLogin',
+        // The API endpoint also takes the launching functions' image lookups and snapshot evictions.
+        ...(id === 'EcrApi' ? ['FindServiceImages', 'EvictSnapshots'] : []),
       ]);
       expect(json(statements[0]?.Resource)).toContain(repository);
       expect(json(statements[0]?.Resource)).toContain(
@@ -353,6 +355,14 @@ describe('network', () => {
       );
       expect(statements[2]).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
     }
+    const [, , , lookups, evictions] = policyOf('EcrApi');
+    expect(lookups).toMatchObject({ Action: 'ecr:DescribeImages' });
+    expect(json(lookups?.Resource)).toContain(repository);
+    expect(json(lookups?.Resource)).toContain(`:repository/${synth.stack.images.publicImagePrefix}/*`);
+    expect(evictions).toMatchObject({
+      Action: 'ecr:BatchDeleteImage',
+      Resource: { 'Fn::GetAtt': [repository, 'Arn'] },
+    });
     expect(policyOf('Logs')).toEqual([
       expect.objectContaining({
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -362,6 +372,11 @@ describe('network', () => {
     expect(policyOf('Ssm')).toEqual([
       expect.objectContaining({
         Action: 'ssm:GetParameters',
+        Resource: synth.stack.resolve(synth.stack.secrets.parameterArns()),
+      }),
+      // Launches write and stops delete the parameters through it too.
+      expect.objectContaining({
+        Action: ['ssm:DeleteParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
         Resource: synth.stack.resolve(synth.stack.secrets.parameterArns()),
       }),
     ]);
