@@ -27,8 +27,8 @@ export interface DatabaseSnapshotBuildsProps {
 /**
  * The CodeBuild project that makes database snapshots: it runs a launch's database, migrate and
  * seed containers on their own and pushes the stopped database as an image (database-snapshot-build.ts).
- * Its role reads only snapshot sources and snapshot parameters, pulls the app and database images
- * and pushes to the preview repository.
+ * Its role reads only snapshot sources, reads and deletes only snapshot parameters, pulls the app
+ * and database images and pushes to the preview repository.
  */
 export class DatabaseSnapshotBuilds extends Construct {
   readonly project: Project;
@@ -100,10 +100,11 @@ export class DatabaseSnapshotBuilds extends Construct {
       resource: 'parameter',
       resourceName: `${props.secrets.path.slice(1)}/db-snapshot-*`,
     });
+    // Read at the build's start, deleted at its end.
     this.project.addToRolePolicy(
       new PolicyStatement({
-        sid: 'ReadSnapshotSecrets',
-        actions: ['ssm:GetParameters'],
+        sid: 'SnapshotSecrets',
+        actions: ['ssm:GetParameters', 'ssm:DeleteParameters'],
         resources: [parameters],
       }),
     );

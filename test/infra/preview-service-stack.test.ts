@@ -214,7 +214,7 @@ describe('database snapshots', () => {
     expect(project).toMatchObject({ QueuedTimeoutInMinutes: 3, TimeoutInMinutes: 8 });
   });
 
-  it("the project's role reads snapshot plans and parameters only, pulls the cache and pushes to the preview repository", () => {
+  it("the project's role reads snapshot plans, reads and deletes snapshot parameters only, pulls the cache, pushes to the preview repository", () => {
     const statements = roleStatements(synth.resources, snapshotRole());
     const find = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
     expect(find('ecr:PutImage').map(resourcesOf)).toEqual([[arnOf(synth.stack.images.repository)]]);
@@ -223,7 +223,8 @@ describe('database snapshots', () => {
     const parameters = find('ssm:GetParameters');
     expect(parameters).toHaveLength(1);
     expect(json(parameters[0]?.Resource)).toContain(':parameter/preview-service/dev/secrets/db-snapshot-*');
-    expect(json(statements)).not.toMatch(/ssm:(PutParameter|DeleteParameters)/);
+    expect(actionsOf(parameters[0]!).sort()).toEqual(['ssm:DeleteParameters', 'ssm:GetParameters']);
+    expect(json(statements)).not.toContain('ssm:PutParameter');
     const cache = find('ecr:BatchImportUpstreamImage');
     expect(json(cache.map((s) => s.Resource))).toContain(
       `:repository/${synth.stack.images.publicImagePrefix}/*`,

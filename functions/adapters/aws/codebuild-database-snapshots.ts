@@ -49,7 +49,7 @@ const deleteBatch = 10;
  * CodeBuild project that runs the task's database, migrate and seed containers on their own and
  * pushes the result (database-snapshot-build.ts). The build's secret values are SSM SecureString
  * parameters under `<secrets path>/db-snapshot-<key>/`, written before the build and deleted once it
- * is over.
+ * is over: by the build itself, and here (a build that never ran).
  */
 export class CodeBuildDatabaseSnapshots implements DatabaseSnapshotStore {
   private readonly pollMs: number;
@@ -128,6 +128,11 @@ export class CodeBuildDatabaseSnapshots implements DatabaseSnapshotStore {
             { name: 'SNAPSHOT_REPO', value: this.settings.repositoryUri, type: 'PLAINTEXT' },
             { name: 'SNAPSHOT_TAG', value: tag, type: 'PLAINTEXT' },
             { name: 'SNAPSHOT_GENERATION_TAG', value: generationTag(key, generationId), type: 'PLAINTEXT' },
+            {
+              name: 'SNAPSHOT_PARAMETERS',
+              value: parameters.map((p) => p.parameterName).join(' '),
+              type: 'PLAINTEXT',
+            },
             ...parameters.map((p) => ({
               name: p.variable,
               value: p.parameterName,

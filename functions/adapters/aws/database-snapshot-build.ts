@@ -197,22 +197,23 @@ export const snapshotBuildFiles = { plan: 'plan.json', script: 'build-snapshot.p
 
 /**
  * The snapshot project's buildspec (privileged: it runs Docker). StartBuild passes SNAPSHOT_REPO,
- * SNAPSHOT_TAG, SNAPSHOT_GENERATION_TAG and the secret variables. The key's tag is pushed last: once
- * `find` sees it, the snapshot is complete.
+ * SNAPSHOT_TAG, SNAPSHOT_GENERATION_TAG, the secret variables and SNAPSHOT_PARAMETERS, the names of
+ * their parameters, which the build deletes however it ends (`finally`), even when whoever started it
+ * is gone. The key's tag is pushed last: once `find` sees it, the snapshot is complete.
  */
 export const snapshotBuildspec = {
   version: '0.2',
   phases: {
-    pre_build: {
-      commands: [
-        'aws ecr get-login-password | docker login --username AWS --password-stdin "${SNAPSHOT_REPO%%/*}"',
-      ],
-    },
     build: {
       commands: [
+        'aws ecr get-login-password | docker login --username AWS --password-stdin "${SNAPSHOT_REPO%%/*}"',
         `python3 ${snapshotBuildFiles.script} ${snapshotBuildFiles.plan} "$SNAPSHOT_REPO:$SNAPSHOT_TAG" "$SNAPSHOT_REPO:$SNAPSHOT_GENERATION_TAG"`,
         'docker push "$SNAPSHOT_REPO:$SNAPSHOT_GENERATION_TAG"',
         'docker push "$SNAPSHOT_REPO:$SNAPSHOT_TAG"',
+      ],
+      finally: [
+        // DeleteParameters takes ten names at a time.
+        'printf "%s\\n" $SNAPSHOT_PARAMETERS | xargs -r -n 10 aws ssm delete-parameters --names',
       ],
     },
   },

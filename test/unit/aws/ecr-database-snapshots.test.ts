@@ -289,6 +289,8 @@ describe('CodeBuildDatabaseSnapshots', () => {
         { name: 'SNAPSHOT_REPO', value: repository, type: 'PLAINTEXT' },
         { name: 'SNAPSHOT_TAG', value: tag, type: 'PLAINTEXT' },
         { name: 'SNAPSHOT_GENERATION_TAG', value: `${tag}-g795a4b3b09315ad3896a79f2`, type: 'PLAINTEXT' },
+        // The build deletes them itself, however it ends.
+        { name: 'SNAPSHOT_PARAMETERS', value: [1, 2, 3, 4].map(parameter).join(' '), type: 'PLAINTEXT' },
         { name: 'SNAPSHOT_SECRET_1', value: parameter(1), type: 'PARAMETER_STORE' },
         { name: 'SNAPSHOT_SECRET_2', value: parameter(2), type: 'PARAMETER_STORE' },
         { name: 'SNAPSHOT_SECRET_3', value: parameter(3), type: 'PARAMETER_STORE' },
