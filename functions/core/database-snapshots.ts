@@ -68,7 +68,7 @@ export interface DatabaseSnapshotSettings {
   readonly store: DatabaseSnapshotStore;
   readonly maxCount: number;
   readonly maxAgeSeconds: number;
-  /** A snapshot that could not be made or evicted: logged, never a launch's failure. */
+  /** A snapshot that could not be looked up, made or evicted: logged, never a launch's failure. */
   readonly onError: (error: unknown, context: { key?: string; generationId: string }) => void;
 }
 

@@ -190,7 +190,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
           maxCount: config.databaseSnapshots.maxCount,
           maxAgeSeconds: config.databaseSnapshots.maxAgeSeconds,
           onError: (error, context) =>
-            logger.warn('a database snapshot could not be made or evicted', { ...context, error }),
+            logger.warn('a database snapshot could not be looked up, made or evicted', { ...context, error }),
         }
       : undefined;
   const snapshotListing = launcherSnapshots ?? listingOnly(config);
