@@ -16,7 +16,11 @@ import { DeleteParametersCommand, PutParameterCommand, SSMClient } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CodeBuildDatabaseSnapshots } from '#adapters/aws/codebuild-database-snapshots.js';
-import { snapshotBuildScript, type SnapshotBuildPlan } from '#adapters/aws/database-snapshot-build.js';
+import {
+  snapshotBuildScript,
+  snapshotBuildspec,
+  type SnapshotBuildPlan,
+} from '#adapters/aws/database-snapshot-build.js';
 import { EcrSnapshotImages, generationTag, snapshotDataPath } from '#adapters/aws/ecr-snapshot-images.js';
 import { buildTaskDefinition } from '#core/task-definition.js';
 import { defaultTiers } from '#core/tiers.js';
@@ -319,6 +323,17 @@ describe('CodeBuildDatabaseSnapshots', () => {
       `The snapshot build ${buildId} ended FAILED: BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: python3 build-snapshot.py`,
     );
     expect(ssm.commandCalls(DeleteParametersCommand)[0]?.args[0].input.Names).toHaveLength(3);
+  });
+
+  it("pushes the key's tag last, so a snapshot found is complete, and deletes the parameters however the build ends", () => {
+    const { commands, finally: cleanup } = snapshotBuildspec.phases.build;
+    expect(commands.slice(-2)).toEqual([
+      'docker push "$SNAPSHOT_REPO:$SNAPSHOT_GENERATION_TAG"',
+      'docker push "$SNAPSHOT_REPO:$SNAPSHOT_TAG"',
+    ]);
+    expect(cleanup).toEqual([
+      'printf "%s\\n" $SNAPSHOT_PARAMETERS | xargs -r -n 10 aws ssm delete-parameters --names',
+    ]);
   });
 
   it('makes no snapshot of a task that neither migrates nor seeds', async () => {
