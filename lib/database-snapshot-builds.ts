@@ -54,7 +54,8 @@ export class DatabaseSnapshotBuilds extends Construct {
         privileged: true,
       },
       // start-preview waits for the build after the launch it follows, within its 15 minutes.
-      queuedTimeout: Duration.minutes(3),
+      // The shortest queue timeout CodeBuild accepts.
+      queuedTimeout: Duration.minutes(5),
       timeout: Duration.minutes(8),
       logging: { cloudWatch: { logGroup } },
     });

@@ -71,6 +71,9 @@ const jwtSchema = z
     }
   });
 
+/** `<account>.dkr.ecr.<region>.<suffix>/<name>`, every private ECR repository URI: (account, name). */
+export const ecrRepositoryUri = /^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.[a-z0-9.]+\/([a-z0-9][a-z0-9._/-]*)$/;
+
 /** What every function but the authorizer reads: the service's stores, limits and schedules. */
 const serviceSchema = stageSchema.extend({
   PREVIEW_RUNNER: z.enum(['docker', 'process', 'ecs']).optional(),
@@ -135,7 +138,10 @@ const serviceSchema = stageSchema.extend({
   /** AWS: the ECR repository that keeps snapshot images (`db-snapshot-<key>` tags); local Docker otherwise. */
   PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: z
     .string()
-    .regex(/^[^/\s]+\/[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, 'must be a repository URI such as <registry>/<name>')
+    .regex(
+      ecrRepositoryUri,
+      'must be an ECR repository URI such as <account>.dkr.ecr.<region>.amazonaws.com/<name>',
+    )
     .optional(),
   /** AWS: the CodeBuild project that makes snapshots (set where launches run). */
   PREVIEW_DB_SNAPSHOT_PROJECT: optionalText,

@@ -211,7 +211,7 @@ describe('database snapshots', () => {
     expect(project.Source).toMatchObject({ Type: 'NO_SOURCE' });
     expect(project.VpcConfig).toBeUndefined();
     // Queued plus building fits within what start-preview has left after the launch it follows.
-    expect(project).toMatchObject({ QueuedTimeoutInMinutes: 3, TimeoutInMinutes: 8 });
+    expect(project).toMatchObject({ QueuedTimeoutInMinutes: 5, TimeoutInMinutes: 8 });
   });
 
   it("the project's role reads snapshot plans, reads and deletes snapshot parameters only, pulls the cache, pushes to the preview repository", () => {

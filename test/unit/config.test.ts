@@ -132,8 +132,8 @@ describe('loadConfig', () => {
       maxCount: 5,
       maxAgeSeconds: 24 * 3600,
     });
-    expect(problemsOf({ PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: 'preview-app' })).toEqual([
-      'PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: must be a repository URI such as <registry>/<name>',
+    expect(problemsOf({ PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: 'registry.example.com/preview-app' })).toEqual([
+      'PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: must be an ECR repository URI such as <account>.dkr.ecr.<region>.amazonaws.com/<name>',
     ]);
   });
 

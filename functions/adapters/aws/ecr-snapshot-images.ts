@@ -7,6 +7,7 @@ import {
   type ECRClient,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
+import { ecrRepositoryUri } from '#core/config.js';
 import type { DatabaseSnapshot, SnapshotEviction } from '#core/database-snapshots.js';
 import { AppError } from '#core/errors.js';
 
@@ -42,11 +43,8 @@ interface Repository {
   readonly registryId: string;
 }
 
-/** `<account>.dkr.ecr.<region>.<suffix>/<name>`, the form of every private ECR repository URI. */
-const ecrUri = /^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.[a-z0-9.]+\/([a-z0-9][a-z0-9._/-]*)$/;
-
 function repositoryOf(uri: string): Repository | undefined {
-  const match = ecrUri.exec(uri);
+  const match = ecrRepositoryUri.exec(uri);
   return match ? { uri, registryId: match[1] ?? '', name: match[2] ?? '' } : undefined;
 }
 
