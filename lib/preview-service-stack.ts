@@ -221,6 +221,7 @@ export class PreviewServiceStack extends Stack {
       // Every generation in the bucket must name the user it belongs to.
       PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'false',
       ...tierEnvironment(config.tiers),
+      PREVIEW_DB_SNAPSHOTS: String(config.databaseSnapshots),
       ...(config.allowedOrigin ? { PREVIEW_ALLOWED_ORIGIN: config.allowedOrigin } : {}),
     };
   }

@@ -255,6 +255,11 @@ describe('database snapshots', () => {
     expect(resourcesOf(remove!)).toEqual([arnOf(synth.stack.images.repository)]);
   });
 
+  it('are on for every function unless the stage turns them off', () => {
+    for (const name of allFunctionNames())
+      expect(environmentOf(name).PREVIEW_DB_SNAPSHOTS, name).toBe('true');
+  });
+
   it('launching functions find snapshots and database image digests; the config route lists snapshots', () => {
     const repository = arnOf(synth.stack.images.repository);
     for (const name of allFunctionNames()) {
