@@ -4,6 +4,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { FunctionAccess, RuntimeAccess, TableAccess, TableName } from '#handlers/registry.js';
 import type { DataTables } from './data-tables.js';
+import type { DatabaseSnapshotBuilds } from './database-snapshot-builds.js';
 import type { ImageBuilds } from './image-builds.js';
 import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
 import type { MaintenanceSwitch } from './maintenance-switch.js';
@@ -30,6 +31,7 @@ export interface ServiceResources {
   /** Read by every function that launches or recovers previews. */
   readonly maintenance: MaintenanceSwitch;
   readonly secrets: PreviewSecrets;
+  readonly databaseSnapshots: DatabaseSnapshotBuilds;
   readonly generations: BucketArea;
   readonly buildSources: BucketArea;
   readonly exports: BucketArea;
@@ -98,6 +100,8 @@ export class FunctionFactory {
     if (access.exports) this.grantExports(fn);
     if (access.startsPreviews) this.grantInvoke(fn, this.resources.startPreviewFunction);
     if (access.slicesFanOut) this.grantSlices(fn, spec);
+    if (access.makesDatabaseSnapshots) this.grantSnapshotBuilds(fn);
+    if (access.listsDatabaseSnapshots) this.grantSnapshotListing(fn);
     return fn;
   }
 
@@ -136,7 +140,35 @@ export class FunctionFactory {
       // The preview subnets cannot reach Docker Hub: database images come through the ECR cache.
       PREVIEW_DATABASE_IMAGE_POSTGRESQL: databaseImages.postgresql,
       PREVIEW_DATABASE_IMAGE_MONGODB: databaseImages.mongodb,
+      PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: images.repository.repositoryUri,
+      PREVIEW_DB_SNAPSHOT_PROJECT: this.resources.databaseSnapshots.project.projectName,
     };
+  }
+
+  /** Starting and following snapshot builds, and evicting snapshots (deleting their images). */
+  private grantSnapshotBuilds(fn: ServiceFunction): void {
+    const { databaseSnapshots, images } = this.resources;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'],
+        resources: [databaseSnapshots.project.projectArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ecr:BatchDeleteImage'],
+        resources: [images.repository.repositoryArn],
+      }),
+    );
+  }
+
+  /** `GET …/preview/config` lists a generation's snapshots: the repository's tags. */
+  private grantSnapshotListing(fn: ServiceFunction): void {
+    const { images } = this.resources;
+    fn.addEnvironment({ PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: images.repository.repositoryUri });
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [images.repository.repositoryArn] }),
+    );
   }
 
   /** Its own fixed name and the right to invoke it: an ARN built from the name, not a reference to itself. */
@@ -277,8 +309,17 @@ export class FunctionFactory {
         resources: [images.project.projectArn],
       }),
     );
+    // The image and snapshot tags, and the digests of the database images that key snapshots.
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['ecr:DescribeImages'], resources: [images.repository.repositoryArn] }),
+      new PolicyStatement({
+        actions: ['ecr:DescribeImages'],
+        resources: [images.repository.repositoryArn, this.resources.databaseSnapshots.cacheRepositoryArns],
+      }),
+    );
+    acknowledgeWildcardResource(
+      fn,
+      this.resources.databaseSnapshots.cacheRepositoryArns,
+      "The pull-through cache creates one repository per public image, all under this stage's prefix.",
     );
     const sources = buildSources.bucket.arnForObjects(`${buildSources.prefix}*`);
     fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [sources] }));

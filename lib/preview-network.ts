@@ -203,6 +203,26 @@ export class PreviewNetwork extends Construct {
     this.interfaceEndpoints
       .get('Ssm')!
       .addToPolicy(allow('PreviewSecrets', ['ssm:GetParameters'], [resources.parameterArns]));
+    // Private DNS sends the launching functions' calls here too: image and snapshot lookups,
+    // snapshot eviction, and the previews' and snapshot builds' secret parameters.
+    const ecrApi = this.interfaceEndpoints.get('EcrApi')!;
+    ecrApi.addToPolicy(
+      allow(
+        'FindServiceImages',
+        ['ecr:DescribeImages'],
+        [...resources.repositoryArns, ...resources.cacheRepositoryArns],
+      ),
+    );
+    ecrApi.addToPolicy(allow('EvictSnapshots', ['ecr:BatchDeleteImage'], resources.repositoryArns));
+    this.interfaceEndpoints
+      .get('Ssm')!
+      .addToPolicy(
+        allow(
+          'ManagePreviewSecrets',
+          ['ssm:PutParameter', 'ssm:DeleteParameters', 'ssm:GetParametersByPath'],
+          [resources.parameterArns],
+        ),
+      );
     this.dynamoDbEndpoint.addToPolicy(
       allow(
         'ServiceTables',

@@ -10,6 +10,7 @@ import { tierVariables, type TierName } from '#core/tiers.js';
 import { DataTables } from './data-tables.js';
 import { reservedConcurrency } from './function-concurrency.js';
 import { FunctionFactory } from './function-factory.js';
+import { DatabaseSnapshotBuilds } from './database-snapshot-builds.js';
 import { ImageBuilds } from './image-builds.js';
 import { MaintenanceSwitch } from './maintenance-switch.js';
 import { OperationsDashboard } from './operations-dashboard.js';
@@ -50,6 +51,7 @@ export class PreviewServiceStack extends Stack {
   readonly previews: PreviewCluster;
   readonly images: ImageBuilds;
   readonly secrets: PreviewSecrets;
+  readonly databaseSnapshots: DatabaseSnapshotBuilds;
   readonly buckets: { generations: SecureBucket; buildSources: SecureBucket; exports: SecureBucket };
   readonly restApi: PreviewRestApi;
   readonly webSocket: PreviewWebSocketApi;
@@ -99,6 +101,16 @@ export class PreviewServiceStack extends Stack {
     });
     this.secrets = new PreviewSecrets(this, 'Secrets', { stage, retain: production });
     this.secrets.grantFetch({ role: this.previews.executionRole, scope: this.previews.executionRole });
+    this.databaseSnapshots = new DatabaseSnapshotBuilds(this, 'DatabaseSnapshots', {
+      stage,
+      repository: this.images.repository,
+      publicImagePrefix: this.images.publicImagePrefix,
+      sourceBucket: this.buckets.buildSources.bucket,
+      sourcePrefix: bucketPrefixes.buildSources,
+      secrets: this.secrets,
+      logRetention: defaults.logRetention,
+      retain: production,
+    });
     const cacheRepositories = this.formatArn({
       service: 'ecr',
       resource: 'repository',
@@ -148,6 +160,7 @@ export class PreviewServiceStack extends Stack {
       images: this.images,
       maintenance: this.maintenance,
       secrets: this.secrets,
+      databaseSnapshots: this.databaseSnapshots,
       generations: { bucket: this.buckets.generations.bucket, prefix: bucketPrefixes.generations },
       buildSources: { bucket: this.buckets.buildSources.bucket, prefix: bucketPrefixes.buildSources },
       exports: { bucket: this.buckets.exports.bucket, prefix: bucketPrefixes.exports },
@@ -208,6 +221,7 @@ export class PreviewServiceStack extends Stack {
       // Every generation in the bucket must name the user it belongs to.
       PREVIEW_ALLOW_UNOWNED_GENERATIONS: 'false',
       ...tierEnvironment(config.tiers),
+      PREVIEW_DB_SNAPSHOTS: String(config.databaseSnapshots),
       ...(config.allowedOrigin ? { PREVIEW_ALLOWED_ORIGIN: config.allowedOrigin } : {}),
     };
   }

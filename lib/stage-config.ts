@@ -51,6 +51,8 @@ export interface StageConfig {
   readonly userRateLimitPerMinute: number;
   /** Refuse new launches (429) while everything else keeps working: set before a risky deploy. */
   readonly drainLaunches: boolean;
+  /** Start PostgreSQL launches from database snapshots (made by the snapshot project); off: every launch migrates. */
+  readonly databaseSnapshots: boolean;
   readonly concurrency: ConcurrencySettings;
 }
 
@@ -295,6 +297,10 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
     defaultUserRateLimitPerMinute,
   );
   const drainLaunches = attempt(() => optionalBoolean('drainLaunches', setting('drainLaunches')), undefined);
+  const databaseSnapshots = attempt(
+    () => optionalBoolean('databaseSnapshots', setting('databaseSnapshots')),
+    undefined,
+  );
   const concurrency: ConcurrencySettings = {
     startPreview: attempt(
       () =>
@@ -333,6 +339,7 @@ export function stageConfigFromContext(read: ContextReader): StageConfig {
     ...(webAclArn === undefined ? {} : { webAclArn }),
     userRateLimitPerMinute,
     drainLaunches: drainLaunches ?? false,
+    databaseSnapshots: databaseSnapshots ?? true,
     concurrency,
   };
 }

@@ -34,7 +34,7 @@ export const launchRequestSchema = z
     freshDatabase: z
       .boolean()
       .optional()
-      .describe('Run migrations and seed even where a snapshot of their result exists (PostgreSQL, local).'),
+      .describe('Run migrations and seed even where a snapshot of their result exists (PostgreSQL).'),
   })
   .strict();
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;

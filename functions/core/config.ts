@@ -71,6 +71,9 @@ const jwtSchema = z
     }
   });
 
+/** `<account>.dkr.ecr.<region>.<suffix>/<name>`, every private ECR repository URI: (account, name). */
+export const ecrRepositoryUri = /^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.[a-z0-9.]+\/([a-z0-9][a-z0-9._/-]*)$/;
+
 /** What every function but the authorizer reads: the service's stores, limits and schedules. */
 const serviceSchema = stageSchema.extend({
   PREVIEW_RUNNER: z.enum(['docker', 'process', 'ecs']).optional(),
@@ -130,8 +133,18 @@ const serviceSchema = stageSchema.extend({
   /** The SSM parameter holding the maintenance switch (AWS); it wins over PREVIEW_MAINTENANCE. */
   PREVIEW_MAINTENANCE_PARAMETER: optionalText,
   PREVIEW_MAINTENANCE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-  /** Database snapshots (local Docker): start later launches from a migrated and seeded database. */
+  /** Database snapshots: start later launches from a migrated and seeded database. */
   PREVIEW_DB_SNAPSHOTS: booleanText.default(true),
+  /** AWS: the ECR repository that keeps snapshot images (`db-snapshot-<key>` tags); local Docker otherwise. */
+  PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: z
+    .string()
+    .regex(
+      ecrRepositoryUri,
+      'must be an ECR repository URI such as <account>.dkr.ecr.<region>.amazonaws.com/<name>',
+    )
+    .optional(),
+  /** AWS: the CodeBuild project that makes snapshots (set where launches run). */
+  PREVIEW_DB_SNAPSHOT_PROJECT: optionalText,
   PREVIEW_DB_SNAPSHOT_MAX_COUNT: z.coerce.number().int().min(1).max(1000).default(20),
   PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS: z.coerce
     .number()
@@ -302,9 +315,13 @@ export interface Config {
   readonly allowedOrigin: string | undefined;
   /** Where database sidecar images come from (an ECR pull-through cache in AWS). */
   readonly databaseImages: { readonly postgresql?: string; readonly mongodb?: string };
-  /** Snapshots of migrated and seeded databases, where the runtime keeps them (local Docker). */
+  /** Snapshots of migrated and seeded databases, where the runtime keeps them. */
   readonly databaseSnapshots: {
     readonly enabled: boolean;
+    /** AWS: where snapshot images are kept (ECR); absent locally, where Docker keeps them. */
+    readonly repositoryUri: string | undefined;
+    /** AWS: the CodeBuild project that makes them; absent where none are made (listing only). */
+    readonly buildProject: string | undefined;
     /** The most kept; the oldest beyond are removed. */
     readonly maxCount: number;
     /** Older ones are removed. */
@@ -505,6 +522,8 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     databaseSnapshots: {
       enabled: e.PREVIEW_DB_SNAPSHOTS,
+      repositoryUri: e.PREVIEW_DB_SNAPSHOT_REPOSITORY_URI,
+      buildProject: e.PREVIEW_DB_SNAPSHOT_PROJECT,
       maxCount: e.PREVIEW_DB_SNAPSHOT_MAX_COUNT,
       maxAgeSeconds: e.PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS * 3600,
     },

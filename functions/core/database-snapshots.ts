@@ -3,7 +3,7 @@ import type { PreviewTaskDefinition } from './task-definition.js';
 
 /**
  * A database as migrations and seed left it, kept so a later launch of the same inputs starts from
- * it and skips both steps. Locally a Docker image; in AWS (see docs/deploy.md) not yet stored.
+ * it and skips both steps. A database image: in the local Docker engine, or in ECR in AWS.
  */
 export interface DatabaseSnapshot {
   /** The content hash of everything that produced the data (see `snapshotKey`). */
@@ -23,7 +23,7 @@ export interface SnapshotEviction {
   readonly now: Date;
 }
 
-/** Where snapshots are kept: the local Docker engine's images. */
+/** Where snapshots are kept: the local Docker engine's images, or tags of an ECR repository in AWS. */
 export interface DatabaseSnapshotStore {
   find(key: string): Promise<DatabaseSnapshot | undefined>;
   /** The runtime's id of a database image: a tag rebuilt from other content has another. */
@@ -68,6 +68,11 @@ export interface DatabaseSnapshotSettings {
   readonly store: DatabaseSnapshotStore;
   readonly maxCount: number;
   readonly maxAgeSeconds: number;
-  /** A snapshot that could not be made or evicted: logged, never a launch's failure. */
+  /** A snapshot that could not be looked up, made or evicted: logged, never a launch's failure. */
   readonly onError: (error: unknown, context: { key?: string; generationId: string }) => void;
+}
+
+/** What `GET …/preview/config` shows of snapshots: a generation's, and how long they are kept. */
+export interface SnapshotListing extends Pick<DatabaseSnapshotSettings, 'maxCount' | 'maxAgeSeconds'> {
+  readonly store: Pick<DatabaseSnapshotStore, 'list'>;
 }

@@ -83,6 +83,10 @@ export interface FunctionAccess {
   readonly previewLogs?: boolean;
   /** Writes log exports and presigns their download. */
   readonly exports?: boolean;
+  /** Makes and evicts database snapshots after a launch: starts the snapshot build, deletes old snapshots. */
+  readonly makesDatabaseSnapshots?: boolean;
+  /** Lists database snapshots (ECR) without running launches. */
+  readonly listsDatabaseSnapshots?: boolean;
   /** Invokes start-preview asynchronously. */
   readonly startsPreviews?: boolean;
   /** Invokes the log-replay function asynchronously. */
@@ -177,7 +181,7 @@ export const restFunctions: { readonly [Name in RestRouteName]: RestFunction } =
   },
   'get-preview-config': {
     module: handlerModule('http/get-preview-config.ts', () => import('./http/get-preview-config.js')),
-    access: { tables: ownPreview, generations: true },
+    access: { tables: ownPreview, generations: true, listsDatabaseSnapshots: true },
   },
   'query-logs': {
     module: handlerModule('http/query-logs.ts', () => import('./http/query-logs.js')),
@@ -283,7 +287,14 @@ export const eventFunctions = {
     description: 'Builds the image and starts the task of a launched preview',
     trigger: { kind: 'invoked' },
     module: handlerModule('tasks/start-preview.ts', () => import('./tasks/start-preview.js')),
-    access: { tables: changesStatus, generations: true, runtime: 'run', reachesTasks: true, websocket: true },
+    access: {
+      tables: changesStatus,
+      generations: true,
+      runtime: 'run',
+      reachesTasks: true,
+      websocket: true,
+      makesDatabaseSnapshots: true,
+    },
     // A build on CodeBuild followed to healthy takes minutes.
     timeoutSeconds: launchTimeoutSeconds,
     memorySize: 1024,

@@ -1,4 +1,5 @@
-import { dynamoDocumentClient, s3, ssm } from '#adapters/aws/clients.js';
+import { dynamoDocumentClient, ecr, s3, ssm } from '#adapters/aws/clients.js';
+import { EcrSnapshotImages } from '#adapters/aws/ecr-snapshot-images.js';
 import { ssmMaintenanceSwitch } from '#adapters/aws/ssm-maintenance-switch.js';
 import { powertoolsServiceMetrics } from '#adapters/aws/powertools-service-metrics.js';
 import { ecsRuntime } from '#adapters/aws/ecs-runtime.js';
@@ -13,7 +14,7 @@ import { CachedPreviewStore } from '#core/cached-preview-store.js';
 import { systemClock, type Clock } from '#core/clock.js';
 import { loadAuthorizerConfig, loadConfig, type AuthorizerConfig, type Config } from '#core/config.js';
 import { fixedMaintenanceSwitch, type MaintenanceSwitch } from '#core/maintenance.js';
-import type { DatabaseSnapshotSettings } from '#core/database-snapshots.js';
+import type { DatabaseSnapshotSettings, SnapshotListing } from '#core/database-snapshots.js';
 import type { GenerationStore, LaunchStarter } from '#core/ports.js';
 import { PreviewLauncher } from '#core/services/preview-launcher.js';
 import { PreviewMetrics } from '#core/services/preview-metrics.js';
@@ -146,7 +147,9 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
   const tableStore = new DynamoDbPreviewStore(client, config.tables.previews);
   const previewStore = extra.soleWriter ? new CachedPreviewStore(tableStore, clock, readCache) : tableStore;
   // In AWS the environment chooses ECS; the local runtime passes its own (Docker or processes).
-  const runtime = extra.runtime ?? (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays) : undefined);
+  const runtime =
+    extra.runtime ??
+    (config.ecs ? ecsRuntime(config.ecs, config.logRetentionDays, config.databaseSnapshots) : undefined);
   const metricsTable = new DynamoDbMetricsStore(client, config.tables.metrics, config.metricsRetentionDays);
   const metrics = extra.soleWriter ? new CachedMetricsStore(metricsTable, clock, readCache) : metricsTable;
   const logAdapters = extra.logs ?? (config.logPipeline ? awsLogAdapters(config.logPipeline) : undefined);
@@ -187,9 +190,10 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
           maxCount: config.databaseSnapshots.maxCount,
           maxAgeSeconds: config.databaseSnapshots.maxAgeSeconds,
           onError: (error, context) =>
-            logger.warn('a database snapshot could not be made or evicted', { ...context, error }),
+            logger.warn('a database snapshot could not be looked up, made or evicted', { ...context, error }),
         }
       : undefined;
+  const snapshotListing = launcherSnapshots ?? listingOnly(config);
   const launcher =
     runtime &&
     new PreviewLauncher({
@@ -220,7 +224,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     ),
     clock,
     serviceMetrics,
-    ...(launcherSnapshots ? { databaseSnapshots: launcherSnapshots } : {}),
+    ...(snapshotListing ? { databaseSnapshots: snapshotListing } : {}),
   });
   const sampler =
     runtime &&
@@ -295,5 +299,18 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
     maintenanceStop,
     logs,
     serviceMetrics,
+  };
+}
+
+/**
+ * Snapshots for a function that lists them but runs no launch (`GET …/preview/config` in AWS): the
+ * ECR repository they are kept in.
+ */
+function listingOnly({ databaseSnapshots: snapshots }: Config): SnapshotListing | undefined {
+  if (!snapshots.enabled || !snapshots.repositoryUri) return undefined;
+  return {
+    store: new EcrSnapshotImages(ecr(), snapshots.repositoryUri),
+    maxCount: snapshots.maxCount,
+    maxAgeSeconds: snapshots.maxAgeSeconds,
   };
 }

@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgements, nagFindings } from './checks.js';
 import { imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
+import { snapshotBuildspec } from '#adapters/aws/database-snapshot-build.js';
 import { tableDefinitions } from '#adapters/aws/table-definitions.js';
 import { routes } from '#handlers/http/routes.js';
 import { webSocketRoutes } from '#handlers/websocket/routes.js';
@@ -189,6 +190,104 @@ describe('data', () => {
   });
 });
 
+describe('database snapshots', () => {
+  const snapshotProject = () => {
+    const found = ofType(synth.resources, 'AWS::CodeBuild::Project').find(
+      ([, project]) =>
+        json(JSON.parse((project.Properties?.Source as { BuildSpec: string }).BuildSpec)) ===
+        json(snapshotBuildspec),
+    );
+    if (!found) throw new Error('no project builds database snapshots');
+    return found;
+  };
+  const snapshotRole = () => {
+    const properties = snapshotProject()[1].Properties ?? {};
+    return (properties.ServiceRole as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+  };
+
+  it('a CodeBuild project of their own builds them privileged with the snapshot buildspec, outside the VPC', () => {
+    const project = snapshotProject()[1].Properties ?? {};
+    expect(project.Environment).toMatchObject({ PrivilegedMode: true, Type: 'LINUX_CONTAINER' });
+    expect(project.Source).toMatchObject({ Type: 'NO_SOURCE' });
+    expect(project.VpcConfig).toBeUndefined();
+    // Queued plus building fits within what start-preview has left after the launch it follows.
+    expect(project).toMatchObject({ QueuedTimeoutInMinutes: 5, TimeoutInMinutes: 8 });
+  });
+
+  it("the project's role reads snapshot plans, reads and deletes snapshot parameters only, pulls the cache, pushes to the preview repository", () => {
+    const statements = roleStatements(synth.resources, snapshotRole());
+    const find = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
+    expect(find('ecr:PutImage').map(resourcesOf)).toEqual([[arnOf(synth.stack.images.repository)]]);
+    expect(json(find('s3:GetObject').map((s) => s.Resource))).toContain('/build-sources/db-snapshot-*');
+    expect(json(find('s3:GetObject'))).not.toContain('/build-sources/*');
+    const parameters = find('ssm:GetParameters');
+    expect(parameters).toHaveLength(1);
+    expect(json(parameters[0]?.Resource)).toContain(':parameter/preview-service/dev/secrets/db-snapshot-*');
+    expect(actionsOf(parameters[0]!).sort()).toEqual(['ssm:DeleteParameters', 'ssm:GetParameters']);
+    expect(json(statements)).not.toContain('ssm:PutParameter');
+    const cache = find('ecr:BatchImportUpstreamImage');
+    expect(json(cache.map((s) => s.Resource))).toContain(
+      `:repository/${synth.stack.images.publicImagePrefix}/*`,
+    );
+    expect(json(find('kms:Decrypt').map((s) => s.Resource))).toContain(
+      logicalId(synth.stack, synth.stack.secrets.key),
+    );
+    // Nothing beyond the registry login and the project's own logs and reports is granted on '*'.
+    const anyResource = statements.filter((s) => json(s.Resource) === '"*"');
+    expect(anyResource.flatMap(actionsOf)).toEqual(['ecr:GetAuthorizationToken']);
+  });
+
+  it('start-preview alone starts snapshot builds and deletes snapshot images', () => {
+    const project = arnOf(synth.stack.databaseSnapshots.project);
+    const starters = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => json(s.Resource).includes(json(project))),
+    );
+    expect(starters).toEqual(['start-preview']);
+    const start = statementsOf('start-preview').find((s) => json(s.Resource).includes(json(project)));
+    expect(actionsOf(start!).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild']);
+    // One statement with the image project's grant of the same actions.
+    expect(resourcesOf(start!)).toEqual([project, arnOf(synth.stack.images.project)]);
+    const deleters = allFunctionNames().filter((name) =>
+      statementsOf(name).some((s) => actionsOf(s).includes('ecr:BatchDeleteImage')),
+    );
+    expect(deleters).toEqual(['start-preview']);
+    const remove = statementsOf('start-preview').find((s) => actionsOf(s).includes('ecr:BatchDeleteImage'));
+    expect(resourcesOf(remove!)).toEqual([arnOf(synth.stack.images.repository)]);
+  });
+
+  it('are on for every function unless the stage turns them off', () => {
+    for (const name of allFunctionNames())
+      expect(environmentOf(name).PREVIEW_DB_SNAPSHOTS, name).toBe('true');
+  });
+
+  it('launching functions find snapshots and database image digests; the config route lists snapshots', () => {
+    const repository = arnOf(synth.stack.images.repository);
+    for (const name of allFunctionNames()) {
+      const describe = statementsOf(name).filter((s) => actionsOf(s).includes('ecr:DescribeImages'));
+      const access = accessOf(name);
+      if (access.runtime === 'run') {
+        expect(describe.flatMap(resourcesOf), name).toEqual([
+          repository,
+          synth.stack.resolve(synth.stack.databaseSnapshots.cacheRepositoryArns),
+        ]);
+        expect(environmentOf(name), name).toMatchObject({
+          PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: expect.anything(),
+          PREVIEW_DB_SNAPSHOT_PROJECT: ref(synth.stack.databaseSnapshots.project),
+        });
+      } else if (access.listsDatabaseSnapshots) {
+        expect(describe.flatMap(resourcesOf), name).toEqual([repository]);
+        expect(environmentOf(name).PREVIEW_DB_SNAPSHOT_REPOSITORY_URI, name).toBeDefined();
+        expect(environmentOf(name).PREVIEW_DB_SNAPSHOT_PROJECT, name).toBeUndefined();
+      } else {
+        expect(describe, name).toEqual([]);
+      }
+    }
+    expect(allFunctionNames().filter((name) => accessOf(name).listsDatabaseSnapshots)).toEqual([
+      'get-preview-config',
+    ]);
+  });
+});
+
 describe('network', () => {
   it('has public subnets for NAT only, function subnets with egress and isolated preview subnets', () => {
     const subnets = ofType(synth.resources, 'AWS::EC2::Subnet').map(([, subnet]) => subnet.Properties ?? {});
@@ -253,6 +352,8 @@ describe('network', () => {
         'PullPreviewImages',
         'FillPullThroughCache',
         'RegistryLogin',
+        // The API endpoint also takes the launching functions' image lookups and snapshot evictions.
+        ...(id === 'EcrApi' ? ['FindServiceImages', 'EvictSnapshots'] : []),
       ]);
       expect(json(statements[0]?.Resource)).toContain(repository);
       expect(json(statements[0]?.Resource)).toContain(
@@ -260,6 +361,14 @@ describe('network', () => {
       );
       expect(statements[2]).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
     }
+    const [, , , lookups, evictions] = policyOf('EcrApi');
+    expect(lookups).toMatchObject({ Action: 'ecr:DescribeImages' });
+    expect(json(lookups?.Resource)).toContain(repository);
+    expect(json(lookups?.Resource)).toContain(`:repository/${synth.stack.images.publicImagePrefix}/*`);
+    expect(evictions).toMatchObject({
+      Action: 'ecr:BatchDeleteImage',
+      Resource: { 'Fn::GetAtt': [repository, 'Arn'] },
+    });
     expect(policyOf('Logs')).toEqual([
       expect.objectContaining({
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -269,6 +378,11 @@ describe('network', () => {
     expect(policyOf('Ssm')).toEqual([
       expect.objectContaining({
         Action: 'ssm:GetParameters',
+        Resource: synth.stack.resolve(synth.stack.secrets.parameterArns()),
+      }),
+      // Launches write and stops delete the parameters through it too.
+      expect.objectContaining({
+        Action: ['ssm:DeleteParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
         Resource: synth.stack.resolve(synth.stack.secrets.parameterArns()),
       }),
     ]);
@@ -1260,7 +1374,8 @@ describe('inventory', () => {
       'AWS::WAFv2::WebACLAssociation': 1,
       'AWS::ECS::Cluster': 1,
       'AWS::ECR::Repository': 1,
-      'AWS::CodeBuild::Project': 1,
+      // Preview images, and database snapshots.
+      'AWS::CodeBuild::Project': 2,
       'AWS::SQS::Queue': 1,
       'AWS::SNS::Topic': 1,
       'AWS::Events::Rule': 3,

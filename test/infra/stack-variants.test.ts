@@ -42,6 +42,21 @@ describe('stage variants', () => {
     expect(settings).toHaveLength(2);
   });
 
+  it('databaseSnapshots=false turns snapshots off for every service function: launches migrate, config says so', () => {
+    const { resources } = synthesize({ ...devContext, databaseSnapshots: 'false' });
+    // The service's functions: the authorizer reads no service setting.
+    const functions = ofType(resources, 'AWS::Lambda::Function').filter(
+      ([, fn]) =>
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables
+          ?.PREVIEW_PUBLIC_URL,
+    );
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [id, fn] of functions) {
+      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.PREVIEW_DB_SNAPSHOTS, id).toBe('false');
+    }
+  });
+
   it("a web ACL from context is associated with the REST API stage instead of the stack's own", () => {
     const webAclArn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/previews/0123-abcd';
     const { template, stack, app } = synthesize({ ...devContext, webAclArn });

@@ -101,6 +101,7 @@ describe('settings', () => {
       natGateways: 2,
       userRateLimitPerMinute: 300,
       drainLaunches: false,
+      databaseSnapshots: true,
       concurrency: { startPreview: 20, fanOut: 20 },
     });
     expect(stageConfigFromContext(reader({ stage: 'pr-7' }))).toMatchObject({
@@ -124,6 +125,7 @@ describe('settings', () => {
       alarmEmail: 'nobody',
       webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:global/webacl/x/y',
       drainLaunches: 'maybe',
+      databaseSnapshots: 'sometimes',
       production: 'yes',
       startPreviewConcurrency: 0,
       fanOutConcurrency: '1000',
@@ -142,6 +144,7 @@ describe('settings', () => {
       'alarmEmail',
       'webAclArn',
       'drainLaunches',
+      'databaseSnapshots',
       'production',
       'startPreviewConcurrency',
       'fanOutConcurrency',
@@ -152,7 +155,7 @@ describe('settings', () => {
         key,
       ).toBe(true);
     }
-    expect(lines).toHaveLength(9);
+    expect(lines).toHaveLength(10);
     expect(message).toContain(
       'Invalid CDK context "fanOutConcurrency": "1000". Expected a whole number from 1 to 200.',
     );

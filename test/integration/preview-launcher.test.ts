@@ -240,3 +240,71 @@ describe('preview launcher: healthy means reachable, failures diagnosed, limits 
     expect(faults).toEqual([{ previewId: record.previewId, step: 'launching', error: fault }]);
   });
 });
+
+describe('preview launcher: database snapshots', () => {
+  /** A PostgreSQL generation with migrations and seed: one a snapshot could stand in for. */
+  const migrated: GenerationStore = {
+    async load(generationId) {
+      const manifest = {
+        id: generationId,
+        projectId: 'proj-1',
+        dbType: 'postgresql',
+        entryPoint: 'uvicorn app.main:app',
+        requiresMigrations: true,
+        migrationCommand: 'alembic upgrade head',
+        seedDataIncluded: true,
+        seedCommand: 'python -m app.seed',
+      };
+      return parseGenerationSource(
+        generationId,
+        new Map([
+          ['generation.json', Buffer.from(JSON.stringify(manifest))],
+          ['Dockerfile', Buffer.from('FROM python:3.11-slim\n')],
+        ]),
+      );
+    },
+  };
+
+  it('launches with migrations and seed when the snapshot store cannot answer, and reports why', async () => {
+    const runtime = new ScriptedRuntime();
+    const { service, stateMachine, previews } = previewServiceOn(db, { generations: migrated });
+    const unanswered = new AppError('internal', 'ECR gave no digest for postgres:15.');
+    const reported: { error: unknown; context: { key?: string; generationId: string } }[] = [];
+    const captures: string[] = [];
+    const launcher = launcherOn(
+      { stateMachine, previews },
+      {
+        runner: runtime,
+        generations: migrated,
+        client: answering(() => 200),
+        reachPollMs: 50,
+        databaseSnapshots: {
+          store: {
+            imageId: async () => Promise.reject(unanswered),
+            find: async () => undefined,
+            capture: async ({ key }) => void captures.push(key),
+            list: async () => [],
+            evict: async () => [],
+          },
+          maxCount: 20,
+          maxAgeSeconds: 3600,
+          onError: (error, context) => reported.push({ error, context }),
+        },
+      },
+    );
+    const { body } = await service.launch({ userId: 'pl-snapshot-store', tier: 'free' }, 'g-migrated', {});
+    await launcher.start(body.previewInstanceId);
+
+    expect((await previews.getById(body.previewInstanceId))?.status).toBe('healthy');
+    expect(runtime.tasks[0]?.containers.map((c) => c.name)).toEqual([
+      'database',
+      'migrate',
+      'seed',
+      'app',
+      'bridge',
+    ]);
+    expect(reported).toEqual([{ error: unanswered, context: { generationId: 'g-migrated' } }]);
+    // No key, no snapshot to make of this launch.
+    expect(captures).toEqual([]);
+  });
+});

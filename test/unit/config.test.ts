@@ -111,6 +111,32 @@ describe('loadConfig', () => {
     expect(config.ecs).toEqual({ settings: loadEcsSettings(ecsEnvironment), startFunction: 'start-preview' });
   });
 
+  it('reads where AWS keeps and makes database snapshots; none locally, where Docker keeps them', () => {
+    expect(loadConfig({}).databaseSnapshots).toEqual({
+      enabled: true,
+      repositoryUri: undefined,
+      buildProject: undefined,
+      maxCount: 20,
+      maxAgeSeconds: 168 * 3600,
+    });
+    const config = loadConfig({
+      PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app',
+      PREVIEW_DB_SNAPSHOT_PROJECT: 'preview-db-snapshot-build',
+      PREVIEW_DB_SNAPSHOT_MAX_COUNT: '5',
+      PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS: '24',
+    });
+    expect(config.databaseSnapshots).toEqual({
+      enabled: true,
+      repositoryUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app',
+      buildProject: 'preview-db-snapshot-build',
+      maxCount: 5,
+      maxAgeSeconds: 24 * 3600,
+    });
+    expect(problemsOf({ PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: 'registry.example.com/preview-app' })).toEqual([
+      'PREVIEW_DB_SNAPSHOT_REPOSITORY_URI: must be an ECR repository URI such as <account>.dkr.ecr.<region>.amazonaws.com/<name>',
+    ]);
+  });
+
   it('reads the log pipeline where the WebSocket endpoint is set, and then needs its settings', () => {
     expect(loadConfig({}).logPipeline).toBeUndefined();
     const endpoint = 'https://abc123.execute-api.eu-west-1.amazonaws.com/dev';

@@ -900,7 +900,7 @@ export interface components {
       resourceTier?: 'free' | 'pro' | 'enterprise';
       autoMigrateDatabase?: boolean;
       restart?: boolean;
-      /** @description Run migrations and seed even where a snapshot of their result exists (PostgreSQL, local). */
+      /** @description Run migrations and seed even where a snapshot of their result exists (PostgreSQL). */
       freshDatabase?: boolean;
     };
     TestRequest: {

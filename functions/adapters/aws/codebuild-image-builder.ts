@@ -98,7 +98,10 @@ export class CodeBuildImageBuilder implements ImageBuilder {
       }),
     );
     if (!build?.id) throw new AppError('internal', `CodeBuild started no build for ${source.generation.id}.`);
-    const finished = await this.completion(build.id, onBuildLog);
+    const finished = await buildCompletion(this.clients.codeBuild, build.id, onBuildLog, {
+      pollMs: this.pollMs,
+      sleep: this.sleep,
+    });
     if (finished.buildStatus !== 'SUCCEEDED') {
       throw taskFailed({
         step: 'build',
@@ -124,30 +127,33 @@ export class CodeBuildImageBuilder implements ImageBuilder {
       throw error;
     }
   }
+}
 
-  /** Polls the build until it is complete, reporting each phase as it starts and ends. */
-  private async completion(buildId: string, onBuildLog: (line: string) => void): Promise<Build> {
-    const reported = new Set<string>();
-    for (;;) {
-      const { builds = [] } = await this.clients.codeBuild.send(
-        new BatchGetBuildsCommand({ ids: [buildId] }),
-      );
-      const [build] = builds;
-      if (!build) throw new AppError('internal', `CodeBuild does not know build ${buildId}.`);
-      for (const phase of build.phases ?? []) {
-        const line = phase.phaseStatus ? `${phase.phaseType}: ${phase.phaseStatus}` : `${phase.phaseType}`;
-        if (reported.has(line)) continue;
-        reported.add(line);
-        onBuildLog(line);
-      }
-      if (build.buildComplete) return build;
-      await this.sleep(this.pollMs);
+/** Polls a build until it is complete, reporting each phase as it starts and ends. */
+export async function buildCompletion(
+  codeBuild: CodeBuildClient,
+  buildId: string,
+  onPhase: (line: string) => void,
+  polling: { readonly pollMs: number; readonly sleep: (ms: number) => Promise<unknown> },
+): Promise<Build> {
+  const reported = new Set<string>();
+  for (;;) {
+    const { builds = [] } = await codeBuild.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+    const [build] = builds;
+    if (!build) throw new AppError('internal', `CodeBuild does not know build ${buildId}.`);
+    for (const phase of build.phases ?? []) {
+      const line = phase.phaseStatus ? `${phase.phaseType}: ${phase.phaseStatus}` : `${phase.phaseType}`;
+      if (reported.has(line)) continue;
+      reported.add(line);
+      onPhase(line);
     }
+    if (build.buildComplete) return build;
+    await polling.sleep(polling.pollMs);
   }
 }
 
 /** What CodeBuild says about the phases that did not succeed, e.g. the command that failed. */
-function failureLines(build: Build): string[] {
+export function failureLines(build: Build): string[] {
   const lines = (build.phases ?? [])
     .filter((phase) => phase.phaseStatus !== undefined && phase.phaseStatus !== 'SUCCEEDED')
     .flatMap((phase) =>

@@ -57,7 +57,8 @@ const databaseCredentials: ReadonlySet<string> = new Set([
   'MONGO_INITDB_ROOT_PASSWORD',
 ]);
 
-function isSecretVariable(name: string, value: string): boolean {
+/** A variable that goes to SSM, never into a definition or a build's plain variables. */
+export function isSecretVariable(name: string, value: string): boolean {
   // SSM holds no empty value, and an empty one reveals nothing.
   return value !== '' && (databaseCredentials.has(name) || isSecretName(name));
 }

@@ -187,6 +187,8 @@ export class PreviewLauncher {
   /**
    * The launch's database plan: a PostgreSQL database that migrations or seed fill is keyed by what
    * produces its data; a snapshot of that key is used unless the launch asked for a fresh database.
+   * A store that cannot answer (ECR throttled, a database image not in ECR yet) is reported, and the
+   * launch migrates and seeds as without snapshots.
    */
   private async databasePlan(
     record: PreviewRecord,
@@ -198,16 +200,21 @@ export class PreviewLauncher {
     const seeded = generation.seedDataIncluded && generation.seedCommand !== undefined;
     if (!settings || generation.dbType !== 'postgresql' || !(migrated || seeded)) return undefined;
     const databaseImage = this.deps.databaseImages?.postgresql ?? defaultDatabaseImages.postgresql;
-    const key = snapshotKey({
-      appImage,
-      databaseImage,
-      databaseImageId: await settings.store.imageId(databaseImage),
-      migrationCommand: migrated ? generation.migrationCommand : undefined,
-      seedCommand: seeded ? generation.seedCommand : undefined,
-      environment: generation.env,
-    });
-    const restored = record.freshDatabase ? undefined : await settings.store.find(key);
-    return { key, restored };
+    try {
+      const key = snapshotKey({
+        appImage,
+        databaseImage,
+        databaseImageId: await settings.store.imageId(databaseImage),
+        migrationCommand: migrated ? generation.migrationCommand : undefined,
+        seedCommand: seeded ? generation.seedCommand : undefined,
+        environment: generation.env,
+      });
+      const restored = record.freshDatabase ? undefined : await settings.store.find(key);
+      return { key, restored };
+    } catch (error) {
+      settings.onError(error, { generationId: record.generationId });
+      return undefined;
+    }
   }
 
   /** Keeps the launch's trace on its record, once the launch is over: never on its critical path. */

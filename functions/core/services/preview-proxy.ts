@@ -16,7 +16,7 @@ import { tokenMatches } from '../ids.js';
 import { parseJson } from '../json-input.js';
 import { isSecretName, redactSecrets } from '../log-redaction.js';
 import type { Clock } from '../clock.js';
-import type { DatabaseSnapshotSettings } from '../database-snapshots.js';
+import type { SnapshotListing } from '../database-snapshots.js';
 import type { Generation } from '../generation.js';
 import { apiEndpoints } from '../openapi-endpoints.js';
 import type { OpenApiDocument } from '../openapi-schema.js';
@@ -61,7 +61,7 @@ export class PreviewProxy {
       /** Counts the apps' own 5xx answers, apart from the service's. */
       readonly serviceMetrics?: ServiceMetrics;
       /** Listed by `config`: the generation's database snapshots and how long they are kept. */
-      readonly databaseSnapshots?: Pick<DatabaseSnapshotSettings, 'store' | 'maxCount' | 'maxAgeSeconds'>;
+      readonly databaseSnapshots?: SnapshotListing;
     },
   ) {}
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ecsTask, ephemeralStorageGiB, maxSecretBytes } from '#adapters/aws/ecs-task-definition.js';
+import { snapshotDataPath } from '#adapters/aws/ecr-snapshot-images.js';
 import { AppError } from '#core/errors.js';
 import { isValidFargateSize } from '#core/fargate.js';
 import type { Generation } from '#core/generation.js';
@@ -196,6 +197,41 @@ describe('ecsTask', () => {
         bridge('5432'),
       ],
     });
+  });
+
+  it('starts a restored launch from the snapshot image: data copied into the bind mount, no migrate or seed', () => {
+    const snapshotImage = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/preview-app:db-snapshot-${'3f9c'.repeat(8)}`;
+    const restored = buildTaskDefinition({
+      previewId: 'preview_0mjv1k2a83f9c2e1d4b5a6f70',
+      generation: exampleGeneration('todo-postgres'),
+      tier: defaultTiers.free,
+      appImage,
+      databasePassword: password,
+      databaseSnapshot: { image: snapshotImage, dataPath: snapshotDataPath },
+    });
+    const { registration, secrets } = ecsTask(restored, settings);
+
+    expect(registration.containerDefinitions?.map((c) => c.name)).toEqual(['database', 'app', 'bridge']);
+    // No host: a bind mount on the task's ephemeral storage. The snapshot image declares its data
+    // path a VOLUME, so Fargate copies the data (and its owner) into the mount there.
+    expect(registration.volumes).toEqual([{ name: 'database-data' }, { name: 'scratch' }]);
+    const [database, app] = registration.containerDefinitions ?? [];
+    expect(database).toMatchObject({
+      image: snapshotImage,
+      command: ['postgres', '-c', 'fsync=off'],
+      user: '999:999',
+      environment: [
+        { name: 'PGDATA', value: `${snapshotDataPath}/pgdata` },
+        { name: 'POSTGRES_DB', value: 'preview' },
+        { name: 'POSTGRES_INITDB_ARGS', value: '--no-sync' },
+        { name: 'POSTGRES_USER', value: 'preview' },
+      ],
+      // The launch's own password, as for any launch: the snapshot holds none of it.
+      secrets: [{ name: 'POSTGRES_PASSWORD', valueFrom: `${secretsPath}/POSTGRES_PASSWORD` }],
+      mountPoints: [{ sourceVolume: 'database-data', containerPath: snapshotDataPath, readOnly: false }],
+    });
+    expect(app?.dependsOn).toEqual([{ containerName: 'database', condition: 'HEALTHY' }]);
+    expect(secrets.find((s) => s.parameterName.endsWith('/POSTGRES_PASSWORD'))?.value).toBe(password);
   });
 
   it('hands the database password and connection string over as SSM parameters, never as plain text', () => {
