@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
 import type { IRepository } from 'aws-cdk-lib/aws-ecr';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -6,7 +6,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { snapshotBuildspec } from '#adapters/aws/database-snapshot-build.js';
-import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
+import { acknowledgeCodeBuildDefaults, acknowledgeWildcardResource } from './nag-acknowledgements.js';
 import type { PreviewSecrets } from './preview-secrets.js';
 
 export interface DatabaseSnapshotBuildsProps {
@@ -117,10 +117,7 @@ export class DatabaseSnapshotBuilds extends Construct {
         'The project has no artifacts: its output is an image pushed to ECR (encrypted at rest by ECR). ' +
         'Its logs go to CloudWatch Logs; nothing is written to S3 with the project key.',
     });
-    Validations.of(this.project).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken (docker login) supports no resource-level permissions.',
-    });
+    acknowledgeCodeBuildDefaults(this.project);
     acknowledgeWildcardResource(
       this.project,
       sources,
@@ -135,25 +132,6 @@ export class DatabaseSnapshotBuilds extends Construct {
       this.project,
       parameters,
       "Each build's secret parameters are named by its snapshot key, all under the stage's secrets path.",
-    );
-    acknowledgeWildcardResource(
-      this.project,
-      stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `/aws/codebuild/${this.project.projectName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-      "CodeBuild's default log group statement, added by the CDK for every project; its streams are named per build.",
-    );
-    acknowledgeWildcardResource(
-      this.project,
-      stack.formatArn({
-        service: 'codebuild',
-        resource: 'report-group',
-        resourceName: `${this.project.projectName}-*`,
-      }),
-      'Test report groups of this project, added by the CDK for every project; the buildspec creates none.',
     );
   }
 }

@@ -1,11 +1,11 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
 import { CfnPullThroughCacheRule, Repository, TagMutability, TagStatus } from 'aws-cdk-lib/aws-ecr';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResource } from './nag-acknowledgements.js';
+import { acknowledgeCodeBuildDefaults, acknowledgeWildcardResource } from './nag-acknowledgements.js';
 import { imageBuildspec } from '#adapters/aws/codebuild-image-builder.js';
 import { defaultDatabaseImages } from '#core/task-definition.js';
 
@@ -101,40 +101,17 @@ export class ImageBuilds extends Construct {
     );
     this.repository.grantPullPush(this.project);
 
-    const stack = Stack.of(this);
     Validations.of(this.project).acknowledge({
       id: 'AwsSolutions-CB4',
       reason:
         'The project has no artifacts: its output is an image pushed to ECR (encrypted at rest by ECR). ' +
         'Its logs go to CloudWatch Logs; nothing is written to S3 with the project key.',
     });
-    Validations.of(this.project).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken (docker login) supports no resource-level permissions.',
-    });
+    acknowledgeCodeBuildDefaults(this.project);
     acknowledgeWildcardResource(
       this.project,
       props.sourceBucket.arnForObjects(`${props.sourcePrefix}*`),
       'Build sources are named by content hash at run time, all under the build-sources prefix.',
-    );
-    acknowledgeWildcardResource(
-      this.project,
-      stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `/aws/codebuild/${this.project.projectName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-      "CodeBuild's default log group statement, added by the CDK for every project; its streams are named per build.",
-    );
-    acknowledgeWildcardResource(
-      this.project,
-      stack.formatArn({
-        service: 'codebuild',
-        resource: 'report-group',
-        resourceName: `${this.project.projectName}-*`,
-      }),
-      'Test report groups of this project, added by the CDK for every project; the buildspec creates none.',
     );
   }
 

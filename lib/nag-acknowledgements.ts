@@ -1,4 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import type { Project } from 'aws-cdk-lib/aws-codebuild';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -13,6 +14,37 @@ export function acknowledgeWildcardResource(scope: IConstruct, resource: string,
 
 export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
+}
+
+/**
+ * What every CodeBuild project that pushes to ECR is granted by the CDK or needs for `docker login`,
+ * none of which can name a narrower resource.
+ */
+export function acknowledgeCodeBuildDefaults(project: Project): void {
+  const stack = Stack.of(project);
+  Validations.of(project).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'ecr:GetAuthorizationToken (docker login) supports no resource-level permissions.',
+  });
+  acknowledgeWildcardResource(
+    project,
+    stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `/aws/codebuild/${project.projectName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+    "CodeBuild's default log group statement, added by the CDK for every project; its streams are named per build.",
+  );
+  acknowledgeWildcardResource(
+    project,
+    stack.formatArn({
+      service: 'codebuild',
+      resource: 'report-group',
+      resourceName: `${project.projectName}-*`,
+    }),
+    'Test report groups of this project, added by the CDK for every project; the buildspec creates none.',
+  );
 }
 
 function flatten(node: unknown): string {
