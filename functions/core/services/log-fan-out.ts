@@ -57,22 +57,12 @@ export class LogFanOut {
     const entries = batch.events
       .map((event) => logEntry(event, { container: stream.container, secrets: origin.secrets }))
       .filter((entry): entry is LogEntry => entry !== undefined);
-    // The lines are kept before this delivery ends, so a replay that comes after it finds them;
-    // live connections need not wait for the write. A slice's lines were kept by the fan-out that
-    // handed it over.
-    const kept = slice ? Promise.resolve() : this.deps.store.record(origin.previewId, entries);
-    const [result] = await Promise.all([this.send(batch, origin.previewId, entries, slice), kept]);
-    return { previewId: origin.previewId, lines: entries.length, ...result };
-  }
-
-  /** The lines to the preview's live, subscribed connections (those of the slice, for a slice). */
-  private async send(
-    batch: LogBatch,
-    previewId: string,
-    entries: readonly LogEntry[],
-    slice: readonly string[] | undefined,
-  ): Promise<Omit<FanOutResult, 'previewId' | 'lines'>> {
-    const all = await this.deps.connections.byPreview(previewId);
+    // The lines are kept before this delivery ends, so a replay that comes after it finds them.
+    // A slice's lines were kept by the fan-out that handed it over.
+    const [, all] = await Promise.all([
+      slice ? undefined : this.deps.store.record(origin.previewId, entries),
+      this.deps.connections.byPreview(origin.previewId),
+    ]);
     const named = slice && new Set(slice);
     let connections = all.filter((c) => c.live && c.subscribed && (!named || named.has(c.connectionId)));
     let slices = 0;
@@ -80,7 +70,13 @@ export class LogFanOut {
       ({ kept: connections, handed: slices } = await this.handOver(batch, connections, this.deps.slicer));
     }
     const result = await this.deps.delivery.send(this.targets(entries.map(logMessage), connections));
-    return { connections: connections.length, slices, ...result };
+    return {
+      previewId: origin.previewId,
+      lines: entries.length,
+      connections: connections.length,
+      slices,
+      ...result,
+    };
   }
 
   /**
