@@ -139,6 +139,10 @@ const serviceSchema = stageSchema.extend({
     .min(1)
     .max(24 * 365)
     .default(168),
+  /** Launches the local runtime runs at once; the others wait their turn (not in AWS). */
+  PREVIEW_LOCAL_LAUNCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
+  /** The longest a local task waits for one of its steps (a healthy database or app, a migration). */
+  PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 const required = 'is required';
@@ -337,6 +341,13 @@ export interface Config {
     readonly parameter: string | undefined;
     readonly cacheSeconds: number;
   };
+  /** The local runtime's pace on one machine (Lambda and Fargate scale by themselves in AWS). */
+  readonly localRuntime: {
+    /** Launches run at once; more wait their turn, in arrival order. */
+    readonly launchConcurrency: number;
+    /** The longest wait for one step of a task: a healthy database or app, a finished migration. */
+    readonly stepTimeoutSeconds: number;
+  };
   readonly tiers: Tiers;
 }
 
@@ -507,6 +518,10 @@ export function loadConfig(env: Environment = process.env): Config {
       enabled: e.PREVIEW_DB_SNAPSHOTS,
       maxCount: e.PREVIEW_DB_SNAPSHOT_MAX_COUNT,
       maxAgeSeconds: e.PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS * 3600,
+    },
+    localRuntime: {
+      launchConcurrency: e.PREVIEW_LOCAL_LAUNCH_CONCURRENCY,
+      stepTimeoutSeconds: e.PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS,
     },
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,

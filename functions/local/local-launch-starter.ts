@@ -1,24 +1,61 @@
 import type { LaunchStarter } from '#core/ports.js';
 import { eventFunctions } from '#handlers/registry.js';
 
+/** Runs one launch: the start-preview handler, as the asynchronous invocation would. */
+type LaunchRun = (previewId: string) => Promise<void>;
+
+const startPreview: LaunchRun = async (previewId) => {
+  const { handler } = await eventFunctions['start-preview'].module.load();
+  await handler({ previewId });
+};
+
 /**
  * Starts launches the way the launch route's asynchronous Lambda invocation does in AWS: the
  * start-preview handler runs with the same event, outside the request that asked for it.
+ *
+ * Unlike Lambda and Fargate, every launch here shares one machine: at most `concurrency` run at
+ * once, the others wait their turn in arrival order (their previews stay `requested`). A hundred
+ * apps starting together on two cores would each miss its health check's deadline.
  */
 export class LocalLaunchStarter implements LaunchStarter {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly waiting: string[] = [];
+  /** Previews waiting or running: a sweep that takes over a launch still waiting adds nothing. */
+  private readonly accepted = new Set<string>();
+
+  constructor(
+    private readonly concurrency = Number.POSITIVE_INFINITY,
+    private readonly run: LaunchRun = startPreview,
+  ) {}
 
   async start(preview: { previewId: string }): Promise<void> {
-    const run = eventFunctions['start-preview'].module
-      .load()
-      .then(({ handler }) => handler({ previewId: preview.previewId }))
-      .catch((error: unknown) => console.error(`start-preview ${preview.previewId} failed:`, error))
-      .finally(() => this.inFlight.delete(run));
-    this.inFlight.add(run);
+    if (this.accepted.has(preview.previewId)) return;
+    this.accepted.add(preview.previewId);
+    this.waiting.push(preview.previewId);
+    this.startWaiting();
   }
 
-  /** Waits for the launches in progress, e.g. before the runtime stops. */
+  /**
+   * Waits for the launches in progress, e.g. before the runtime stops. Those still waiting are
+   * dropped: their previews stay `requested`, and the next start's sweep hands them to a launcher.
+   */
   async drain(): Promise<void> {
+    for (const previewId of this.waiting.splice(0)) this.accepted.delete(previewId);
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  private startWaiting(): void {
+    while (this.inFlight.size < this.concurrency) {
+      const previewId = this.waiting.shift();
+      if (previewId === undefined) return;
+      const run = this.run(previewId)
+        .catch((error: unknown) => console.error(`start-preview ${previewId} failed:`, error))
+        .finally(() => {
+          this.inFlight.delete(run);
+          this.accepted.delete(previewId);
+          this.startWaiting();
+        });
+      this.inFlight.add(run);
+    }
   }
 }

@@ -1,0 +1,72 @@
+import { describe, expect, it, vi } from 'vitest';
+import { LocalLaunchStarter } from '#local/local-launch-starter.js';
+
+/** Launches that end when the test says so, recording which ran. */
+class ControlledLaunches {
+  readonly started: string[] = [];
+  private readonly finishers = new Map<string, (error?: Error) => void>();
+
+  readonly run = (previewId: string) =>
+    new Promise<void>((resolve, reject) => {
+      this.started.push(previewId);
+      this.finishers.set(previewId, (error) => (error ? reject(error) : resolve()));
+    });
+
+  finish(previewId: string, error?: Error): Promise<void> {
+    this.finishers.get(previewId)!(error);
+    // The starter starts the next launch once the finished one has settled.
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const previews = (...ids: string[]) => ids.map((previewId) => ({ previewId }));
+
+describe('local launch starter', () => {
+  it('runs at most its concurrency at once and starts the others in arrival order as launches end', async () => {
+    const launches = new ControlledLaunches();
+    const starter = new LocalLaunchStarter(2, launches.run);
+    for (const preview of previews('a', 'b', 'c', 'd')) await starter.start(preview);
+    expect(launches.started).toEqual(['a', 'b']);
+
+    await launches.finish('b');
+    expect(launches.started).toEqual(['a', 'b', 'c']);
+    // A failed launch frees its place too (the launcher has recorded the failure on the preview).
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await launches.finish('a', new Error('engine went away'));
+    expect(logged).toHaveBeenCalledWith('start-preview a failed:', new Error('engine went away'));
+    logged.mockRestore();
+    expect(launches.started).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('starts a preview once while it waits or runs, and again once its launch is over', async () => {
+    const launches = new ControlledLaunches();
+    const starter = new LocalLaunchStarter(1, launches.run);
+    await starter.start({ previewId: 'a' });
+    await starter.start({ previewId: 'b' });
+    // A sweep hands both over again, as a launch still waiting looks abandoned to it.
+    await starter.start({ previewId: 'a' });
+    await starter.start({ previewId: 'b' });
+    await launches.finish('a');
+    await launches.finish('b');
+    expect(launches.started).toEqual(['a', 'b']);
+
+    await starter.start({ previewId: 'a' });
+    expect(launches.started).toEqual(['a', 'b', 'a']);
+  });
+
+  it('drains the launches running and drops those waiting, which a later start can take again', async () => {
+    const launches = new ControlledLaunches();
+    const starter = new LocalLaunchStarter(1, launches.run);
+    for (const preview of previews('a', 'b')) await starter.start(preview);
+    let drained = false;
+    const drain = starter.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+
+    await launches.finish('a');
+    await drain;
+    expect(launches.started).toEqual(['a']);
+    await starter.start({ previewId: 'b' });
+    expect(launches.started).toEqual(['a', 'b']);
+  });
+});
