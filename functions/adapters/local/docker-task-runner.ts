@@ -381,7 +381,7 @@ export class DockerTaskRunner implements TaskRunner {
     const definition = task.containers.find((c) => c.name === containerName);
     const healthCheck = definition?.healthCheck;
     const probe =
-      healthCheck?.httpPath !== undefined && started.endpoint && definition?.portMappings.length
+      healthCheck?.httpPath !== undefined && definition && askedOverHttp(definition) && started.endpoint
         ? { endpoint: started.endpoint, path: healthCheck.httpPath }
         : undefined;
     const deadline = Date.now() + this.stepTimeoutMs;
@@ -527,8 +527,20 @@ function containerSpec(
     User: definition.user,
     Labels: { ...labels, [label.container]: definition.name },
     // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
-    Healthcheck: definition.healthCheck ? dockerHealthCheck(definition.healthCheck) : { Test: ['NONE'] },
+    Healthcheck:
+      definition.healthCheck && !askedOverHttp(definition)
+        ? dockerHealthCheck(definition.healthCheck)
+        : { Test: ['NONE'] },
   };
+}
+
+/**
+ * A check with an HTTP form on a published port (the app's) is asked over HTTP: by the runner
+ * while the task starts, then by the health monitor every interval. The engine would run its
+ * command form too, a process in the container each interval: a core's worth for 100 previews.
+ */
+function askedOverHttp(definition: ContainerDefinition): boolean {
+  return definition.healthCheck?.httpPath !== undefined && definition.portMappings.length > 0;
 }
 
 /** A container's hard limits and confinement, the same for every container the service runs. */
