@@ -413,7 +413,11 @@ export class DockerTaskRunner implements TaskRunner {
       return;
     }
 
-    let lastExec = 0;
+    // An app asked over HTTP has no engine check (see askedOverHttp): its command form still runs
+    // here once an interval, as the engine would, since only inside its task does an app that
+    // listens on loopback answer (the launch diagnoses that from outside, at once).
+    const execEveryMs = probe && healthCheck ? healthCheck.intervalSeconds * 1000 : this.execPollMs;
+    let lastExec = probe ? Date.now() : 0;
     let lastInspect = 0;
     for (;;) {
       // The engine's view (an exit, its own check's verdict) changes rarely: asking it on every
@@ -428,7 +432,7 @@ export class DockerTaskRunner implements TaskRunner {
       // Docker runs its first check only one interval after the start: run the same check now,
       // so a task becomes ready as soon as it is.
       if (probe && (await answersHttp(probe.endpoint, probe.path))) break;
-      if (!probe && healthCheck && Date.now() - lastExec >= this.execPollMs) {
+      if (healthCheck && Date.now() - lastExec >= execEveryMs) {
         lastExec = Date.now();
         if (await passes(container, healthCheck)) break;
       }
