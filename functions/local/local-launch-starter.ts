@@ -19,9 +19,8 @@ const startPreview: LaunchRun = async (previewId) => {
  */
 export class LocalLaunchStarter implements LaunchStarter {
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly waiting: string[] = [];
-  /** Previews waiting or running: a sweep that takes over a launch still waiting adds nothing. */
-  private readonly accepted = new Set<string>();
+  /** Previews in arrival order: a sweep that hands over a launch still waiting adds nothing. */
+  private readonly waiting = new Set<string>();
 
   constructor(
     private readonly concurrency = Number.POSITIVE_INFINITY,
@@ -29,9 +28,7 @@ export class LocalLaunchStarter implements LaunchStarter {
   ) {}
 
   async start(preview: { previewId: string }): Promise<void> {
-    if (this.accepted.has(preview.previewId)) return;
-    this.accepted.add(preview.previewId);
-    this.waiting.push(preview.previewId);
+    this.waiting.add(preview.previewId);
     this.startWaiting();
   }
 
@@ -40,19 +37,19 @@ export class LocalLaunchStarter implements LaunchStarter {
    * dropped: their previews stay `requested`, and the next start's sweep hands them to a launcher.
    */
   async drain(): Promise<void> {
-    for (const previewId of this.waiting.splice(0)) this.accepted.delete(previewId);
+    this.waiting.clear();
     await Promise.allSettled([...this.inFlight]);
   }
 
   private startWaiting(): void {
     while (this.inFlight.size < this.concurrency) {
-      const previewId = this.waiting.shift();
+      const [previewId] = this.waiting;
       if (previewId === undefined) return;
+      this.waiting.delete(previewId);
       const run = this.run(previewId)
         .catch((error: unknown) => console.error(`start-preview ${previewId} failed:`, error))
         .finally(() => {
           this.inFlight.delete(run);
-          this.accepted.delete(previewId);
           this.startWaiting();
         });
       this.inFlight.add(run);
