@@ -115,6 +115,7 @@ const serviceSchema = stageSchema.extend({
   PREVIEW_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   PREVIEW_RESOURCE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   PREVIEW_DATABASE_COUNT_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
   PREVIEW_HEALTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
   PREVIEW_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   PREVIEW_LAUNCH_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(7200).default(600),
@@ -321,6 +322,8 @@ export interface Config {
   readonly logRetentionDays: number;
   /** How often the local runtime samples resource use (Container Insights does it in AWS). */
   readonly resourceSampleSeconds: number;
+  /** Previews the local sampler samples at once (each costs the engine a stats call and a process). */
+  readonly resourceSampleConcurrency: number;
   /** How often the resource sampler counts a preview's database tables and rows, at most. */
   readonly databaseCountSeconds: number;
   /** Unhealthy checks in a row before a preview is restarted. */
@@ -528,6 +531,7 @@ export function loadConfig(env: Environment = process.env): Config {
     metricsRetentionDays: e.PREVIEW_METRICS_RETENTION_DAYS,
     logRetentionDays: e.PREVIEW_LOG_RETENTION_DAYS,
     resourceSampleSeconds: e.PREVIEW_RESOURCE_SAMPLE_SECONDS,
+    resourceSampleConcurrency: e.PREVIEW_RESOURCE_SAMPLE_CONCURRENCY,
     databaseCountSeconds: e.PREVIEW_DATABASE_COUNT_SECONDS,
     healthFailureThreshold: e.PREVIEW_HEALTH_FAILURE_THRESHOLD,
     sweepSeconds: e.PREVIEW_SWEEP_SECONDS,

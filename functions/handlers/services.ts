@@ -233,6 +233,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       stopper: stateMachine,
       databaseCounts: stateMachine,
       databaseCountSeconds: config.databaseCountSeconds,
+      concurrency: config.resourceSampleConcurrency,
     });
   const monitor =
     runtime &&

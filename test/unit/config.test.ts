@@ -100,6 +100,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads how many previews the local sampler samples at once', () => {
+    expect(loadConfig({}).resourceSampleConcurrency).toBe(8);
+    expect(loadConfig({ PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: '3' }).resourceSampleConcurrency).toBe(3);
+    expect(problemsOf({ PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: '0' })).toEqual([
+      expect.stringMatching(/^PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: /),
+    ]);
+  });
+
   it('reads none of the authorizer’s settings: a bad JWT variable does not stop the service', () => {
     expect(
       loadConfig({ PREVIEW_JWT_SECRET: 'short-secret', PREVIEW_JWT_MAX_AGE_SECONDS: '5' }),
