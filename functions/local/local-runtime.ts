@@ -106,7 +106,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ? await createLocalPreviewRuntime(
           choice.kind,
           options.dataDir ?? (scratchDir as string),
-          config.localRuntime,
+          { ...config.localRuntime, launchTimeoutSeconds: config.launchTimeoutSeconds },
           logs,
         )
       : undefined;

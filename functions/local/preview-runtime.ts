@@ -51,10 +51,10 @@ export const unprivilegedUser = { uid: 65534, gid: 65534 } as const;
 export async function createLocalPreviewRuntime(
   kind: TaskRunnerKind,
   workDir: string,
-  pace: Config['localRuntime'],
+  pace: Config['localRuntime'] & Pick<Config, 'launchTimeoutSeconds'>,
   logs?: LocalLogs,
 ): Promise<LocalPreviewRuntime> {
-  const starter = new LocalLaunchStarter(pace.launchConcurrency);
+  const starter = new LocalLaunchStarter(pace.launchConcurrency, pace.launchTimeoutSeconds * 1000);
   const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
     case 'docker': {

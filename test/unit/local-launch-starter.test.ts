@@ -24,7 +24,7 @@ const previews = (...ids: string[]) => ids.map((previewId) => ({ previewId }));
 describe('local launch starter', () => {
   it('runs at most its concurrency at once and starts the others in arrival order as launches end', async () => {
     const launches = new ControlledLaunches();
-    const starter = new LocalLaunchStarter(2, launches.run);
+    const starter = new LocalLaunchStarter(2, Number.POSITIVE_INFINITY, launches.run);
     for (const preview of previews('a', 'b', 'c', 'd')) await starter.start(preview);
     expect(launches.started).toEqual(['a', 'b']);
 
@@ -40,7 +40,7 @@ describe('local launch starter', () => {
 
   it('queues a waiting preview once, and a running one again (a takeover, for the launcher to judge)', async () => {
     const launches = new ControlledLaunches();
-    const starter = new LocalLaunchStarter(1, launches.run);
+    const starter = new LocalLaunchStarter(1, Number.POSITIVE_INFINITY, launches.run);
     await starter.start({ previewId: 'a' });
     await starter.start({ previewId: 'b' });
     // A sweep hands both over again: b still waits its turn; a runs, but its heartbeat looked stale.
@@ -53,7 +53,7 @@ describe('local launch starter', () => {
 
   it('drains the launches running and drops those waiting, which a later start can take again', async () => {
     const launches = new ControlledLaunches();
-    const starter = new LocalLaunchStarter(1, launches.run);
+    const starter = new LocalLaunchStarter(1, Number.POSITIVE_INFINITY, launches.run);
     for (const preview of previews('a', 'b')) await starter.start(preview);
     let drained = false;
     const drain = starter.drain().then(() => (drained = true));
@@ -65,5 +65,26 @@ describe('local launch starter', () => {
     expect(launches.started).toEqual(['a']);
     await starter.start({ previewId: 'b' });
     expect(launches.started).toEqual(['a', 'b']);
+  });
+
+  it('frees the place of a launch still running after the slot timeout, for the next one', async () => {
+    vi.useFakeTimers();
+    try {
+      const launches = new ControlledLaunches();
+      const starter = new LocalLaunchStarter(1, 60_000, launches.run);
+      await starter.start({ previewId: 'hangs' });
+      await starter.start({ previewId: 'next' });
+      await vi.advanceTimersByTimeAsync(59_999);
+      expect(launches.started).toEqual(['hangs']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(launches.started).toEqual(['hangs', 'next']);
+      // The late end of the hung launch frees no second place.
+      await starter.start({ previewId: 'third' });
+      void launches.finish('hangs');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(launches.started).toEqual(['hangs', 'next']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
