@@ -118,6 +118,7 @@ const serviceSchema = stageSchema.extend({
   PREVIEW_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   PREVIEW_RESOURCE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   PREVIEW_DATABASE_COUNT_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
   PREVIEW_HEALTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
   PREVIEW_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   PREVIEW_LAUNCH_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(7200).default(600),
@@ -152,6 +153,10 @@ const serviceSchema = stageSchema.extend({
     .min(1)
     .max(24 * 365)
     .default(168),
+  /** Launches the local runtime runs at once; the others wait their turn (not in AWS). */
+  PREVIEW_LOCAL_LAUNCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
+  /** The longest a local task waits for one of its steps (a healthy database or app, a migration). */
+  PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 const required = 'is required';
@@ -334,6 +339,8 @@ export interface Config {
   readonly logRetentionDays: number;
   /** How often the local runtime samples resource use (Container Insights does it in AWS). */
   readonly resourceSampleSeconds: number;
+  /** Previews the local sampler samples at once (each costs the engine a stats call and a process). */
+  readonly resourceSampleConcurrency: number;
   /** How often the resource sampler counts a preview's database tables and rows, at most. */
   readonly databaseCountSeconds: number;
   /** Unhealthy checks in a row before a preview is restarted. */
@@ -353,6 +360,13 @@ export interface Config {
     /** The SSM parameter that holds the switch, read at most once per `cacheSeconds`. */
     readonly parameter: string | undefined;
     readonly cacheSeconds: number;
+  };
+  /** The local runtime's pace on one machine (Lambda and Fargate scale by themselves in AWS). */
+  readonly localRuntime: {
+    /** Launches run at once; more wait their turn, in arrival order. */
+    readonly launchConcurrency: number;
+    /** The longest wait for one step of a task: a healthy database or app, a finished migration. */
+    readonly stepTimeoutSeconds: number;
   };
   readonly tiers: Tiers;
 }
@@ -527,11 +541,16 @@ export function loadConfig(env: Environment = process.env): Config {
       maxCount: e.PREVIEW_DB_SNAPSHOT_MAX_COUNT,
       maxAgeSeconds: e.PREVIEW_DB_SNAPSHOT_MAX_AGE_HOURS * 3600,
     },
+    localRuntime: {
+      launchConcurrency: e.PREVIEW_LOCAL_LAUNCH_CONCURRENCY,
+      stepTimeoutSeconds: e.PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS,
+    },
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,
     metricsRetentionDays: e.PREVIEW_METRICS_RETENTION_DAYS,
     logRetentionDays: e.PREVIEW_LOG_RETENTION_DAYS,
     resourceSampleSeconds: e.PREVIEW_RESOURCE_SAMPLE_SECONDS,
+    resourceSampleConcurrency: e.PREVIEW_RESOURCE_SAMPLE_CONCURRENCY,
     databaseCountSeconds: e.PREVIEW_DATABASE_COUNT_SECONDS,
     healthFailureThreshold: e.PREVIEW_HEALTH_FAILURE_THRESHOLD,
     sweepSeconds: e.PREVIEW_SWEEP_SECONDS,

@@ -237,6 +237,7 @@ function buildServices(config: Config, extra: ServiceOverrides): Services {
       stopper: stateMachine,
       databaseCounts: stateMachine,
       databaseCountSeconds: config.databaseCountSeconds,
+      concurrency: config.resourceSampleConcurrency,
     });
   const monitor =
     runtime &&

@@ -24,6 +24,10 @@ export async function startLocalDynamoDb(
 ): Promise<LocalDynamoDb> {
   if (options.path) await mkdir(options.path, { recursive: true });
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // The service's client keeps its sockets open between bursts. Node closes a connection idle for
+  // 5 s by default: the next burst then meets reset sockets by the hundred, whose retries empty the
+  // SDK's retry budget, and the rest surface as 503s. Idle connections stay open; `close` ends them.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

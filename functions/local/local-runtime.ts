@@ -103,7 +103,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     scratchDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'preview-service-'));
     const choice = options.overrides ? undefined : await chooseRunner(config.runner);
     const previewRuntime = choice?.kind
-      ? await createLocalPreviewRuntime(choice.kind, options.dataDir ?? (scratchDir as string), logs)
+      ? await createLocalPreviewRuntime(
+          choice.kind,
+          options.dataDir ?? (scratchDir as string),
+          { ...config.localRuntime, launchTimeoutSeconds: config.launchTimeoutSeconds },
+          logs,
+        )
       : undefined;
     useServiceOverrides({
       logs: logs.start(gateway.url, config.logRetentionDays),

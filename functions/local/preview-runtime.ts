@@ -8,7 +8,7 @@ import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 import { ProcessImageBuilder } from '#adapters/local/process-image-builder.js';
 import { ProcessTaskRunner } from '#adapters/local/process-task-runner.js';
-import { ConfigError } from '#core/config.js';
+import { ConfigError, type Config } from '#core/config.js';
 import type { PreviewRuntime, TaskRunnerKind } from '#core/task-runner.js';
 import type { TaskStateChangeEvent } from '#core/task-state-change.js';
 import { startDockerTaskEvents } from '#adapters/local/docker-task-events.js';
@@ -53,9 +53,10 @@ export const unprivilegedUser = { uid: 65534, gid: 65534 } as const;
 export async function createLocalPreviewRuntime(
   kind: TaskRunnerKind,
   workDir: string,
+  pace: Config['localRuntime'] & Pick<Config, 'launchTimeoutSeconds'>,
   logs?: LocalLogs,
 ): Promise<LocalPreviewRuntime> {
-  const starter = new LocalLaunchStarter();
+  const starter = new LocalLaunchStarter(pace.launchConcurrency, pace.launchTimeoutSeconds * 1000);
   const onBuildLog = logs && ((previewId: string, line: string) => logs.buildLine(previewId, line));
   switch (kind) {
     case 'docker': {
@@ -66,7 +67,7 @@ export async function createLocalPreviewRuntime(
       await databaseSnapshots.removeAbandonedBuilds();
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker, { owner }),
+        runner: new DockerTaskRunner(docker, { owner, stepTimeoutMs: pace.stepTimeoutSeconds * 1000 }),
         databaseSnapshots,
         close: () => databaseSnapshots.close(),
         starter,
@@ -87,6 +88,7 @@ export async function createLocalPreviewRuntime(
       return {
         imageBuilder: new ProcessImageBuilder(builds),
         runner: new ProcessTaskRunner({
+          stepTimeoutMs: pace.stepTimeoutSeconds * 1000,
           ...(asRoot ? { user: unprivilegedUser } : {}),
           ...(logs
             ? { onOutput: (previewId, container, line) => logs.processLine(previewId, container, line) }

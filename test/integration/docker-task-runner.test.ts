@@ -230,6 +230,13 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(app.HostConfig.NetworkMode).toBe(`container:${database.Id}`);
     });
 
+    it('leaves the app’s HTTP check to the runner and the health monitor, the database’s to the engine', async () => {
+      // The engine would run python3 in every app container each interval, for nothing.
+      expect((await containerOf(task.previewId, 'app')).Config.Healthcheck?.Test).toEqual(['NONE']);
+      const { Healthcheck: check } = (await containerOf(task.previewId, 'database')).Config;
+      expect(check?.Test?.[0]).toMatch(/^CMD/);
+    });
+
     it('ends the loopback bridge of an app that listens on all interfaces', async () => {
       const bridge = await until(
         () => containerOf(task.previewId, 'bridge'),

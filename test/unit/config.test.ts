@@ -89,6 +89,25 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the local runtime’s pace: launches at once and the longest wait for a task step', () => {
+    expect(loadConfig({}).localRuntime).toEqual({ launchConcurrency: 4, stepTimeoutSeconds: 60 });
+    expect(
+      loadConfig({ PREVIEW_LOCAL_LAUNCH_CONCURRENCY: '2', PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: '120' })
+        .localRuntime,
+    ).toEqual({ launchConcurrency: 2, stepTimeoutSeconds: 120 });
+    expect(problemsOf({ PREVIEW_LOCAL_LAUNCH_CONCURRENCY: '0' })).toEqual([
+      expect.stringMatching(/^PREVIEW_LOCAL_LAUNCH_CONCURRENCY: /),
+    ]);
+  });
+
+  it('reads how many previews the local sampler samples at once', () => {
+    expect(loadConfig({}).resourceSampleConcurrency).toBe(8);
+    expect(loadConfig({ PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: '3' }).resourceSampleConcurrency).toBe(3);
+    expect(problemsOf({ PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: '0' })).toEqual([
+      expect.stringMatching(/^PREVIEW_RESOURCE_SAMPLE_CONCURRENCY: /),
+    ]);
+  });
+
   it('reads none of the authorizer’s settings: a bad JWT variable does not stop the service', () => {
     expect(
       loadConfig({ PREVIEW_JWT_SECRET: 'short-secret', PREVIEW_JWT_MAX_AGE_SECONDS: '5' }),

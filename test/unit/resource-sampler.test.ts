@@ -45,7 +45,7 @@ class Observer implements Pick<LiveNotifier, 'resourcesSampled' | 'storageFillin
   }
 }
 
-function world(options: { enforce?: boolean } = {}) {
+function world(options: { enforce?: boolean; concurrency?: number } = {}) {
   const previews = new InMemoryPreviewStore();
   const runtime = new InMemoryRuntime();
   const metrics = new InMemoryMetricsStore();
@@ -66,6 +66,7 @@ function world(options: { enforce?: boolean } = {}) {
       clock,
     }),
     databaseCountSeconds: 60,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   });
   /** A preview with storage allowance 1 GB whose app uses `storageUsedBytes`. */
   const serving = (
@@ -93,6 +94,24 @@ describe('ResourceSampler', () => {
     });
     expect((await metrics.latestResources('p2'))?.memoryUsedBytes).toBe(42);
     expect(observer.samples.map((s) => s.previewId).sort()).toEqual(['p1', 'p2']);
+  });
+
+  it('samples at most its concurrency of previews at once, and every one of them', async () => {
+    const { runtime, sampler, serving } = world({ concurrency: 2 });
+    for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) serving(id);
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const read = runtime.stats.bind(runtime);
+    runtime.stats = async (previewId) => {
+      inFlight += 1;
+      mostAtOnce = Math.max(mostAtOnce, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      return read(previewId);
+    };
+
+    expect(await sampler.sampleAll()).toBe(5);
+    expect(mostAtOnce).toBe(2);
   });
 
   it('leaves out previews that are not serving: launching, stopping, stopped', async () => {

@@ -38,6 +38,8 @@ export interface DockerTaskRunnerOptions {
   readonly pollMs?: number;
   /** How often, at most, a health check command runs in a starting container (it costs a process). */
   readonly execPollMs?: number;
+  /** How often, at most, the engine is asked about a container whose HTTP health check is probed. */
+  readonly inspectPollMs?: number;
   /**
    * Which service instance owns the previews this runner starts. Several instances can share an
    * engine (a developer's service and a test run); `list` sees only its own instance's resources.
@@ -73,6 +75,7 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
   private readonly execPollMs: number;
+  private readonly inspectPollMs: number;
   private readonly owner: string | undefined;
   private engineCapacity: Promise<RuntimeCapacity> | undefined;
 
@@ -83,6 +86,7 @@ export class DockerTaskRunner implements TaskRunner {
     this.stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
     this.pollMs = options.pollMs ?? 25;
     this.execPollMs = Math.max(this.pollMs, options.execPollMs ?? 100);
+    this.inspectPollMs = Math.max(this.pollMs, options.inspectPollMs ?? 250);
     this.owner = options.owner;
   }
 
@@ -377,7 +381,7 @@ export class DockerTaskRunner implements TaskRunner {
     const definition = task.containers.find((c) => c.name === containerName);
     const healthCheck = definition?.healthCheck;
     const probe =
-      healthCheck?.httpPath !== undefined && started.endpoint && definition?.portMappings.length
+      healthCheck?.httpPath !== undefined && definition && askedOverHttp(definition) && started.endpoint
         ? { endpoint: started.endpoint, path: healthCheck.httpPath }
         : undefined;
     const deadline = Date.now() + this.stepTimeoutMs;
@@ -409,16 +413,26 @@ export class DockerTaskRunner implements TaskRunner {
       return;
     }
 
-    let lastExec = 0;
+    // An app asked over HTTP has no engine check (see askedOverHttp): its command form still runs
+    // here once an interval, as the engine would, since only inside its task does an app that
+    // listens on loopback answer (the launch diagnoses that from outside, at once).
+    const execEveryMs = probe && healthCheck ? healthCheck.intervalSeconds * 1000 : this.execPollMs;
+    let lastExec = probe ? Date.now() : 0;
+    let lastInspect = 0;
     for (;;) {
-      const { State: state } = await container.inspect();
-      if (exited(state)) return checkExit(state);
-      if (state.Health?.Status === 'healthy') break;
-      if (state.Health?.Status === 'unhealthy') throw await fail('health_check');
+      // The engine's view (an exit, its own check's verdict) changes rarely: asking it on every
+      // poll costs the engine more than the probe, times each task starting at once.
+      if (!probe || Date.now() - lastInspect >= this.inspectPollMs) {
+        lastInspect = Date.now();
+        const { State: state } = await container.inspect();
+        if (exited(state)) return checkExit(state);
+        if (state.Health?.Status === 'healthy') break;
+        if (state.Health?.Status === 'unhealthy') throw await fail('health_check');
+      }
       // Docker runs its first check only one interval after the start: run the same check now,
       // so a task becomes ready as soon as it is.
       if (probe && (await answersHttp(probe.endpoint, probe.path))) break;
-      if (!probe && healthCheck && Date.now() - lastExec >= this.execPollMs) {
+      if (healthCheck && Date.now() - lastExec >= execEveryMs) {
         lastExec = Date.now();
         if (await passes(container, healthCheck)) break;
       }
@@ -517,8 +531,20 @@ function containerSpec(
     User: definition.user,
     Labels: { ...labels, [label.container]: definition.name },
     // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
-    Healthcheck: definition.healthCheck ? dockerHealthCheck(definition.healthCheck) : { Test: ['NONE'] },
+    Healthcheck:
+      definition.healthCheck && !askedOverHttp(definition)
+        ? dockerHealthCheck(definition.healthCheck)
+        : { Test: ['NONE'] },
   };
+}
+
+/**
+ * A check with an HTTP form on a published port (the app's) is asked over HTTP: by the runner
+ * while the task starts, then by the health monitor every interval. The engine would run its
+ * command form too, a process in the container each interval: a core's worth for 100 previews.
+ */
+function askedOverHttp(definition: ContainerDefinition): boolean {
+  return definition.healthCheck?.httpPath !== undefined && definition.portMappings.length > 0;
 }
 
 /** A container's hard limits and confinement, the same for every container the service runs. */

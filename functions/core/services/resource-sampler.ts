@@ -46,27 +46,41 @@ export class ResourceSampler {
       /** Absent: databases are not counted. */
       readonly databaseCounts?: DatabaseCountRecorder;
       readonly databaseCountSeconds?: number;
+      /** Previews sampled at once; absent: all of them. */
+      readonly concurrency?: number;
     },
   ) {}
 
-  /** Returns how many previews were sampled. */
+  /**
+   * Returns how many previews were sampled. A sample asks the runtime (Docker: a stats call and a
+   * process in the task): a hundred at once would burst the engine and the machine's memory while
+   * launches wait, so at most `concurrency` go at a time; a round then takes longer, never more.
+   */
   async sampleAll(): Promise<number> {
-    const serving = (await this.deps.previews.listLive()).filter((p) => isServing(p.status));
-    const sampled = await Promise.all(
-      serving.map(async (preview) => {
-        const [stats] = await Promise.all([
-          this.deps.runner.stats(preview.previewId).catch(() => undefined),
-          this.countDatabase(preview),
-        ]);
-        if (!stats) return false;
-        const sample = { at: this.deps.clock.now().toISOString(), ...stats };
-        await this.deps.metrics.recordResources(preview.previewId, sample);
-        await this.deps.notifier?.resourcesSampled(preview.previewId, sample);
-        await this.holdToStorageAllowance(preview, sample);
-        return true;
-      }),
-    );
-    return sampled.filter(Boolean).length;
+    const waiting = (await this.deps.previews.listLive()).filter((p) => isServing(p.status));
+    let sampled = 0;
+    const sampleWaiting = async () => {
+      for (let preview = waiting.shift(); preview; preview = waiting.shift()) {
+        if (await this.sample(preview)) sampled += 1;
+      }
+    };
+    const workers = Math.min(this.deps.concurrency ?? waiting.length, waiting.length);
+    await Promise.all(Array.from({ length: workers }, sampleWaiting));
+    return sampled;
+  }
+
+  /** Samples one preview; false when the runtime could not read its task. */
+  private async sample(preview: PreviewRecord): Promise<boolean> {
+    const [stats] = await Promise.all([
+      this.deps.runner.stats(preview.previewId).catch(() => undefined),
+      this.countDatabase(preview),
+    ]);
+    if (!stats) return false;
+    const sample = { at: this.deps.clock.now().toISOString(), ...stats };
+    await this.deps.metrics.recordResources(preview.previewId, sample);
+    await this.deps.notifier?.resourcesSampled(preview.previewId, sample);
+    await this.holdToStorageAllowance(preview, sample);
+    return true;
   }
 
   /** Counts the preview's database when its last count is older than the counting period. */
