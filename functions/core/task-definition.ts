@@ -68,6 +68,11 @@ export interface ContainerDefinition {
   /** `uid:gid`; the image's user when absent. */
   readonly user?: string;
   readonly mountPoints: readonly MountPoint[];
+  /**
+   * Where the container keeps data in its own writable layer, on no volume (a database started from
+   * a snapshot image): the task's storage counts it as it counts the volumes.
+   */
+  readonly layerDataPath?: string;
 }
 
 export interface PreviewTaskDefinition {
@@ -91,8 +96,9 @@ export interface TaskDefinitionInput {
   /** Overrides of the database images, e.g. a registry mirror in AWS. */
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
   /**
-   * A PostgreSQL database migrated and seeded before: its image starts with the data in place (the
-   * task's database volume mounted where the image holds it), and no migrate or seed container runs.
+   * A PostgreSQL database migrated and seeded before: its image starts with the data in place, in the
+   * container's copy-on-write layer (no volume, so nothing is copied before it starts), and no
+   * migrate or seed container runs.
    */
   readonly databaseSnapshot?: { readonly image: string; readonly dataPath: string };
 }
@@ -194,7 +200,7 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
       memory: sum(containers.map((c) => c.memoryMb)),
     }),
     containers,
-    volumes: [...(database ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
+    volumes: [...(database?.mountPoints.length ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
     storageGb: input.tier.storageGb,
   };
 }
@@ -325,8 +331,11 @@ function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | un
         ...check,
         command: ['CMD-SHELL', `pg_isready -q -h 127.0.0.1 -U ${databaseUser} -d ${databaseName}`],
       },
-      // Mounted on a snapshot's data, a new volume starts as a copy of it.
-      mountPoints: [{ sourceVolume: databaseVolume, containerPath: dataPath, readOnly: false }],
+      // A snapshot's data stays in the image's layer: writes go to the container's own layer, which
+      // lives as long as the task, as the volume would (a recovery starts a new task either way).
+      ...(snapshot
+        ? { mountPoints: [], layerDataPath: dataPath }
+        : { mountPoints: [{ sourceVolume: databaseVolume, containerPath: dataPath, readOnly: false }] }),
     };
   }
   return {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { DockerDatabaseSnapshots } from '#adapters/local/docker-database-snapshots.js';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 import { generationSchema } from '#core/generation.js';
 import { buildTaskDefinition } from '#core/task-definition.js';
 import { defaultTiers } from '#core/tiers.js';
@@ -125,6 +126,10 @@ describe.skipIf(skipWithoutDocker)(
         { step: 'seed', restoredFromSnapshot: true },
       ]);
       expect(await tableContents(await databaseOf(restored.previewInstanceId))).toEqual(freshContents);
+      // The restored data is in the database container's own layer, on no volume: still counted
+      // against the storage allowance (a migrated and seeded cluster holds tens of MB).
+      const restoredStats = await new DockerTaskRunner(docker).stats(restored.previewInstanceId);
+      expect(restoredStats?.storageUsedBytes).toBeGreaterThan(20 * 1024 * 1024);
 
       const again = await launch({ freshDatabase: true });
       expect(migrationSteps(again)).toEqual([

@@ -33,7 +33,8 @@ interface Build {
  * the preview that asked for it: a database container of its own (data in its writable layer),
  * the task's migrate and seed containers in its network namespace, then a clean shutdown
  * (`docker stop` sends the image's SIGINT: a fast shutdown with a checkpoint) and `docker commit`.
- * A restored task mounts a new volume on the data, which Docker fills with a copy of it.
+ * A restored database runs on the image's data in place: its writes go to its container's own
+ * copy-on-write layer, so nothing is copied before it starts.
  *
  * A build's containers are removed when it ends, however it ends: on `close`, after the build
  * timeout, and, for a service killed mid-build, by `removeAbandonedBuilds` (at start and before
@@ -107,6 +108,10 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
     const run = (async () => {
       try {
         await this.build({ key, generationId, task, database, created, signal: abort.signal });
+      } catch (error) {
+        // A step of a build cut off fails as its containers go: the cut-off is what happened.
+        abort.signal.throwIfAborted();
+        throw error;
       } finally {
         clearTimeout(timer);
         await removeCreated();

@@ -51,6 +51,8 @@ const label = {
   container: 'preview.container',
   managed: 'preview.managed',
   owner: 'preview.owner',
+  /** A container's `layerDataPath`: data in its own layer, measured with the volumes. */
+  layerDataPath: 'preview.layer-data-path',
 } as const;
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 const mib = 1024 * 1024;
@@ -292,15 +294,17 @@ export class DockerTaskRunner implements TaskRunner {
   }
 
   /**
-   * Bytes on the preview's volumes (the scratch `/tmp`, the database's data): the engine cannot size a
-   * local volume, so a short `du` runs in a running container that mounts each, as that container's
-   * own user. Undefined when no running container mounts any.
+   * Bytes on the preview's volumes (the scratch `/tmp`, the database's data) and of the data a
+   * container keeps in its own layer (a restored database): the engine cannot size a local volume,
+   * so a short `du` runs in a running container that mounts each or holds it, as that container's
+   * own user. Undefined when no running container has any.
    */
   private async storageUsedBytes(running: readonly Docker.ContainerInfo[]): Promise<number | undefined> {
     const measured = new Set<string>();
     let total: number | undefined;
     for (const container of running) {
-      const paths: string[] = [];
+      const layerDataPath = container.Labels[label.layerDataPath];
+      const paths: string[] = layerDataPath ? [layerDataPath] : [];
       for (const mount of container.Mounts) {
         if (mount.Type !== 'volume' || !mount.Name || measured.has(mount.Name)) continue;
         measured.add(mount.Name);
@@ -515,7 +519,11 @@ function containerSpec(
     Cmd: definition.command ? [...definition.command] : undefined,
     Env: Object.entries(definition.environment).map(([name, value]) => `${name}=${value}`),
     User: definition.user,
-    Labels: { ...labels, [label.container]: definition.name },
+    Labels: {
+      ...labels,
+      [label.container]: definition.name,
+      ...(definition.layerDataPath ? { [label.layerDataPath]: definition.layerDataPath } : {}),
+    },
     // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
     Healthcheck: definition.healthCheck ? dockerHealthCheck(definition.healthCheck) : { Test: ['NONE'] },
   };
