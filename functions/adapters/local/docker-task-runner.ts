@@ -25,6 +25,7 @@ import {
   type Endpoint,
   type FailureReason,
   type Listener,
+  type PendingAppImage,
   type RunningTask,
   type RuntimeCapacity,
   type TaskDescription,
@@ -88,7 +89,13 @@ export class DockerTaskRunner implements TaskRunner {
     this.owner = options.owner;
   }
 
-  async run(task: PreviewTaskDefinition, trace: TraceRecorder = untraced): Promise<RunningTask> {
+  readonly startsBeforeAppImage = true;
+
+  async run(
+    task: PreviewTaskDefinition,
+    trace: TraceRecorder = untraced,
+    pendingImage?: PendingAppImage,
+  ): Promise<RunningTask> {
     const taskId = randomUUID();
     const labels = {
       [label.previewId]: task.previewId,
@@ -124,13 +131,30 @@ export class DockerTaskRunner implements TaskRunner {
           ),
         ),
       );
-      const containers = await trace.span('task.create', () => this.createContainers(task, labels));
       const owner = ownerOf(task);
+      const containers: Partial<Record<ContainerName, Docker.Container>> = {};
       const started: TaskStart = { containers, endpoint: undefined, reached: new Set() };
+      const startContainer = async (definition: ContainerDefinition) => {
+        await trace.span(`task.start.${definition.name}`, () => containers[definition.name]!.start());
+        if (definition === owner) {
+          const inspection = await trace.span('task.inspect', () => containers[owner.name]!.inspect());
+          started.endpoint = endpointOf([inspection]);
+        }
+      };
+      // While the app image builds, the leading containers of other images that wait for nothing
+      // (the database) start already; everything else waits for the image.
+      const early = pendingImage ? leadingIndependent(task, pendingImage.imageRef) : [];
+      if (early.length > 0) {
+        await trace.span('task.create', () => this.createContainers(task, early, labels, containers));
+        for (const definition of early) await startContainer(definition);
+      }
+      if (pendingImage) await trace.span('task.wait.image', () => pendingImage.ready);
+      const rest = task.containers.filter((c) => !early.includes(c));
+      await trace.span('task.create', () => this.createContainers(task, rest, labels, containers));
       // Starts nothing waits for (the bridge) run beside the waits that follow them.
       const sideStarts: Promise<unknown>[] = [];
       try {
-        for (const definition of task.containers) {
+        for (const definition of rest) {
           for (const dependency of definition.dependsOn) {
             // Every container is started before anything that depends on it: nothing to wait for.
             if (dependency.condition === 'START') continue;
@@ -138,20 +162,16 @@ export class DockerTaskRunner implements TaskRunner {
               this.reach(task, started, dependency),
             );
           }
-          const start = trace.span(`task.start.${definition.name}`, () =>
-            containers[definition.name]!.start(),
-          );
           if (nothingWaitsFor(task, definition)) {
+            const start = trace.span(`task.start.${definition.name}`, () =>
+              containers[definition.name]!.start(),
+            );
             sideStarts.push(start);
             // Handled here; awaited below, after the waits.
             start.catch(() => undefined);
             continue;
           }
-          await start;
-          if (definition === owner) {
-            const inspection = await trace.span('task.inspect', () => containers[owner.name]!.inspect());
-            started.endpoint = endpointOf([inspection]);
-          }
+          await startContainer(definition);
         }
         for (const definition of task.containers) {
           if (definition.essential && definition.healthCheck) {
@@ -330,22 +350,29 @@ export class DockerTaskRunner implements TaskRunner {
     return isEngineUnreachable(error);
   }
 
-  /** Creates every container up front, so each start waits only for its dependencies. */
+  /**
+   * Creates `definitions` (in task order, after the containers already in `containers`) before any
+   * of them starts, so each start waits only for its dependencies.
+   */
   private async createContainers(
     task: PreviewTaskDefinition,
+    definitions: readonly ContainerDefinition[],
     labels: Record<string, string>,
-  ): Promise<Partial<Record<ContainerName, Docker.Container>>> {
+    containers: Partial<Record<ContainerName, Docker.Container>>,
+  ): Promise<void> {
     const owner = ownerOf(task);
     const ownerIndex = task.containers.indexOf(owner);
     // Only the owner can publish ports, on behalf of every container in its namespace.
     const ports = task.containers
       .slice(ownerIndex)
       .flatMap((c) => c.portMappings.map((p) => `${p.containerPort}/tcp`));
-    const containers: Partial<Record<ContainerName, Docker.Container>> = {};
-    for (const [index, definition] of task.containers.entries()) {
+    for (const definition of definitions) {
       // Helpers that run before the owner exists (migrations of a database-less app) get the
       // task network to themselves.
-      const network = index <= ownerIndex ? task.previewId : `container:${containers[owner.name]!.id}`;
+      const network =
+        task.containers.indexOf(definition) <= ownerIndex
+          ? task.previewId
+          : `container:${containers[owner.name]!.id}`;
       containers[definition.name] = await this.docker.createContainer({
         ...containerSpec(task.previewId, definition, labels),
         ...(definition === owner ? { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) } : {}),
@@ -362,7 +389,6 @@ export class DockerTaskRunner implements TaskRunner {
         },
       });
     }
-    return containers;
   }
 
   /**
@@ -438,6 +464,16 @@ interface TaskStart {
   readonly containers: Partial<Record<ContainerName, Docker.Container>>;
   endpoint: Endpoint | undefined;
   readonly reached: Set<ContainerName>;
+}
+
+/** The task's first containers that neither run `appImage` nor wait for anything (the database). */
+function leadingIndependent(task: PreviewTaskDefinition, appImage: string): ContainerDefinition[] {
+  const leading: ContainerDefinition[] = [];
+  for (const definition of task.containers) {
+    if (definition.image === appImage || definition.dependsOn.length > 0) break;
+    leading.push(definition);
+  }
+  return leading;
 }
 
 /** A container no other container waits for, with nothing to wait for itself (the bridge). */
