@@ -109,9 +109,8 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
       try {
         await this.build({ key, generationId, task, database, created, signal: abort.signal });
       } catch (error) {
-        // A step of a build cut off fails as its containers go: the cut-off is what happened.
-        abort.signal.throwIfAborted();
-        throw error;
+        // A step that failed because its containers were removed under it failed for that reason.
+        throw abort.signal.aborted ? abort.signal.reason : error;
       } finally {
         clearTimeout(timer);
         await removeCreated();
