@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PreviewTaskDefinition } from './task-definition.js';
+import type { PreviewTaskDefinition, SnapshotRestore } from './task-definition.js';
 
 /**
  * A database as migrations and seed left it, kept so a later launch of the same inputs starts from
@@ -10,8 +10,9 @@ export interface DatabaseSnapshot {
   readonly key: string;
   /** The database image that starts with the data in place. */
   readonly image: string;
-  /** Where that image holds the data; the task's database volume is mounted there. */
+  /** Where that image holds the data. */
   readonly dataPath: string;
+  readonly restoredOn: SnapshotRestore;
   readonly generationId: string;
   readonly createdAt: string;
   readonly sizeBytes?: number;

@@ -68,7 +68,20 @@ export interface ContainerDefinition {
   /** `uid:gid`; the image's user when absent. */
   readonly user?: string;
   readonly mountPoints: readonly MountPoint[];
+  /**
+   * Where the container keeps data in its own writable layer, on no volume (a database started from
+   * a snapshot image): the task's storage counts it as it counts the volumes.
+   */
+  readonly layerDataPath?: string;
 }
+
+/**
+ * How a snapshot's data reaches its database. `layer`: the database runs on the data where the
+ * image holds it, its writes in its container's copy-on-write layer, so nothing is copied before it
+ * starts (Docker). `volume`: the task's database volume is mounted on the data path and starts as a
+ * copy of it (Fargate, whose ephemeral storage takes the image's `VOLUME` content).
+ */
+export type SnapshotRestore = 'layer' | 'volume';
 
 export interface PreviewTaskDefinition {
   readonly family: string;
@@ -91,10 +104,15 @@ export interface TaskDefinitionInput {
   /** Overrides of the database images, e.g. a registry mirror in AWS. */
   readonly databaseImages?: Partial<Record<'postgresql' | 'mongodb', string>>;
   /**
-   * A PostgreSQL database migrated and seeded before: its image starts with the data in place (the
-   * task's database volume mounted where the image holds it), and no migrate or seed container runs.
+   * A PostgreSQL database migrated and seeded before: its image starts with the data in place (in
+   * its container's layer, or copied into the task's database volume, as the snapshot says), and no
+   * migrate or seed container runs.
    */
-  readonly databaseSnapshot?: { readonly image: string; readonly dataPath: string };
+  readonly databaseSnapshot?: {
+    readonly image: string;
+    readonly dataPath: string;
+    readonly restoredOn: SnapshotRestore;
+  };
 }
 
 export const defaultDatabaseImages = { postgresql: 'postgres:15', mongodb: 'mongo:7' } as const;
@@ -194,7 +212,7 @@ export function buildTaskDefinition(input: TaskDefinitionInput): PreviewTaskDefi
       memory: sum(containers.map((c) => c.memoryMb)),
     }),
     containers,
-    volumes: [...(database ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
+    volumes: [...(database?.mountPoints.length ? [{ name: databaseVolume }] : []), { name: scratchVolume }],
     storageGb: input.tier.storageGb,
   };
 }
@@ -325,8 +343,11 @@ function databaseContainer(input: TaskDefinitionInput): ContainerDefinition | un
         ...check,
         command: ['CMD-SHELL', `pg_isready -q -h 127.0.0.1 -U ${databaseUser} -d ${databaseName}`],
       },
-      // Mounted on a snapshot's data, a new volume starts as a copy of it.
-      mountPoints: [{ sourceVolume: databaseVolume, containerPath: dataPath, readOnly: false }],
+      // A snapshot's data kept in the image's layer: writes go to the container's own layer, which
+      // lives as long as the task, as the volume would (a recovery starts a new task either way).
+      ...(snapshot?.restoredOn === 'layer'
+        ? { mountPoints: [], layerDataPath: dataPath }
+        : { mountPoints: [{ sourceVolume: databaseVolume, containerPath: dataPath, readOnly: false }] }),
     };
   }
   return {

@@ -18,6 +18,16 @@ export interface BuiltImage {
 export interface ImageBuilder {
   /** Builds the generation's image unless one tagged with its content hash exists. */
   ensureImage(source: GenerationSource, onBuildLog: (line: string) => void): Promise<BuiltImage>;
+  /** The reference `ensureImage` gives the source's image, known before it is built. */
+  imageRefOf?(source: GenerationSource): string;
+}
+
+/** A task whose app image is still being built when the task starts. */
+export interface PendingAppImage {
+  /** The image the app, migrate, seed and bridge containers run. */
+  readonly imageRef: string;
+  /** Settles once the image exists; a rejection (a failed build) ends the run with it. */
+  readonly ready: Promise<unknown>;
 }
 
 export interface Endpoint {
@@ -94,7 +104,16 @@ export interface TaskRunner extends Partial<DatabaseInspector> {
    * (healthy, where they have a health check). Rejects with a task failure (see `taskFailure`)
    * after removing everything it started. Its steps (container starts, waits) go to `trace`.
    */
-  run(task: PreviewTaskDefinition, trace?: TraceRecorder): Promise<RunningTask>;
+  run(
+    task: PreviewTaskDefinition,
+    trace?: TraceRecorder,
+    pendingImage?: PendingAppImage,
+  ): Promise<RunningTask>;
+  /**
+   * True when `run` takes a `pendingImage`: the containers of other images that wait for nothing
+   * (the database) start while the app image is still being built, the others once it exists.
+   */
+  readonly startsBeforeAppImage?: boolean;
   /** Removes the preview's containers, volumes and networks. Idempotent. */
   stop(previewId: string): Promise<void>;
   describe(previewId: string): Promise<TaskDescription | undefined>;

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
+import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
 import { DockerDatabaseSnapshots } from '#adapters/local/docker-database-snapshots.js';
+import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 import { generationSchema } from '#core/generation.js';
-import { buildTaskDefinition } from '#core/task-definition.js';
+import { snapshotKey } from '#core/database-snapshots.js';
+import { buildTaskDefinition, defaultDatabaseImages } from '#core/task-definition.js';
 import { defaultTiers } from '#core/tiers.js';
 import { docker, skipWithoutDocker } from '../support/docker.js';
 import { startTestService, until, type TestService } from '../support/local-service.js';
@@ -83,6 +87,21 @@ async function tableContents(container: Docker.Container): Promise<Record<string
   return contents;
 }
 
+/** The key a launch of the example generation gives its database snapshot, as the launcher makes it. */
+async function snapshotKeyOf(id: string): Promise<string> {
+  const source = await new DirectoryGenerationStore('examples/generations').load(id);
+  if (!source) throw new Error(`example generation ${id} is missing`);
+  const { generation } = source;
+  return snapshotKey({
+    appImage: new DockerImageBuilder(docker).imageRefOf(source),
+    databaseImage: defaultDatabaseImages.postgresql,
+    databaseImageId: (await docker.getImage(defaultDatabaseImages.postgresql).inspect()).Id,
+    migrationCommand: generation.migrationCommand,
+    seedCommand: generation.seedCommand,
+    environment: generation.env,
+  });
+}
+
 async function launch(body: Record<string, unknown>) {
   const response = await service.launch(generationId, { ...body, restart: true });
   expect(response.settled).toMatchObject({ status: 'healthy' });
@@ -111,12 +130,17 @@ describe.skipIf(skipWithoutDocker)(
       const freshContents = await tableContents(await databaseOf(fresh.previewInstanceId));
       expect(Object.keys(freshContents)).toEqual(expect.arrayContaining(['users', 'todos']));
 
-      // Made in the background once the launch is healthy; the config lists it.
-      const config = await until(
+      // Made in the background once the launch is healthy (unless the engine holds it already): the
+      // snapshot of this launch's inputs, not any other of the generation's the engine may hold.
+      const key = await snapshotKeyOf(generationId);
+      const store = new DockerDatabaseSnapshots(docker);
+      await until(
         180,
-        async () => (await service.api('GET', `/api/generations/${generationId}/preview/config`)).json,
-        (c) => c.databaseSnapshots?.snapshots?.length > 0,
+        () => store.find(key),
+        (snapshot) => snapshot !== undefined,
       );
+      const config = (await service.api('GET', `/api/generations/${generationId}/preview/config`)).json;
+      expect(config.databaseSnapshots.snapshots.map((s: { key: string }) => s.key)).toContain(key);
       expect(config.databaseSnapshots).toMatchObject({ enabled: true, maxCount: 20 });
 
       const restored = await launch({});
@@ -125,6 +149,10 @@ describe.skipIf(skipWithoutDocker)(
         { step: 'seed', restoredFromSnapshot: true },
       ]);
       expect(await tableContents(await databaseOf(restored.previewInstanceId))).toEqual(freshContents);
+      // The restored data is in the database container's own layer, on no volume: still counted
+      // against the storage allowance (a migrated and seeded cluster holds tens of MB).
+      const restoredStats = await new DockerTaskRunner(docker).stats(restored.previewInstanceId);
+      expect(restoredStats?.storageUsedBytes).toBeGreaterThan(20 * 1024 * 1024);
 
       const again = await launch({ freshDatabase: true });
       expect(migrationSteps(again)).toEqual([

@@ -308,6 +308,63 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
     expect(await runner.listeners(task.previewId)).toBeUndefined();
   });
 
+  describe('a task whose app image is still being built', () => {
+    /** The task's containers that exist, by name, and whether each is running. */
+    const containersOf = async (previewId: string) =>
+      Object.fromEntries(
+        (await docker.listContainers({ all: true, filters: { label: [`preview.id=${previewId}`] } })).map(
+          (c) => [c.Labels['preview.container'], c.State],
+        ),
+      );
+    const building = (task: PreviewTaskDefinition) => {
+      let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+      const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      const imageRef = task.containers.find((c) => c.name === 'app')!.image;
+      return { pending: { imageRef, ready }, settle: settle! };
+    };
+
+    it('starts the database meanwhile, and the containers of the image once it exists', async () => {
+      const task = await taskOf('todo-postgres');
+      const { pending, settle } = building(task);
+      const run = runner.run(task, undefined, pending);
+      const early = await until(
+        () => containersOf(task.previewId),
+        (found) => found.database === 'running',
+      );
+      // Nothing of the app image exists before the image does.
+      expect(early).toEqual({ database: 'running' });
+      settle.resolve();
+      const running = await run;
+      expect((await fetch(url(running, '/health'))).status).toBe(200);
+      expect(Object.keys(await containersOf(task.previewId)).sort()).toEqual([
+        'app',
+        'bridge',
+        'database',
+        'migrate',
+        'seed',
+      ]);
+      await runner.stop(task.previewId);
+      expect(await leftovers(task.previewId)).toEqual([]);
+    });
+
+    it('ends with the build’s failure and leaves nothing behind', async () => {
+      const task = await taskOf('todo-postgres');
+      const { pending, settle } = building(task);
+      const run = runner.run(task, undefined, pending).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await until(
+        () => containersOf(task.previewId),
+        (found) => found.database === 'running',
+      );
+      const failure = new Error('the build failed');
+      settle.reject(failure);
+      expect(await run).toBe(failure);
+      expect(await leftovers(task.previewId)).toEqual([]);
+    });
+  });
+
   it('fails a broken migration with its error and leaves nothing behind', async () => {
     const task = await taskOf('broken-migration');
     const error = await runner.run(task).then(

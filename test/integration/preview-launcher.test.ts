@@ -4,7 +4,15 @@ import { AppError } from '#core/errors.js';
 import { parseGenerationSource } from '#core/generation.js';
 import type { GenerationStore } from '#core/ports.js';
 import type { PreviewTaskDefinition } from '#core/task-definition.js';
-import type { Listener, RuntimeCapacity, TaskDescription, TaskRunner } from '#core/task-runner.js';
+import {
+  taskFailed,
+  type BuiltImage,
+  type Listener,
+  type PendingAppImage,
+  type RuntimeCapacity,
+  type TaskDescription,
+  type TaskRunner,
+} from '#core/task-runner.js';
 import { type TierName } from '#core/tiers.js';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/dynamodb.js';
 import { launcherOn, previewServiceOn } from '../support/preview-service.js';
@@ -306,5 +314,80 @@ describe('preview launcher: database snapshots', () => {
     expect(reported).toEqual([{ error: unanswered, context: { generationId: 'g-migrated' } }]);
     // No key, no snapshot to make of this launch.
     expect(captures).toEqual([]);
+  });
+});
+
+/** A runtime that starts its task while the image builds, as the Docker runner does. */
+class EarlyRuntime extends ScriptedRuntime {
+  readonly startsBeforeAppImage = true;
+  pendingImages: (string | undefined)[] = [];
+
+  override async run(task: PreviewTaskDefinition, _trace?: unknown, pending?: PendingAppImage) {
+    this.pendingImages.push(pending?.imageRef);
+    await pending?.ready;
+    return super.run(task);
+  }
+}
+
+describe('preview launcher: a task started while its image builds', () => {
+  /** A build that ends when the test says, as `outcome` says. */
+  const gatedBuild = () => {
+    let finish: (outcome: () => BuiltImage) => void = () => undefined;
+    const done = new Promise<() => BuiltImage>((resolve) => (finish = resolve));
+    return {
+      finish,
+      builder: {
+        imageRefOf: () => 'preview-app:built',
+        ensureImage: async () => (await done)(),
+      },
+    };
+  };
+  const launchWith = async (userId: string, build: ReturnType<typeof gatedBuild>, runtime: EarlyRuntime) => {
+    const { service, stateMachine, previews } = previewServiceOn(db, { generations });
+    const launcher = launcherOn(
+      { stateMachine, previews },
+      {
+        runner: runtime,
+        generations,
+        imageBuilder: build.builder,
+        client: answering(() => 200),
+        reachPollMs: 50,
+      },
+    );
+    const { body } = await service.launch({ userId, tier: 'free' }, 'g', {});
+    const launched = launcher.start(body.previewInstanceId);
+    return { previewId: body.previewInstanceId, launched, previews };
+  };
+
+  it('runs the task before the image exists, with the image it waits for, and becomes healthy', async () => {
+    const runtime = new EarlyRuntime();
+    const build = gatedBuild();
+    const { previewId, launched, previews } = await launchWith('pl-early', build, runtime);
+    while (runtime.pendingImages.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(runtime.pendingImages).toEqual(['preview-app:built']);
+    expect((await previews.getById(previewId))?.status).toBe('building');
+
+    build.finish(() => ({ imageRef: 'preview-app:built', cached: false }));
+    await launched;
+    const record = await previews.getById(previewId);
+    expect(record?.status).toBe('healthy');
+    expect(runtime.tasks[0]?.containers.find((c) => c.name === 'app')?.image).toBe('preview-app:built');
+  });
+
+  it('fails with the build’s diagnosis when the build fails under a started task, and stops the task', async () => {
+    const runtime = new EarlyRuntime();
+    const build = gatedBuild();
+    const { previewId, launched, previews } = await launchWith('pl-early-fail', build, runtime);
+    while (runtime.pendingImages.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    build.finish(() => {
+      throw taskFailed({ step: 'build', reason: 'build_error', exitCode: 2, lastLines: ['no such file'] });
+    });
+    await launched;
+    const record = await previews.getById(previewId);
+    expect(record?.status).toBe('failed');
+    expect(record?.failure).toMatchObject({ step: 'build', reason: 'build_error', exitCode: 2 });
+    expect(runtime.tasks).toEqual([]);
+    expect(runtime.stops).toBeGreaterThan(0);
   });
 });

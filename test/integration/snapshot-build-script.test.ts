@@ -141,7 +141,7 @@ describe.skipIf(skipWithoutDocker)('the snapshot build script', () => {
       tier: defaultTiers.pro,
       appImage: 'postgres:15',
       databasePassword: `launch-${randomUUID()}`,
-      databaseSnapshot: { image, dataPath: snapshotDataPath },
+      databaseSnapshot: { image, dataPath: snapshotDataPath, restoredOn: 'volume' },
     });
     expect(task.containers.map((c) => c.name)).toEqual(['database', 'app', 'bridge']);
     const database = task.containers.find((c) => c.name === 'database');

@@ -304,25 +304,40 @@ describe('buildTaskDefinition', () => {
 });
 
 describe('a task whose database starts from a snapshot', () => {
-  const restored = buildTaskDefinition({
-    previewId: 'preview_1',
-    generation: generation('postgresql', withOneShots),
-    tier: defaultTiers.free,
-    appImage: 'preview-app:abc',
-    databasePassword: password,
-    databaseSnapshot: { image: 'preview-db-snapshot:k1', dataPath: '/var/lib/postgresql/snapshot' },
-  });
+  const restored = (restoredOn: 'layer' | 'volume') =>
+    buildTaskDefinition({
+      previewId: 'preview_1',
+      generation: generation('postgresql', withOneShots),
+      tier: defaultTiers.free,
+      appImage: 'preview-app:abc',
+      databasePassword: password,
+      databaseSnapshot: {
+        image: 'preview-db-snapshot:k1',
+        dataPath: '/var/lib/postgresql/snapshot',
+        restoredOn,
+      },
+    });
 
-  it('runs the snapshot image with its data on the task volume, and no migrate or seed container', () => {
-    expect(names(restored)).toEqual(['database', 'app', 'bridge']);
-    const database = container(restored, 'database');
+  it('runs the snapshot image with its data in its own layer, and no migrate or seed container', () => {
+    const task = restored('layer');
+    expect(names(task)).toEqual(['database', 'app', 'bridge']);
+    const database = container(task, 'database');
     expect(database.image).toBe('preview-db-snapshot:k1');
     expect(database.environment.PGDATA).toBe('/var/lib/postgresql/snapshot/pgdata');
+    // No volume to fill with a copy before the database starts; the storage still counts the data.
+    expect(database.mountPoints).toEqual([]);
+    expect(database.layerDataPath).toBe('/var/lib/postgresql/snapshot');
+    expect(task.volumes).toEqual([{ name: 'scratch' }]);
+    expect(container(task, 'app').dependsOn).toEqual([{ containerName: 'database', condition: 'HEALTHY' }]);
+  });
+
+  it('mounts the database volume on the data path of a snapshot restored on a volume', () => {
+    const task = restored('volume');
+    const database = container(task, 'database');
     expect(database.mountPoints).toEqual([
       { sourceVolume: 'database-data', containerPath: '/var/lib/postgresql/snapshot', readOnly: false },
     ]);
-    expect(container(restored, 'app').dependsOn).toEqual([
-      { containerName: 'database', condition: 'HEALTHY' },
-    ]);
+    expect(database.layerDataPath).toBeUndefined();
+    expect(task.volumes.map((v) => v.name)).toContain('database-data');
   });
 });

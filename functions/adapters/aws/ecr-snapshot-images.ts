@@ -156,6 +156,8 @@ export class EcrSnapshotImages {
       key,
       image: `${this.repository.uri}:${snapshotTag(key)}`,
       dataPath: snapshotDataPath,
+      // Fargate fills the task's database volume with the image's `VOLUME` content.
+      restoredOn: 'volume',
       generationId,
       createdAt: (image.imagePushedAt ?? new Date(0)).toISOString(),
       ...(image.imageSizeInBytes === undefined ? {} : { sizeBytes: image.imageSizeInBytes }),

@@ -33,7 +33,8 @@ interface Build {
  * the preview that asked for it: a database container of its own (data in its writable layer),
  * the task's migrate and seed containers in its network namespace, then a clean shutdown
  * (`docker stop` sends the image's SIGINT: a fast shutdown with a checkpoint) and `docker commit`.
- * A restored task mounts a new volume on the data, which Docker fills with a copy of it.
+ * A restored database runs on the image's data in place: its writes go to its container's own
+ * copy-on-write layer, so nothing is copied before it starts.
  *
  * A build's containers are removed when it ends, however it ends: on `close`, after the build
  * timeout, and, for a service killed mid-build, by `removeAbandonedBuilds` (at start and before
@@ -288,6 +289,8 @@ export class DockerDatabaseSnapshots implements DatabaseSnapshotStore {
       key,
       image: this.imageRef(key),
       dataPath: labels[label.dataPath] ?? dataPath,
+      // The data is outside the image's declared VOLUME: it runs in place, nothing copied first.
+      restoredOn: 'layer',
       generationId: labels[label.generation] ?? '',
       createdAt: created.toISOString(),
       sizeBytes,

@@ -18,8 +18,12 @@ interface BuildMessage {
 export class DockerImageBuilder implements ImageBuilder {
   constructor(private readonly docker: Docker) {}
 
+  imageRefOf(source: GenerationSource): string {
+    return `${repository}:${sourceHash(source.files)}`;
+  }
+
   async ensureImage(source: GenerationSource, onBuildLog: (line: string) => void): Promise<BuiltImage> {
-    const imageRef = `${repository}:${sourceHash(source.files)}`;
+    const imageRef = this.imageRefOf(source);
     if (await this.exists(imageRef)) return { imageRef, cached: true };
 
     const output = await this.docker

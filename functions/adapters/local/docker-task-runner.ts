@@ -25,6 +25,7 @@ import {
   type Endpoint,
   type FailureReason,
   type Listener,
+  type PendingAppImage,
   type RunningTask,
   type RuntimeCapacity,
   type TaskDescription,
@@ -53,6 +54,8 @@ const label = {
   container: 'preview.container',
   managed: 'preview.managed',
   owner: 'preview.owner',
+  /** A container's `layerDataPath`: data in its own layer, measured with the volumes. */
+  layerDataPath: 'preview.layer-data-path',
 } as const;
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 const mib = 1024 * 1024;
@@ -90,7 +93,13 @@ export class DockerTaskRunner implements TaskRunner {
     this.owner = options.owner;
   }
 
-  async run(task: PreviewTaskDefinition, trace: TraceRecorder = untraced): Promise<RunningTask> {
+  readonly startsBeforeAppImage = true;
+
+  async run(
+    task: PreviewTaskDefinition,
+    trace: TraceRecorder = untraced,
+    pendingImage?: PendingAppImage,
+  ): Promise<RunningTask> {
     const taskId = randomUUID();
     const labels = {
       [label.previewId]: task.previewId,
@@ -126,13 +135,30 @@ export class DockerTaskRunner implements TaskRunner {
           ),
         ),
       );
-      const containers = await trace.span('task.create', () => this.createContainers(task, labels));
       const owner = ownerOf(task);
+      const containers: Partial<Record<ContainerName, Docker.Container>> = {};
       const started: TaskStart = { containers, endpoint: undefined, reached: new Set() };
+      const startContainer = async (definition: ContainerDefinition) => {
+        await trace.span(`task.start.${definition.name}`, () => containers[definition.name]!.start());
+        if (definition === owner) {
+          const inspection = await trace.span('task.inspect', () => containers[owner.name]!.inspect());
+          started.endpoint = endpointOf([inspection]);
+        }
+      };
+      // While the app image builds, the leading containers of other images that wait for nothing
+      // (the database) start already; everything else waits for the image.
+      const early = pendingImage ? leadingIndependent(task, pendingImage.imageRef) : [];
+      if (early.length > 0) {
+        await trace.span('task.create', () => this.createContainers(task, early, labels, containers));
+        for (const definition of early) await startContainer(definition);
+      }
+      if (pendingImage) await trace.span('task.wait.image', () => pendingImage.ready);
+      const rest = task.containers.filter((c) => !early.includes(c));
+      await trace.span('task.create', () => this.createContainers(task, rest, labels, containers));
       // Starts nothing waits for (the bridge) run beside the waits that follow them.
       const sideStarts: Promise<unknown>[] = [];
       try {
-        for (const definition of task.containers) {
+        for (const definition of rest) {
           for (const dependency of definition.dependsOn) {
             // Every container is started before anything that depends on it: nothing to wait for.
             if (dependency.condition === 'START') continue;
@@ -140,20 +166,16 @@ export class DockerTaskRunner implements TaskRunner {
               this.reach(task, started, dependency),
             );
           }
-          const start = trace.span(`task.start.${definition.name}`, () =>
-            containers[definition.name]!.start(),
-          );
           if (nothingWaitsFor(task, definition)) {
+            const start = trace.span(`task.start.${definition.name}`, () =>
+              containers[definition.name]!.start(),
+            );
             sideStarts.push(start);
             // Handled here; awaited below, after the waits.
             start.catch(() => undefined);
             continue;
           }
-          await start;
-          if (definition === owner) {
-            const inspection = await trace.span('task.inspect', () => containers[owner.name]!.inspect());
-            started.endpoint = endpointOf([inspection]);
-          }
+          await startContainer(definition);
         }
         for (const definition of task.containers) {
           if (definition.essential && definition.healthCheck) {
@@ -296,15 +318,17 @@ export class DockerTaskRunner implements TaskRunner {
   }
 
   /**
-   * Bytes on the preview's volumes (the scratch `/tmp`, the database's data): the engine cannot size a
-   * local volume, so a short `du` runs in a running container that mounts each, as that container's
-   * own user. Undefined when no running container mounts any.
+   * Bytes on the preview's volumes (the scratch `/tmp`, the database's data) and of the data a
+   * container keeps in its own layer (a restored database): the engine cannot size a local volume,
+   * so a short `du` runs in a running container that mounts each or holds it, as that container's
+   * own user. Undefined when no running container has any.
    */
   private async storageUsedBytes(running: readonly Docker.ContainerInfo[]): Promise<number | undefined> {
     const measured = new Set<string>();
     let total: number | undefined;
     for (const container of running) {
-      const paths: string[] = [];
+      const layerDataPath = container.Labels[label.layerDataPath];
+      const paths: string[] = layerDataPath ? [layerDataPath] : [];
       for (const mount of container.Mounts) {
         if (mount.Type !== 'volume' || !mount.Name || measured.has(mount.Name)) continue;
         measured.add(mount.Name);
@@ -330,22 +354,29 @@ export class DockerTaskRunner implements TaskRunner {
     return isEngineUnreachable(error);
   }
 
-  /** Creates every container up front, so each start waits only for its dependencies. */
+  /**
+   * Creates `definitions` (in task order, after the containers already in `containers`) before any
+   * of them starts, so each start waits only for its dependencies.
+   */
   private async createContainers(
     task: PreviewTaskDefinition,
+    definitions: readonly ContainerDefinition[],
     labels: Record<string, string>,
-  ): Promise<Partial<Record<ContainerName, Docker.Container>>> {
+    containers: Partial<Record<ContainerName, Docker.Container>>,
+  ): Promise<void> {
     const owner = ownerOf(task);
     const ownerIndex = task.containers.indexOf(owner);
     // Only the owner can publish ports, on behalf of every container in its namespace.
     const ports = task.containers
       .slice(ownerIndex)
       .flatMap((c) => c.portMappings.map((p) => `${p.containerPort}/tcp`));
-    const containers: Partial<Record<ContainerName, Docker.Container>> = {};
-    for (const [index, definition] of task.containers.entries()) {
+    for (const definition of definitions) {
       // Helpers that run before the owner exists (migrations of a database-less app) get the
       // task network to themselves.
-      const network = index <= ownerIndex ? task.previewId : `container:${containers[owner.name]!.id}`;
+      const network =
+        task.containers.indexOf(definition) <= ownerIndex
+          ? task.previewId
+          : `container:${containers[owner.name]!.id}`;
       containers[definition.name] = await this.docker.createContainer({
         ...containerSpec(task.previewId, definition, labels),
         ...(definition === owner ? { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) } : {}),
@@ -362,7 +393,6 @@ export class DockerTaskRunner implements TaskRunner {
         },
       });
     }
-    return containers;
   }
 
   /**
@@ -450,6 +480,16 @@ interface TaskStart {
   readonly reached: Set<ContainerName>;
 }
 
+/** The task's first containers that neither run `appImage` nor wait for anything (the database). */
+function leadingIndependent(task: PreviewTaskDefinition, appImage: string): ContainerDefinition[] {
+  const leading: ContainerDefinition[] = [];
+  for (const definition of task.containers) {
+    if (definition.image === appImage || definition.dependsOn.length > 0) break;
+    leading.push(definition);
+  }
+  return leading;
+}
+
 /** A container no other container waits for, with nothing to wait for itself (the bridge). */
 function nothingWaitsFor(task: PreviewTaskDefinition, definition: ContainerDefinition): boolean {
   return (
@@ -529,7 +569,11 @@ function containerSpec(
     Cmd: definition.command ? [...definition.command] : undefined,
     Env: Object.entries(definition.environment).map(([name, value]) => `${name}=${value}`),
     User: definition.user,
-    Labels: { ...labels, [label.container]: definition.name },
+    Labels: {
+      ...labels,
+      [label.container]: definition.name,
+      ...(definition.layerDataPath ? { [label.layerDataPath]: definition.layerDataPath } : {}),
+    },
     // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
     Healthcheck:
       definition.healthCheck && !askedOverHttp(definition)

@@ -28,6 +28,7 @@ import {
 } from '../task-definition.js';
 import {
   taskFailureOf,
+  type BuiltImage,
   type Endpoint,
   type ImageBuilder,
   type RunningTask,
@@ -276,7 +277,11 @@ export class PreviewLauncher {
     return (this.deps.heartbeatSeconds ?? defaultHeartbeatSeconds) * 1000;
   }
 
-  /** The launch from wherever `record` is: build unless built, then the task. */
+  /**
+   * The launch from wherever `record` is: build unless built, then the task. A runner that can
+   * starts the task while the image builds (the database comes up meanwhile); the app's
+   * containers wait for the image.
+   */
   private async launchFrom(record: PreviewRecord, trace: TraceRecorder): Promise<LaunchedTask> {
     const started = Date.now();
     // The status write and the image (its lookup, or its build) do not wait for each other.
@@ -288,29 +293,53 @@ export class PreviewLauncher {
         : Promise.resolve(record),
       (async () => {
         const loaded = await trace.span('generation.load', () => this.sourceOf(record));
-        const built = await trace.span('image.ensure', () => this.buildImage(loaded, record.previewId));
+        const built = trace.span('image.ensure', () => this.buildImage(loaded, record.previewId));
+        // Awaited below, by whatever needs the image: its failure is the launch's.
+        built.catch(() => undefined);
         return { source: loaded, image: built };
       })(),
     );
-    let current = building;
+    const launchingOnceBuilt = async (current: PreviewRecord) =>
+      this.launching(current, await image, started, trace);
+    const imageRef = this.deps.runner.startsBeforeAppImage
+      ? this.deps.imageBuilder.imageRefOf?.(source)
+      : undefined;
+    if (imageRef === undefined) {
+      const current = await launchingOnceBuilt(building);
+      return this.runTask(current, source.generation, (await image).imageRef, trace);
+    }
+    return this.runTask(building, source.generation, imageRef, trace, {
+      ready: image,
+      launchingOnceBuilt,
+    });
+  }
+
+  /** The record moved on to `launching` once its image is there. */
+  private async launching(
+    current: PreviewRecord,
+    image: BuiltImage,
+    started: number,
+    trace: TraceRecorder,
+  ): Promise<PreviewRecord> {
     if (current.status === 'building') {
       const built = current;
-      current = await trace.span('record.launching', () =>
+      return trace.span('record.launching', () =>
         this.step(built, 'launching', 'start', {
           type: 'built',
           detail: { imageRef: image.imageRef, cached: image.cached, durationMs: Date.now() - started },
         }),
       );
-    } else if (current.status === 'recovering') {
+    }
+    if (current.status === 'recovering') {
       const recovering = current;
-      current = await trace.span('record.launching', () =>
+      return trace.span('record.launching', () =>
         this.deps.stateMachine.transition(recovering, 'launching', monitor, {
           timeline: recovering.timeline,
           launchHeartbeatAt: this.deps.clock.now().toISOString(),
         }),
       );
     }
-    return this.runTask(current, source.generation, image.imageRef, trace);
+    return current;
   }
 
   /**
@@ -385,11 +414,19 @@ export class PreviewLauncher {
     );
   }
 
+  /**
+   * Starts the task of the generation's image. With `building`, the image is still being built:
+   * the runner starts what does not need it, and the record moves on to `launching` once it is there.
+   */
   private async runTask(
     launching: PreviewRecord,
     generation: Generation,
     imageRef: string,
     trace: TraceRecorder,
+    building?: {
+      readonly ready: Promise<BuiltImage>;
+      readonly launchingOnceBuilt: (current: PreviewRecord) => Promise<PreviewRecord>;
+    },
   ): Promise<LaunchedTask> {
     // A local engine smaller than the tier runs the app with what it has; Fargate sizes tasks itself.
     const capacity = await trace.span('runtime.capacity', async () => this.deps.runner.capacity?.());
@@ -414,12 +451,17 @@ export class PreviewLauncher {
         appImage: imageRef,
         databasePassword: newDatabasePassword(),
         ...(this.deps.databaseImages ? { databaseImages: this.deps.databaseImages } : {}),
-        ...(snapshot ? { databaseSnapshot: { image: snapshot.image, dataPath: snapshot.dataPath } } : {}),
+        ...(snapshot ? { databaseSnapshot: snapshot } : {}),
       });
     const task = taskOf(database?.restored);
-    const running = await diagnosed(
-      () => this.deps.runner.run(task, trace),
+    const run = diagnosed(
+      () => this.deps.runner.run(task, trace, building && { imageRef, ready: building.ready }),
       () => diagnosisContext(effective, task),
+    );
+    // A failed build ends the run too: the build's failure is the one reported.
+    const [, running] = await allSettledOrThrow(
+      building ? building.launchingOnceBuilt(record) : Promise.resolve(record),
+      run,
     );
     const description = await trace.span('task.describe', () => this.deps.runner.describe(record.previewId));
     const restoredSteps = database?.restored ? restoredStepsOf(effective) : [];

@@ -94,6 +94,7 @@ describe('EcrSnapshotImages', () => {
       key,
       image: `${repository}:${tag}`,
       dataPath: snapshotDataPath,
+      restoredOn: 'volume',
       generationId: '',
       createdAt: '2025-12-03T10:00:00.000Z',
       sizeBytes: 153_456_789,

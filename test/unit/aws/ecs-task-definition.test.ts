@@ -207,7 +207,7 @@ describe('ecsTask', () => {
       tier: defaultTiers.free,
       appImage,
       databasePassword: password,
-      databaseSnapshot: { image: snapshotImage, dataPath: snapshotDataPath },
+      databaseSnapshot: { image: snapshotImage, dataPath: snapshotDataPath, restoredOn: 'volume' },
     });
     const { registration, secrets } = ecsTask(restored, settings);
 
