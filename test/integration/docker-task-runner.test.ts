@@ -237,6 +237,12 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(check?.Test?.[0]).toMatch(/^CMD/);
     });
 
+    it('reports the app healthy to a runner that did not start it, as the engine’s verdict would', async () => {
+      // What a restarted service sees when it takes over a task its predecessor started.
+      const description = await new DockerTaskRunner(docker).describe(task.previewId);
+      expect(description?.containers.find((c) => c.name === 'app')?.state).toBe('healthy');
+    });
+
     it('ends the loopback bridge of an app that listens on all interfaces', async () => {
       const bridge = await until(
         () => containerOf(task.previewId, 'bridge'),

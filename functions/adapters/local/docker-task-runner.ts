@@ -56,6 +56,8 @@ const label = {
   owner: 'preview.owner',
   /** A container's `layerDataPath`: data in its own layer, measured with the volumes. */
   layerDataPath: 'preview.layer-data-path',
+  /** The path of a check asked over HTTP instead of by the engine (see askedOverHttp). */
+  healthPath: 'preview.health-path',
 } as const;
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 const mib = 1024 * 1024;
@@ -236,13 +238,25 @@ export class DockerTaskRunner implements TaskRunner {
     );
     const inspections = inspected.filter((i): i is Inspection => i !== undefined);
     if (inspections.length === 0) return undefined;
-    const containers = inspections.map(describeContainer);
+    const endpoint = endpointOf(inspections);
+    const containers = await Promise.all(
+      inspections.map(async (inspection) => {
+        const description = describeContainer(inspection);
+        // A check the engine does not run is asked here, as the engine's verdict would be read:
+        // whoever takes over a started task (after a restart) sees it healthy once it answers.
+        const healthPath = inspection.Config.Labels[label.healthPath];
+        if (description.state !== 'running' || !healthPath || !endpoint) return description;
+        return (await answersHttp(endpoint, healthPath))
+          ? { ...description, state: 'healthy' as const }
+          : description;
+      }),
+    );
     containers.sort((a, b) => containerOrder.indexOf(a.name) - containerOrder.indexOf(b.name));
     return {
       previewId,
       taskId: inspections[0]!.Config.Labels[label.taskId] ?? '',
       containers,
-      endpoint: endpointOf(inspections),
+      endpoint,
     };
   }
 
@@ -573,6 +587,9 @@ function containerSpec(
       ...labels,
       [label.container]: definition.name,
       ...(definition.layerDataPath ? { [label.layerDataPath]: definition.layerDataPath } : {}),
+      ...(askedOverHttp(definition) && definition.healthCheck?.httpPath
+        ? { [label.healthPath]: definition.healthCheck.httpPath }
+        : {}),
     },
     // As in ECS, only the task definition's check counts, not a HEALTHCHECK in the image.
     Healthcheck:
