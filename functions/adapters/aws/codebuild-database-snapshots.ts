@@ -1,24 +1,20 @@
 import { setTimeout } from 'node:timers/promises';
 import { StartBuildCommand, type CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteParametersCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DatabaseSnapshotStore, SnapshotEviction } from '#core/database-snapshots.js';
 import type { EcsSettings } from '#core/config.js';
 import { AppError } from '#core/errors.js';
 import type { PreviewTaskDefinition } from '#core/task-definition.js';
 import { buildCompletion, failureLines } from './codebuild-image-builder.js';
-import {
-  snapshotBuildFiles,
-  snapshotBuildPlan,
-  snapshotBuildScript,
-  type SnapshotBuildSecret,
-} from './database-snapshot-build.js';
+import { snapshotBuildFiles, snapshotBuildPlan, snapshotBuildScript } from './database-snapshot-build.js';
 import {
   generationTag,
   snapshotTag,
   type EcrSnapshot,
   type EcrSnapshotImages,
 } from './ecr-snapshot-images.js';
+import { deleteParameters, writeSecureParameters } from './secure-parameters.js';
 import { zipArchive } from './zip-archive.js';
 
 export type SnapshotBuildSettings = Pick<
@@ -42,7 +38,6 @@ export interface CodeBuildDatabaseSnapshotsOptions {
 }
 
 /** DeleteParameters takes at most ten names. */
-const deleteBatch = 10;
 
 /**
  * Database snapshots in AWS: images in the preview repository (`EcrSnapshotImages`), made by a
@@ -117,7 +112,7 @@ export class CodeBuildDatabaseSnapshots implements DatabaseSnapshotStore {
       parameterName: `${this.settings.secretsPath}/${tag}/${secret.variable}`,
     }));
     try {
-      await this.writeParameters(parameters);
+      await writeSecureParameters(this.clients.ssm, this.settings.secretsKeyId, parameters);
       const { build } = await this.clients.codeBuild.send(
         new StartBuildCommand({
           projectName: this.settings.project,
@@ -153,34 +148,9 @@ export class CodeBuildDatabaseSnapshots implements DatabaseSnapshotStore {
         );
       }
     } finally {
-      await this.deleteParameters(parameters.map((p) => p.parameterName));
-    }
-  }
-
-  private async writeParameters(
-    parameters: readonly (SnapshotBuildSecret & { parameterName: string })[],
-  ): Promise<void> {
-    await Promise.all(
-      parameters.map((parameter) =>
-        this.clients.ssm.send(
-          new PutParameterCommand({
-            Name: parameter.parameterName,
-            Value: parameter.value,
-            Type: 'SecureString',
-            KeyId: this.settings.secretsKeyId,
-            Tier: 'Standard',
-            // A build of the same key started meanwhile: its values are as good as these.
-            Overwrite: true,
-          }),
-        ),
-      ),
-    );
-  }
-
-  private async deleteParameters(names: readonly string[]): Promise<void> {
-    for (let start = 0; start < names.length; start += deleteBatch) {
-      await this.clients.ssm.send(
-        new DeleteParametersCommand({ Names: names.slice(start, start + deleteBatch) }),
+      await deleteParameters(
+        this.clients.ssm,
+        parameters.map((p) => p.parameterName),
       );
     }
   }

@@ -14,12 +14,7 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import {
-  DeleteParametersCommand,
-  paginateGetParametersByPath,
-  PutParameterCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import { paginateGetParametersByPath, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from '#core/clock.js';
 import { AppError } from '#core/errors.js';
 import type { RedactionLists } from '#core/log-ports.js';
@@ -41,6 +36,7 @@ import {
   type TaskSecret,
   type TaskDefinitionSettings,
 } from './ecs-task-definition.js';
+import { deleteParameters, writeSecureParameters } from './secure-parameters.js';
 
 export type EcsRunnerSettings = TaskDefinitionSettings &
   Pick<EcsSettings, 'cluster' | 'subnets' | 'securityGroup' | 'secretsKeyId'> & {
@@ -56,7 +52,6 @@ export interface EcsRunnerClients {
 }
 
 /** DeleteParameters takes at most ten names. */
-const deleteBatch = 10;
 const dayMs = 86_400_000;
 
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
@@ -103,7 +98,7 @@ export class EcsTaskRunner implements TaskRunner {
         redactionList(task, secrets),
         new Date(this.clients.clock.now().getTime() + this.settings.logRetentionDays * dayMs),
       );
-      await this.writeSecrets(secrets);
+      await writeSecureParameters(this.clients.ssm, this.settings.secretsKeyId, secrets);
       return await this.runTask(task, registration);
     } catch (error) {
       // Best effort: stopping the preview deletes them again.
@@ -170,24 +165,6 @@ export class EcsTaskRunner implements TaskRunner {
     await this.deleteSecrets(previewId);
   }
 
-  private async writeSecrets(secrets: readonly TaskSecret[]): Promise<void> {
-    await Promise.all(
-      secrets.map((secret) =>
-        this.clients.ssm.send(
-          new PutParameterCommand({
-            Name: secret.parameterName,
-            Value: secret.value,
-            Type: 'SecureString',
-            KeyId: this.settings.secretsKeyId,
-            Tier: 'Standard',
-            // A restarted preview gets new values under the same names.
-            Overwrite: true,
-          }),
-        ),
-      ),
-    );
-  }
-
   /** Every parameter under the preview's path, whatever launch wrote it. */
   private async deleteSecrets(previewId: string): Promise<void> {
     const names: string[] = [];
@@ -202,11 +179,7 @@ export class EcsTaskRunner implements TaskRunner {
     for await (const page of pages) {
       names.push(...(page.Parameters ?? []).flatMap((parameter) => (parameter.Name ? [parameter.Name] : [])));
     }
-    for (let start = 0; start < names.length; start += deleteBatch) {
-      await this.clients.ssm.send(
-        new DeleteParametersCommand({ Names: names.slice(start, start + deleteBatch) }),
-      );
-    }
+    await deleteParameters(this.clients.ssm, names);
   }
 
   /** Previews with a running task: every running task of the cluster, by its `startedBy`. */
