@@ -148,10 +148,14 @@ export class LocalWebSocketApi implements GatewayExtension {
       connections.map(
         (connection) =>
           new Promise<void>((resolve) => {
+            if (connection.socket.readyState === WebSocket.CLOSED) return resolve();
             connection.socket.once('close', () => resolve());
             connection.socket.close(1001, 'going away');
             // A client that does not answer the closing handshake is cut off.
-            setTimeout(() => connection.socket.terminate(), 1000).unref();
+            setTimeout(() => {
+              connection.socket.terminate();
+              resolve();
+            }, 1000).unref();
           }),
       ),
     );
