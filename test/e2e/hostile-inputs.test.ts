@@ -297,8 +297,14 @@ describe('hostile inputs', () => {
         async (route, segments, query, method, body, contentType, keepGeneration) => {
           let next = 0;
           const path = route.path.replace(/\{(\w+)\+?\}/g, (_m, name: string) => {
-            if (name === 'generationId' && keepGeneration && readOnly.has(route.handler)) return generationId;
-            return segments[next++ % segments.length] as string;
+            const shared = name === 'generationId' && readOnly.has(route.handler);
+            if (shared && keepGeneration) return generationId;
+            const segment = segments[next++ % segments.length] as string;
+            // The suite's preview is only read: a rotation or a stop by a generated request would
+            // pull its token from under the tests that follow.
+            return name === 'generationId' && !shared && segment === generationId
+              ? 'other-generation'
+              : segment;
           });
           const headers: Record<string, string> = { ...auth() };
           if (contentType) headers['Content-Type'] = contentType;
