@@ -7,7 +7,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, AppError, type ErrorCode } from '#core/errors.js';
 import { errorHeaders, statusOf } from '#handlers/error-answer.js';
@@ -349,6 +349,11 @@ export async function startGateway(options: {
   });
   // Accept failures (too many open files) after start are logged; the server keeps listening.
   server.on('error', (error) => console.error('gateway: server error', error));
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const { port } = server.address() as AddressInfo;
   return {
     server,
@@ -357,6 +362,8 @@ export async function startGateway(options: {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        // Upgraded and half-closed sockets are not HTTP connections any more, but still the server's.
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

@@ -35,7 +35,12 @@ export async function startLocalDynamoDb(
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // With no keep-alive timeout, a connection busy at close would stay open once idle again.
+        server.closeAllConnections();
+      }),
   };
 }
 
