@@ -54,6 +54,10 @@ export interface ContainerDescription {
   readonly finishedAt?: string;
 }
 
+export interface DescribeOptions {
+  readonly checkApp?: boolean;
+}
+
 export interface TaskDescription {
   readonly previewId: string;
   readonly taskId: string;
@@ -116,7 +120,12 @@ export interface TaskRunner extends Partial<DatabaseInspector> {
   readonly startsBeforeAppImage?: boolean;
   /** Removes the preview's containers, volumes and networks. Idempotent. */
   stop(previewId: string): Promise<void>;
-  describe(previewId: string): Promise<TaskDescription | undefined>;
+  /**
+   * Reads the preview's task from the runtime. With `checkApp`, a runtime that does not run the
+   * app's HTTP check itself (Docker locally) asks it once, so whoever takes over a started task
+   * (after a service restart) sees the app healthy once it answers; without, it reads state only.
+   */
+  describe(previewId: string, options?: DescribeOptions): Promise<TaskDescription | undefined>;
   /** Ids of the previews that have anything in this runtime (tasks, containers, networks, volumes). */
   list(): Promise<string[]>;
   stats(previewId: string): Promise<ContainerStats | undefined>;

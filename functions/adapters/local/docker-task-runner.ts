@@ -22,6 +22,7 @@ import {
   type ContainerDescription,
   type ContainerState,
   type ContainerStats,
+  type DescribeOptions,
   type Endpoint,
   type FailureReason,
   type Listener,
@@ -227,7 +228,7 @@ export class DockerTaskRunner implements TaskRunner {
     return [...new Set(labelled.filter((id): id is string => id !== undefined))];
   }
 
-  async describe(previewId: string): Promise<TaskDescription | undefined> {
+  async describe(previewId: string, options: DescribeOptions = {}): Promise<TaskDescription | undefined> {
     const listed = await this.docker.listContainers({
       all: true,
       filters: { label: [`${label.previewId}=${previewId}`] },
@@ -242,10 +243,11 @@ export class DockerTaskRunner implements TaskRunner {
     const containers = await Promise.all(
       inspections.map(async (inspection) => {
         const description = describeContainer(inspection);
-        // A check the engine does not run is asked here, as the engine's verdict would be read:
-        // whoever takes over a started task (after a restart) sees it healthy once it answers.
+        // The engine does not run the app's HTTP check: asked here, on request, as its verdict would be read.
         const healthPath = inspection.Config.Labels[label.healthPath];
-        if (description.state !== 'running' || !healthPath || !endpoint) return description;
+        if (!options.checkApp || description.state !== 'running' || !healthPath || !endpoint) {
+          return description;
+        }
         return (await answersHttp(endpoint, healthPath))
           ? { ...description, state: 'healthy' as const }
           : description;

@@ -475,7 +475,8 @@ export class PreviewLauncher {
    * event in AWS, a Docker event locally) triggers. A preview whose task is gone is recovered, or failed if it was never healthy.
    */
   async refresh(previewId: string): Promise<void> {
-    const description = await this.deps.runner.describe(previewId);
+    // No launch in this process vouches for the app here: its own check is asked.
+    const description = await this.deps.runner.describe(previewId, { checkApp: true });
     if (description) return this.observe(description);
     const record = await this.deps.previews.getById(previewId);
     if (!record || !isServing(record.status)) return;
