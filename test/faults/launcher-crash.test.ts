@@ -105,4 +105,40 @@ describe.skipIf(skipWithoutDocker)('a launch survives the crash of its launcher'
       expect((await run.api('GET', '/api/previews')).json.quota.used).toBe(0);
     }, 600_000);
   }
+
+  it('killed while its app is slow to answer: healthy once it does, though no event says so', async (context) => {
+    // The app's port listens at once but answers only after 15 s. The loopback bridge sees it listen
+    // and ends, and the restarted service hears of the task once, at start: no later event tells
+    // that the app answers (the engine runs no check of its own).
+    const listenSilently =
+      'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 8000)); s.listen(); time.sleep(15)';
+    const slow = await run.generation('hello-api', `slow-${Date.now().toString(36)}`, {
+      entryPoint: `python3 -c '${listenSilently}' && uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-access-log`,
+    });
+    try {
+      const launch = await run.api('POST', `/api/generations/${slow}/preview/launch`, {});
+      expect(launch.status, JSON.stringify(launch.json)).toBe(202);
+      const previewId: string = launch.json.previewInstanceId;
+      const [status] = await until(
+        180,
+        async () => [(await run.status(slow)).status, await previewContainers(previewId)] as const,
+        ([status, containers]) => status === 'running' && running(containers, 'app'),
+      );
+      expect(status, 'the app container ran, its preview `running`').toBe('running');
+      await run.service.kill();
+      await run.service.start();
+
+      const settled = await until(
+        180,
+        () => run.status(slow),
+        (s) => ['healthy', 'failed'].includes(s.status),
+      );
+      recordFault(context, { lost: settled.status === 'healthy' ? 0 : 1, orphaned: 0 });
+      expect(settled.status, `${JSON.stringify(settled.failure)}\n${run.service.log.slice(-3000)}`).toBe(
+        'healthy',
+      );
+    } finally {
+      await run.api('DELETE', `/api/generations/${slow}/preview`);
+    }
+  }, 600_000);
 });

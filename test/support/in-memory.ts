@@ -26,7 +26,7 @@ import type {
   QuotaStore,
 } from '#core/ports.js';
 import type { PreviewEvent, PreviewRecord } from '#core/preview.js';
-import type { ContainerStats, TaskRunner } from '#core/task-runner.js';
+import type { ContainerStats, DescribeOptions, TaskDescription, TaskRunner } from '#core/task-runner.js';
 
 /**
  * In-memory stand-ins for the core's ports, for unit tests of the core services. They keep the
@@ -343,6 +343,10 @@ export class InMemoryRuntime implements TaskRunner {
   readonly databases = new Map<string, DatabaseTally>();
   /** The previews whose database was counted, in order. */
   readonly counted: string[] = [];
+  /** How each preview's task describes itself; a preview not here has none. */
+  readonly described = new Map<string, TaskDescription>();
+  /** The options each description was asked with, in order. */
+  readonly describedWith: { previewId: string; options: DescribeOptions | undefined }[] = [];
 
   async run(): Promise<never> {
     throw new Error('this runtime runs no task');
@@ -352,8 +356,9 @@ export class InMemoryRuntime implements TaskRunner {
     this.stopped.push(previewId);
     this.listed.delete(previewId);
   }
-  async describe(): Promise<undefined> {
-    return undefined;
+  async describe(previewId: string, options?: DescribeOptions): Promise<TaskDescription | undefined> {
+    this.describedWith.push({ previewId, options });
+    return this.described.get(previewId);
   }
   async list(): Promise<string[]> {
     return [...this.listed];

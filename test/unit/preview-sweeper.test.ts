@@ -157,6 +157,55 @@ describe('PreviewSweeper', () => {
     expect(world.starter.started.sort()).toEqual(['abandoned', 'recovering']);
   });
 
+  it('asks the runtime again about a started task whose launcher died before its app answered', async () => {
+    const world = sweepWorld();
+    const app = (state: 'running' | 'healthy') => ({
+      previewId: 'answered-late',
+      taskId: 'task-1',
+      containers: [{ name: 'app' as const, state, oomKilled: false, startedAt: world.at(-30) }],
+      endpoint: { host: '127.0.0.1', port: 9 },
+    });
+    world.stored({ previewId: 'answered-late', status: 'running', launchHeartbeatAt: world.at(-3600) });
+    world.stored({ previewId: 'waited-for', status: 'running', launchHeartbeatAt: world.at(0) });
+    world.runtime.described.set('answered-late', app('running'));
+
+    expect(await world.sweeper.sweep()).toMatchObject({ rechecked: 1, takenOver: 0, failed: 0 });
+    expect(await world.statusOf('answered-late')).toBe('running');
+    world.runtime.described.set('answered-late', app('healthy'));
+    expect(await world.sweeper.sweep()).toMatchObject({ rechecked: 1, failed: 0 });
+
+    expect(await world.statusOf('answered-late')).toBe('healthy');
+    // The app's own check is asked: no launch in this process vouches for it.
+    expect(world.runtime.describedWith).toEqual([
+      { previewId: 'answered-late', options: { checkApp: true } },
+      { previewId: 'answered-late', options: { checkApp: true } },
+    ]);
+    expect(await world.statusOf('waited-for')).toBe('running');
+  });
+
+  it('fails a started task whose app never answered within the launch timeout', async () => {
+    const world = sweepWorld();
+    world.stored({
+      previewId: 'never-answered',
+      status: 'running',
+      createdAt: world.at(-launchTimeoutSeconds),
+      launchHeartbeatAt: world.at(-launchTimeoutSeconds + 5),
+    });
+    world.stored({
+      previewId: 'recovered',
+      status: 'running',
+      healthyAt: world.at(-3600),
+      createdAt: world.at(-7200),
+    });
+
+    expect(await world.sweeper.sweep()).toMatchObject({ abandoned: 1, failed: 0 });
+
+    expect((await world.previews.getById('never-answered'))?.failure).toMatchObject({ reason: 'timeout' });
+    expect(world.runtime.stopped).toEqual(['never-answered']);
+    // Healthy once already: a recovery's start, which the launch timeout does not bound.
+    expect(await world.statusOf('recovered')).toBe('running');
+  });
+
   it('finishes a stop left unfinished for a minute, and leaves a stop in progress alone', async () => {
     const world = sweepWorld();
     world.stored({ previewId: 'left', status: 'stopping', updatedAt: world.at(-60) });

@@ -36,12 +36,19 @@ export interface SweepResult {
   readonly stopsFinished: number;
   /** Launches (or recoveries) whose launcher was gone, handed to a new one. */
   readonly takenOver: number;
+  /** Started tasks whose launcher was gone before their app answered, read from the runtime again. */
+  readonly rechecked: number;
   /** Previews whose step failed this time (logged and counted); the next sweep tries them again. */
   readonly failed: number;
 }
 
 const launchingStatuses = new Set(['requested', 'building', 'launching']);
 const takeoverStatuses = new Set([...launchingStatuses, 'recovering']);
+
+/** Launched and not yet healthy once: the launch timeout still applies. */
+function neverHealthy(preview: PreviewRecord): boolean {
+  return launchingStatuses.has(preview.status) || (preview.status === 'running' && !preview.healthyAt);
+}
 /** A preview still `stopping` this long after its last write has lost its stopper: the sweep finishes it. */
 const unfinishedStopMs = 60_000;
 
@@ -67,6 +74,7 @@ export class PreviewSweeper {
       vanished: 0,
       stopsFinished: 0,
       takenOver: 0,
+      rechecked: 0,
       failed: 0,
     };
 
@@ -98,7 +106,7 @@ export class PreviewSweeper {
       return 'stopsFinished';
     }
     if (
-      launchingStatuses.has(preview.status) &&
+      neverHealthy(preview) &&
       Date.parse(preview.createdAt) + this.deps.launchTimeoutSeconds * 1000 <= now
     ) {
       await this.deps.stateMachine.abandon(
@@ -114,6 +122,12 @@ export class PreviewSweeper {
     if (isServing(preview.status) && !running.has(preview.previewId)) {
       await this.deps.launcher.refresh(preview.previewId);
       return 'vanished';
+    }
+    if (preview.status === 'running' && this.deps.launcher.launcherIsGone(preview)) {
+      // Its launcher died waiting for the app: only the runtime's events move it on, and an app
+      // that answered after the last of them (no event says so) would stay `running`.
+      await this.deps.launcher.refresh(preview.previewId);
+      return 'rechecked';
     }
     if (
       isServing(preview.status) &&
