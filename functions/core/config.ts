@@ -157,6 +157,8 @@ const serviceSchema = stageSchema.extend({
   PREVIEW_LOCAL_LAUNCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
   /** The longest a local task waits for one of its steps (a healthy database or app, a migration). */
   PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** How the local service reaches an app: see `localRuntime.appAddress`. */
+  PREVIEW_LOCAL_APP_ADDRESS: z.enum(['auto', 'container', 'published']).default('auto'),
 });
 
 const required = 'is required';
@@ -367,6 +369,13 @@ export interface Config {
     readonly launchConcurrency: number;
     /** The longest wait for one step of a task: a healthy database or app, a finished migration. */
     readonly stepTimeoutSeconds: number;
+    /**
+     * How an app is reached: at its address on the preview's bridge (`container`: no port to
+     * publish, so a cheaper start and removal), through a port published on 127.0.0.1 (`published`:
+     * for engines whose containers the host cannot reach, as Docker Desktop's or a rootless one),
+     * or `auto`: the container's address where the engine allows it.
+     */
+    readonly appAddress: 'auto' | 'container' | 'published';
   };
   readonly tiers: Tiers;
 }
@@ -544,6 +553,7 @@ export function loadConfig(env: Environment = process.env): Config {
     localRuntime: {
       launchConcurrency: e.PREVIEW_LOCAL_LAUNCH_CONCURRENCY,
       stepTimeoutSeconds: e.PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS,
+      appAddress: e.PREVIEW_LOCAL_APP_ADDRESS,
     },
     maxBodyBytes: e.PREVIEW_MAX_BODY_BYTES,
     eventRetentionDays: e.PREVIEW_EVENT_RETENTION_DAYS,

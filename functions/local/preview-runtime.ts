@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reachableAppAddress } from '#adapters/local/docker-app-address.js';
 import { DockerDatabaseSnapshots } from '#adapters/local/docker-database-snapshots.js';
 import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
 import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
@@ -65,9 +66,14 @@ export async function createLocalPreviewRuntime(
       const owner = await runtimeOwner(workDir);
       const databaseSnapshots = new DockerDatabaseSnapshots(docker, { owner });
       await databaseSnapshots.removeAbandonedBuilds();
+      const appAddress = pace.appAddress === 'auto' ? await reachableAppAddress(docker) : pace.appAddress;
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker, { owner, stepTimeoutMs: pace.stepTimeoutSeconds * 1000 }),
+        runner: new DockerTaskRunner(docker, {
+          owner,
+          stepTimeoutMs: pace.stepTimeoutSeconds * 1000,
+          appAddress,
+        }),
         databaseSnapshots,
         close: () => databaseSnapshots.close(),
         starter,

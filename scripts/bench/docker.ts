@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 
 export const docker = new Docker();
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,14 +22,11 @@ export async function prepareDocker(): Promise<void> {
   }
 }
 
-/** The app's port as published on the host: the task's first container publishes it. */
-export async function publishedPort(previewId: string): Promise<number> {
-  const containers = await docker.listContainers({ filters: { label: [`preview.id=${previewId}`] } });
-  for (const container of containers) {
-    const port = container.Ports.find((p) => p.PublicPort && p.IP === '127.0.0.1');
-    if (port) return port.PublicPort;
-  }
-  throw new Error(`Preview ${previewId} has no port published on 127.0.0.1`);
+/** Where the app answers on this host (a published port or its container's address), as the service reaches it. */
+export async function appOrigin(previewId: string): Promise<string> {
+  const endpoint = (await new DockerTaskRunner(docker).describe(previewId))?.endpoint;
+  if (!endpoint) throw new Error(`Preview ${previewId} has no app this host can reach`);
+  return `http://${endpoint.host}:${endpoint.port}`;
 }
 
 /** Containers, networks and volumes the engine still holds for these previews. */

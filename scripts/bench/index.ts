@@ -3,10 +3,10 @@ import { cpus, totalmem } from 'node:os';
 import type { LocalRuntime } from '#local/local-runtime.js';
 import { UserApi } from './api.js';
 import {
+  appOrigin,
   imagesOfGenerations,
   leftovers,
   prepareDocker,
-  publishedPort,
   removeImages,
   removeLeftovers,
   snapshotImages,
@@ -132,9 +132,9 @@ async function run(options: BenchOptions): Promise<void> {
       if (preview.status.status !== 'healthy') throw new Error(`hello-api: ${failureOf(preview.status)}`);
       try {
         if (options.only.has('proxy')) {
-          const port = await publishedPort(preview.previewId);
+          const origin = await appOrigin(preview.previewId);
           const loop = { requests: 500, maxMs: 30_000, warmup: 20 };
-          await proxyOverhead(api, 'hello-api', port, '/health', loop, report);
+          await proxyOverhead(api, 'hello-api', origin, '/health', loop, report);
         }
         if (options.only.has('status')) {
           await statusLatency(api, 'hello-api', { requests: 300, maxMs: 30_000, warmup: 20 }, report);

@@ -12,13 +12,13 @@ export interface RequestLoop {
 }
 
 /**
- * The same cheap GET through the service's proxy and straight to the app's published port,
+ * The same cheap GET through the service's proxy and straight to the app (`appOrigin`),
  * alternating, so both see the same machine at the same moment.
  */
 export async function proxyOverhead(
   api: UserApi,
   generationId: string,
-  appPort: number,
+  appOrigin: string,
   path: string,
   loop: RequestLoop,
   report: Report,
@@ -27,7 +27,7 @@ export async function proxyOverhead(
     timedGet(`${api.baseUrl}/api/generations/${generationId}/preview/proxy${path}`, {
       authorization: api.authorization,
     });
-  const direct = () => timedGet(`http://127.0.0.1:${appPort}${path}`, {});
+  const direct = () => timedGet(`${appOrigin}${path}`, {});
 
   for (let i = 0; i < loop.warmup; i += 1) {
     await proxied();

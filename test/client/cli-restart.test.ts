@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 import { docker, leftovers, skipWithoutDocker } from '../support/docker.js';
 import { FaultRun } from '../faults/support/fault-run.js';
 import { until } from '../support/local-service.js';
@@ -107,14 +108,11 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
     expect(answer.json?.statusCode, JSON.stringify(answer.json)).toBe(200);
   }
 
-  /** A numbered line while the service is down: straight to the app's published port. */
+  /** A numbered line while the service is down: straight to the app, where the service reaches it. */
   async function straightToApp(n: number): Promise<void> {
-    const [app] = await docker.listContainers({
-      filters: { label: [`preview.id=${previewId}`, 'preview.container=app'], status: ['running'] },
-    });
-    const port = app?.Ports.find((p) => p.PublicPort)?.PublicPort;
-    expect(port, 'the app container publishes its port').toBeDefined();
-    const answer = await fetch(`http://127.0.0.1:${port}/hello/restart-${n}`);
+    const endpoint = (await new DockerTaskRunner(docker).describe(previewId))?.endpoint;
+    expect(endpoint, 'the app has an endpoint').toBeDefined();
+    const answer = await fetch(`http://${endpoint!.host}:${endpoint!.port}/hello/restart-${n}`);
     expect(answer.status).toBe(200);
   }
 

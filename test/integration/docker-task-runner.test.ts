@@ -13,7 +13,7 @@ import { docker, dockerMissing, leftovers, skipWithoutDocker } from '../support/
 
 const generations = new DirectoryGenerationStore('examples/generations');
 const builder = new DockerImageBuilder(docker);
-const runner = new DockerTaskRunner(docker, { stepTimeoutMs: 60_000 });
+const runner = new DockerTaskRunner(docker, { stepTimeoutMs: 60_000, appAddress: 'container' });
 const previewIds: string[] = [];
 const mib = 1024 * 1024;
 
@@ -176,7 +176,13 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       const bridge = of('bridge');
       expect(['running', 'exited'], `bridge ${JSON.stringify(bridge)}`).toContain(bridge?.state);
       if (bridge?.state === 'exited') expect(bridge.exitCode).toBe(0);
-      expect(running.endpoint?.host).toBe('127.0.0.1');
+      // Reached at the namespace owner's address on the preview's bridge: nothing is published.
+      const owner = await containerOf(task.previewId, 'database');
+      expect(running.endpoint).toEqual({
+        host: owner.NetworkSettings.Networks[task.previewId]?.IPAddress,
+        port: 8000,
+      });
+      expect(owner.HostConfig.PortBindings ?? {}).toEqual({});
       expect((await fetch(url(running, '/health'))).status).toBe(200);
     });
 
@@ -293,6 +299,17 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(await runner.countDatabase(task.previewId)).toBeUndefined();
       await runner.stop(task.previewId);
     });
+  });
+
+  it('publishes the app on 127.0.0.1 for engines whose containers the host cannot reach', async () => {
+    const task = await taskOf('hello-api');
+    const published = new DockerTaskRunner(docker, { stepTimeoutMs: 60_000, appAddress: 'published' });
+    const running = await published.run(task);
+    expect(running.endpoint?.host).toBe('127.0.0.1');
+    expect((await fetch(url(running, '/health'))).status).toBe(200);
+    // Any runner reads the endpoint from the task itself, whichever way it was started.
+    expect((await runner.describe(task.previewId))?.endpoint).toEqual(running.endpoint);
+    await published.stop(task.previewId);
   });
 
   it('launches an app without a database, and refuses a second task of the same preview', async () => {

@@ -89,14 +89,24 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reads the local runtime’s pace: launches at once and the longest wait for a task step', () => {
-    expect(loadConfig({}).localRuntime).toEqual({ launchConcurrency: 4, stepTimeoutSeconds: 60 });
+  it('reads the local runtime’s pace and how it reaches apps', () => {
+    expect(loadConfig({}).localRuntime).toEqual({
+      launchConcurrency: 4,
+      stepTimeoutSeconds: 60,
+      appAddress: 'auto',
+    });
     expect(
-      loadConfig({ PREVIEW_LOCAL_LAUNCH_CONCURRENCY: '2', PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: '120' })
-        .localRuntime,
-    ).toEqual({ launchConcurrency: 2, stepTimeoutSeconds: 120 });
+      loadConfig({
+        PREVIEW_LOCAL_LAUNCH_CONCURRENCY: '2',
+        PREVIEW_LOCAL_STEP_TIMEOUT_SECONDS: '120',
+        PREVIEW_LOCAL_APP_ADDRESS: 'published',
+      }).localRuntime,
+    ).toEqual({ launchConcurrency: 2, stepTimeoutSeconds: 120, appAddress: 'published' });
     expect(problemsOf({ PREVIEW_LOCAL_LAUNCH_CONCURRENCY: '0' })).toEqual([
       expect.stringMatching(/^PREVIEW_LOCAL_LAUNCH_CONCURRENCY: /),
+    ]);
+    expect(problemsOf({ PREVIEW_LOCAL_APP_ADDRESS: 'host' })).toEqual([
+      expect.stringMatching(/^PREVIEW_LOCAL_APP_ADDRESS: /),
     ]);
   });
 

@@ -9,6 +9,7 @@ import { AppError } from '#core/errors.js';
 import { untraced, type TraceRecorder } from '#core/launch-trace.js';
 import { parseSocketTable } from '#core/launch-diagnosis.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
+import type { AppAddress } from './docker-app-address.js';
 import { isEngineUnreachable } from './docker-engine-errors.js';
 import type {
   ContainerDefinition,
@@ -47,6 +48,8 @@ export interface DockerTaskRunnerOptions {
    * engine (a developer's service and a test run); `list` sees only its own instance's resources.
    */
   readonly owner?: string;
+  /** How the service reaches the app (default `published`, which every engine allows). */
+  readonly appAddress?: AppAddress;
 }
 
 const label = {
@@ -83,6 +86,7 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly execPollMs: number;
   private readonly inspectPollMs: number;
   private readonly owner: string | undefined;
+  private readonly appAddress: AppAddress;
   private engineCapacity: Promise<RuntimeCapacity> | undefined;
 
   constructor(
@@ -94,6 +98,7 @@ export class DockerTaskRunner implements TaskRunner {
     this.execPollMs = Math.max(this.pollMs, options.execPollMs ?? 100);
     this.inspectPollMs = Math.max(this.pollMs, options.inspectPollMs ?? 250);
     this.owner = options.owner;
+    this.appAddress = options.appAddress ?? 'published';
   }
 
   readonly startsBeforeAppImage = true;
@@ -399,7 +404,7 @@ export class DockerTaskRunner implements TaskRunner {
         HostConfig: {
           ...hostConfig(task.previewId, definition),
           NetworkMode: network,
-          ...(definition === owner
+          ...(definition === owner && this.appAddress === 'published'
             ? {
                 PortBindings: Object.fromEntries(
                   ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
@@ -745,12 +750,21 @@ function containerState(state: Inspection['State']): ContainerState {
 }
 
 /** The host port published on 127.0.0.1 by whichever container owns the task's namespace. */
+/**
+ * Where the app answers: the port the namespace owner publishes on the host, or else (nothing
+ * published: see `AppAddress`) the owner's address on the preview's bridge at the exposed port.
+ * Read from the containers, so a runner reads any task right, whichever way it was started.
+ */
 function endpointOf(inspections: readonly Inspection[]): Endpoint | undefined {
   for (const inspection of inspections) {
-    for (const bindings of Object.values(inspection.NetworkSettings.Ports ?? {})) {
+    const ports = inspection.NetworkSettings.Ports ?? {};
+    for (const bindings of Object.values(ports)) {
       const binding = bindings?.find((b) => b.HostPort);
       if (binding) return { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
     }
+    const address = Object.values(inspection.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress);
+    const exposed = Object.keys(ports).find((port) => port.endsWith('/tcp'));
+    if (address && exposed) return { host: address.IPAddress, port: Number.parseInt(exposed, 10) };
   }
   return undefined;
 }
