@@ -419,7 +419,7 @@ export class DockerTaskRunner implements TaskRunner {
   /**
    * Waits until a container reaches a dependency condition, or fails with the container's story.
    * An exit is awaited from the engine (no polling); a health check with an HTTP form is asked
-   * through the task's published port every `pollMs`, the command form (run inside the container,
+   * at the task's endpoint every `pollMs`, the command form (run inside the container,
    * far costlier) at most every `execPollMs`.
    */
   private async reach(
@@ -494,7 +494,7 @@ export class DockerTaskRunner implements TaskRunner {
   }
 }
 
-/** A task being started: its containers, where its published port is, the conditions already met. */
+/** A task being started: its containers, where its app answers, the conditions already met. */
 interface TaskStart {
   readonly containers: Partial<Record<ContainerName, Docker.Container>>;
   endpoint: Endpoint | undefined;
@@ -607,7 +607,7 @@ function containerSpec(
 }
 
 /**
- * A check with an HTTP form on a published port (the app's) is asked over HTTP: by the runner
+ * A check with an HTTP form on a port the task maps (the app's) is asked over HTTP: by the runner
  * while the task starts, then by the health monitor every interval. The engine would run its
  * command form too, a process in the container each interval: a core's worth for 100 previews.
  */
@@ -749,7 +749,6 @@ function containerState(state: Inspection['State']): ContainerState {
   return 'running';
 }
 
-/** The host port published on 127.0.0.1 by whichever container owns the task's namespace. */
 /**
  * Where the app answers: the port the namespace owner publishes on the host, or else (nothing
  * published: see `AppAddress`) the owner's address on the preview's bridge at the exposed port.
