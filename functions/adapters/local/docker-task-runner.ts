@@ -62,6 +62,8 @@ const label = {
   layerDataPath: 'preview.layer-data-path',
   /** The path of a check asked over HTTP instead of by the engine (see askedOverHttp). */
   healthPath: 'preview.health-path',
+  /** On the namespace owner: the port the app answers on, where it is reached at its address. */
+  appPort: 'preview.app-port',
 } as const;
 const containerOrder: readonly ContainerName[] = ['database', 'migrate', 'seed', 'app', 'bridge'];
 const mib = 1024 * 1024;
@@ -388,9 +390,12 @@ export class DockerTaskRunner implements TaskRunner {
     const owner = ownerOf(task);
     const ownerIndex = task.containers.indexOf(owner);
     // Only the owner can publish ports, on behalf of every container in its namespace.
-    const ports = task.containers
-      .slice(ownerIndex)
-      .flatMap((c) => c.portMappings.map((p) => `${p.containerPort}/tcp`));
+    const mappings = task.containers.slice(ownerIndex).flatMap((c) => c.portMappings);
+    const ports = mappings.map((p) => `${p.containerPort}/tcp`);
+    // Its image may expose others (a database's): the label names the app's.
+    const ownerLabels: Record<string, string> = mappings[0]
+      ? { [label.appPort]: String(mappings[0].containerPort) }
+      : {};
     for (const definition of definitions) {
       // Helpers that run before the owner exists (migrations of a database-less app) get the
       // task network to themselves.
@@ -399,7 +404,11 @@ export class DockerTaskRunner implements TaskRunner {
           ? task.previewId
           : `container:${containers[owner.name]!.id}`;
       containers[definition.name] = await this.docker.createContainer({
-        ...containerSpec(task.previewId, definition, labels),
+        ...containerSpec(
+          task.previewId,
+          definition,
+          definition === owner ? { ...labels, ...ownerLabels } : labels,
+        ),
         ...(definition === owner ? { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) } : {}),
         HostConfig: {
           ...hostConfig(task.previewId, definition),
@@ -751,7 +760,7 @@ function containerState(state: Inspection['State']): ContainerState {
 
 /**
  * Where the app answers: the port the namespace owner publishes on the host, or else (nothing
- * published: see `AppAddress`) the owner's address on the preview's bridge at the exposed port.
+ * published: see `AppAddress`) the owner's address on the preview's bridge at the app's port.
  * Read from the containers, so a runner reads any task right, whichever way it was started.
  */
 function endpointOf(inspections: readonly Inspection[]): Endpoint | undefined {
@@ -762,8 +771,8 @@ function endpointOf(inspections: readonly Inspection[]): Endpoint | undefined {
       if (binding) return { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
     }
     const address = Object.values(inspection.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress);
-    const exposed = Object.keys(ports).find((port) => port.endsWith('/tcp'));
-    if (address && exposed) return { host: address.IPAddress, port: Number.parseInt(exposed, 10) };
+    const appPort = inspection.Config.Labels[label.appPort];
+    if (address && appPort) return { host: address.IPAddress, port: Number(appPort) };
   }
   return undefined;
 }
