@@ -7,7 +7,11 @@ import {
 import dynalite from 'dynalite';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tableDefinitions, type TableDefinition } from '#adapters/aws/table-definitions.js';
+
+/** The longest `close` waits for the requests being answered. */
+const closeGraceMs = 5_000;
 
 /**
  * The local DynamoDB API: dynalite (pure JavaScript, starts in milliseconds, data on disk).
@@ -33,14 +37,29 @@ export async function startLocalDynamoDb(
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  // Requests being answered: `close` waits for them, since dynalite closes its store once the last
+  // connection ends, and an operation cut off between its steps throws out of it (uncaught).
+  let answering = 0;
+  let answered: (() => void) | undefined;
+  server.on('request', (_request, response) => {
+    answering += 1;
+    response.once('close', () => {
+      answering -= 1;
+      if (answering === 0) answered?.();
+    });
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // With no keep-alive timeout, a connection busy at close would stay open once idle again.
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (answering > 0) {
+        const drained = new Promise<void>((resolve) => (answered = resolve));
+        await Promise.race([drained, sleep(closeGraceMs, undefined, { ref: false })]);
+      }
+      // With no keep-alive timeout, a connection that was busy would otherwise stay open once idle.
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 
