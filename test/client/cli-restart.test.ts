@@ -201,9 +201,17 @@ describe.skipIf(skipWithoutDocker)('the preview CLI across restarts of the servi
       await follower.until(`line ${n} after ${signal}`, printedUpTo(n));
     }
 
-    // The second restart recovered the app, which rotated the token the follower had.
-    const events = await service.api('GET', '/api/generations/hello-api/preview/events');
-    expect(events.json.events.map((e: { type: string }) => e.type)).toContain('recovered');
+    // The second restart recovered the app, which rotated the token the follower had. The new task
+    // may answer at the old one's address before its launch has recorded the recovery.
+    const eventTypes = await until(
+      90,
+      async () =>
+        (await service.api('GET', '/api/generations/hello-api/preview/events')).json.events.map(
+          (e: { type: string }) => e.type,
+        ) as string[],
+      (types) => types.includes('recovered'),
+    );
+    expect(eventTypes).toContain('recovered');
     const lines = followed();
     expect(
       lines.map((line) => line.n),
