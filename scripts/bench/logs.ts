@@ -1,9 +1,10 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
 import { UserApi, waitUntilSettled } from './api.js';
+import { typeScriptWorker } from './typescript-worker.js';
 import { repoRoot } from './docker.js';
 import type { BenchGenerations } from './generations.js';
+import type { ClientAnswer, ClientRequest } from './log-clients.js';
 import { duration, type Report } from './report.js';
 import type { BenchResources } from './resources.js';
 import { summarize } from './stats.js';
@@ -43,56 +44,50 @@ export const defaultLogBenchOptions: Omit<LogBenchOptions, 'parts' | 'manyPrevie
   manyRate: 100,
 };
 
-interface LogLine {
-  readonly type: string;
-  readonly message?: string;
-  readonly metadata?: { readonly sentAt?: number };
-}
+/** The bench's clients, on their own thread (log-clients.ts); each request is answered by its id. */
+class LogClients {
+  private readonly worker = typeScriptWorker(new URL('./log-clients.ts', import.meta.url));
+  private next = 0;
+  private readonly waiting = new Map<number, (answer: ClientAnswer) => void>();
+  /** Clients opened so far. */
+  count = 0;
 
-/** A client that notes, for each line of a run, how long after the app wrote it the line arrived. */
-class TimedClient {
-  readonly delays: number[] = [];
-
-  private constructor(
-    private readonly socket: WebSocket,
-    private readonly run: { name: string },
-  ) {
-    socket.on('message', (data) => {
-      const arrived = Date.now();
-      for (const text of data.toString().split('\n')) {
-        const line = JSON.parse(text) as LogLine;
-        const sentAt = line.metadata?.sentAt;
-        if (line.type === 'log' && line.message?.startsWith(this.run.name) && sentAt !== undefined) {
-          this.delays.push(arrived - sentAt);
-        }
-      }
+  constructor() {
+    this.worker.on('message', ({ id, answer }: { id: number; answer: ClientAnswer }) => {
+      this.waiting.get(id)?.(answer);
+      this.waiting.delete(id);
+    });
+    // A failed worker fails what waits on it (and so the bench part), not the process.
+    this.worker.on('error', (error) => {
+      for (const resolve of this.waiting.values()) resolve({ ok: false, error: error.message });
+      this.waiting.clear();
     });
   }
 
-  static open(url: string, run: { name: string }): Promise<TimedClient> {
-    const socket = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve(new TimedClient(socket, run)));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
-      socket.once('error', reject);
+  async ask(request: ClientRequest): Promise<Extract<ClientAnswer, { ok: true }>> {
+    const id = (this.next += 1);
+    const answer = await new Promise<ClientAnswer>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage({ id, request });
     });
+    if (!answer.ok) throw new Error(answer.error);
+    return answer;
   }
 
-  close(): void {
-    this.socket.terminate();
+  async close(): Promise<void> {
+    await this.ask({ op: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
   }
 }
 
-/** A live log-demo preview, its clients, and the name its current run's lines start with. */
+/** A live log-demo preview: where its clients connect. */
 interface DemoPreview {
   readonly api: UserApi;
   readonly url: string;
-  readonly clients: TimedClient[];
-  readonly run: { name: string };
 }
 
 interface RunResult {
-  readonly delays: number[];
+  readonly delays: readonly number[];
   /** Deliveries (line × client) that had not arrived by the deadline. */
   readonly lost: number;
   readonly expected: number;
@@ -104,15 +99,13 @@ interface RunResult {
  */
 async function run(
   previews: readonly DemoPreview[],
+  clients: LogClients,
   name: string,
   count: number,
   rate: number,
   graceMs = 15_000,
 ): Promise<RunResult> {
-  for (const preview of previews) {
-    preview.run.name = `${name} `;
-    for (const client of preview.clients) client.delays.length = 0;
-  }
+  await clients.ask({ op: 'name', name: `${name} ` });
   await Promise.all(
     previews.map(async ({ api }) => {
       const response = await api.call('POST', `/api/generations/${generationId}/preview/request`, {
@@ -124,13 +117,12 @@ async function run(
         throw new Error(`/emit answered ${JSON.stringify(response.json)}`);
     }),
   );
-  const clients = previews.flatMap((p) => p.clients);
-  const deadline = Date.now() + (count / rate) * 1000 + graceMs;
-  while (clients.some((c) => c.delays.length < count) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const lost = clients.reduce((sum, c) => sum + Math.max(0, count - c.delays.length), 0);
-  return { delays: clients.flatMap((c) => c.delays), lost, expected: count * clients.length };
+  const { delays, lost = 0 } = await clients.ask({
+    op: 'collect',
+    count,
+    timeoutMs: (count / rate) * 1000 + graceMs,
+  });
+  return { delays: [...(delays ?? [])], lost, expected: count * clients.count };
 }
 
 /** Launches log-demo for each user (one preview each) and waits until all are healthy. */
@@ -149,7 +141,7 @@ async function launchDemos(users: readonly UserApi[], resources: BenchResources)
       if (!launched.previewToken)
         throw new Error(`${generationId} was live already: its token is not shown again`);
       const url = `${launched.wsUrl}?token=${encodeURIComponent(launched.previewToken)}`;
-      return { api, url, clients: [], run: { name: '' } };
+      return { api, url };
     }),
   );
 }
@@ -157,14 +149,12 @@ async function launchDemos(users: readonly UserApi[], resources: BenchResources)
 /** Lines a warm-up run waits for: every client's replay has run and it gets live lines once it ends. */
 const warmupGraceMs = 120_000;
 
-/** Opens `count` more clients on each preview, 50 at a time. */
-async function connect(previews: readonly DemoPreview[], count: number): Promise<void> {
+/** Opens `count` clients on each preview, 50 at a time. */
+async function connect(previews: readonly DemoPreview[], clients: LogClients, count: number): Promise<void> {
   const wanted = previews.flatMap((p) => Array.from({ length: count }, () => p));
   for (let i = 0; i < wanted.length; i += 50) {
-    const opened = await Promise.all(
-      wanted.slice(i, i + 50).map(async (p) => ({ p, client: await TimedClient.open(p.url, p.run) })),
-    );
-    for (const { p, client } of opened) p.clients.push(client);
+    await Promise.all(wanted.slice(i, i + 50).map((p) => clients.ask({ op: 'open', url: p.url })));
+    clients.count += Math.min(50, wanted.length - i);
   }
 }
 
@@ -191,7 +181,7 @@ export async function logLatency(
   const part = async (
     name: LogPart,
     previewCount: number,
-    body: (previews: DemoPreview[]) => Promise<void>,
+    body: (previews: DemoPreview[], clients: LogClients) => Promise<void>,
   ) => {
     if (!options.parts.has(name)) return;
     const users = await Promise.all(
@@ -204,19 +194,20 @@ export async function logLatency(
     console.log(
       `  ${name}: ${previewCount} log-demo preview(s) healthy in ${duration(performance.now() - started)}`,
     );
+    const clients = new LogClients();
     try {
-      await body(previews);
+      await body(previews, clients);
     } finally {
-      for (const client of previews.flatMap((p) => p.clients)) client.close();
+      await clients.close();
       await Promise.all(users.map((api) => resources.remove(api, generationId)));
     }
   };
   const lines = options.lineRate * options.seconds;
 
-  await part('rate', 1, async (previews) => {
-    await connect(previews, 1);
-    await run(previews, 'warmup', 200, options.lineRate, warmupGraceMs);
-    const result = await run(previews, 'rate', lines, options.lineRate);
+  await part('rate', 1, async (previews, clients) => {
+    await connect(previews, clients, 1);
+    await run(previews, clients, 'warmup', 200, options.lineRate, warmupGraceMs);
+    const result = await run(previews, clients, 'rate', lines, options.lineRate);
     report.percentiles.push({
       name: `log line → WebSocket client, ${options.lineRate} lines/s${lostNote(result)}`,
       summary: summarize(result.delays),
@@ -226,10 +217,10 @@ export async function logLatency(
     });
   });
 
-  await part('previews', options.previews, async (previews) => {
-    await connect(previews, 1);
-    await run(previews, 'warmup', 200, options.lineRate, warmupGraceMs);
-    const result = await run(previews, 'previews', lines, options.lineRate);
+  await part('previews', options.previews, async (previews, clients) => {
+    await connect(previews, clients, 1);
+    await run(previews, clients, 'warmup', 200, options.lineRate, warmupGraceMs);
+    const result = await run(previews, clients, 'previews', lines, options.lineRate);
     const summary = summarize(result.delays);
     report.percentiles.push({
       name: `log lines, ${options.previews} previews × ${options.lineRate} lines/s${lostNote(result)}`,
@@ -240,10 +231,16 @@ export async function logLatency(
     });
   });
 
-  await part('fanout', 1, async (previews) => {
-    await connect(previews, options.clients);
-    await run(previews, 'fanout-warmup', 5, options.fanOutRate, warmupGraceMs);
-    const result = await run(previews, 'fanout', options.fanOutRate * options.seconds, options.fanOutRate);
+  await part('fanout', 1, async (previews, clients) => {
+    await connect(previews, clients, options.clients);
+    await run(previews, clients, 'fanout-warmup', 5, options.fanOutRate, warmupGraceMs);
+    const result = await run(
+      previews,
+      clients,
+      'fanout',
+      options.fanOutRate * options.seconds,
+      options.fanOutRate,
+    );
     const summary = summarize(result.delays);
     report.percentiles.push({
       name: `log fan-out: 1 preview → ${options.clients} clients, ${options.fanOutRate} lines/s${lostNote(result)}`,
@@ -254,10 +251,10 @@ export async function logLatency(
     });
   });
 
-  await part('many', options.manyPreviews, async (previews) => {
-    await connect(previews, options.manyClients);
-    await run(previews, 'warmup', 20, options.manyRate, warmupGraceMs);
-    const result = await run(previews, 'many', options.manyRate * options.seconds, options.manyRate);
+  await part('many', options.manyPreviews, async (previews, clients) => {
+    await connect(previews, clients, options.manyClients);
+    await run(previews, clients, 'warmup', 20, options.manyRate, warmupGraceMs);
+    const result = await run(previews, clients, 'many', options.manyRate * options.seconds, options.manyRate);
     const summary = summarize(result.delays);
     report.percentiles.push({
       name:
