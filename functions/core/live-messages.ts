@@ -215,17 +215,19 @@ function fitted(message: ServerMessage, json: string, maxBytes: number): string 
  */
 export function packMessages(messages: readonly ServerMessage[], limits = messageLimits): string[] {
   const packed: string[] = [];
-  let current = '';
+  let lines: string[] = [];
+  // Counted as lines are added: measuring the growing text again for each line is quadratic.
+  let bytes = 0;
   for (const message of messages) {
     const json = fitted(message, JSON.stringify(message), limits.messageBytes);
-    const joined = current === '' ? json : `${current}\n${json}`;
-    if (Buffer.byteLength(joined) <= limits.frameBytes) {
-      current = joined;
-      continue;
+    const jsonBytes = Buffer.byteLength(json);
+    if (lines.length > 0 && bytes + 1 + jsonBytes > limits.frameBytes) {
+      packed.push(lines.join('\n'));
+      lines = [];
     }
-    if (current !== '') packed.push(current);
-    current = json;
+    bytes = lines.length === 0 ? jsonBytes : bytes + 1 + jsonBytes;
+    lines.push(json);
   }
-  if (current !== '') packed.push(current);
+  if (lines.length > 0) packed.push(lines.join('\n'));
   return packed;
 }
