@@ -1,9 +1,8 @@
-import { parentPort } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 
 /**
- * The log bench's WebSocket clients, on a thread of their own: a client's work (frames, JSON)
- * belongs to the machines of the service's users, not to the event loop of the service measured.
+ * The log bench's WebSocket clients, in a process of their own: a client's work (frames, JSON)
+ * belongs to the machines of the service's users, not to the process of the service measured.
  * Driven by `LogClients` (logs.ts) through the requests below.
  */
 export type ClientRequest =
@@ -84,10 +83,11 @@ async function answer(request: ClientRequest): Promise<ClientAnswer> {
   }
 }
 
-parentPort?.on('message', ({ id, request }: { id: number; request: ClientRequest }) => {
+process.on('message', ({ id, request }: { id: number; request: ClientRequest }) => {
   void answer(request).then(
-    (result) => parentPort?.postMessage({ id, answer: result }),
-    (error: unknown) =>
-      parentPort?.postMessage({ id, answer: { ok: false, error: (error as Error).message } }),
+    (result) => process.send?.({ id, answer: result }),
+    (error: unknown) => process.send?.({ id, answer: { ok: false, error: (error as Error).message } }),
   );
 });
+// The bench gone, its clients go too.
+process.on('disconnect', () => process.exit(0));
