@@ -67,7 +67,7 @@ class LogClients {
       this.waiting.get(id)?.(answer);
       this.waiting.delete(id);
     });
-    // Clients that fail fail what waits on them (and so the bench part), not the bench.
+    // Should the clients' process end, what waits on it fails (and so the bench part), not the bench.
     this.child.on('exit', (code) => {
       for (const resolve of this.waiting.values())
         resolve({ ok: false, error: `log clients ended (${code})` });
