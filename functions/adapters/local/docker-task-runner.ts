@@ -791,7 +791,6 @@ function cpuCores(stats: Docker.ContainerStats): number {
   return elapsed > 0 && used > 0 ? (used / elapsed) * cpus : 0;
 }
 
-/** Removal that does not mind the thing being gone, or already going. */
 /** A rejection handler that turns "no such object" (404) into `value`. */
 function ifGone<T>(value: T): (error: unknown) => T {
   return (error) => {
@@ -800,6 +799,7 @@ function ifGone<T>(value: T): (error: unknown) => T {
   };
 }
 
+/** Removal that does not mind the thing being gone, or already going. */
 async function ignoreGone(removal: Promise<unknown>): Promise<void> {
   try {
     await removal;

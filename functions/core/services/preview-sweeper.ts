@@ -44,18 +44,19 @@ export interface SweepResult {
 
 const launchingStatuses = new Set(['requested', 'building', 'launching']);
 const takeoverStatuses = new Set([...launchingStatuses, 'recovering']);
+/** A preview still `stopping` this long after its last write has lost its stopper: the sweep finishes it. */
+const unfinishedStopMs = 60_000;
 
 /** Launched and not yet healthy once: the launch timeout still applies. */
 function neverHealthy(preview: PreviewRecord): boolean {
   return launchingStatuses.has(preview.status) || (preview.status === 'running' && !preview.healthyAt);
 }
-/** A preview still `stopping` this long after its last write has lost its stopper: the sweep finishes it. */
-const unfinishedStopMs = 60_000;
 
 /**
  * The guarantee that nothing outlives its preview: stops previews past their session, fails
- * launches that hang, hands launches whose launcher died to a new one, removes runtime resources with no live preview (orphans), and recovers
- * previews whose task disappeared. An orphan lives at most one sweep interval.
+ * launches that hang, hands launches whose launcher died to a new one, removes runtime resources
+ * with no live preview (orphans), and recovers previews whose task disappeared. An orphan lives at
+ * most one sweep interval.
  */
 export class PreviewSweeper {
   constructor(private readonly deps: PreviewSweeperDependencies) {}
