@@ -20,7 +20,7 @@ function machineTicks(): { busy: number; total: number } {
     .slice(1)
     .map(Number);
   const total = fields.reduce((sum, value) => sum + value, 0);
-  // idle and iowait
+  // Busy is everything but idle (the 4th field) and waiting for I/O (the 5th).
   return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
 }
 
