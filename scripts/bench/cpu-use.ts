@@ -75,8 +75,9 @@ export class CpuUse {
   stop(): string {
     const last = read(this.clientsPid);
     const cores = cpus().length;
-    const seconds = (last.total - this.first.total) / cores;
-    const share = (ticks: number) => (seconds > 0 ? ticks / seconds : 0).toFixed(2);
+    // The machine's ticks count every core: one core's worth is the time that passed.
+    const elapsed = (last.total - this.first.total) / cores;
+    const share = (ticks: number) => (elapsed > 0 ? ticks / elapsed : 0).toFixed(2);
     const service = last.service - this.first.service;
     const clients = last.clients - this.first.clients;
     const engine = last.engine - this.first.engine;

@@ -13,9 +13,15 @@ export type ClientRequest =
   | { readonly op: 'collect'; readonly count: number; readonly timeoutMs: number }
   | { readonly op: 'close' };
 
+/** What `collect` answers: every client's delays, and the deliveries (line × client) still missing. */
+export interface Collected {
+  readonly delays: Float64Array;
+  readonly lost: number;
+  readonly expected: number;
+}
+
 export type ClientAnswer =
-  | { readonly ok: true; readonly delays?: Float64Array; readonly lost?: number }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly collected?: Collected } | { readonly ok: false; readonly error: string };
 
 interface LogLine {
   readonly type: string;
@@ -63,7 +69,8 @@ async function collect(count: number, timeoutMs: number): Promise<ClientAnswer> 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const lost = clients.reduce((sum, c) => sum + Math.max(0, count - c.delays.length), 0);
-  return { ok: true, delays: Float64Array.from(clients.flatMap((c) => c.delays)), lost };
+  const delays = Float64Array.from(clients.flatMap((c) => c.delays));
+  return { ok: true, collected: { delays, lost, expected: count * clients.length } };
 }
 
 async function answer(request: ClientRequest): Promise<ClientAnswer> {

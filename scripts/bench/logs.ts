@@ -55,8 +55,6 @@ class LogClients {
   });
   private next = 0;
   private readonly waiting = new Map<number, (answer: ClientAnswer) => void>();
-  /** Clients opened so far. */
-  count = 0;
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -131,12 +129,14 @@ async function run(
         throw new Error(`/emit answered ${JSON.stringify(response.json)}`);
     }),
   );
-  const { delays, lost = 0 } = await clients.ask({
+  const { collected } = await clients.ask({
     op: 'collect',
     count,
     timeoutMs: (count / rate) * 1000 + graceMs,
   });
-  return { delays: [...(delays ?? [])], lost, expected: count * clients.count, cpu: cpu?.stop() };
+  if (!collected) throw new Error('the log clients answered no delays');
+  const { delays, lost, expected } = collected;
+  return { delays: [...delays], lost, expected, cpu: cpu?.stop() };
 }
 
 /** Launches log-demo for each user (one preview each) and waits until all are healthy. */
@@ -168,7 +168,6 @@ async function connect(previews: readonly DemoPreview[], clients: LogClients, co
   const wanted = previews.flatMap((p) => Array.from({ length: count }, () => p));
   for (let i = 0; i < wanted.length; i += 50) {
     await Promise.all(wanted.slice(i, i + 50).map((p) => clients.ask({ op: 'open', url: p.url })));
-    clients.count += Math.min(50, wanted.length - i);
   }
 }
 
