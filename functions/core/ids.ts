@@ -43,3 +43,11 @@ export function tokenMatches(token: string, storedHash: string): boolean {
 export function newDatabasePassword(): string {
   return randomBytes(18).toString('base64url');
 }
+
+/**
+ * A local preview bridge's name, also its interface's: `pv-` is what the host firewall matches
+ * (scripts/docker/isolate-previews.sh), and a Linux interface name holds at most 15 characters.
+ */
+export function newBridgeName(): string {
+  return `pv-${randomBytes(6).toString('hex')}`;
+}

@@ -26,7 +26,10 @@ export interface LocalPreviewRuntime extends PreviewRuntime {
   readonly watchLogs?: () => Promise<{ stop(): Promise<void> }>;
   /** Said once at start when the choice of runner deserves it (no Docker engine). */
   readonly notice: string | undefined;
-  /** Ends the runtime's own background work (snapshot builds), leaving nothing behind. */
+  /**
+   * Ends the runtime's own background work (snapshot builds) and removes what it kept for later
+   * (free bridges), leaving nothing behind but the previews themselves.
+   */
   readonly close?: () => Promise<void>;
 }
 
@@ -67,15 +70,18 @@ export async function createLocalPreviewRuntime(
       const databaseSnapshots = new DockerDatabaseSnapshots(docker, { owner });
       await databaseSnapshots.removeAbandonedBuilds();
       const appAddress = pace.appAddress === 'auto' ? await reachableAppAddress(docker) : pace.appAddress;
+      const runner = new DockerTaskRunner(docker, {
+        owner,
+        stepTimeoutMs: pace.stepTimeoutSeconds * 1000,
+        appAddress,
+      });
       return {
         imageBuilder: new DockerImageBuilder(docker),
-        runner: new DockerTaskRunner(docker, {
-          owner,
-          stepTimeoutMs: pace.stepTimeoutSeconds * 1000,
-          appAddress,
-        }),
+        runner,
         databaseSnapshots,
-        close: () => databaseSnapshots.close(),
+        close: async () => {
+          await Promise.all([databaseSnapshots.close(), runner.close()]);
+        },
         starter,
         notice: undefined,
         watchTaskEvents: (deliver) => startDockerTaskEvents(docker, deliver, owner),

@@ -46,6 +46,14 @@ export async function leftovers(previewIds: ReadonlySet<string>): Promise<string
   ];
 }
 
+/** The service's bridges on the engine that no container is on: kept for the next previews. */
+export async function freeBridges(): Promise<number> {
+  const pooled = await docker.listNetworks({ filters: { label: ['preview.pool=true'] } });
+  const inspected = await Promise.all(pooled.map((n) => docker.getNetwork(n.Id).inspect()));
+  return inspected.filter((n: Docker.NetworkInspectInfo) => Object.keys(n.Containers ?? {}).length === 0)
+    .length;
+}
+
 /** Removes what the service should have removed already: the last line of defence. */
 export async function removeLeftovers(previewIds: ReadonlySet<string>): Promise<number> {
   let removed = 0;

@@ -1,6 +1,6 @@
 import type { StatusResponse } from '#core/api-schemas.js';
 import { settledStatuses, sleep, UserApi } from './api.js';
-import { leftovers } from './docker.js';
+import { freeBridges, leftovers } from './docker.js';
 import { failureOf } from './launch.js';
 import { memoryUsedBytes, PeakMemory } from './memory.js';
 import { duration, megabytes, type Report } from './report.js';
@@ -67,6 +67,7 @@ export async function scaleRun(
   const deleteMs = performance.now() - deleteStarted;
   const deleteErrors = deletes.flatMap((d) => (d.status === 'rejected' ? [String(d.reason)] : []));
   const left = await leftovers(previewIds);
+  const bridgesKept = await freeBridges();
   // Let the engine hand back the memory of the removed containers before reading it again.
   await sleep(2000);
   const memoryAfter = await memoryUsedBytes();
@@ -126,6 +127,12 @@ export async function scaleRun(
       value: String(left.length),
       target: '0',
       met: left.length === 0,
+    },
+    {
+      name: `scale ${count}: free bridges kept for the next previews`,
+      value: String(bridgesKept),
+      target: '',
+      met: undefined,
     },
   );
   const failed = settled.filter((s) => s.status !== 'healthy').map(failureOf);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,7 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
   });
   afterAll(async () => {
     await Promise.all(previewIds.map((id) => runner.stop(id)));
+    await runner.close();
   });
 
   it('builds an image once, then finds it by its content hash', { timeout: 120_000 }, async () => {
@@ -179,7 +181,7 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       // Reached at the namespace owner's address on the preview's bridge: nothing is published.
       const owner = await containerOf(task.previewId, 'database');
       expect(running.endpoint).toEqual({
-        host: owner.NetworkSettings.Networks[task.previewId]?.IPAddress,
+        host: owner.NetworkSettings.Networks[owner.HostConfig.NetworkMode!]?.IPAddress,
         port: 8000,
       });
       expect(owner.HostConfig.PortBindings ?? {}).toEqual({});
@@ -291,7 +293,7 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
       expect(await busyCores()).toBeLessThanOrEqual(cpus().length);
     });
 
-    it('stops: containers, volumes and network gone once stop returns, and again without complaint', async () => {
+    it('stops: containers and volumes gone once stop returns, and again without complaint', async () => {
       await elapsed('stop of todo-postgres', () => runner.stop(task.previewId));
       expect(await leftovers(task.previewId)).toEqual([]);
       expect(await runner.describe(task.previewId)).toBeUndefined();
@@ -310,6 +312,33 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
     // Any runner reads the endpoint from the task itself, whichever way it was started.
     expect((await runner.describe(task.previewId))?.endpoint).toEqual(running.endpoint);
     await published.stop(task.previewId);
+    await published.close();
+  });
+
+  it('runs the next preview on the bridge a stopped one freed; a restarted service takes the bridges over', async () => {
+    const owner = `test-${randomBytes(6).toString('hex')}`;
+    const options = { owner, stepTimeoutMs: 60_000, appAddress: 'container' } as const;
+    const first = new DockerTaskRunner(docker, options);
+    const a = await taskOf('hello-api');
+    await first.run(a);
+    const bridge = (await containerOf(a.previewId, 'app')).HostConfig.NetworkMode;
+    expect(bridge).toMatch(/^pv-[0-9a-f]{12}$/);
+    await first.stop(a.previewId);
+    expect(first.freeBridgeCount()).toBe(1);
+
+    const b = await taskOf('hello-api');
+    const running = await first.run(b);
+    expect((await containerOf(b.previewId, 'app')).HostConfig.NetworkMode).toBe(bridge);
+    expect((await fetch(url(running, '/health'))).status).toBe(200);
+    expect(first.freeBridgeCount()).toBe(0);
+
+    // The service restarted: its new runner finds b on its bridge, and frees the bridge once b stops.
+    const second = new DockerTaskRunner(docker, options);
+    await second.stop(b.previewId);
+    expect(second.freeBridgeCount()).toBe(1);
+    await second.close();
+    await first.close();
+    expect(await docker.listNetworks({ filters: { label: [`preview.owner=${owner}`] } })).toEqual([]);
   });
 
   it('launches an app without a database, and refuses a second task of the same preview', async () => {

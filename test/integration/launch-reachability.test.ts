@@ -21,7 +21,8 @@ class UnbridgedDockerTaskRunner extends DockerTaskRunner {
 const generations = new DirectoryGenerationStore('test/fixtures/generations');
 const mib = 1024 * 1024;
 let db: TestDynamoDb;
-const launched: string[] = [];
+/** Each preview launched, with the runner that holds its bridge. */
+const launched: { previewId: string; runner: DockerTaskRunner }[] = [];
 
 /** Launches a fixture generation through the launcher on the real engine, to healthy or failed. */
 async function launch(generationId: string, options: { tier?: TierName; runner?: DockerTaskRunner } = {}) {
@@ -40,7 +41,7 @@ async function launch(generationId: string, options: { tier?: TierName; runner?:
   const tier = options.tier ?? 'free';
   const userId = `reach-${generationId}-${Date.now().toString(36)}`;
   const { body } = await service.launch({ userId, tier }, generationId, {});
-  launched.push(body.previewInstanceId);
+  launched.push({ previewId: body.previewInstanceId, runner });
   await launcher.start(body.previewInstanceId);
   const record = await previews.getById(body.previewInstanceId);
   if (!record) throw new Error('the preview is gone');
@@ -63,8 +64,8 @@ describe.skipIf(skipWithoutDocker)(
       db = await startTestDynamoDb();
     });
     afterAll(async () => {
-      const runner = new DockerTaskRunner(docker);
-      await Promise.all(launched.map((id) => runner.stop(id)));
+      await Promise.all(launched.map(({ previewId, runner }) => runner.stop(previewId)));
+      await Promise.all(launched.map(({ runner }) => runner.close()));
       await db?.close();
     });
 

@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryGenerationStore } from '#adapters/local/directory-generation-store.js';
 import { DockerImageBuilder } from '#adapters/local/docker-image-builder.js';
-import { DockerTaskRunner, previewBridgeName } from '#adapters/local/docker-task-runner.js';
+import { DockerTaskRunner } from '#adapters/local/docker-task-runner.js';
 import { newDatabasePassword, newPreviewId } from '#core/ids.js';
 import { buildTaskDefinition } from '#core/task-definition.js';
 import { defaultTiers } from '#core/tiers.js';
@@ -112,15 +112,19 @@ describe.skipIf(skipWithoutDocker)('a preview cannot reach the host', () => {
   }, 180_000);
   afterAll(async () => {
     await runner.stop(previewId);
+    await runner.close();
     await new Promise((resolve) => hostService.close(resolve));
     expect(await leftovers(previewId)).toEqual([]);
   });
 
-  it('has its own bridge, named for the host firewall', async () => {
-    const [network] = await docker.listNetworks({ filters: { label: [`preview.id=${previewId}`] } });
-    const inspected = await docker.getNetwork(network!.Id).inspect();
-    expect(inspected.Options?.['com.docker.network.bridge.name']).toBe(previewBridgeName(previewId));
-    expect(previewBridgeName(previewId)).toMatch(/^pv-[0-9a-f]{12}$/);
+  it('has a bridge to itself, named for the host firewall', async () => {
+    const [app] = await docker.listContainers({
+      filters: { label: [`preview.id=${previewId}`, 'preview.container=app'] },
+    });
+    const bridge = await docker.getNetwork(app!.HostConfig.NetworkMode).inspect();
+    expect(bridge.Name).toMatch(/^pv-[0-9a-f]{12}$/);
+    expect(bridge.Options?.['com.docker.network.bridge.name']).toBe(bridge.Name);
+    expect(Object.keys(bridge.Containers ?? {})).toEqual([app!.Id]);
   });
 
   it(

@@ -95,6 +95,7 @@ describe.skipIf(skipWithoutDocker)('storage allowance on Docker', () => {
   }, 180_000);
   afterAll(async () => {
     await runner.stop(previewId);
+    await runner.close();
     expect(await leftovers(previewId)).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { get as httpGet } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { parsePostgresCount, postgresCount, type DatabaseTally } from '#core/dat
 import { AppError } from '#core/errors.js';
 import { untraced, type TraceRecorder } from '#core/launch-trace.js';
 import { parseSocketTable } from '#core/launch-diagnosis.js';
+import { BridgePool, type BridgeClaim, type BridgeEngine } from './bridge-pool.js';
 import { defaultDockerSocket, dockerEngineAnswers } from './docker-available.js';
 import type { AppAddress } from './docker-app-address.js';
 import { isEngineUnreachable } from './docker-engine-errors.js';
@@ -58,6 +59,8 @@ const label = {
   container: 'preview.container',
   managed: 'preview.managed',
   owner: 'preview.owner',
+  /** On a bridge of the runner's pool (see BridgePool): it carries no preview's id. */
+  pool: 'preview.pool',
   /** A container's `layerDataPath`: data in its own layer, measured with the volumes. */
   layerDataPath: 'preview.layer-data-path',
   /** The path of a check asked over HTTP instead of by the engine (see askedOverHttp). */
@@ -90,6 +93,7 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly owner: string | undefined;
   private readonly appAddress: AppAddress;
   private engineCapacity: Promise<RuntimeCapacity> | undefined;
+  private readonly bridges: BridgePool;
 
   constructor(
     private readonly docker: Docker,
@@ -101,6 +105,10 @@ export class DockerTaskRunner implements TaskRunner {
     this.inspectPollMs = Math.max(this.pollMs, options.inspectPollMs ?? 250);
     this.owner = options.owner;
     this.appAddress = options.appAddress ?? 'published';
+    this.bridges = new BridgePool(dockerBridges(docker, this.owner), {
+      // Without an owner, other runners on the engine could hold the same bridges.
+      adopt: this.owner !== undefined,
+    });
   }
 
   readonly startsBeforeAppImage = true;
@@ -117,26 +125,7 @@ export class DockerTaskRunner implements TaskRunner {
       [label.managed]: 'true',
       ...(this.owner ? { [label.owner]: this.owner } : {}),
     };
-    // First, and refused when it exists: one task per preview, and a failed run never removes
-    // what another run started.
-    await trace.span('task.network', () =>
-      this.docker
-        .createNetwork({
-          Name: task.previewId,
-          CheckDuplicate: true,
-          Labels: labels,
-          // Published ports need a non-internal bridge; without masquerading it has no way out, and
-          // the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
-          Options: {
-            'com.docker.network.bridge.enable_ip_masquerade': 'false',
-            'com.docker.network.bridge.name': previewBridgeName(task.previewId),
-          },
-        })
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 409) throw error;
-          throw new AppError('conflict', `Preview ${task.previewId} has a task already; stop it first.`);
-        }),
-    );
+    const bridge = await trace.span('task.network', () => this.bridges.claim(task.previewId, taskId));
     try {
       await trace.span('task.volumes', () =>
         Promise.all(
@@ -159,12 +148,16 @@ export class DockerTaskRunner implements TaskRunner {
       // (the database) start already; everything else waits for the image.
       const early = pendingImage ? leadingIndependent(task, pendingImage.imageRef) : [];
       if (early.length > 0) {
-        await trace.span('task.create', () => this.createContainers(task, early, labels, containers));
+        await trace.span('task.create', () =>
+          this.createContainers(task, early, labels, containers, bridge.name),
+        );
         for (const definition of early) await startContainer(definition);
       }
       if (pendingImage) await trace.span('task.wait.image', () => pendingImage.ready);
       const rest = task.containers.filter((c) => !early.includes(c));
-      await trace.span('task.create', () => this.createContainers(task, rest, labels, containers));
+      await trace.span('task.create', () =>
+        this.createContainers(task, rest, labels, containers, bridge.name),
+      );
       // Starts nothing waits for (the bridge) run beside the waits that follow them.
       const sideStarts: Promise<unknown>[] = [];
       try {
@@ -198,40 +191,49 @@ export class DockerTaskRunner implements TaskRunner {
         await Promise.allSettled(sideStarts);
       }
       await Promise.all(sideStarts);
+      bridge.starting = false;
       return { taskId, ...(started.endpoint ? { endpoint: started.endpoint } : {}), appHealthy: true };
     } catch (error) {
       // The failure is the news; should the clean-up fail too, the sweeper removes what is left.
-      await this.stop(task.previewId).catch(() => undefined);
+      // Only what this run made: another task of the preview (a conflict) stays as it is.
+      await this.remove(`${label.taskId}=${taskId}`, [bridge]).catch(() => undefined);
       throw error;
     }
   }
 
   async stop(previewId: string): Promise<void> {
-    const filters = { label: [`${label.previewId}=${previewId}`] };
+    await this.remove(`${label.previewId}=${previewId}`, await this.bridges.claimsOf(previewId));
+  }
+
+  /** Removes the containers and volumes labelled `selector`, then frees their bridges. */
+  private async remove(selector: string, bridges: readonly BridgeClaim[]): Promise<void> {
+    const filters = { label: [selector] };
     const containers = await this.docker.listContainers({ all: true, filters });
     await Promise.all(
       containers.map((c) => ignoreGone(this.docker.getContainer(c.Id).remove({ force: true, v: true }))),
     );
-    const [networks, volumes] = await Promise.all([
-      this.docker.listNetworks({ filters }),
-      this.docker.listVolumes({ filters }),
-    ]);
-    await Promise.all([
-      ...networks.map((n) => ignoreGone(this.docker.getNetwork(n.Id).remove())),
-      ...(volumes.Volumes ?? []).map((v) => ignoreGone(this.docker.getVolume(v.Name).remove())),
-    ]);
+    this.bridges.release(bridges);
+    const { Volumes: volumes } = await this.docker.listVolumes({ filters });
+    await Promise.all((volumes ?? []).map((v) => ignoreGone(this.docker.getVolume(v.Name).remove())));
+  }
+
+  /** Removes the bridges kept for the next previews; those of running previews stay. */
+  close(): Promise<void> {
+    return this.bridges.close();
+  }
+
+  /** The bridges kept for the next previews. */
+  freeBridgeCount(): number {
+    return this.bridges.freeCount();
   }
 
   async list(): Promise<string[]> {
     const filters = { label: [label.previewId, ...(this.owner ? [`${label.owner}=${this.owner}`] : [])] };
-    const [containers, networks, volumes] = await Promise.all([
+    const [containers, volumes] = await Promise.all([
       this.docker.listContainers({ all: true, filters }),
-      this.docker.listNetworks({ filters }),
       this.docker.listVolumes({ filters }),
     ]);
-    const labelled = [...containers, ...networks, ...(volumes.Volumes ?? [])].map(
-      (r) => r.Labels?.[label.previewId],
-    );
+    const labelled = [...containers, ...(volumes.Volumes ?? [])].map((r) => r.Labels?.[label.previewId]);
     return [...new Set(labelled.filter((id): id is string => id !== undefined))];
   }
 
@@ -386,6 +388,7 @@ export class DockerTaskRunner implements TaskRunner {
     definitions: readonly ContainerDefinition[],
     labels: Record<string, string>,
     containers: Partial<Record<ContainerName, Docker.Container>>,
+    bridge: string,
   ): Promise<void> {
     const owner = ownerOf(task);
     const ownerIndex = task.containers.indexOf(owner);
@@ -398,12 +401,12 @@ export class DockerTaskRunner implements TaskRunner {
       : {};
     for (const definition of definitions) {
       // Helpers that run before the owner exists (migrations of a database-less app) get the
-      // task network to themselves.
+      // task's bridge to themselves.
       const network =
         task.containers.indexOf(definition) <= ownerIndex
-          ? task.previewId
+          ? bridge
           : `container:${containers[owner.name]!.id}`;
-      containers[definition.name] = await this.docker.createContainer({
+      containers[definition.name] = await createContainer(this.docker, task.previewId, {
         ...containerSpec(
           task.previewId,
           definition,
@@ -570,11 +573,54 @@ export function dockerSocketOf(docker: Docker): string {
 }
 
 /**
- * The host-side name of a preview's bridge: the `pv-` prefix is what scripts/docker/isolate-previews.sh
- * matches, and a Linux interface name holds at most 15 characters.
+ * The runner's bridges on the engine: labelled for the pool and the owner, named for the host
+ * firewall. Published ports need a non-internal bridge; without masquerading it has no way out, and
+ * the engine bootstrap's firewall refuses new connections from `pv-` bridges to the host.
  */
-export function previewBridgeName(previewId: string): string {
-  return `pv-${createHash('sha256').update(previewId).digest('hex').slice(0, 12)}`;
+function dockerBridges(docker: Docker, owner: string | undefined): BridgeEngine {
+  const ownerLabels: Record<string, string> = owner ? { [label.owner]: owner } : {};
+  return {
+    create: async (name) => {
+      await docker.createNetwork({
+        Name: name,
+        CheckDuplicate: true,
+        Labels: { [label.managed]: 'true', [label.pool]: 'true', ...ownerLabels },
+        Options: {
+          'com.docker.network.bridge.enable_ip_masquerade': 'false',
+          'com.docker.network.bridge.name': name,
+        },
+      });
+    },
+    remove: (name) => ignoreGone(docker.getNetwork(name).remove()),
+    list: async () => {
+      const owned = Object.entries(ownerLabels).map(([key, value]) => `${key}=${value}`);
+      const [networks, containers] = await Promise.all([
+        docker.listNetworks({ filters: { label: [`${label.pool}=true`, ...owned] } }),
+        docker.listContainers({ all: true, filters: { label: [label.previewId, ...owned] } }),
+      ]);
+      return networks.map((network) => ({
+        name: network.Name,
+        users: containers
+          .filter((c) => c.HostConfig.NetworkMode === network.Name)
+          .map((c) => ({ previewId: c.Labels[label.previewId]!, taskId: c.Labels[label.taskId] ?? '' })),
+      }));
+    },
+  };
+}
+
+/**
+ * Creates a container of `previewId`'s task. Its name is the preview's and the container's: one of
+ * the same name is another task of the preview, refused, so a preview runs one task at a time.
+ */
+function createContainer(
+  docker: Docker,
+  previewId: string,
+  options: Docker.ContainerCreateOptions,
+): Promise<Docker.Container> {
+  return docker.createContainer(options).catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 409) throw error;
+    throw new AppError('conflict', `Preview ${previewId} has a task already; stop it first.`);
+  });
 }
 
 /** The container whose network namespace the task shares: its first essential one. */
