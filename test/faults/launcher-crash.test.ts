@@ -103,6 +103,11 @@ describe.skipIf(skipWithoutDocker)('a launch survives the crash of its launcher'
       );
       expect(gone).toEqual([]);
       expect((await run.api('GET', '/api/previews')).json.quota.used).toBe(0);
+      // The restarted service took over the bridge the killed one left (else each step would leave
+      // one more): all free again, a second one at most, made while the first was quiet.
+      const bridges = await run.bridges();
+      expect(bridges.length, JSON.stringify(bridges)).toBeLessThanOrEqual(2);
+      expect(bridges.filter((b) => b.containers > 0)).toEqual([]);
     }, 600_000);
   }
 

@@ -315,26 +315,25 @@ describe.skipIf(skipWithoutDocker)('Docker image builder and task runner', () =>
     await published.close();
   });
 
-  it('runs the next preview on the bridge a stopped one freed; a restarted service takes the bridges over', async () => {
+  it('gives a preview its bridge back when it runs again; a restarted service takes the bridges over', async () => {
     const owner = `test-${randomBytes(6).toString('hex')}`;
     const options = { owner, stepTimeoutMs: 60_000, appAddress: 'container' } as const;
     const first = new DockerTaskRunner(docker, options);
-    const a = await taskOf('hello-api');
-    await first.run(a);
-    const bridge = (await containerOf(a.previewId, 'app')).HostConfig.NetworkMode;
+    const task = await taskOf('hello-api');
+    await first.run(task);
+    const bridge = (await containerOf(task.previewId, 'app')).HostConfig.NetworkMode;
     expect(bridge).toMatch(/^pv-[0-9a-f]{12}$/);
-    await first.stop(a.previewId);
+    await first.stop(task.previewId);
     expect(first.freeBridgeCount()).toBe(1);
 
-    const b = await taskOf('hello-api');
-    const running = await first.run(b);
-    expect((await containerOf(b.previewId, 'app')).HostConfig.NetworkMode).toBe(bridge);
+    const running = await first.run(task);
+    expect((await containerOf(task.previewId, 'app')).HostConfig.NetworkMode).toBe(bridge);
     expect((await fetch(url(running, '/health'))).status).toBe(200);
     expect(first.freeBridgeCount()).toBe(0);
 
-    // The service restarted: its new runner finds b on its bridge, and frees the bridge once b stops.
+    // The service restarted: its new runner finds the task on its bridge, and frees it once stopped.
     const second = new DockerTaskRunner(docker, options);
-    await second.stop(b.previewId);
+    await second.stop(task.previewId);
     expect(second.freeBridgeCount()).toBe(1);
     await second.close();
     await first.close();

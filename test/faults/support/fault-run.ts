@@ -104,13 +104,31 @@ export class FaultRun {
     return (await this.api('GET', `/api/generations/${generationId}/preview/status`)).json;
   }
 
+  /** The service's bridges on the engine, each with how many containers are on it. */
+  async bridges(): Promise<{ name: string; containers: number }[]> {
+    const networks = await this.engine.listNetworks({
+      filters: { label: ['preview.pool=true', `preview.owner=${await this.owner()}`] },
+    });
+    return Promise.all(
+      networks.map(async (n) => {
+        const { Containers: containers } = await this.engine.getNetwork(n.Id).inspect();
+        return { name: n.Name, containers: Object.keys(containers ?? {}).length };
+      }),
+    );
+  }
+
   /** Stops the service and removes every container, network and volume its previews left. */
   async close(): Promise<void> {
     await this.service.kill();
-    const owner = (await readFile(join(this.dataDir, '.local/runtime-owner'), 'utf8').catch(() => '')).trim();
+    const owner = await this.owner();
     // An engine already stopped has nothing left to remove.
     if (owner) await removeOwned(this.engine, owner).catch(() => undefined);
     await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** The service's name on the engine (its `preview.owner` label), once it has started. */
+  private async owner(): Promise<string> {
+    return (await readFile(join(this.dataDir, '.local/runtime-owner'), 'utf8').catch(() => '')).trim();
   }
 }
 
