@@ -22,7 +22,7 @@ class TestSwitch implements MaintenanceSwitch {
   }
 }
 
-/** A runtime whose task comes up healthy; the test says how its task looks when described. */
+/** A runtime whose tasks come up healthy; the test says how a task looks when described later. */
 class ScriptedRuntime implements TaskRunner {
   readonly kind = 'docker' as const;
   readonly runWaitsForTask = true;
@@ -33,6 +33,8 @@ class ScriptedRuntime implements TaskRunner {
 
   async run() {
     this.runs += 1;
+    // A new task's app is up.
+    this.appState = 'healthy';
     return { taskId: `task-${this.runs}`, endpoint: { host: '127.0.0.1', port: 9 }, appHealthy: true };
   }
   async stop() {
@@ -166,9 +168,7 @@ describe('a task stopped outside the service', () => {
     const s = stage();
     const previewId = await healthy(s, 'op-crash');
     s.runtime.appState = 'exited';
-    const recovered = s.launcher.refresh(previewId);
-    s.runtime.appState = 'healthy';
-    await recovered;
+    await s.launcher.refresh(previewId);
     expect(s.runtime.runs).toBe(2);
     expect(await s.previews.getById(previewId)).toMatchObject({ status: 'healthy', restarts: 1 });
   });

@@ -54,6 +54,7 @@ class ScriptedRuntime implements TaskRunner {
   readonly runWaitsForTask = true;
   tasks: PreviewTaskDefinition[] = [];
   stops = 0;
+  describes = 0;
   runError: unknown;
   sockets: Listener[] | undefined = [];
   engine: RuntimeCapacity = { cpus: 2, memoryMb: 8192 };
@@ -67,6 +68,7 @@ class ScriptedRuntime implements TaskRunner {
     this.stops += 1;
   }
   async describe(previewId: string): Promise<TaskDescription> {
+    this.describes += 1;
     return {
       previewId,
       taskId: 'task-1',
@@ -314,6 +316,29 @@ describe('preview launcher: database snapshots', () => {
     expect(reported).toEqual([{ error: unanswered, context: { generationId: 'g-migrated' } }]);
     // No key, no snapshot to make of this launch.
     expect(captures).toEqual([]);
+  });
+});
+
+describe('preview launcher: task state changes', () => {
+  it('asks the runtime about the task of a live preview, not of one stopped', async () => {
+    const runtime = new ScriptedRuntime();
+    const { service, stateMachine, previews } = previewServiceOn(db, { generations });
+    const launcher = launcherOn(
+      { stateMachine, previews },
+      { runner: runtime, generations, client: answering(() => 200), reachPollMs: 50 },
+    );
+    const identity = { userId: 'pl-task-change', tier: 'free' as const };
+    const { body } = await service.launch(identity, 'g', {});
+    await launcher.start(body.previewInstanceId);
+    const asked = runtime.describes;
+    await launcher.refresh(body.previewInstanceId);
+    expect(runtime.describes).toBe(asked + 1);
+
+    await service.stop(identity, 'g');
+    // Each container's end, as a stop reports it: nothing to ask the engine while it removes them.
+    await launcher.refresh(body.previewInstanceId);
+    expect(runtime.describes).toBe(asked + 1);
+    expect((await previews.getById(body.previewInstanceId))?.status).toBe('stopped');
   });
 });
 

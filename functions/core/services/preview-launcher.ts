@@ -475,11 +475,14 @@ export class PreviewLauncher {
    * event in AWS, a Docker event locally) triggers. A preview whose task is gone is recovered, or failed if it was never healthy.
    */
   async refresh(previewId: string): Promise<void> {
+    // Read first: the engine is not asked about a task that does not matter (deleting many
+    // previews at once, it would be asked about each while it removes them).
+    const record = await this.deps.previews.getById(previewId);
+    if (!record || taskIgnored(record.status)) return;
     // No launch in this process vouches for the app here: its own check is asked.
     const description = await this.deps.runner.describe(previewId, { checkApp: true });
     if (description) return this.observe(description);
-    const record = await this.deps.previews.getById(previewId);
-    if (!record || !isServing(record.status)) return;
+    if (!isServing(record.status)) return;
     if (record.healthyAt) {
       await this.recover(record, 'its task was stopped or removed outside the service');
     } else if (!this.deps.runner.runWaitsForTask) {
@@ -518,15 +521,7 @@ export class PreviewLauncher {
     restoredSteps: readonly RestoredStep[],
   ): Promise<void> {
     const record = await trace.span('record.read', () => this.deps.previews.getById(description.previewId));
-    // A recovery in progress owns the preview until its new task is launching.
-    if (
-      !record ||
-      isTerminal(record.status) ||
-      record.status === 'stopping' ||
-      record.status === 'recovering'
-    ) {
-      return;
-    }
+    if (!record || taskIgnored(record.status)) return;
     // An operator's stop (e.g. `aws ecs stop-task`) ends the preview: recovering it would undo the stop.
     if (description.stoppedByOperator) {
       await this.deps.stateMachine.halt(record, 'operator', 'its task was stopped outside the service');
@@ -773,6 +768,14 @@ const runtimeLost: PreviewFailure = {
   reason: 'runtime_lost',
   message: 'The container runtime went away while the preview was being started.',
 };
+
+/**
+ * Statuses in which what the task does changes nothing: ended, being stopped, or being recovered
+ * (a recovery in progress owns the preview until its new task is launching).
+ */
+function taskIgnored(status: PreviewStatus): boolean {
+  return isTerminal(status) || status === 'stopping' || status === 'recovering';
+}
 
 function failureFrom(error: unknown): PreviewFailure {
   if (error instanceof LaunchFailed) return error.failure;
