@@ -46,7 +46,7 @@ export async function leftovers(previewIds: ReadonlySet<string>): Promise<string
   ];
 }
 
-/** The service's bridges on the engine that no container is on: kept for the next previews. */
+/** Preview bridges on the engine that no container is on: on a quiet engine, the bench's service keeps them. */
 export async function freeBridges(): Promise<number> {
   const pooled = await docker.listNetworks({ filters: { label: ['preview.pool=true'] } });
   const inspected = await Promise.all(pooled.map((n) => docker.getNetwork(n.Id).inspect()));

@@ -477,12 +477,14 @@ export class PreviewLauncher {
   async refresh(previewId: string): Promise<void> {
     // Read first: the engine is not asked about a task that does not matter (deleting many
     // previews at once, it would be asked about each while it removes them).
-    const record = await this.deps.previews.getById(previewId);
-    if (!record || taskIgnored(record.status)) return;
+    const before = await this.deps.previews.getById(previewId);
+    if (!before || taskIgnored(before.status)) return;
     // No launch in this process vouches for the app here: its own check is asked.
     const description = await this.deps.runner.describe(previewId, { checkApp: true });
     if (description) return this.observe(description);
-    if (!isServing(record.status)) return;
+    // Read again: the task may be gone because the preview was stopped meanwhile.
+    const record = await this.deps.previews.getById(previewId);
+    if (!record || !isServing(record.status)) return;
     if (record.healthyAt) {
       await this.recover(record, 'its task was stopped or removed outside the service');
     } else if (!this.deps.runner.runWaitsForTask) {
