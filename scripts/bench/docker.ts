@@ -50,8 +50,7 @@ export async function leftovers(previewIds: ReadonlySet<string>): Promise<string
 export async function freeBridges(): Promise<number> {
   const pooled = await docker.listNetworks({ filters: { label: ['preview.pool=true'] } });
   const inspected = await Promise.all(pooled.map((n) => docker.getNetwork(n.Id).inspect()));
-  return inspected.filter((n: Docker.NetworkInspectInfo) => Object.keys(n.Containers ?? {}).length === 0)
-    .length;
+  return inspected.filter((n) => Object.keys(n.Containers ?? {}).length === 0).length;
 }
 
 /** Removes what the service should have removed already: the last line of defence. */

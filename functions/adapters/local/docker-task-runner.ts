@@ -590,6 +590,7 @@ export function dockerSocketOf(docker: Docker): string {
  */
 function dockerBridges(docker: Docker, owner: string | undefined): BridgeEngine {
   const ownerLabels: Record<string, string> = owner ? { [label.owner]: owner } : {};
+  const owned = owner ? [`${label.owner}=${owner}`] : [];
   return {
     create: async (name) => {
       await docker.createNetwork({
@@ -604,7 +605,6 @@ function dockerBridges(docker: Docker, owner: string | undefined): BridgeEngine 
     },
     remove: (name) => ignoreGone(docker.getNetwork(name).remove()),
     list: async () => {
-      const owned = Object.entries(ownerLabels).map(([key, value]) => `${key}=${value}`);
       const [networks, containers] = await Promise.all([
         docker.listNetworks({ filters: { label: [`${label.pool}=true`, ...owned] } }),
         docker.listContainers({ all: true, filters: { label: [label.previewId, ...owned] } }),
